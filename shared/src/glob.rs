@@ -1,0 +1,207 @@
+//! Glob patterns over normalised image references, matched segment by segment.
+//!
+//! Grammar (documented for users in the README):
+//! - a pattern is `name[:tag][@digest]`, normalised like a reference (`nginx` is
+//!   `docker.io/library/nginx`, `index.docker.io` is `docker.io`, the host is lower-cased);
+//! - in the registry host, `*` matches within one dot-separated label (and within the port):
+//!   `*.corp.com` matches `a.corp.com`, never `a.b.corp.com`, `corp.com` or `corp.com.evil.io`;
+//! - in the repository, `*` matches within one path segment, and a segment `**` matches any
+//!   number of whole segments: `registry.corp.com/**` matches every repository of that host;
+//! - without a tag or digest a pattern matches every tag and digest of the repository; a tag
+//!   glob matches the effective tag (`latest` when a reference has neither tag nor digest, no
+//!   tag at all when it is pinned by digest alone); a digest must be equal.
+
+use std::fmt;
+
+use crate::image::{DEFAULT_REGISTRY, Digest, ImageReference, split_registry, split_tag};
+
+/// A validated image glob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImagePattern {
+    source: String,
+    host: String,
+    path: Vec<String>,
+    tag: Option<String>,
+    digest: Option<Digest>,
+}
+
+impl ImagePattern {
+    /// Parses a pattern; the error says what is wrong with it.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        if source.trim().is_empty() {
+            return Err("the pattern is empty".into());
+        }
+        if source.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("pattern \"{source}\" contains whitespace"));
+        }
+        let (name_and_tag, digest) = match source.split_once('@') {
+            Some((rest, digest)) => (rest, Some(Digest::parse(digest)?)),
+            None => (source, None),
+        };
+        let (name, tag) = split_tag(name_and_tag);
+        if let Some(tag) = tag
+            && (tag.is_empty()
+                || !tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-*".contains(&b)))
+        {
+            return Err(format!("tag pattern \"{tag}\" in \"{source}\" is invalid"));
+        }
+        let (host, remainder) = split_registry(name);
+        let mut host = host.to_ascii_lowercase();
+        if host == "index.docker.io" {
+            host = DEFAULT_REGISTRY.to_owned();
+        }
+        let mut path: Vec<String> = remainder.split('/').map(str::to_owned).collect();
+        if host == DEFAULT_REGISTRY && path.len() == 1 && path[0] != "**" {
+            path.insert(0, "library".into());
+        }
+        for segment in &path {
+            let valid = !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b));
+            if !valid {
+                return Err(format!(
+                    "repository segment \"{segment}\" in \"{source}\" is invalid \
+                     (lowercase letters, digits, '.', '_', '-' and '*')"
+                ));
+            }
+        }
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:*[]".contains(&b))
+            || host.is_empty()
+        {
+            return Err(format!("registry \"{host}\" in \"{source}\" is invalid"));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            host,
+            path,
+            tag: tag.map(str::to_owned),
+            digest,
+        })
+    }
+
+    /// True when the reference matches this pattern.
+    pub fn matches(&self, reference: &ImageReference) -> bool {
+        if !glob(&self.host, reference.registry(), b".:") {
+            return false;
+        }
+        let segments: Vec<&str> = reference.repository().split('/').collect();
+        if !match_segments(&self.path, &segments) {
+            return false;
+        }
+        if let Some(tag) = &self.tag {
+            match reference.effective_tag() {
+                Some(actual) if glob(tag, actual, b"") => {}
+                _ => return false,
+            }
+        }
+        match &self.digest {
+            Some(digest) => reference.digest() == Some(digest),
+            None => true,
+        }
+    }
+}
+
+impl fmt::Display for ImagePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+fn match_segments(pattern: &[String], segments: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => segments.is_empty(),
+        Some((first, rest)) if first == "**" => {
+            (0..=segments.len()).any(|skip| match_segments(rest, &segments[skip..]))
+        }
+        Some((first, rest)) => match segments.split_first() {
+            Some((segment, remaining)) => glob(first, segment, b"/") && match_segments(rest, remaining),
+            None => false,
+        },
+    }
+}
+
+/// Matches `text` against `pattern`, where `*` matches any run of characters except the
+/// `barriers` (and `/`, always).
+pub fn glob(pattern: &str, text: &str, barriers: &[u8]) -> bool {
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
+    // matches[j]: pattern prefix consumed so far matches text prefix of length j.
+    let mut matches = vec![false; t.len() + 1];
+    matches[0] = true;
+    for &pc in p {
+        let mut next = vec![false; t.len() + 1];
+        if pc == b'*' {
+            for j in 0..=t.len() {
+                next[j] = matches[j]
+                    || (j > 0 && next[j - 1] && t[j - 1] != b'/' && !barriers.contains(&t[j - 1]));
+            }
+        } else {
+            for j in 1..=t.len() {
+                next[j] = matches[j - 1] && t[j - 1] == pc;
+            }
+        }
+        matches = next;
+    }
+    matches[t.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const SHA256: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn matches(pattern: &str, image: &str) -> bool {
+        let pattern = ImagePattern::parse(pattern).expect("valid pattern");
+        let reference = ImageReference::parse(image).expect("valid image");
+        pattern.matches(&reference)
+    }
+
+    #[rstest]
+    #[case::same_image_three_spellings("nginx", "index.docker.io/library/nginx:latest")]
+    #[case::normalised_pattern("docker.io/library/nginx", "nginx:1.25")]
+    #[case::host_label_glob("*.corp.com/app", "eu.corp.com/app:1")]
+    #[case::any_repository("registry.corp.com/**", "registry.corp.com/team/app:1")]
+    #[case::segment_glob("registry.corp.com/team/*", "registry.corp.com/team/app")]
+    #[case::tag_glob("registry.k8s.io/kube-proxy:v1.*", "registry.k8s.io/kube-proxy:v1.31.2")]
+    #[case::implicit_latest("nginx:latest", "nginx")]
+    #[case::digest_equal(&format!("r.io/app@{SHA256}"), &format!("r.io/app:1@{SHA256}"))]
+    #[case::port_glob("registry.corp.com:*/app", "registry.corp.com:5000/app")]
+    #[case::host_case("Registry.Corp.com/app", "registry.corp.com/app")]
+    fn matches_the_same_image(#[case] pattern: &str, #[case] image: &str) {
+        assert!(matches(pattern, image), "{pattern} should match {image}");
+    }
+
+    #[rstest]
+    #[case::look_alike_host("registry.corp.com/**", "registry.corp.com.evil.io/x")]
+    #[case::host_in_path("registry.corp.com/**", "evil.io/registry.corp.com/x")]
+    #[case::label_glob_one_level("*.corp.com/app", "a.b.corp.com/app")]
+    #[case::label_glob_not_bare("*.corp.com/app", "corp.com/app")]
+    #[case::port_is_another_registry("registry.corp.com/app", "registry.corp.com:5000/app")]
+    #[case::segment_glob_one_level("registry.corp.com/team/*", "registry.corp.com/team/a/b")]
+    #[case::repository_prefix("registry.corp.com/app", "registry.corp.com/app-evil")]
+    #[case::repository_prefix_glob("registry.corp.com/payments", "registry.corp.com/payments/x")]
+    #[case::digest_only_is_not_latest("r.io/app:latest", &format!("r.io/app@{SHA256}"))]
+    #[case::other_tag("nginx:1.25", "nginx:1.26")]
+    #[case::official_is_not_user("nginx", "someone/nginx")]
+    fn does_not_match_other_images(#[case] pattern: &str, #[case] image: &str) {
+        assert!(!matches(pattern, image), "{pattern} must not match {image}");
+    }
+
+    #[rstest]
+    #[case::empty("")]
+    #[case::blank("  ")]
+    #[case::uppercase_repository("registry.corp.com/App")]
+    #[case::bad_digest("r.io/app@sha256:abc")]
+    #[case::empty_segment("registry.corp.com//app")]
+    #[case::empty_tag("nginx:")]
+    fn rejects_invalid_patterns(#[case] pattern: &str) {
+        assert!(ImagePattern::parse(pattern).is_err(), "{pattern:?}");
+    }
+}

@@ -1,0 +1,25 @@
+//! What every pci-policies policy stands on.
+//!
+//! - [`request`], [`workload`], [`pod`], [`containers`]: read the admission request and the pod
+//!   spec of any pod-bearing kind, and visit every container;
+//! - [`violation`], [`exception`], [`response`]: report violations, waive them with narrow
+//!   exceptions, and answer the host;
+//! - [`image`], [`glob`]: parse and match image references exactly;
+//! - [`patch`]: edit the raw object surgically;
+//! - [`policy`]: the glue from waPC entry points to a policy's pure evaluation.
+
+pub mod containers;
+pub mod exception;
+pub mod glob;
+pub mod image;
+pub mod input;
+pub mod nullable;
+pub mod patch;
+pub mod path;
+pub mod pod;
+pub mod policy;
+pub mod request;
+pub mod response;
+pub mod time;
+pub mod violation;
+pub mod workload;

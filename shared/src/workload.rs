@@ -1,0 +1,288 @@
+//! The workload model: which kinds carry a pod spec, where it lives, and how to read it.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::input::{InputError, deserialize_with_path};
+use crate::nullable::nullable;
+use crate::path::FieldPath;
+use crate::pod::{ObjectMeta, PodSpec};
+
+/// A Kubernetes kind that carries a pod spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkloadKind {
+    Pod,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    ReplicationController,
+    Job,
+    CronJob,
+    PodTemplate,
+}
+
+impl WorkloadKind {
+    /// Every pod-bearing kind, in the order the documentation lists them.
+    pub const ALL: [WorkloadKind; 9] = [
+        WorkloadKind::Pod,
+        WorkloadKind::Deployment,
+        WorkloadKind::ReplicaSet,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::DaemonSet,
+        WorkloadKind::ReplicationController,
+        WorkloadKind::Job,
+        WorkloadKind::CronJob,
+        WorkloadKind::PodTemplate,
+    ];
+
+    /// The kind for an API group and kind name; `None` for kinds without a pod spec.
+    ///
+    /// The group is checked too, so a custom resource that happens to be called `Deployment`
+    /// is not mistaken for `apps/v1` Deployment.
+    pub fn from_group_kind(group: &str, kind: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|candidate| candidate.group() == group && candidate.name() == kind)
+    }
+
+    /// The kind name, e.g. `Deployment`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::ReplicationController => "ReplicationController",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+            WorkloadKind::PodTemplate => "PodTemplate",
+        }
+    }
+
+    /// The API group (`""` for the core group).
+    pub fn group(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod | WorkloadKind::ReplicationController | WorkloadKind::PodTemplate => "",
+            WorkloadKind::Deployment
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::DaemonSet => "apps",
+            WorkloadKind::Job | WorkloadKind::CronJob => "batch",
+        }
+    }
+
+    /// The plural resource name used in admission rules, e.g. `deployments`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "pods",
+            WorkloadKind::Deployment => "deployments",
+            WorkloadKind::ReplicaSet => "replicasets",
+            WorkloadKind::StatefulSet => "statefulsets",
+            WorkloadKind::DaemonSet => "daemonsets",
+            WorkloadKind::ReplicationController => "replicationcontrollers",
+            WorkloadKind::Job => "jobs",
+            WorkloadKind::CronJob => "cronjobs",
+            WorkloadKind::PodTemplate => "podtemplates",
+        }
+    }
+
+    /// Path of the pod spec inside the object.
+    pub fn pod_spec_path(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "spec",
+            WorkloadKind::CronJob => "spec.jobTemplate.spec.template.spec",
+            WorkloadKind::PodTemplate => "template.spec",
+            _ => "spec.template.spec",
+        }
+    }
+
+    /// Path of the pod's metadata (labels, annotations) inside the object.
+    pub fn pod_metadata_path(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "metadata",
+            WorkloadKind::CronJob => "spec.jobTemplate.spec.template.metadata",
+            WorkloadKind::PodTemplate => "template.metadata",
+            _ => "spec.template.metadata",
+        }
+    }
+}
+
+/// A pod-bearing object, read from an admission request.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    /// The object's own metadata.
+    pub metadata: ObjectMeta,
+    /// The metadata the pods get (the template's, or the Pod's own).
+    pub pod_metadata: ObjectMeta,
+    /// The pod spec.
+    pub spec: PodSpec,
+    /// Where `spec` lives in the object, e.g. `spec.template.spec`.
+    pub spec_path: FieldPath,
+    /// Where `pod_metadata` lives in the object.
+    pub pod_metadata_path: FieldPath,
+}
+
+impl Workload {
+    /// Reads a workload of `kind` from the JSON text of the object.
+    pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Self, InputError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        Self::read(kind, &mut deserializer)
+    }
+
+    /// Reads a workload of `kind` from an object already parsed (e.g. after a mutation).
+    pub fn from_value(kind: WorkloadKind, object: &Value) -> Result<Self, InputError> {
+        Self::read(kind, object)
+    }
+
+    fn read<'de, D>(kind: WorkloadKind, deserializer: D) -> Result<Self, InputError>
+    where
+        D: Deserializer<'de>,
+        D::Error: std::fmt::Display,
+    {
+        let (metadata, template) = match kind {
+            WorkloadKind::Pod => {
+                let pod: PodShape = deserialize_with_path("object", deserializer)?;
+                let template = PodTemplateSpec {
+                    metadata: pod.metadata.clone(),
+                    spec: pod.spec,
+                };
+                (pod.metadata, template)
+            }
+            WorkloadKind::CronJob => {
+                let cron: CronJobShape = deserialize_with_path("object", deserializer)?;
+                (cron.metadata, cron.spec.job_template.spec.template)
+            }
+            WorkloadKind::PodTemplate => {
+                let shape: PodTemplateShape = deserialize_with_path("object", deserializer)?;
+                (shape.metadata, shape.template)
+            }
+            _ => {
+                let shape: TemplatedShape = deserialize_with_path("object", deserializer)?;
+                (shape.metadata, shape.spec.template)
+            }
+        };
+        Ok(Workload {
+            kind,
+            metadata,
+            pod_metadata: template.metadata,
+            spec: template.spec,
+            spec_path: FieldPath::parse_static(kind.pod_spec_path()),
+            pod_metadata_path: FieldPath::parse_static(kind.pod_metadata_path()),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct PodShape {
+    #[serde(default, deserialize_with = "nullable")]
+    metadata: ObjectMeta,
+    spec: PodSpec,
+}
+
+#[derive(Deserialize)]
+struct PodTemplateSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    metadata: ObjectMeta,
+    spec: PodSpec,
+}
+
+#[derive(Deserialize)]
+struct TemplatedShape {
+    #[serde(default, deserialize_with = "nullable")]
+    metadata: ObjectMeta,
+    spec: TemplatedSpec,
+}
+
+#[derive(Deserialize)]
+struct TemplatedSpec {
+    template: PodTemplateSpec,
+}
+
+#[derive(Deserialize)]
+struct CronJobShape {
+    #[serde(default, deserialize_with = "nullable")]
+    metadata: ObjectMeta,
+    spec: CronJobSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CronJobSpec {
+    job_template: JobTemplate,
+}
+
+#[derive(Deserialize)]
+struct JobTemplate {
+    spec: TemplatedSpec,
+}
+
+#[derive(Deserialize)]
+struct PodTemplateShape {
+    #[serde(default, deserialize_with = "nullable")]
+    metadata: ObjectMeta,
+    template: PodTemplateSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn containers(json: &str) -> Value {
+        serde_json::from_str(json).expect("valid test JSON")
+    }
+
+    #[rstest]
+    #[case::pod(WorkloadKind::Pod, r#"{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}"#)]
+    #[case::deployment(WorkloadKind::Deployment, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::replica_set(WorkloadKind::ReplicaSet, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::stateful_set(WorkloadKind::StatefulSet, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::daemon_set(WorkloadKind::DaemonSet, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::replication_controller(WorkloadKind::ReplicationController, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::job(WorkloadKind::Job, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
+    #[case::cron_job(WorkloadKind::CronJob, r#"{"spec":{"jobTemplate":{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}}}"#)]
+    #[case::pod_template(WorkloadKind::PodTemplate, r#"{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}"#)]
+    fn reads_every_kind(#[case] kind: WorkloadKind, #[case] json: &str) {
+        let from_text = Workload::from_json(kind, json).expect("parses");
+        let from_value = Workload::from_value(kind, &containers(json)).expect("parses");
+        for workload in [from_text, from_value] {
+            assert_eq!(workload.spec.containers[0].name, "c");
+            assert_eq!(workload.pod_metadata.labels.get("a").map(String::as_str), Some("b"));
+            assert_eq!(workload.spec_path.to_string(), kind.pod_spec_path());
+        }
+    }
+
+    #[test]
+    fn kinds_are_matched_with_their_group() {
+        assert_eq!(
+            WorkloadKind::from_group_kind("apps", "Deployment"),
+            Some(WorkloadKind::Deployment)
+        );
+        assert_eq!(WorkloadKind::from_group_kind("example.com", "Deployment"), None);
+        assert_eq!(WorkloadKind::from_group_kind("", "ConfigMap"), None);
+    }
+
+    #[test]
+    fn a_missing_template_is_an_error_naming_the_field() {
+        let error = Workload::from_json(WorkloadKind::Deployment, r#"{"spec":{"replicas":1}}"#)
+            .expect_err("no template");
+        assert_eq!(error.path, "spec");
+        assert!(error.message.contains("template"), "{error}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_an_error_naming_the_field() {
+        let error = Workload::from_json(
+            WorkloadKind::CronJob,
+            r#"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"a","securityContext":{"privileged":"yes"}}]}}}}}}"#,
+        )
+        .expect_err("wrong type");
+        assert_eq!(
+            error.path,
+            "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged"
+        );
+    }
+}
