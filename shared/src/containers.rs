@@ -64,16 +64,21 @@ pub fn all_containers<'a>(
     [
         (ContainerKind::InitContainer, &spec.init_containers),
         (ContainerKind::Container, &spec.containers),
-        (ContainerKind::EphemeralContainer, &spec.ephemeral_containers),
+        (
+            ContainerKind::EphemeralContainer,
+            &spec.ephemeral_containers,
+        ),
     ]
     .into_iter()
     .flat_map(move |(kind, list)| {
-        list.iter().enumerate().map(move |(index, container)| ContainerRef {
-            kind,
-            index,
-            container,
-            spec_path,
-        })
+        list.iter()
+            .enumerate()
+            .map(move |(index, container)| ContainerRef {
+                kind,
+                index,
+                container,
+                spec_path,
+            })
     })
 }
 
@@ -98,7 +103,10 @@ mod tests {
                 ("init".into(), "spec.template.spec.initContainers[0]".into()),
                 ("app".into(), "spec.template.spec.containers[0]".into()),
                 ("side".into(), "spec.template.spec.containers[1]".into()),
-                ("debug".into(), "spec.template.spec.ephemeralContainers[0]".into()),
+                (
+                    "debug".into(),
+                    "spec.template.spec.ephemeralContainers[0]".into()
+                ),
             ]
         );
     }

@@ -11,10 +11,12 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::containers::all_containers;
 use crate::glob::ImagePattern;
 use crate::image::ImageReference;
 use crate::time::{Date, Timestamp};
 use crate::violation::{Violation, Violations};
+use crate::workload::Workload;
 
 /// One exception, as written in the settings (`exceptions: [...]`).
 #[derive(Clone, Debug, Deserialize)]
@@ -63,11 +65,16 @@ impl TryFrom<String> for DateSetting {
 }
 
 /// Checks a list of exceptions against the controls a policy knows.
-pub fn validate_exceptions(exceptions: &[Exception], known_controls: &[&str]) -> Result<(), String> {
+pub fn validate_exceptions(
+    exceptions: &[Exception],
+    known_controls: &[&str],
+) -> Result<(), String> {
     for (index, exception) in exceptions.iter().enumerate() {
         let at = format!("exceptions[{index}]");
         if exception.reason.trim().is_empty() {
-            return Err(format!("{at}.reason must explain why the exception is needed"));
+            return Err(format!(
+                "{at}.reason must explain why the exception is needed"
+            ));
         }
         if exception.controls.is_empty() {
             return Err(format!("{at}.controls must name at least one control"));
@@ -89,7 +96,9 @@ pub fn validate_exceptions(exceptions: &[Exception], known_controls: &[&str]) ->
             return Err(format!("{at}.containers contains an empty name \"{name}\""));
         }
         if let Some(namespace) = exception.namespaces.iter().find(|n| n.trim().is_empty()) {
-            return Err(format!("{at}.namespaces contains an empty name \"{namespace}\""));
+            return Err(format!(
+                "{at}.namespaces contains an empty name \"{namespace}\""
+            ));
         }
     }
     Ok(())
@@ -102,6 +111,26 @@ pub struct ExceptionScope<'a> {
     /// Every container's name and parsed image (`None` when the image does not parse: such a
     /// container is never covered by an image glob).
     pub containers: Vec<(&'a str, Option<ImageReference>)>,
+}
+
+impl<'a> ExceptionScope<'a> {
+    /// The scope of a workload admitted in `namespace`: all its containers, of every kind.
+    pub fn for_workload(workload: &'a Workload, namespace: Option<&'a str>) -> Self {
+        let containers = all_containers(&workload.spec, &workload.spec_path)
+            .map(|c| {
+                let image = c
+                    .container
+                    .image
+                    .as_deref()
+                    .and_then(|i| ImageReference::parse(i).ok());
+                (c.name(), image)
+            })
+            .collect();
+        Self {
+            namespace,
+            containers,
+        }
+    }
 }
 
 /// What applying exceptions left, and what to report about it.
@@ -161,14 +190,16 @@ pub fn apply_exceptions(
         }
     }
     if !applied.is_empty() {
-        report
-            .audit
-            .push(("exceptions-applied".into(), serde_json::Value::Array(applied).to_string()));
+        report.audit.push((
+            "exceptions-applied".into(),
+            serde_json::Value::Array(applied).to_string(),
+        ));
     }
     if !expired.is_empty() {
-        report
-            .audit
-            .push(("exceptions-expired".into(), serde_json::Value::Array(expired).to_string()));
+        report.audit.push((
+            "exceptions-expired".into(),
+            serde_json::Value::Array(expired).to_string(),
+        ));
     }
     report
 }
@@ -196,7 +227,8 @@ fn covers(exception: &Exception, violation: &Violation, scope: &ExceptionScope<'
         return false;
     }
     let container_covered = |name: &str, image: &Option<ImageReference>| {
-        let name_ok = exception.containers.is_empty() || exception.containers.iter().any(|c| c == name);
+        let name_ok =
+            exception.containers.is_empty() || exception.containers.iter().any(|c| c == name);
         let image_ok = exception.images.is_empty()
             || image
                 .as_ref()
@@ -244,14 +276,26 @@ mod tests {
         ExceptionScope {
             namespace: Some("kube-system"),
             containers: vec![
-                ("proxy", ImageReference::parse("registry.k8s.io/kube-proxy:v1.31.0").ok()),
-                ("sidecar", ImageReference::parse("registry.corp.com/sidecar:1").ok()),
+                (
+                    "proxy",
+                    ImageReference::parse("registry.k8s.io/kube-proxy:v1.31.0").ok(),
+                ),
+                (
+                    "sidecar",
+                    ImageReference::parse("registry.corp.com/sidecar:1").ok(),
+                ),
             ],
         }
     }
 
     fn run(exceptions: &[Exception], violation: Violation) -> ExceptionReport {
-        apply_exceptions("p", exceptions, [violation].into_iter().collect(), &scope(), NOW)
+        apply_exceptions(
+            "p",
+            exceptions,
+            [violation].into_iter().collect(),
+            &scope(),
+            NOW,
+        )
     }
 
     #[test]
@@ -261,7 +305,11 @@ mod tests {
         );
         let report = run(&list, violation("privileged", Some("proxy")));
         assert!(report.remaining.is_empty());
-        assert!(report.warnings[0].contains("exception #0 waives [privileged]"), "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].contains("exception #0 waives [privileged]"),
+            "{:?}",
+            report.warnings
+        );
         assert_eq!(report.audit[0].0, "exceptions-applied");
         let untouched = run(&list, violation("privileged", Some("sidecar")));
         assert_eq!(untouched.remaining.len(), 1);
@@ -271,10 +319,22 @@ mod tests {
 
     #[test]
     fn pod_level_violations_need_every_container_covered() {
-        let only_proxy = exceptions(r#"[{"controls":["hostNamespaces"],"containers":["proxy"],"reason":"r"}]"#);
-        assert_eq!(run(&only_proxy, violation("hostNamespaces", None)).remaining.len(), 1);
-        let both = exceptions(r#"[{"controls":["hostNamespaces"],"containers":["proxy","sidecar"],"reason":"r"}]"#);
-        assert!(run(&both, violation("hostNamespaces", None)).remaining.is_empty());
+        let only_proxy =
+            exceptions(r#"[{"controls":["hostNamespaces"],"containers":["proxy"],"reason":"r"}]"#);
+        assert_eq!(
+            run(&only_proxy, violation("hostNamespaces", None))
+                .remaining
+                .len(),
+            1
+        );
+        let both = exceptions(
+            r#"[{"controls":["hostNamespaces"],"containers":["proxy","sidecar"],"reason":"r"}]"#,
+        );
+        assert!(
+            run(&both, violation("hostNamespaces", None))
+                .remaining
+                .is_empty()
+        );
     }
 
     #[test]
@@ -289,30 +349,68 @@ mod tests {
         let future = exceptions(
             r#"[{"controls":["privileged"],"containers":["proxy"],"reason":"r","expires":"2027-01-31"}]"#,
         );
-        assert!(run(&future, violation("privileged", Some("proxy"))).remaining.is_empty());
+        assert!(
+            run(&future, violation("privileged", Some("proxy")))
+                .remaining
+                .is_empty()
+        );
     }
 
     #[test]
     fn namespaces_narrow_the_exception() {
-        let list = exceptions(r#"[{"controls":["privileged"],"containers":["proxy"],"namespaces":["other"],"reason":"r"}]"#);
-        assert_eq!(run(&list, violation("privileged", Some("proxy"))).remaining.len(), 1);
+        let list = exceptions(
+            r#"[{"controls":["privileged"],"containers":["proxy"],"namespaces":["other"],"reason":"r"}]"#,
+        );
+        assert_eq!(
+            run(&list, violation("privileged", Some("proxy")))
+                .remaining
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn validation_names_the_problem() {
         let known = ["privileged", "hostNamespaces"];
         let cases = [
-            (r#"[{"controls":["privileged"],"containers":["a"],"reason":" "}]"#, "exceptions[0].reason"),
-            (r#"[{"controls":[],"containers":["a"],"reason":"r"}]"#, "exceptions[0].controls must name"),
-            (r#"[{"controls":["privilegd"],"containers":["a"],"reason":"r"}]"#, "unknown control \"privilegd\""),
-            (r#"[{"controls":["privileged"],"reason":"r"}]"#, "must narrow itself"),
+            (
+                r#"[{"controls":["privileged"],"containers":["a"],"reason":" "}]"#,
+                "exceptions[0].reason",
+            ),
+            (
+                r#"[{"controls":[],"containers":["a"],"reason":"r"}]"#,
+                "exceptions[0].controls must name",
+            ),
+            (
+                r#"[{"controls":["privilegd"],"containers":["a"],"reason":"r"}]"#,
+                "unknown control \"privilegd\"",
+            ),
+            (
+                r#"[{"controls":["privileged"],"reason":"r"}]"#,
+                "must narrow itself",
+            ),
         ];
         for (json, expected) in cases {
             let error = validate_exceptions(&exceptions(json), &known).expect_err(json);
             assert!(error.contains(expected), "{error}");
         }
-        assert!(serde_json::from_str::<Vec<Exception>>(r#"[{"controls":["a"],"reason":"r","expires":"2026-02-30"}]"#).is_err());
-        assert!(serde_json::from_str::<Vec<Exception>>(r#"[{"controls":["a"],"reason":"r","images":["BAD/Image"]}]"#).is_err());
-        assert!(serde_json::from_str::<Vec<Exception>>(r#"[{"controls":["a"],"reason":"r","image":["x"]}]"#).is_err());
+        assert!(
+            serde_json::from_str::<Vec<Exception>>(
+                r#"[{"controls":["a"],"reason":"r","expires":"2026-02-30"}]"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<Vec<Exception>>(
+                r#"[{"controls":["a"],"reason":"r","images":["BAD/Image"]}]"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<Vec<Exception>>(
+                r#"[{"controls":["a"],"reason":"r","image":["x"]}]"#
+            )
+            .is_err()
+        );
     }
 }

@@ -119,7 +119,9 @@ fn match_segments(pattern: &[String], segments: &[&str]) -> bool {
             (0..=segments.len()).any(|skip| match_segments(rest, &segments[skip..]))
         }
         Some((first, rest)) => match segments.split_first() {
-            Some((segment, remaining)) => glob(first, segment, b"/") && match_segments(rest, remaining),
+            Some((segment, remaining)) => {
+                glob(first, segment, b"/") && match_segments(rest, remaining)
+            }
             None => false,
         },
     }
@@ -169,7 +171,10 @@ mod tests {
     #[case::host_label_glob("*.corp.com/app", "eu.corp.com/app:1")]
     #[case::any_repository("registry.corp.com/**", "registry.corp.com/team/app:1")]
     #[case::segment_glob("registry.corp.com/team/*", "registry.corp.com/team/app")]
-    #[case::tag_glob("registry.k8s.io/kube-proxy:v1.*", "registry.k8s.io/kube-proxy:v1.31.2")]
+    #[case::tag_glob(
+        "registry.k8s.io/kube-proxy:v1.*",
+        "registry.k8s.io/kube-proxy:v1.31.2"
+    )]
     #[case::implicit_latest("nginx:latest", "nginx")]
     #[case::digest_equal(&format!("r.io/app@{SHA256}"), &format!("r.io/app:1@{SHA256}"))]
     #[case::port_glob("registry.corp.com:*/app", "registry.corp.com:5000/app")]

@@ -75,7 +75,10 @@ impl Digest {
                 hex.len()
             ));
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(format!("{} digest must be lowercase hex", algorithm.name()));
         }
         Ok(Self {
@@ -100,7 +103,12 @@ pub struct ImageError {
 
 impl fmt::Display for ImageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid image reference \"{}\": {}", self.input.escape_debug(), self.reason)
+        write!(
+            f,
+            "invalid image reference \"{}\": {}",
+            self.input.escape_debug(),
+            self.reason
+        )
     }
 }
 
@@ -275,7 +283,9 @@ fn validate_registry(registry: &str) -> Result<(), String> {
             .split_once(']')
             .ok_or_else(|| format!("registry \"{registry}\" has an unclosed IPv6 bracket"))?;
         if ipv6.is_empty() || !ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
-            return Err(format!("registry \"{registry}\" is not a valid IPv6 address"));
+            return Err(format!(
+                "registry \"{registry}\" is not a valid IPv6 address"
+            ));
         }
         match after {
             "" => (None, None),
@@ -308,7 +318,9 @@ fn validate_registry(registry: &str) -> Result<(), String> {
             && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
         if !valid {
-            return Err(format!("registry port \"{port}\" is not a number from 1 to 65535"));
+            return Err(format!(
+                "registry port \"{port}\" is not a number from 1 to 65535"
+            ));
         }
     }
     Ok(())
@@ -368,16 +380,28 @@ mod tests {
     #[rstest]
     #[case::official("nginx", "docker.io/library/nginx:latest")]
     #[case::official_explicit("docker.io/library/nginx", "docker.io/library/nginx:latest")]
-    #[case::legacy_index("index.docker.io/library/nginx:latest", "docker.io/library/nginx:latest")]
-    #[case::legacy_index_upper_host("INDEX.docker.io/library/nginx", "docker.io/library/nginx:latest")]
+    #[case::legacy_index(
+        "index.docker.io/library/nginx:latest",
+        "docker.io/library/nginx:latest"
+    )]
+    #[case::legacy_index_upper_host(
+        "INDEX.docker.io/library/nginx",
+        "docker.io/library/nginx:latest"
+    )]
     #[case::user_repo("bitnami/redis:7.2", "docker.io/bitnami/redis:7.2")]
-    #[case::registry_port("registry.corp.com:5000/team/app:1.0", "registry.corp.com:5000/team/app:1.0")]
+    #[case::registry_port(
+        "registry.corp.com:5000/team/app:1.0",
+        "registry.corp.com:5000/team/app:1.0"
+    )]
     #[case::localhost("localhost/app", "localhost/app:latest")]
     #[case::localhost_port("localhost:5000/app", "localhost:5000/app:latest")]
     #[case::host_case("Registry.Corp.COM/app", "registry.corp.com/app:latest")]
     #[case::tag_and_digest(&format!("ghcr.io/org/app:1.2@{SHA256}"), &format!("ghcr.io/org/app:1.2@{SHA256}"))]
     #[case::digest_only(&format!("ghcr.io/org/app@{SHA256}"), &format!("ghcr.io/org/app@{SHA256}"))]
-    #[case::separators("quay.io/a__b/c-d--e.f_g:v1_2.3-rc", "quay.io/a__b/c-d--e.f_g:v1_2.3-rc")]
+    #[case::separators(
+        "quay.io/a__b/c-d--e.f_g:v1_2.3-rc",
+        "quay.io/a__b/c-d--e.f_g:v1_2.3-rc"
+    )]
     #[case::ipv6("[::1]:5000/app:1", "[::1]:5000/app:1")]
     #[case::ipv4("10.0.0.1:5000/app", "10.0.0.1:5000/app:latest")]
     #[case::deep_path("registry.corp.com/a/b/c/d", "registry.corp.com/a/b/c/d:latest")]
@@ -391,7 +415,10 @@ mod tests {
     fn sha512_digests_need_128_hex_characters() {
         let hex = "a".repeat(128);
         let reference = ImageReference::parse(&format!("r.io/app@sha512:{hex}")).expect("valid");
-        assert_eq!(reference.digest().map(|d| d.algorithm), Some(DigestAlgorithm::Sha512));
+        assert_eq!(
+            reference.digest().map(|d| d.algorithm),
+            Some(DigestAlgorithm::Sha512)
+        );
         assert!(ImageReference::parse(&format!("r.io/app@sha512:{}", "a".repeat(64))).is_err());
     }
 
@@ -425,7 +452,8 @@ mod tests {
     fn effective_tag_is_latest_only_without_digest() {
         let latest = ImageReference::parse("nginx").expect("valid");
         assert_eq!(latest.effective_tag(), Some("latest"));
-        let pinned = ImageReference::parse(&format!("registry.corp.com/app@{SHA256}")).expect("valid");
+        let pinned =
+            ImageReference::parse(&format!("registry.corp.com/app@{SHA256}")).expect("valid");
         assert_eq!(pinned.effective_tag(), None);
     }
 }

@@ -32,7 +32,11 @@ impl fmt::Display for InputError {
         if self.path.is_empty() || self.path == "." {
             write!(f, "invalid {}: {}", self.context, self.message)
         } else {
-            write!(f, "invalid {}: {}: {}", self.context, self.path, self.message)
+            write!(
+                f,
+                "invalid {}: {}: {}",
+                self.context, self.path, self.message
+            )
         }
     }
 }
@@ -40,7 +44,10 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// Deserializes `T`, reporting the path of the offending field on failure.
-pub fn deserialize_with_path<'de, T, D>(context: &'static str, deserializer: D) -> Result<T, InputError>
+pub fn deserialize_with_path<'de, T, D>(
+    context: &'static str,
+    deserializer: D,
+) -> Result<T, InputError>
 where
     T: serde::Deserialize<'de>,
     D: Deserializer<'de>,
@@ -54,7 +61,10 @@ where
 }
 
 /// Deserializes `T` from JSON text, reporting the path of the offending field on failure.
-pub fn from_json_str<T: DeserializeOwned>(context: &'static str, json: &str) -> Result<T, InputError> {
+pub fn from_json_str<T: DeserializeOwned>(
+    context: &'static str,
+    json: &str,
+) -> Result<T, InputError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let value = deserialize_with_path(context, &mut deserializer)?;
     deserializer
@@ -83,6 +93,10 @@ mod tests {
         let error = from_json_str::<Outer>("object", r#"{"inner":[{"flag":true},{"flag":"yes"}]}"#)
             .expect_err("wrong type");
         assert_eq!(error.path, "inner[1].flag");
-        assert!(error.to_string().starts_with("invalid object: inner[1].flag: invalid type"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid object: inner[1].flag: invalid type")
+        );
     }
 }

@@ -10,6 +10,8 @@
 
 pub mod containers;
 pub mod exception;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod glob;
 pub mod image;
 pub mod input;

@@ -168,7 +168,8 @@ mod tests {
         let drop = container_path(0).fields("securityContext.capabilities.drop");
         assert!(editor.append_unique(&drop, json!("ALL")).expect("edit"));
         let mut expected = original;
-        expected["spec"]["containers"][0]["securityContext"]["capabilities"] = json!({"drop": ["ALL"]});
+        expected["spec"]["containers"][0]["securityContext"]["capabilities"] =
+            json!({"drop": ["ALL"]});
         assert_eq!(editor.finish(), Some(expected));
     }
 
@@ -184,9 +185,14 @@ mod tests {
 
     #[test]
     fn null_parents_are_replaced_and_wrong_shapes_are_errors() {
-        let mut editor = ObjectEditor::new(json!({"spec": {"securityContext": null, "containers": "x"}}));
+        let mut editor =
+            ObjectEditor::new(json!({"spec": {"securityContext": null, "containers": "x"}}));
         let seccomp = FieldPath::parse_static("spec.securityContext.seccompProfile");
-        assert!(editor.set_if_absent(&seccomp, json!({"type": "RuntimeDefault"})).expect("edit"));
+        assert!(
+            editor
+                .set_if_absent(&seccomp, json!({"type": "RuntimeDefault"}))
+                .expect("edit")
+        );
         let error = editor
             .set(&container_path(0).field("name"), json!("a"))
             .expect_err("containers is a string");

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::nullable::nullable;

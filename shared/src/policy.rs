@@ -39,10 +39,11 @@ pub trait Policy {
 
 /// Reads and validates settings from their JSON text.
 pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, String> {
-    let settings: S = from_json_str("settings", json).map_err(|error| match error.path.as_str() {
-        "" | "." => error.message,
-        path => format!("{path}: {}", error.message),
-    })?;
+    let settings: S =
+        from_json_str("settings", json).map_err(|error| match error.path.as_str() {
+            "" | "." => error.message,
+            path => format!("{path}: {}", error.message),
+        })?;
     settings.validate()?;
     Ok(settings)
 }
@@ -67,7 +68,10 @@ pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
 
 /// The `validate` waPC operation.
 pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&evaluate::<P>(payload, Timestamp::now()))?)
+    Ok(serde_json::to_vec(&evaluate::<P>(
+        payload,
+        Timestamp::now(),
+    ))?)
 }
 
 /// Evaluates a `validate` payload at time `now`; never panics, never accepts what it cannot read.
@@ -110,7 +114,9 @@ pub enum Target {
 /// Admission. A pod-bearing object that is missing or malformed is an error.
 pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputError> {
     if matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
-        return Ok(Target::NotApplicable("the operation admits no new pod spec"));
+        return Ok(Target::NotApplicable(
+            "the operation admits no new pod spec",
+        ));
     }
     let Some(kind) = WorkloadKind::from_group_kind(&request.kind.group, &request.kind.kind) else {
         return Ok(Target::NotApplicable("the kind carries no pod spec"));
@@ -119,7 +125,9 @@ pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputErro
         && !sub.is_empty()
         && !(kind == WorkloadKind::Pod && sub == "ephemeralcontainers")
     {
-        return Ok(Target::NotApplicable("the subresource carries no pod spec change"));
+        return Ok(Target::NotApplicable(
+            "the subresource carries no pod spec change",
+        ));
     }
     let object = request
         .object

@@ -21,8 +21,9 @@ pub struct ValidationPayload<'a> {
 impl<'a> ValidationPayload<'a> {
     /// Parses the payload, naming the offending field when it is malformed.
     pub fn parse(payload: &'a [u8]) -> Result<Self, InputError> {
-        let text = std::str::from_utf8(payload)
-            .map_err(|error| InputError::new("request", format!("payload is not UTF-8: {error}")))?;
+        let text = std::str::from_utf8(payload).map_err(|error| {
+            InputError::new("request", format!("payload is not UTF-8: {error}"))
+        })?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let parsed = crate::input::deserialize_with_path("request", &mut deserializer)?;
         deserializer
@@ -33,10 +34,13 @@ impl<'a> ValidationPayload<'a> {
 
     /// The settings, parsed; absent or `null` settings are the policy defaults (`{}`).
     pub fn settings<S: serde::de::DeserializeOwned>(&self) -> Result<S, InputError> {
-        from_json_str("settings", self.settings.map_or("{}", |raw| match raw.get() {
-            "null" => "{}",
-            text => text,
-        }))
+        from_json_str(
+            "settings",
+            self.settings.map_or("{}", |raw| match raw.get() {
+                "null" => "{}",
+                text => text,
+            }),
+        )
     }
 }
 
@@ -90,7 +94,10 @@ mod tests {
             "operation":"CREATE","namespace":"ns","name":"web","object":{"spec":{}},"oldObject":null}}"#;
         let parsed = ValidationPayload::parse(payload).expect("valid payload");
         assert_eq!(parsed.request.kind.kind, "Deployment");
-        assert_eq!(parsed.request.object.map(RawValue::get), Some(r#"{"spec":{}}"#));
+        assert_eq!(
+            parsed.request.object.map(RawValue::get),
+            Some(r#"{"spec":{}}"#)
+        );
         assert!(parsed.request.old_object.is_none());
         assert_eq!(parsed.request.subject(), "Deployment ns/web");
     }

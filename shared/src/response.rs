@@ -138,7 +138,11 @@ mod tests {
         assert!(!response.accepted);
         assert!(response.mutated_object.is_none());
         assert_eq!(response.code, Some(403));
-        assert!(response.audit_annotations.is_some_and(|a| a.contains_key("violations")));
+        assert!(
+            response
+                .audit_annotations
+                .is_some_and(|a| a.contains_key("violations"))
+        );
     }
 
     #[test]

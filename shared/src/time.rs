@@ -53,7 +53,8 @@ impl Date {
         let era = year.div_euclid(400);
         let year_of_era = year - era * 400;
         let month = i64::from(self.month);
-        let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let day_of_year =
+            (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
         let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
         era * 146_097 + day_of_era - 719_468
     }
@@ -88,8 +89,14 @@ mod tests {
     #[test]
     fn counts_days_from_the_epoch() {
         assert_eq!(Date::parse("1970-01-01").map(Date::days_since_epoch), Ok(0));
-        assert_eq!(Date::parse("2000-03-01").map(Date::days_since_epoch), Ok(11_017));
-        assert_eq!(Date::parse("2026-11-22").map(Date::days_since_epoch), Ok(20_779));
+        assert_eq!(
+            Date::parse("2000-03-01").map(Date::days_since_epoch),
+            Ok(11_017)
+        );
+        assert_eq!(
+            Date::parse("2026-11-22").map(Date::days_since_epoch),
+            Ok(20_779)
+        );
     }
 
     #[test]
@@ -103,7 +110,14 @@ mod tests {
 
     #[test]
     fn rejects_impossible_dates() {
-        for text in ["2026-02-29", "2026-13-01", "2026-1-01", "26-01-01", "2026-01-0a", ""] {
+        for text in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "26-01-01",
+            "2026-01-0a",
+            "",
+        ] {
             assert!(Date::parse(text).is_err(), "{text}");
         }
         assert!(Date::parse("2028-02-29").is_ok());

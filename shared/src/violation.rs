@@ -139,10 +139,26 @@ mod tests {
     fn renders_every_violation_sorted_and_once() {
         let containers = FieldPath::parse_static("spec.containers");
         let mut violations = Violations::new();
-        violations.push(violation(containers.index(10).fields("securityContext.privileged"), "privileged", Some("b")));
-        violations.push(violation(containers.index(2).fields("securityContext.privileged"), "privileged", Some("a")));
-        violations.push(violation(containers.index(2).fields("securityContext.privileged"), "privileged", Some("a")));
-        violations.push(violation(FieldPath::parse_static("spec.hostPID"), "hostNamespaces", None));
+        violations.push(violation(
+            containers.index(10).fields("securityContext.privileged"),
+            "privileged",
+            Some("b"),
+        ));
+        violations.push(violation(
+            containers.index(2).fields("securityContext.privileged"),
+            "privileged",
+            Some("a"),
+        ));
+        violations.push(violation(
+            containers.index(2).fields("securityContext.privileged"),
+            "privileged",
+            Some("a"),
+        ));
+        violations.push(violation(
+            FieldPath::parse_static("spec.hostPID"),
+            "hostNamespaces",
+            None,
+        ));
         assert_eq!(violations.len(), 3);
         assert_eq!(
             violations.rejection_message("pod-security", "Pod ns/web"),

@@ -64,7 +64,9 @@ impl WorkloadKind {
     /// The API group (`""` for the core group).
     pub fn group(self) -> &'static str {
         match self {
-            WorkloadKind::Pod | WorkloadKind::ReplicationController | WorkloadKind::PodTemplate => "",
+            WorkloadKind::Pod | WorkloadKind::ReplicationController | WorkloadKind::PodTemplate => {
+                ""
+            }
             WorkloadKind::Deployment
             | WorkloadKind::ReplicaSet
             | WorkloadKind::StatefulSet
@@ -236,7 +238,10 @@ mod tests {
     }
 
     #[rstest]
-    #[case::pod(WorkloadKind::Pod, r#"{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}"#)]
+    #[case::pod(
+        WorkloadKind::Pod,
+        r#"{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}"#
+    )]
     #[case::deployment(WorkloadKind::Deployment, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
     #[case::replica_set(WorkloadKind::ReplicaSet, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
     #[case::stateful_set(WorkloadKind::StatefulSet, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
@@ -244,13 +249,19 @@ mod tests {
     #[case::replication_controller(WorkloadKind::ReplicationController, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
     #[case::job(WorkloadKind::Job, r#"{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}"#)]
     #[case::cron_job(WorkloadKind::CronJob, r#"{"spec":{"jobTemplate":{"spec":{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}}}}"#)]
-    #[case::pod_template(WorkloadKind::PodTemplate, r#"{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}"#)]
+    #[case::pod_template(
+        WorkloadKind::PodTemplate,
+        r#"{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}"#
+    )]
     fn reads_every_kind(#[case] kind: WorkloadKind, #[case] json: &str) {
         let from_text = Workload::from_json(kind, json).expect("parses");
         let from_value = Workload::from_value(kind, &containers(json)).expect("parses");
         for workload in [from_text, from_value] {
             assert_eq!(workload.spec.containers[0].name, "c");
-            assert_eq!(workload.pod_metadata.labels.get("a").map(String::as_str), Some("b"));
+            assert_eq!(
+                workload.pod_metadata.labels.get("a").map(String::as_str),
+                Some("b")
+            );
             assert_eq!(workload.spec_path.to_string(), kind.pod_spec_path());
         }
     }
@@ -261,7 +272,10 @@ mod tests {
             WorkloadKind::from_group_kind("apps", "Deployment"),
             Some(WorkloadKind::Deployment)
         );
-        assert_eq!(WorkloadKind::from_group_kind("example.com", "Deployment"), None);
+        assert_eq!(
+            WorkloadKind::from_group_kind("example.com", "Deployment"),
+            None
+        );
         assert_eq!(WorkloadKind::from_group_kind("", "ConfigMap"), None);
     }
 

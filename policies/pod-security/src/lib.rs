@@ -1,1 +1,89 @@
+//! pod-security: the Pod Security Standards (baseline or restricted, as of a chosen Kubernetes
+//! version) in one evaluation, with least-privilege knobs, opt-in safe defaults and narrow,
+//! visible exceptions (PCI DSS container orchestration guidance 3.1).
+//!
+//! This file is glue: the checks live in [`checks`], one module each; the defaults in
+//! [`mutate`]; the settings in [`settings`].
 
+pub mod capabilities;
+pub mod checks;
+pub mod host_path;
+pub mod level;
+pub mod mutate;
+pub mod settings;
+
+use kubewarden_policy_sdk::wapc_guest::register_function;
+use pci_shared::exception::{ExceptionScope, apply_exceptions};
+use pci_shared::input::InputError;
+use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
+use pci_shared::request::AdmissionRequest;
+use pci_shared::response::Outcome;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::{Workload, WorkloadKind};
+use serde_json::Value;
+
+use settings::Settings;
+
+/// The pod-security policy.
+pub struct PodSecurity;
+
+impl Policy for PodSecurity {
+    const NAME: &'static str = "pod-security";
+    type Settings = Settings;
+
+    fn evaluate(
+        request: &AdmissionRequest<'_>,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Result<Outcome, InputError> {
+        let workload = match read_workload(request)? {
+            Target::Workload(workload) => *workload,
+            Target::NotApplicable(_) => return Ok(Outcome::default()),
+        };
+        let (workload, mutated) = apply_defaults(request, workload, settings)?;
+        let (violations, notes) = checks::evaluate(&workload, settings);
+        let scope = ExceptionScope::for_workload(&workload, request.namespace.as_deref());
+        let report = apply_exceptions(Self::NAME, &settings.exceptions, violations, &scope, now);
+        let mut outcome = Outcome::from_exceptions(report);
+        outcome.warnings.extend(notes);
+        outcome.mutated = mutated;
+        Ok(outcome)
+    }
+}
+
+/// Applies the enabled safe defaults and re-reads the workload from the edited object.
+///
+/// A Pod's spec is immutable once created, so Pod UPDATEs are never mutated.
+fn apply_defaults(
+    request: &AdmissionRequest<'_>,
+    workload: Workload,
+    settings: &Settings,
+) -> Result<(Workload, Option<Value>), InputError> {
+    let immutable = workload.kind == WorkloadKind::Pod && request.operation == "UPDATE";
+    if !settings.mutate.any() || immutable {
+        return Ok((workload, None));
+    }
+    let object = object_value(request)?;
+    match mutate::apply(object, &workload, &settings.mutate) {
+        Ok(Some(edited)) => Ok((Workload::from_value(workload.kind, &edited)?, Some(edited))),
+        Ok(None) => Ok((workload, None)),
+        Err(error) => Err(InputError::new("object", error.to_string())),
+    }
+}
+
+/// Registers the waPC operations.
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", policy::validate::<PodSecurity>);
+    register_function(
+        "validate_settings",
+        policy::validate_settings::<PodSecurity>,
+    );
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,49 @@
+//! Privilege Escalation (`allowPrivilegeEscalation`, restricted).
+//!
+//! Field: every container's `securityContext.allowPrivilegeEscalation`. Allowed: `false`
+//! (explicitly). From v1.8 (the field's first version); from v1.25 Windows pods are exempt.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "allowPrivilegeEscalation",
+    level: Level::Restricted,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(8),
+            check: check_1_8,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(25),
+            check: check_1_25,
+            overrides: &[],
+        },
+    ],
+};
+
+fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    for container in pod.containers() {
+        let value = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.allow_privilege_escalation);
+        if value != Some(false) {
+            findings.container(
+                &container,
+                container
+                    .path()
+                    .fields("securityContext.allowPrivilegeEscalation"),
+                format!("{}; must be false", super::shown(value)),
+            );
+        }
+    }
+}
+
+fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if !pod.is_windows() {
+        check_1_8(pod, findings);
+    }
+}

@@ -1,0 +1,90 @@
+//! AppArmor (`appArmorProfile`, baseline).
+//!
+//! v1.0: pod annotations `container.apparmor.security.beta.kubernetes.io/*`; allowed values
+//! `runtime/default`, `localhost/*`, `""`.
+//! v1.30: also `spec.securityContext.appArmorProfile.type` and every container's
+//! `securityContext.appArmorProfile.type`; allowed `RuntimeDefault`, `Localhost`, undefined.
+
+use pci_shared::pod::AppArmorProfile;
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "appArmorProfile",
+    level: Level::Baseline,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(0),
+            check: check_1_0,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(30),
+            check: check_1_30,
+            overrides: &[],
+        },
+    ],
+};
+
+const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let metadata = &pod.workload.pod_metadata;
+    for (key, value) in &metadata.annotations {
+        if !key.starts_with(ANNOTATION_PREFIX) {
+            continue;
+        }
+        let allowed =
+            value.is_empty() || value == "runtime/default" || value.starts_with("localhost/");
+        if !allowed {
+            findings.pod(
+                pod.workload
+                    .pod_metadata_path
+                    .field("annotations")
+                    .field(key.clone()),
+                format!("\"{value}\"; allowed: runtime/default, localhost/<profile> or empty"),
+            );
+        }
+    }
+}
+
+fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_1_0(pod, findings);
+    const ALLOWED: &str = "allowed: RuntimeDefault, Localhost or unset";
+    let is_bad = |profile: &AppArmorProfile| {
+        !matches!(
+            profile.profile_type.as_str(),
+            "RuntimeDefault" | "Localhost"
+        )
+    };
+    if let Some(profile) = pod
+        .spec()
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.app_armor_profile.as_ref())
+        && is_bad(profile)
+    {
+        findings.pod(
+            pod.spec_path("securityContext.appArmorProfile.type"),
+            format!("\"{}\"; {ALLOWED}", profile.profile_type),
+        );
+    }
+    for container in pod.containers() {
+        if let Some(profile) = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.app_armor_profile.as_ref())
+            && is_bad(profile)
+        {
+            findings.container(
+                &container,
+                container
+                    .path()
+                    .fields("securityContext.appArmorProfile.type"),
+                format!("\"{}\"; {ALLOWED}", profile.profile_type),
+            );
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Capabilities, restricted (`capabilities_restricted`, restricted, v1.22).
+//!
+//! Fields: every container's `securityContext.capabilities.drop` and `.add`. Required: `drop`
+//! includes `ALL`; `add` only `NET_BIND_SERVICE` (or `allowedCapabilities` when set).
+//! From v1.25 Windows pods are exempt. Supersedes the baseline capabilities check.
+
+use super::capabilities_baseline::{check_added, check_required_drops};
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::capabilities::{self, ALL, RESTRICTED_ALLOWED};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "capabilities_restricted",
+    level: Level::Restricted,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(22),
+            check: check_1_22,
+            overrides: &["capabilities_baseline"],
+        },
+        VersionedCheck {
+            minimum: Version::v1(25),
+            check: check_1_25,
+            overrides: &["capabilities_baseline"],
+        },
+    ],
+};
+
+fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    for container in pod.containers() {
+        let capabilities = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.capabilities.as_ref());
+        let drops_all = capabilities
+            .is_some_and(|caps| caps.drop.iter().any(|c| capabilities::normalize(c) == ALL));
+        if !drops_all {
+            let dropped = capabilities
+                .map(|caps| caps.drop.join(", "))
+                .filter(|d| !d.is_empty());
+            findings.container(
+                &container,
+                container.path().fields("securityContext.capabilities.drop"),
+                format!(
+                    "drops {}; must include ALL",
+                    dropped.as_deref().unwrap_or("nothing")
+                ),
+            );
+        }
+        check_added(pod, &container, &RESTRICTED_ALLOWED, "restricted", findings);
+        check_required_drops(pod, &container, findings);
+    }
+}
+
+fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if !pod.is_windows() {
+        check_1_22(pod, findings);
+    }
+}

@@ -1,0 +1,29 @@
+//! Host Namespaces (`hostNamespaces`, baseline, v1.0).
+//!
+//! Fields: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC`. Allowed: undefined, `false`.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "hostNamespaces",
+    level: Level::Baseline,
+    versions: &[VersionedCheck {
+        minimum: Version::v1(0),
+        check: check_1_0,
+        overrides: &[],
+    }],
+};
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let spec = pod.spec();
+    for (field, value) in [
+        ("hostNetwork", spec.host_network),
+        ("hostPID", spec.host_pid),
+        ("hostIPC", spec.host_ipc),
+    ] {
+        if value == Some(true) {
+            findings.pod(pod.spec_path(field), "true; allowed: false or unset");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! HostPath Volumes (`hostPathVolumes`, baseline, v1.0).
+//!
+//! Field: `spec.volumes[*].hostPath`. Allowed: undefined; or, with `allowedHostPaths`, a path
+//! at or below an allowed prefix (compared by path component), mounted read-only by every
+//! container when the entry says `readOnly: true`.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::host_path::is_under;
+use crate::level::{Level, Version};
+use crate::settings::AllowedHostPath;
+
+pub const CHECK: Check = Check {
+    id: "hostPathVolumes",
+    level: Level::Baseline,
+    versions: &[VersionedCheck {
+        minimum: Version::v1(0),
+        check: check_1_0,
+        overrides: &[],
+    }],
+};
+
+/// The `allowedHostPaths` entries covering `path`.
+pub fn allowing_entries<'a>(
+    allowed: &'a [AllowedHostPath],
+    path: &str,
+) -> Vec<&'a AllowedHostPath> {
+    allowed
+        .iter()
+        .filter(|entry| is_under(path, &entry.path_prefix))
+        .collect()
+}
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let allowed = &pod.settings.allowed_host_paths;
+    for (index, volume) in pod.spec().volumes.iter().enumerate() {
+        let Some(host_path) = &volume.host_path else {
+            continue;
+        };
+        let entries = allowing_entries(allowed, &host_path.path);
+        if entries.is_empty() {
+            let permitted = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed
+                    .iter()
+                    .map(|e| e.path_prefix.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            findings.pod(
+                pod.spec_path("volumes").index(index).field("hostPath"),
+                format!(
+                    "volume \"{}\" mounts host path \"{}\"; allowed host paths: {permitted}",
+                    volume.name, host_path.path
+                ),
+            );
+            continue;
+        }
+        if entries.iter().any(|entry| !entry.read_only) {
+            continue;
+        }
+        for container in pod.containers() {
+            for (mount_index, mount) in container.container.volume_mounts.iter().enumerate() {
+                if mount.name == volume.name && mount.read_only != Some(true) {
+                    findings.container(
+                        &container,
+                        container.path().field("volumeMounts").index(mount_index).field("readOnly"),
+                        format!(
+                            "mounts host path \"{}\" writable; allowedHostPaths entry \"{}\" requires readOnly: true",
+                            host_path.path, entries[0].path_prefix
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

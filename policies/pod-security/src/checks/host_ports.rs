@@ -1,0 +1,48 @@
+//! Host Ports (`hostPorts`, baseline, v1.0).
+//!
+//! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`; or a port inside an
+//! `allowedHostPorts` range.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "hostPorts",
+    level: Level::Baseline,
+    versions: &[VersionedCheck {
+        minimum: Version::v1(0),
+        check: check_1_0,
+        overrides: &[],
+    }],
+};
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let ranges = &pod.settings.allowed_host_ports;
+    for container in pod.containers() {
+        for (index, port) in container.container.ports.iter().enumerate() {
+            let Some(host_port) = port.host_port.filter(|p| *p != 0) else {
+                continue;
+            };
+            let port_number = i64::from(host_port);
+            if ranges
+                .iter()
+                .any(|r| (r.min..=r.max).contains(&port_number))
+            {
+                continue;
+            }
+            let mut allowed = "allowed: 0 or unset".to_owned();
+            for range in ranges {
+                allowed.push_str(&format!(", {}-{}", range.min, range.max));
+            }
+            findings.container(
+                &container,
+                container
+                    .path()
+                    .field("ports")
+                    .index(index)
+                    .field("hostPort"),
+                format!("{host_port}; {allowed}"),
+            );
+        }
+    }
+}

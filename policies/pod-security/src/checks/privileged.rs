@@ -1,0 +1,30 @@
+//! Privileged Containers (`privileged`, baseline, v1.0).
+//!
+//! Field: every container's `securityContext.privileged`. Allowed: undefined, `false`.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "privileged",
+    level: Level::Baseline,
+    versions: &[VersionedCheck {
+        minimum: Version::v1(0),
+        check: check_1_0,
+        overrides: &[],
+    }],
+};
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    for container in pod.containers() {
+        let privileged = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.privileged);
+        if privileged == Some(true) {
+            let path = container.path().fields("securityContext.privileged");
+            findings.container(&container, path, "true; allowed: false or unset");
+        }
+    }
+}

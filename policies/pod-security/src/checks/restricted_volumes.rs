@@ -1,0 +1,81 @@
+//! Volume Types (`restrictedVolumes`, restricted).
+//!
+//! Field: `spec.volumes[*]`. Allowed sources: configMap, csi, downwardAPI, emptyDir, ephemeral,
+//! persistentVolumeClaim, projected, secret; from v1.33 also `image`. A volume without a source
+//! defaults to emptyDir. A hostPath volume allowed by `allowedHostPaths` is not reported again.
+
+use super::host_path_volumes::allowing_entries;
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "restrictedVolumes",
+    level: Level::Restricted,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(0),
+            check: check_1_0,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(33),
+            check: check_1_33,
+            overrides: &[],
+        },
+    ],
+};
+
+const ALLOWED_1_0: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+const ALLOWED_1_33: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(pod, ALLOWED_1_0, findings);
+}
+
+fn check_1_33(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(pod, ALLOWED_1_33, findings);
+}
+
+fn check_with(pod: &PodContext<'_>, allowed: &[&str], findings: &mut Findings<'_>) {
+    for (index, volume) in pod.spec().volumes.iter().enumerate() {
+        for source in &volume.sources {
+            if allowed.contains(&source.as_str()) {
+                continue;
+            }
+            let reviewed_host_path = source == "hostPath"
+                && volume.host_path.as_ref().is_some_and(|h| {
+                    !allowing_entries(&pod.settings.allowed_host_paths, &h.path).is_empty()
+                });
+            if reviewed_host_path {
+                continue;
+            }
+            findings.pod(
+                pod.spec_path("volumes").index(index).field(source.clone()),
+                format!(
+                    "volume \"{}\" is of type {source}; allowed: {}",
+                    volume.name,
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+}

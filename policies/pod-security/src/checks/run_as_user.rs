@@ -1,0 +1,60 @@
+//! Running as Non-root user (`runAsUser`, restricted, v1.23).
+//!
+//! Fields: `spec.securityContext.runAsUser` and every container's `securityContext.runAsUser`.
+//! Allowed: any non-zero value, undefined. From v1.35 any value is allowed when the pod sets
+//! `hostUsers: false`.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "runAsUser",
+    level: Level::Restricted,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(23),
+            check: check_1_23,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(35),
+            check: check_1_35,
+            overrides: &[],
+        },
+    ],
+};
+
+const MESSAGE: &str = "0 (root); allowed: a non-zero user id or unset";
+
+fn check_1_23(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if pod
+        .spec()
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.run_as_user)
+        == Some(0)
+    {
+        findings.pod(pod.spec_path("securityContext.runAsUser"), MESSAGE);
+    }
+    for container in pod.containers() {
+        if container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.run_as_user)
+            == Some(0)
+        {
+            findings.container(
+                &container,
+                container.path().fields("securityContext.runAsUser"),
+                MESSAGE,
+            );
+        }
+    }
+}
+
+fn check_1_35(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if !pod.spec().uses_user_namespace() {
+        check_1_23(pod, findings);
+    }
+}

@@ -1,0 +1,74 @@
+//! Seccomp, restricted (`seccompProfile_restricted`, restricted, v1.19).
+//!
+//! Fields: `spec.securityContext.seccompProfile.type` and every container's
+//! `securityContext.seccompProfile.type`. Required: `RuntimeDefault` or `Localhost`, set at pod
+//! level or on every container; no container may set another type. From v1.25 Windows pods are
+//! exempt. Supersedes the baseline seccomp check.
+
+use super::seccomp_profile_baseline::ALLOWED_TYPES;
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "seccompProfile_restricted",
+    level: Level::Restricted,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(19),
+            check: check_1_19,
+            overrides: &["seccompProfile_baseline"],
+        },
+        VersionedCheck {
+            minimum: Version::v1(25),
+            check: check_1_25,
+            overrides: &["seccompProfile_baseline"],
+        },
+    ],
+};
+
+const REQUIRED: &str = "must be RuntimeDefault or Localhost";
+
+fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let pod_type = pod
+        .spec()
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.seccomp_profile.as_ref())
+        .map(|p| p.profile_type.as_str());
+    let pod_ok = pod_type.is_some_and(|t| ALLOWED_TYPES.contains(&t));
+    if let Some(value) = pod_type.filter(|_| !pod_ok) {
+        findings.pod(
+            pod.spec_path("securityContext.seccompProfile.type"),
+            format!("\"{value}\"; {REQUIRED}"),
+        );
+    }
+    for container in pod.containers() {
+        let container_type = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.seccomp_profile.as_ref())
+            .map(|p| p.profile_type.as_str());
+        let message = match container_type {
+            Some(t) if ALLOWED_TYPES.contains(&t) => continue,
+            Some(t) => format!("\"{t}\"; {REQUIRED}"),
+            None if pod_ok => continue,
+            None => format!(
+                "unset and the pod sets no allowed profile; {REQUIRED} on the pod or the container"
+            ),
+        };
+        findings.container(
+            &container,
+            container
+                .path()
+                .fields("securityContext.seccompProfile.type"),
+            message,
+        );
+    }
+}
+
+fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if !pod.is_windows() {
+        check_1_19(pod, findings);
+    }
+}

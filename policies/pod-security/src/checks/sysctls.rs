@@ -1,0 +1,114 @@
+//! Sysctls (`sysctls`, baseline).
+//!
+//! Field: `spec.securityContext.sysctls[*].name`. Allowed: the safe set of the version:
+//! v1.0 kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, net.ipv4.tcp_syncookies,
+//! net.ipv4.ping_group_range, net.ipv4.ip_unprivileged_port_start; v1.27 adds
+//! net.ipv4.ip_local_reserved_ports; v1.29 adds net.ipv4.tcp_keepalive_time,
+//! net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes;
+//! v1.32 adds net.ipv4.tcp_rmem, net.ipv4.tcp_wmem; v1.37 adds
+//! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "sysctls",
+    level: Level::Baseline,
+    versions: &[
+        VersionedCheck {
+            minimum: Version::v1(0),
+            check: check_1_0,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(27),
+            check: check_1_27,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(29),
+            check: check_1_29,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(32),
+            check: check_1_32,
+            overrides: &[],
+        },
+        VersionedCheck {
+            minimum: Version::v1(37),
+            check: check_1_37,
+            overrides: &[],
+        },
+    ],
+};
+
+const SAFE_1_0: &[&str] = &[
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+];
+const ADDED_1_27: &[&str] = &["net.ipv4.ip_local_reserved_ports"];
+const ADDED_1_29: &[&str] = &[
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+];
+const ADDED_1_32: &[&str] = &["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"];
+const ADDED_1_37: &[&str] = &[
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
+];
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(pod, &[SAFE_1_0], findings);
+}
+
+fn check_1_27(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(pod, &[SAFE_1_0, ADDED_1_27], findings);
+}
+
+fn check_1_29(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(pod, &[SAFE_1_0, ADDED_1_27, ADDED_1_29], findings);
+}
+
+fn check_1_32(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(
+        pod,
+        &[SAFE_1_0, ADDED_1_27, ADDED_1_29, ADDED_1_32],
+        findings,
+    );
+}
+
+fn check_1_37(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    check_with(
+        pod,
+        &[SAFE_1_0, ADDED_1_27, ADDED_1_29, ADDED_1_32, ADDED_1_37],
+        findings,
+    );
+}
+
+fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_>) {
+    let Some(context) = pod.spec().security_context.as_ref() else {
+        return;
+    };
+    for (index, sysctl) in context.sysctls.iter().enumerate() {
+        if safe.iter().any(|set| set.contains(&sysctl.name.as_str())) {
+            continue;
+        }
+        findings.pod(
+            pod.spec_path("securityContext.sysctls")
+                .index(index)
+                .field("name"),
+            format!(
+                "\"{}\" is not a safe sysctl at {}; allowed: {}",
+                sysctl.name,
+                pod.settings.version,
+                safe.concat().join(", ")
+            ),
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! HostProcess (`windowsHostProcess`, baseline, v1.0).
+//!
+//! Fields: `spec.securityContext.windowsOptions.hostProcess` and every container's
+//! `securityContext.windowsOptions.hostProcess`. Allowed: undefined, `false`.
+
+use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "windowsHostProcess",
+    level: Level::Baseline,
+    versions: &[VersionedCheck {
+        minimum: Version::v1(0),
+        check: check_1_0,
+        overrides: &[],
+    }],
+};
+
+const ALLOWED: &str = "allowed: false or unset";
+
+fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let pod_level = pod
+        .spec()
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.windows_options.as_ref());
+    if pod_level.and_then(|w| w.host_process) == Some(true) {
+        findings.pod(
+            pod.spec_path("securityContext.windowsOptions.hostProcess"),
+            format!("true; {ALLOWED}"),
+        );
+    }
+    for container in pod.containers() {
+        let options = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.windows_options.as_ref());
+        if options.and_then(|w| w.host_process) == Some(true) {
+            let path = container
+                .path()
+                .fields("securityContext.windowsOptions.hostProcess");
+            findings.container(&container, path, format!("true; {ALLOWED}"));
+        }
+    }
+}

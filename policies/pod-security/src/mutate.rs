@@ -1,0 +1,96 @@
+//! Opt-in safe defaults, applied to unset fields before validation.
+//!
+//! Edits go to the raw object through the shared [`ObjectEditor`], so only the fields below
+//! change and nothing else in the object is lost. A default that would make the object invalid
+//! for the API server is not applied (the validation then reports the field instead):
+//! `allowPrivilegeEscalation: false` with `privileged: true` or `CAP_SYS_ADMIN`, and Linux-only
+//! fields on Windows pods.
+
+use pci_shared::containers::all_containers;
+use pci_shared::patch::{EditError, ObjectEditor};
+use pci_shared::workload::Workload;
+use serde_json::{Value, json};
+
+use crate::capabilities::{self, ALL};
+use crate::settings::MutateSettings;
+
+/// Applies the enabled defaults to `object` (of which `workload` is the typed view); `None` when
+/// nothing had to change.
+pub fn apply(
+    object: Value,
+    workload: &Workload,
+    settings: &MutateSettings,
+) -> Result<Option<Value>, EditError> {
+    let mut editor = ObjectEditor::new(object);
+    let spec = &workload.spec;
+    let pod_context = workload.spec_path.field("securityContext");
+    let containers: Vec<_> = all_containers(spec, &workload.spec_path).collect();
+    if !spec.is_windows() {
+        for container in &containers {
+            let context = container.container.security_context.as_ref();
+            let context_path = container.path().field("securityContext");
+            let capabilities = context.and_then(|sc| sc.capabilities.as_ref());
+            if settings.drop_all_capabilities {
+                let drops_all = capabilities
+                    .is_some_and(|c| c.drop.iter().any(|d| capabilities::normalize(d) == ALL));
+                if !drops_all {
+                    editor.append_unique(&context_path.fields("capabilities.drop"), json!(ALL))?;
+                }
+            }
+            if settings.disallow_privilege_escalation {
+                let unset = context
+                    .and_then(|sc| sc.allow_privilege_escalation)
+                    .is_none();
+                let privileged = context.and_then(|sc| sc.privileged) == Some(true);
+                let sys_admin = capabilities.is_some_and(|c| {
+                    c.add
+                        .iter()
+                        .any(|a| capabilities::normalize(a) == "SYS_ADMIN")
+                });
+                if unset && !privileged && !sys_admin {
+                    editor.set(
+                        &context_path.field("allowPrivilegeEscalation"),
+                        json!(false),
+                    )?;
+                }
+            }
+        }
+        if settings.seccomp_runtime_default {
+            let pod_has_profile = spec
+                .security_context
+                .as_ref()
+                .is_some_and(|sc| sc.seccomp_profile.is_some());
+            let some_container_has_none = containers.iter().any(|c| {
+                c.container
+                    .security_context
+                    .as_ref()
+                    .and_then(|sc| sc.seccomp_profile.as_ref())
+                    .is_none()
+            });
+            if !pod_has_profile && some_container_has_none {
+                editor.set(
+                    &pod_context.field("seccompProfile"),
+                    json!({"type": "RuntimeDefault"}),
+                )?;
+            }
+        }
+    }
+    if settings.run_as_non_root {
+        let pod_unset = spec
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.run_as_non_root)
+            .is_none();
+        let some_container_unset = containers.iter().any(|c| {
+            c.container
+                .security_context
+                .as_ref()
+                .and_then(|sc| sc.run_as_non_root)
+                .is_none()
+        });
+        if pod_unset && some_container_unset {
+            editor.set(&pod_context.field("runAsNonRoot"), json!(true))?;
+        }
+    }
+    Ok(editor.finish())
+}

@@ -1,0 +1,214 @@
+//! Settings of the pod-security policy (camelCase; unknown keys are rejected).
+
+use pci_shared::exception::{Exception, validate_exceptions};
+use pci_shared::policy::Validate;
+use serde::Deserialize;
+
+use crate::capabilities;
+use crate::checks;
+use crate::level::{Level, Version};
+
+/// The policy settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Settings {
+    /// `baseline` or `restricted` (default).
+    pub level: Level,
+    /// `latest` (default) or `v1.0` … `v1.37`.
+    pub version: Version,
+    /// Reviewed hostPath exceptions.
+    pub allowed_host_paths: Vec<AllowedHostPath>,
+    /// Replaces the level's list of capabilities containers may add.
+    pub allowed_capabilities: Option<Vec<String>>,
+    /// Capabilities every container must drop (`ALL` in `drop` covers them).
+    pub required_drop_capabilities: Vec<String>,
+    /// Host port ranges containers may use.
+    pub allowed_host_ports: Vec<PortRange>,
+    /// Narrow, justified, expiring waivers.
+    pub exceptions: Vec<Exception>,
+    /// Opt-in safe defaults for unset fields.
+    pub mutate: MutateSettings,
+}
+
+/// One reviewed hostPath exception.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AllowedHostPath {
+    /// An absolute path; it matches itself and what lies below it, at path-component boundaries.
+    pub path_prefix: String,
+    /// When true, every mount of a matching volume must be read-only.
+    pub read_only: bool,
+}
+
+/// An inclusive range of host ports.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortRange {
+    pub min: i64,
+    pub max: i64,
+}
+
+/// Which safe defaults to apply to unset fields before validation.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct MutateSettings {
+    /// Add `ALL` to every container's `capabilities.drop`.
+    pub drop_all_capabilities: bool,
+    /// Set `allowPrivilegeEscalation: false` where unset.
+    pub disallow_privilege_escalation: bool,
+    /// Set the pod's `seccompProfile` to `RuntimeDefault` where no profile is set.
+    pub seccomp_runtime_default: bool,
+    /// Set the pod's `runAsNonRoot: true` where a container leaves it unset.
+    pub run_as_non_root: bool,
+}
+
+impl MutateSettings {
+    /// True when any default is enabled.
+    pub fn any(&self) -> bool {
+        self.drop_all_capabilities
+            || self.disallow_privilege_escalation
+            || self.seccomp_runtime_default
+            || self.run_as_non_root
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), String> {
+        for (index, entry) in self.allowed_host_paths.iter().enumerate() {
+            crate::host_path::validate_prefix(&entry.path_prefix)
+                .map_err(|reason| format!("allowedHostPaths[{index}].pathPrefix: {reason}"))?;
+        }
+        if let Some(allowed) = &self.allowed_capabilities {
+            for (index, name) in allowed.iter().enumerate() {
+                if capabilities::normalize(name) == capabilities::ALL {
+                    return Err(format!(
+                        "allowedCapabilities[{index}]: ALL cannot be allowed; list the capabilities containers may add"
+                    ));
+                }
+                if !capabilities::is_known(name) {
+                    return Err(format!(
+                        "allowedCapabilities[{index}]: \"{name}\" is not a Linux capability"
+                    ));
+                }
+            }
+        }
+        for (index, name) in self.required_drop_capabilities.iter().enumerate() {
+            let normalized = capabilities::normalize(name);
+            if normalized != capabilities::ALL && !capabilities::is_known(name) {
+                return Err(format!(
+                    "requiredDropCapabilities[{index}]: \"{name}\" is not a Linux capability or ALL"
+                ));
+            }
+            let contradicts = self.allowed_capabilities.iter().flatten().find(|allowed| {
+                normalized == capabilities::ALL || capabilities::normalize(allowed) == normalized
+            });
+            if let Some(allowed) = contradicts {
+                return Err(format!(
+                    "requiredDropCapabilities[{index}]: \"{name}\" contradicts allowedCapabilities entry \"{allowed}\": a capability cannot be both allowed and required to be dropped"
+                ));
+            }
+        }
+        for (index, range) in self.allowed_host_ports.iter().enumerate() {
+            if !(1..=65535).contains(&range.min) || !(1..=65535).contains(&range.max) {
+                return Err(format!(
+                    "allowedHostPorts[{index}]: ports must be from 1 to 65535, got {}-{}",
+                    range.min, range.max
+                ));
+            }
+            if range.min > range.max {
+                return Err(format!(
+                    "allowedHostPorts[{index}]: min {} is greater than max {}",
+                    range.min, range.max
+                ));
+            }
+        }
+        validate_exceptions(&self.exceptions, &checks::control_ids())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pci_shared::policy::read_settings;
+    use rstest::rstest;
+
+    #[test]
+    fn defaults_to_restricted_latest() {
+        let settings: Settings = read_settings("{}").expect("valid");
+        assert_eq!(settings.level, Level::Restricted);
+        assert_eq!(settings.version, Version::LATEST);
+        assert!(!settings.mutate.any());
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let settings: Settings = read_settings(
+            r#"{"level":"baseline","version":"v1.30",
+                "allowedHostPaths":[{"pathPrefix":"/var/log","readOnly":true}],
+                "allowedCapabilities":["NET_BIND_SERVICE","cap_chown"],
+                "requiredDropCapabilities":["NET_RAW"],
+                "allowedHostPorts":[{"min":8000,"max":8080}],
+                "exceptions":[{"controls":["privileged"],"images":["registry.k8s.io/kube-proxy:*"],"reason":"iptables","expires":"2027-06-30"}],
+                "mutate":{"dropAllCapabilities":true,"disallowPrivilegeEscalation":true,"seccompRuntimeDefault":true,"runAsNonRoot":true}}"#,
+        )
+        .expect("valid");
+        assert_eq!(settings.level, Level::Baseline);
+        assert_eq!(settings.version, Version::v1(30));
+        assert!(settings.mutate.any());
+    }
+
+    #[rstest]
+    #[case::unknown_key(r#"{"allowedHostPath":[]}"#, "unknown field `allowedHostPath`")]
+    #[case::snake_case(
+        r#"{"allowed_capabilities":[]}"#,
+        "unknown field `allowed_capabilities`"
+    )]
+    #[case::bad_level(r#"{"level":"privileged"}"#, "level: unknown variant `privileged`")]
+    #[case::bad_version(r#"{"version":"v1.99"}"#, "newer than")]
+    #[case::relative_path(
+        r#"{"allowedHostPaths":[{"pathPrefix":"var/log","readOnly":true}]}"#,
+        "allowedHostPaths[0].pathPrefix: must be an absolute path"
+    )]
+    #[case::dotdot_path(
+        r#"{"allowedHostPaths":[{"pathPrefix":"/var/../etc","readOnly":true}]}"#,
+        "'..'"
+    )]
+    #[case::missing_read_only(
+        r#"{"allowedHostPaths":[{"pathPrefix":"/var/log"}]}"#,
+        "missing field `readOnly`"
+    )]
+    #[case::unknown_capability(
+        r#"{"allowedCapabilities":["NET_ADMINN"]}"#,
+        "allowedCapabilities[0]: \"NET_ADMINN\" is not a Linux capability"
+    )]
+    #[case::allow_all(r#"{"allowedCapabilities":["all"]}"#, "ALL cannot be allowed")]
+    #[case::contradiction(
+        r#"{"allowedCapabilities":["NET_RAW"],"requiredDropCapabilities":["CAP_NET_RAW"]}"#,
+        "contradicts"
+    )]
+    #[case::drop_all_contradicts(
+        r#"{"allowedCapabilities":["CHOWN"],"requiredDropCapabilities":["ALL"]}"#,
+        "contradicts"
+    )]
+    #[case::port_zero(r#"{"allowedHostPorts":[{"min":0,"max":10}]}"#, "from 1 to 65535")]
+    #[case::port_order(
+        r#"{"allowedHostPorts":[{"min":90,"max":80}]}"#,
+        "min 90 is greater than max 80"
+    )]
+    #[case::exception_control(
+        r#"{"exceptions":[{"controls":["privileged_typo"],"containers":["a"],"reason":"r"}]}"#,
+        "unknown control"
+    )]
+    #[case::exception_reason(
+        r#"{"exceptions":[{"controls":["privileged"],"containers":["a"],"reason":""}]}"#,
+        "reason"
+    )]
+    #[case::mutate_typo(
+        r#"{"mutate":{"dropAll":true}}"#,
+        "mutate.dropAll: unknown field `dropAll`"
+    )]
+    fn rejects_inconsistent_settings_precisely(#[case] json: &str, #[case] expected: &str) {
+        let error = read_settings::<Settings>(json).expect_err("invalid settings");
+        assert!(error.contains(expected), "{json}: {error}");
+    }
+}

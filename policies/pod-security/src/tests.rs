@@ -1,0 +1,355 @@
+//! Policy-level tests through the same entry point the wasm exports (`policy::evaluate`).
+
+use pci_shared::fixtures::{
+    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::policy::evaluate;
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+use crate::PodSecurity;
+
+/// 2026-11-22T00:00:00Z, so exception expiry is deterministic.
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+
+fn run(request: &Value, settings: Value) -> ValidationResponse {
+    evaluate::<PodSecurity>(&validation_payload(request, &settings), NOW)
+}
+
+fn audit(response: &ValidationResponse) -> Value {
+    serde_json::to_value(&response.audit_annotations).expect("serialisable")
+}
+
+fn pod(spec: Value) -> Value {
+    admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(WorkloadKind::Pod, "web", json!({}), spec),
+    )
+}
+
+fn compliant_spec() -> Value {
+    json!({
+        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "app", "image": "registry.corp.com/app:1",
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]
+    })
+}
+
+#[test]
+fn control_table() {
+    let table =
+        CaseTable::from_yaml(include_str!("../test_data/controls.yaml")).expect("valid table");
+    assert!(table.cases.len() > 80, "the table lost cases");
+    for case in &table.cases {
+        let response = run(&case.request(&table.base), case.settings.clone());
+        let reported = reported_violations(&audit(&response));
+        assert_eq!(
+            reported, case.violations,
+            "case {:?}: {:?}",
+            case.name, response.message
+        );
+        assert_eq!(
+            response.accepted,
+            case.violations.is_empty(),
+            "case {:?}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn a_rejection_names_every_violation_with_container_value_and_allowed_values() {
+    let request = pod(json!({
+        "hostNetwork": true,
+        "containers": [
+            {"name": "app", "image": "nginx", "securityContext": {"privileged": true}},
+            {"name": "side", "image": "nginx", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}
+        ]
+    }));
+    let response = run(&request, json!({"level": "baseline"}));
+    assert!(!response.accepted);
+    assert_eq!(response.code, Some(403));
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "pod-security rejected Pod default/web (PCI DSS 3.1): 3 violations: \
+             [privileged] spec.containers[0].securityContext.privileged (container \"app\"): true; allowed: false or unset; \
+             [capabilities_baseline] spec.containers[1].securityContext.capabilities.add (container \"side\"): adds NET_ADMIN; \
+             allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT; \
+             [hostNamespaces] spec.hostNetwork: true; allowed: false or unset"
+        )
+    );
+    assert_eq!(response.warnings.as_ref().map(Vec::len), Some(3));
+}
+
+#[test]
+fn the_same_request_gives_the_same_bytes() {
+    let request = pod(
+        json!({"hostPID": true, "containers": [{"name": "a", "image": "nginx"}, {"name": "b", "image": "nginx"}]}),
+    );
+    let first = serde_json::to_string(&run(&request, json!({}))).expect("json");
+    for _ in 0..5 {
+        assert_eq!(
+            serde_json::to_string(&run(&request, json!({}))).expect("json"),
+            first
+        );
+    }
+}
+
+#[test]
+fn exceptions_waive_narrowly_and_visibly() {
+    let mut spec = compliant_spec();
+    spec["hostNetwork"] = json!(true);
+    spec["containers"][0]["image"] = json!("registry.k8s.io/kube-proxy:v1.31.2");
+    spec["containers"][0]["securityContext"]["privileged"] = json!(true);
+    spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
+    let request = pod(spec);
+    let exception = json!({"controls": ["privileged", "hostNamespaces", "allowPrivilegeEscalation"],
+        "images": ["registry.k8s.io/kube-proxy:*"], "reason": "kube-proxy programs iptables (CHG-1234)", "expires": "2027-03-31"});
+    let response = run(&request, json!({"exceptions": [exception]}));
+    assert!(response.accepted, "{:?}", response.message);
+    let warnings = response.warnings.clone().unwrap_or_default();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings.iter().all(
+            |w| w.contains("reason: kube-proxy programs iptables (CHG-1234), until 2027-03-31")
+        )
+    );
+    let applied: Value = serde_json::from_str(
+        audit(&response)["exceptions-applied"]
+            .as_str()
+            .expect("audit"),
+    )
+    .expect("json");
+    assert_eq!(applied.as_array().map(Vec::len), Some(3));
+
+    let expired = json!({"controls": ["privileged", "hostNamespaces", "allowPrivilegeEscalation"],
+        "images": ["registry.k8s.io/kube-proxy:*"], "reason": "r", "expires": "2026-11-21"});
+    let response = run(&request, json!({"exceptions": [expired]}));
+    assert!(!response.accepted);
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("expired on 2026-11-21"))
+            .count(),
+        3
+    );
+
+    let other_image = json!({"controls": ["privileged"], "images": ["registry.k8s.io/kube-proxy-evil:*"], "reason": "r"});
+    assert!(!run(&request, json!({"exceptions": [other_image]})).accepted);
+}
+
+#[test]
+fn non_workloads_deletes_and_status_updates_are_not_applicable() {
+    let config_map = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+        "operation": "CREATE", "object": {"data": {"hostNetwork": "true"}}});
+    assert!(run(&config_map, json!({})).accepted);
+    let mut delete = pod(json!({"hostPID": true, "containers": []}));
+    delete["operation"] = json!("DELETE");
+    delete["object"] = Value::Null;
+    assert!(run(&delete, json!({})).accepted);
+    let mut status = pod(json!({"hostPID": true, "containers": []}));
+    status["subResource"] = json!("status");
+    assert!(run(&status, json!({})).accepted);
+    let mut debug = pod(json!({"hostPID": true, "containers": []}));
+    debug["subResource"] = json!("ephemeralcontainers");
+    assert!(!run(&debug, json!({})).accepted);
+}
+
+#[test]
+fn bad_input_is_a_clear_rejection_never_an_accept() {
+    let mut malformed = pod(compliant_spec());
+    malformed["object"]["spec"]["containers"][0]["securityContext"]["privileged"] = json!("yes");
+    let response = run(&malformed, json!({}));
+    assert!(!response.accepted);
+    assert_eq!(response.code, Some(400));
+    assert!(
+        response.message.as_deref().is_some_and(
+            |m| m.contains("spec.containers[0].securityContext.privileged: invalid type")
+        ),
+        "{:?}",
+        response.message
+    );
+
+    let mut missing = pod(compliant_spec());
+    missing["object"] = Value::Null;
+    assert!(!run(&missing, json!({})).accepted);
+
+    for payload in [
+        &b"{"[..],
+        b"[]",
+        b"{\"request\":{\"uid\":7},\"settings\":{}}",
+        b"\xff\xfe",
+    ] {
+        let response = evaluate::<PodSecurity>(payload, NOW);
+        assert!(
+            !response.accepted && response.code == Some(400),
+            "{payload:?}: {response:?}"
+        );
+    }
+
+    let response = run(&pod(compliant_spec()), json!({"level": "strict"}));
+    assert!(!response.accepted);
+    assert!(
+        response
+            .message
+            .is_some_and(|m| m.contains("invalid settings: level: unknown variant `strict`"))
+    );
+}
+
+mod mutation {
+    use super::*;
+
+    const ALL_DEFAULTS: &str = r#"{"mutate":{"dropAllCapabilities":true,"disallowPrivilegeEscalation":true,"seccompRuntimeDefault":true,"runAsNonRoot":true}}"#;
+
+    fn all_defaults() -> Value {
+        serde_json::from_str(ALL_DEFAULTS).expect("json")
+    }
+
+    #[test]
+    fn defaults_make_a_bare_pod_restricted_and_keep_everything_else() {
+        let spec = json!({
+            "x-future-pod-field": {"kept": [1, 2]},
+            "containers": [
+                {"name": "app", "image": "nginx", "x-unknown": true, "securityContext": {"runAsUser": 1000, "capabilities": {"add": ["NET_BIND_SERVICE"]}}},
+                {"name": "side", "image": "nginx", "securityContext": {"readOnlyRootFilesystem": true, "seLinuxOptions": {"level": "s0:c1"}}}
+            ],
+            "initContainers": [{"name": "init", "image": "busybox"}]
+        });
+        let request = pod(spec);
+        let response = run(&request, all_defaults());
+        assert!(response.accepted, "{:?}", response.message);
+        let mutated = response.mutated_object.expect("mutated");
+        let mut expected = request["object"].clone();
+        let spec = &mut expected["spec"];
+        spec["securityContext"] =
+            json!({"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": true});
+        spec["containers"][0]["securityContext"]["capabilities"]["drop"] = json!(["ALL"]);
+        spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(false);
+        spec["containers"][1]["securityContext"]["capabilities"] = json!({"drop": ["ALL"]});
+        spec["containers"][1]["securityContext"]["allowPrivilegeEscalation"] = json!(false);
+        spec["initContainers"][0]["securityContext"] =
+            json!({"capabilities": {"drop": ["ALL"]}, "allowPrivilegeEscalation": false});
+        assert_eq!(mutated, expected);
+    }
+
+    #[test]
+    fn a_compliant_pod_gets_no_patch() {
+        let response = run(&pod(compliant_spec()), all_defaults());
+        assert!(response.accepted);
+        assert!(response.mutated_object.is_none());
+        let mut by_container = compliant_spec();
+        by_container["securityContext"] = json!({"seccompProfile": {"type": "RuntimeDefault"}});
+        by_container["containers"][0]["securityContext"]["runAsNonRoot"] = json!(true);
+        let response = run(&pod(by_container), all_defaults());
+        assert!(
+            response.accepted && response.mutated_object.is_none(),
+            "{response:?}"
+        );
+    }
+
+    #[test]
+    fn explicit_values_are_never_overwritten_so_validation_still_rejects_them() {
+        let mut spec = compliant_spec();
+        spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
+        spec["securityContext"]["runAsNonRoot"] = json!(false);
+        let response = run(&pod(spec), all_defaults());
+        assert!(!response.accepted);
+        assert!(response.mutated_object.is_none());
+        let reported = reported_violations(&audit(&response));
+        assert!(reported.contains(&"allowPrivilegeEscalation spec.containers[0].securityContext.allowPrivilegeEscalation".to_owned()));
+        assert!(reported.contains(&"runAsNonRoot spec.securityContext.runAsNonRoot".to_owned()));
+    }
+
+    #[test]
+    fn privileged_containers_do_not_get_an_invalid_combination() {
+        let spec = json!({"containers": [{"name": "app", "image": "nginx", "securityContext": {"privileged": true}}]});
+        let response = run(
+            &pod(spec),
+            json!({"level": "baseline", "mutate": {"disallowPrivilegeEscalation": true}}),
+        );
+        assert!(!response.accepted, "privileged stays refused");
+        let spec = json!({"containers": [{"name": "app", "image": "nginx", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]});
+        let response = run(
+            &pod(spec),
+            json!({"level": "baseline", "mutate": {"disallowPrivilegeEscalation": true}}),
+        );
+        assert!(!response.accepted);
+        assert!(response.mutated_object.is_none());
+    }
+
+    #[test]
+    fn adding_drops_to_one_container_keeps_the_others_security_context() {
+        let spec = json!({"containers": [
+            {"name": "a", "image": "nginx", "securityContext": {"capabilities": {"drop": ["ALL"]}, "runAsUser": 1001}},
+            {"name": "b", "image": "nginx"}
+        ]});
+        let request = pod(spec);
+        let response = run(
+            &request,
+            json!({"level": "baseline", "mutate": {"dropAllCapabilities": true}}),
+        );
+        let mutated = response.mutated_object.expect("mutated");
+        assert_eq!(
+            mutated["spec"]["containers"][0],
+            request["object"]["spec"]["containers"][0]
+        );
+        assert_eq!(
+            mutated["spec"]["containers"][1]["securityContext"],
+            json!({"capabilities": {"drop": ["ALL"]}})
+        );
+    }
+
+    #[test]
+    fn windows_pods_get_no_linux_only_fields() {
+        let spec = json!({"os": {"name": "windows"}, "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}]});
+        let response = run(&pod(spec), all_defaults());
+        assert!(response.accepted, "{:?}", response.message);
+        let mutated = response
+            .mutated_object
+            .expect("runAsNonRoot applies to Windows too");
+        assert_eq!(
+            mutated["spec"]["securityContext"],
+            json!({"runAsNonRoot": true})
+        );
+        assert!(
+            mutated["spec"]["containers"][0]
+                .get("securityContext")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn pod_updates_are_never_mutated_but_templates_are() {
+        let mut update = pod(json!({"containers": [{"name": "app", "image": "nginx"}]}));
+        update["operation"] = json!("UPDATE");
+        let response = run(&update, all_defaults());
+        assert!(response.mutated_object.is_none());
+        assert!(!response.accepted, "the unmutated pod is validated as is");
+
+        for kind in WorkloadKind::ALL
+            .into_iter()
+            .filter(|k| *k != WorkloadKind::Pod)
+        {
+            let object = workload_object(
+                kind,
+                "web",
+                json!({}),
+                json!({"containers": [{"name": "app", "image": "nginx"}]}),
+            );
+            let response = run(&admission_request(kind, "UPDATE", object), all_defaults());
+            assert!(response.accepted, "{kind:?}: {:?}", response.message);
+            let mutated = response.mutated_object.expect("mutated");
+            let spec_path = format!("/{}", kind.pod_spec_path().replace('.', "/"));
+            assert_eq!(
+                mutated.pointer(&format!("{spec_path}/securityContext/runAsNonRoot")),
+                Some(&json!(true)),
+                "{kind:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Test support (feature `fixtures`, never in a policy's wasm): build admission requests for
+//! any workload kind from a pod spec, and read table-driven cases shared by the native unit
+//! tests and the end-to-end tests through the compiled policies.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::workload::WorkloadKind;
+
+/// RFC 7386 JSON merge patch: objects merge, `null` deletes, anything else replaces.
+pub fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Value::Object(target_map) = target {
+        for (key, value) in patch_map {
+            if value.is_null() {
+                target_map.remove(key);
+            } else {
+                merge(target_map.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// The object of `kind` carrying `pod_metadata` and `pod_spec` where that kind keeps them.
+pub fn workload_object(
+    kind: WorkloadKind,
+    name: &str,
+    pod_metadata: Value,
+    pod_spec: Value,
+) -> Value {
+    let template = json!({"metadata": pod_metadata, "spec": pod_spec});
+    let api_version = match kind.group() {
+        "" => "v1".to_owned(),
+        group => format!("{group}/v1"),
+    };
+    let mut object = json!({
+        "apiVersion": api_version,
+        "kind": kind.name(),
+        "metadata": {"name": name, "namespace": "default"},
+    });
+    match kind {
+        WorkloadKind::Pod => {
+            merge(
+                &mut object,
+                &json!({"metadata": template["metadata"].clone()}),
+            );
+            object["spec"] = template["spec"].clone();
+        }
+        WorkloadKind::CronJob => {
+            object["spec"] =
+                json!({"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}});
+        }
+        WorkloadKind::PodTemplate => object["template"] = template,
+        _ => {
+            object["spec"] =
+                json!({"selector": {"matchLabels": {"app": name}}, "template": template})
+        }
+    }
+    object
+}
+
+/// An `AdmissionRequest` for `object` (camelCase, as the host sends it).
+pub fn admission_request(kind: WorkloadKind, operation: &str, object: Value) -> Value {
+    let version = "v1";
+    let name = object["metadata"]["name"].clone();
+    json!({
+        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+        "kind": {"group": kind.group(), "version": version, "kind": kind.name()},
+        "resource": {"group": kind.group(), "version": version, "resource": kind.resource()},
+        "requestKind": {"group": kind.group(), "version": version, "kind": kind.name()},
+        "requestResource": {"group": kind.group(), "version": version, "resource": kind.resource()},
+        "name": name,
+        "namespace": "default",
+        "operation": operation,
+        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
+        "object": object,
+        "oldObject": if operation == "UPDATE" { object.clone() } else { Value::Null },
+        "dryRun": false,
+    })
+}
+
+/// The `validate` payload for a request and settings.
+pub fn validation_payload(request: &Value, settings: &Value) -> Vec<u8> {
+    json!({"request": request, "settings": settings})
+        .to_string()
+        .into_bytes()
+}
+
+/// One row of a table of workload cases (`test_data/*.yaml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadCase {
+    /// What the case shows.
+    pub name: String,
+    /// Policy settings.
+    #[serde(default = "empty_object")]
+    pub settings: Value,
+    /// Merged into the table's base pod spec.
+    #[serde(default)]
+    pub pod: Value,
+    /// Merged into the base pod spec's first container.
+    #[serde(default)]
+    pub container: Value,
+    /// Merged into the pod metadata.
+    #[serde(default)]
+    pub metadata: Value,
+    /// The kind carrying the pod (default Pod).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `control path` of every expected violation, in the policy's stable order.
+    #[serde(default)]
+    pub violations: Vec<String>,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// A table: a base pod spec and its cases.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseTable {
+    pub base: Value,
+    pub cases: Vec<WorkloadCase>,
+}
+
+impl CaseTable {
+    /// Reads a table from YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, String> {
+        serde_yaml::from_str(text).map_err(|error| error.to_string())
+    }
+}
+
+impl WorkloadCase {
+    /// The workload kind of the case.
+    pub fn workload_kind(&self) -> WorkloadKind {
+        let name = self.kind.as_deref().unwrap_or("Pod");
+        WorkloadKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .unwrap_or_else(|| panic!("case {:?}: unknown kind {name}", self.name))
+    }
+
+    /// The admission request of the case, built on the table's base pod spec.
+    pub fn request(&self, base: &Value) -> Value {
+        let mut spec = base.clone();
+        if !self.container.is_null() {
+            merge(&mut spec["containers"][0], &self.container);
+        }
+        if !self.pod.is_null() {
+            merge(&mut spec, &self.pod);
+        }
+        let mut metadata = json!({"labels": {"app": "case"}});
+        if !self.metadata.is_null() {
+            merge(&mut metadata, &self.metadata);
+        }
+        let kind = self.workload_kind();
+        admission_request(
+            kind,
+            "CREATE",
+            workload_object(kind, "case", metadata, spec),
+        )
+    }
+}
+
+/// `control path` of every violation in a response's `violations` audit annotation.
+pub fn reported_violations(audit_annotations: &Value) -> Vec<String> {
+    let Some(text) = audit_annotations.get("violations").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+    entries
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["control"].as_str().unwrap_or("?"),
+                v["path"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Workload;
+
+    #[test]
+    fn merge_follows_rfc_7386() {
+        let mut target = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        merge(&mut target, &json!({"a": {"b": null, "e": 3}, "d": [2]}));
+        assert_eq!(target, json!({"a": {"c": 2, "e": 3}, "d": [2]}));
+    }
+
+    #[test]
+    fn every_kind_puts_the_pod_where_the_workload_model_reads_it() {
+        for kind in WorkloadKind::ALL {
+            let object = workload_object(
+                kind,
+                "w",
+                json!({"labels": {"x": "y"}}),
+                json!({"containers": [{"name": "c"}]}),
+            );
+            let workload = Workload::from_value(kind, &object).expect("readable");
+            assert_eq!(workload.spec.containers[0].name, "c", "{kind:?}");
+            assert_eq!(workload.pod_metadata.labels["x"], "y", "{kind:?}");
+        }
+    }
+}
