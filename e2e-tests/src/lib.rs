@@ -1,1 +1,12 @@
+//! A waPC host that runs compiled Kubewarden policies as policy-server and `kwctl run` do,
+//! without kwctl: wasmtime with WASI and epoch deadlines, the `io.kubewarden.metadata`
+//! section, kwctl replay sessions for host capabilities, and kwctl's AdmissionResponse output.
 
+pub mod admission;
+pub mod annotate;
+pub mod capabilities;
+pub mod host;
+pub mod metadata;
+pub mod replay;
+pub mod run;
+pub mod sections;

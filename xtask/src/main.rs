@@ -1,1 +1,68 @@
-fn main() {}
+//! Project tooling: `cargo run -p xtask -- <command>` (the Makefile's targets call these).
+//!
+//! - `build`: compile every policy to wasm, optimise it with `wasm-opt`, annotate it with its
+//!   `metadata.yml` and README, and write `dist/<name>.wasm`;
+//! - `run`: evaluate every policy on the example requests under `examples/` and print a table;
+//! - `annotate`: annotate one module, like `kwctl annotate`.
+
+mod build;
+mod examples;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build, optimise and annotate every policy into dist/.
+    Build {
+        /// Only these policies (default: all).
+        #[arg(long = "policy")]
+        policies: Vec<String>,
+    },
+    /// Evaluate every policy on the examples and print a verdict table.
+    Run {
+        /// Also write the table to this file.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Annotate a module with metadata, like `kwctl annotate`.
+    Annotate {
+        module: PathBuf,
+        #[arg(short = 'm', long = "metadata-path")]
+        metadata: PathBuf,
+        #[arg(short = 'u', long = "usage-path")]
+        usage: Option<PathBuf>,
+        #[arg(short = 'o', long = "output-path")]
+        output: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Build { policies } => build::build(&policies),
+        Command::Run { output } => examples::run(output.as_deref()),
+        Command::Annotate {
+            module,
+            metadata,
+            usage,
+            output,
+        } => build::annotate_file(&module, &metadata, usage.as_deref(), &output),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The waPC host: compiles a policy with wasmtime and calls it as policy-server does.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::Value;
+use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+use crate::capabilities::HostCapabilities;
+use crate::metadata::Metadata;
+
+/// How often the engine's epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(100);
+/// Default evaluation deadline, in epoch ticks (2 s).
+pub const DEFAULT_DEADLINE_TICKS: u64 = 20;
+
+/// A wasmtime engine with epoch interruption and the thread that advances its epoch.
+pub struct Engine {
+    engine: wasmtime::Engine,
+    stop: Arc<AtomicBool>,
+}
+
+impl Engine {
+    /// A new engine whose epoch advances every [`EPOCH_TICK`].
+    pub fn new() -> Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = engine.clone();
+        let stopped = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker.increment_epoch();
+                }
+            })
+            .context("cannot start the epoch ticker")?;
+        Ok(Self { engine, stop })
+    }
+
+    /// Compiles a module; the metadata is read but not required (see [`Policy::metadata`]).
+    pub fn compile(&self, module: &[u8]) -> Result<Policy> {
+        let metadata = Metadata::from_module(module)?;
+        let compiled = wasmtime::Module::new(&self.engine, module)
+            .map_err(|e| anyhow!("cannot compile the module: {e}"))?;
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .engine(self.engine.clone())
+            .module(compiled)
+            .build_pre()
+            .map_err(|e| anyhow!("cannot prepare the module: {e}"))?;
+        Ok(Policy { pre, metadata })
+    }
+
+    /// Compiles an annotated policy, refusing a module without metadata as policy-server does.
+    pub fn load(&self, module: &[u8]) -> Result<Policy> {
+        let policy = self.compile(module)?;
+        let metadata = policy
+            .metadata
+            .as_ref()
+            .context("the module has no io.kubewarden.metadata section: annotate it first (policy-server refuses un-annotated waPC policies)")?;
+        metadata.validate()?;
+        Ok(policy)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A compiled policy, ready to be instantiated many times.
+pub struct Policy {
+    pre: WasmtimeEngineProviderPre,
+    metadata: Option<Metadata>,
+}
+
+impl Policy {
+    /// The embedded metadata, if the module is annotated.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
+    /// A fresh instance answering host calls with `capabilities`, interrupted after
+    /// `deadline_ticks` epochs of one call.
+    pub fn instantiate(
+        &self,
+        capabilities: HostCapabilities,
+        deadline_ticks: u64,
+    ) -> Result<Instance> {
+        let provider = self
+            .pre
+            .rehydrate(Some(EpochDeadlines {
+                wapc_init: deadline_ticks,
+                wapc_func: deadline_ticks,
+            }))
+            .map_err(|e| anyhow!("cannot instantiate the module: {e}"))?;
+        let capabilities = Arc::new(capabilities);
+        let callback =
+            move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+                capabilities
+                    .call(binding, namespace, operation, payload)
+                    .map_err(|message| -> Box<dyn std::error::Error + Send + Sync> {
+                        message.into()
+                    })
+            };
+        let host = wapc::WapcHost::new(Box::new(provider), Some(Box::new(callback)))
+            .map_err(|e| anyhow!("cannot start the waPC host: {e}"))?;
+        Ok(Instance { host })
+    }
+}
+
+/// A running policy instance; reusable across calls like policy-server's.
+pub struct Instance {
+    host: wapc::WapcHost,
+}
+
+/// The answer to `validate_settings`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct SettingsValidation {
+    pub valid: bool,
+    pub message: Option<String>,
+}
+
+/// Marker in wasmtime's error when the epoch deadline interrupted the guest.
+const INTERRUPTED: &str = "interrupt";
+
+impl Instance {
+    fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+        self.host.call(operation, payload).map_err(|error| {
+            let text = format!("{error}");
+            let chain = format!("{error:?}");
+            if text.contains(INTERRUPTED)
+                || chain.contains(INTERRUPTED)
+                || chain.contains("deadline")
+            {
+                anyhow!(
+                    "Policy execution interrupted because it exceeded the allowed execution time"
+                )
+            } else {
+                anyhow!("{text}")
+            }
+        })
+    }
+
+    /// The `protocol_version` operation: `v1` for a waPC Kubewarden policy.
+    pub fn protocol_version(&self) -> Result<String> {
+        let bytes = self.call("protocol_version", &[])?;
+        serde_json::from_slice(&bytes).context("protocol_version did not answer a JSON string")
+    }
+
+    /// The `validate_settings` operation.
+    pub fn validate_settings(&self, settings: &Value) -> Result<SettingsValidation> {
+        if !settings.is_object() {
+            bail!("settings must be an object, got {settings}");
+        }
+        let bytes = self.call("validate_settings", settings.to_string().as_bytes())?;
+        serde_json::from_slice(&bytes)
+            .context("validate_settings did not answer a SettingsValidationResponse")
+    }
+
+    /// The `validate` operation, on `{"request": …, "settings": …}`: the raw ValidationResponse.
+    pub fn validate(&self, request: &Value, settings: &Value) -> Result<Value> {
+        let payload = serde_json::json!({"request": request, "settings": settings});
+        let bytes = self.call("validate", payload.to_string().as_bytes())?;
+        serde_json::from_slice(&bytes).context("validate did not answer JSON")
+    }
+}

@@ -1,0 +1,491 @@
+//! kwctl's record/replay session files (`--replay-host-capabilities-interactions`).
+//!
+//! A session is a YAML list of exchanges; each request is a YAML *string* holding the tagged
+//! `CallbackRequestType` (`!OciManifestDigest`, `!KubernetesGetResource`, …). Replay consumes
+//! them in order and refuses a request that differs from the recorded one.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The host capability requests, as kwctl records them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
+pub enum CallbackRequest {
+    OciManifestDigest {
+        image: String,
+    },
+    OciManifest {
+        image: String,
+    },
+    OciManifestAndConfig {
+        image: String,
+    },
+    SigstorePubKeyVerify {
+        image: String,
+        pub_keys: Vec<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessVerify {
+        image: String,
+        keyless: Vec<KeylessInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessPrefixVerify {
+        image: String,
+        keyless_prefix: Vec<KeylessPrefixInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreGithubActionsVerify {
+        image: String,
+        owner: String,
+        repo: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreCertificateVerify {
+        image: String,
+        certificate: Vec<u8>,
+        certificate_chain: Option<Vec<Vec<u8>>>,
+        require_rekor_bundle: bool,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    #[serde(rename = "DNSLookupHost")]
+    DnsLookupHost {
+        host: String,
+    },
+    KubernetesListResourceNamespace {
+        api_version: String,
+        kind: String,
+        namespace: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        #[serde(default)]
+        field_masks: Option<Vec<String>>,
+    },
+    KubernetesListResourceAll {
+        api_version: String,
+        kind: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        #[serde(default)]
+        field_masks: Option<Vec<String>>,
+    },
+    KubernetesGetResource {
+        api_version: String,
+        kind: String,
+        name: String,
+        namespace: Option<String>,
+        disable_cache: bool,
+        #[serde(default)]
+        field_masks: Option<Vec<String>>,
+    },
+    KubernetesCanI {
+        request: Value,
+        disable_cache: bool,
+    },
+    CryptoIsCertificateTrusted {
+        request: Value,
+    },
+}
+
+/// A keyless identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeylessInfo {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// A keyless identity matched by URL prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeylessPrefixInfo {
+    pub issuer: String,
+    pub url_prefix: String,
+}
+
+/// The `oci/v2/verify` payload (`type`-tagged).
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum VerifyV2 {
+    SigstorePubKeyVerify {
+        image: String,
+        pub_keys: Vec<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessVerify {
+        image: String,
+        keyless: Vec<KeylessInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreKeylessPrefixVerify {
+        image: String,
+        keyless_prefix: Vec<KeylessPrefixInfo>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreGithubActionsVerify {
+        image: String,
+        owner: String,
+        repo: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    SigstoreCertificateVerify {
+        image: String,
+        certificate: Vec<u8>,
+        certificate_chain: Option<Vec<Vec<u8>>>,
+        require_rekor_bundle: bool,
+        annotations: Option<BTreeMap<String, String>>,
+    },
+}
+
+impl From<VerifyV2> for CallbackRequest {
+    fn from(v: VerifyV2) -> Self {
+        match v {
+            VerifyV2::SigstorePubKeyVerify {
+                image,
+                pub_keys,
+                annotations,
+            } => Self::SigstorePubKeyVerify {
+                image,
+                pub_keys,
+                annotations,
+            },
+            VerifyV2::SigstoreKeylessVerify {
+                image,
+                keyless,
+                annotations,
+            } => Self::SigstoreKeylessVerify {
+                image,
+                keyless,
+                annotations,
+            },
+            VerifyV2::SigstoreKeylessPrefixVerify {
+                image,
+                keyless_prefix,
+                annotations,
+            } => Self::SigstoreKeylessPrefixVerify {
+                image,
+                keyless_prefix,
+                annotations,
+            },
+            VerifyV2::SigstoreGithubActionsVerify {
+                image,
+                owner,
+                repo,
+                annotations,
+            } => Self::SigstoreGithubActionsVerify {
+                image,
+                owner,
+                repo,
+                annotations,
+            },
+            VerifyV2::SigstoreCertificateVerify {
+                image,
+                certificate,
+                certificate_chain,
+                require_rekor_bundle,
+                annotations,
+            } => Self::SigstoreCertificateVerify {
+                image,
+                certificate,
+                certificate_chain,
+                require_rekor_bundle,
+                annotations,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct GetResource {
+    api_version: String,
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+    #[serde(default)]
+    disable_cache: bool,
+    #[serde(default)]
+    field_masks: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ListResources {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+    #[serde(default)]
+    field_masks: Option<Vec<String>>,
+}
+
+impl CallbackRequest {
+    /// The request a guest makes with waPC `namespace`/`operation` and `payload`.
+    pub fn from_wapc(namespace: &str, operation: &str, payload: &[u8]) -> Result<Self, String> {
+        let bad = |e: serde_json::Error| {
+            format!("cannot decode the {namespace}/{operation} payload: {e}")
+        };
+        Ok(match (namespace, operation) {
+            ("oci", "v1/manifest_digest") => Self::OciManifestDigest {
+                image: serde_json::from_slice(payload).map_err(bad)?,
+            },
+            ("oci", "v1/oci_manifest") => Self::OciManifest {
+                image: serde_json::from_slice(payload).map_err(bad)?,
+            },
+            ("oci", "v1/oci_manifest_config") => Self::OciManifestAndConfig {
+                image: serde_json::from_slice(payload).map_err(bad)?,
+            },
+            ("oci", "v2/verify") => serde_json::from_slice::<VerifyV2>(payload)
+                .map_err(bad)?
+                .into(),
+            ("net", "v1/dns_lookup_host") => Self::DnsLookupHost {
+                host: serde_json::from_slice(payload).map_err(bad)?,
+            },
+            ("kubernetes", "get_resource") => {
+                let r: GetResource = serde_json::from_slice(payload).map_err(bad)?;
+                Self::KubernetesGetResource {
+                    api_version: r.api_version,
+                    kind: r.kind,
+                    name: r.name,
+                    namespace: r.namespace,
+                    disable_cache: r.disable_cache,
+                    field_masks: r.field_masks,
+                }
+            }
+            ("kubernetes", "list_resources_by_namespace") => {
+                let r: ListResources = serde_json::from_slice(payload).map_err(bad)?;
+                Self::KubernetesListResourceNamespace {
+                    api_version: r.api_version,
+                    kind: r.kind,
+                    namespace: r.namespace.unwrap_or_default(),
+                    label_selector: r.label_selector,
+                    field_selector: r.field_selector,
+                    field_masks: r.field_masks,
+                }
+            }
+            ("kubernetes", "list_resources_all") => {
+                let r: ListResources = serde_json::from_slice(payload).map_err(bad)?;
+                Self::KubernetesListResourceAll {
+                    api_version: r.api_version,
+                    kind: r.kind,
+                    label_selector: r.label_selector,
+                    field_selector: r.field_selector,
+                    field_masks: r.field_masks,
+                }
+            }
+            ("kubernetes", "can_i") => {
+                let v: Value = serde_json::from_slice(payload).map_err(bad)?;
+                Self::KubernetesCanI {
+                    request: v
+                        .get("subject_access_review")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    disable_cache: v
+                        .get("disable_cache")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                }
+            }
+            ("crypto", "v1/is_certificate_trusted") => Self::CryptoIsCertificateTrusted {
+                request: serde_json::from_slice(payload).map_err(bad)?,
+            },
+            ("oci" | "net" | "kubernetes" | "crypto", _) => {
+                return Err(format!("unknown operation: {operation}"));
+            }
+            _ => return Err(format!("unknown namespace: {namespace}")),
+        })
+    }
+
+    /// The `(apiVersion, kind)` of a Kubernetes request, which needs context-aware permission.
+    pub fn kubernetes_resource(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::KubernetesGetResource {
+                api_version, kind, ..
+            }
+            | Self::KubernetesListResourceAll {
+                api_version, kind, ..
+            }
+            | Self::KubernetesListResourceNamespace {
+                api_version, kind, ..
+            } => Some((api_version, kind)),
+            _ => None,
+        }
+    }
+}
+
+/// The recorded answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Response {
+    Success { payload: String },
+    Error { message: String },
+}
+
+/// One recorded exchange.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Exchange {
+    Exchange { request: String, response: Response },
+}
+
+/// A replay session: recorded exchanges consumed in order.
+#[derive(Debug)]
+pub struct Replay {
+    queue: Mutex<VecDeque<(CallbackRequest, Response)>>,
+}
+
+impl Replay {
+    /// Reads a session file's text.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        let exchanges: Vec<Exchange> =
+            serde_yaml::from_str(text).context("not a kwctl session file")?;
+        let mut queue = VecDeque::new();
+        for (index, Exchange::Exchange { request, response }) in exchanges.into_iter().enumerate() {
+            let request: CallbackRequest = serde_yaml::from_str(&request)
+                .with_context(|| format!("exchange {index}: unknown request {request:?}"))?;
+            queue.push_back((request, response));
+        }
+        Ok(Self {
+            queue: Mutex::new(queue),
+        })
+    }
+
+    /// Answers the next request, which must equal the recorded one.
+    pub fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
+        let mut queue = self
+            .queue
+            .lock()
+            .map_err(|_| "replay state poisoned".to_owned())?;
+        let (expected, response) = queue
+            .pop_front()
+            .ok_or_else(|| "Replay error: the list of recorded responses is empty".to_owned())?;
+        if &expected != request {
+            return Err(format!(
+                "Replay error: unexpected request. Was expecting {expected:?}, got {request:?} instead"
+            ));
+        }
+        match response {
+            Response::Success { payload } => Ok(payload.into_bytes()),
+            Response::Error { message } => Err(message),
+        }
+    }
+
+    /// How many recorded exchanges were not used.
+    pub fn remaining(&self) -> usize {
+        self.queue.lock().map_or(0, |q| q.len())
+    }
+}
+
+/// Serialises exchanges as a session file (what record mode writes).
+pub fn to_yaml(exchanges: &[(CallbackRequest, Response)]) -> Result<String> {
+    let list: Vec<Exchange> = exchanges
+        .iter()
+        .map(|(request, response)| {
+            Ok(Exchange::Exchange {
+                request: serde_yaml::to_string(request)?,
+                response: response.clone(),
+            })
+        })
+        .collect::<Result<_, serde_yaml::Error>>()?;
+    Ok(serde_yaml::to_string(&list)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: &str = r#"
+- type: Exchange
+  request: |
+    !KubernetesGetResource
+    api_version: v1
+    kind: Namespace
+    name: payments
+    namespace: null
+    disable_cache: false
+  response:
+    type: Success
+    payload: '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"payments","labels":{"pci":"cde"}}}'
+- type: Exchange
+  request: |
+    !OciManifestDigest
+    image: ghcr.io/org/app:1.0
+  response:
+    type: Error
+    message: registry unreachable
+"#;
+
+    #[test]
+    fn answers_in_order_and_returns_recorded_errors() {
+        let replay = Replay::from_yaml(SESSION).expect("valid session");
+        let get = CallbackRequest::from_wapc(
+            "kubernetes",
+            "get_resource",
+            br#"{"api_version":"v1","kind":"Namespace","name":"payments","namespace":null,"disable_cache":false,"field_masks":null}"#,
+        )
+        .expect("decodes");
+        let answer = replay.answer(&get).expect("recorded success");
+        assert!(
+            String::from_utf8(answer)
+                .expect("utf8")
+                .contains("\"pci\":\"cde\"")
+        );
+        let digest =
+            CallbackRequest::from_wapc("oci", "v1/manifest_digest", br#""ghcr.io/org/app:1.0""#)
+                .expect("decodes");
+        assert_eq!(replay.answer(&digest), Err("registry unreachable".into()));
+        assert!(replay.answer(&digest).expect_err("empty").contains("empty"));
+    }
+
+    #[test]
+    fn refuses_a_request_that_differs_from_the_recording() {
+        let replay = Replay::from_yaml(SESSION).expect("valid session");
+        let other =
+            CallbackRequest::from_wapc("oci", "v1/manifest_digest", br#""ghcr.io/org/app:2.0""#)
+                .expect("decodes");
+        assert!(
+            replay
+                .answer(&other)
+                .expect_err("mismatch")
+                .contains("unexpected request")
+        );
+    }
+
+    #[test]
+    fn record_format_reads_back() {
+        let exchanges = vec![(
+            CallbackRequest::SigstorePubKeyVerify {
+                image: "r.io/a:1".into(),
+                pub_keys: vec!["KEY".into()],
+                annotations: None,
+            },
+            Response::Success {
+                payload: r#"{"is_trusted":true,"digest":"sha256:00"}"#.into(),
+            },
+        )];
+        let text = to_yaml(&exchanges).expect("serialises");
+        assert!(text.contains("!SigstorePubKeyVerify"), "{text}");
+        let replay = Replay::from_yaml(&text).expect("reads back");
+        let live = CallbackRequest::from_wapc(
+            "oci",
+            "v2/verify",
+            br#"{"type":"SigstorePubKeyVerify","image":"r.io/a:1","pub_keys":["KEY"],"annotations":null}"#,
+        )
+        .expect("decodes");
+        assert!(replay.answer(&live).is_ok());
+    }
+
+    #[test]
+    fn unknown_operations_are_errors() {
+        assert_eq!(
+            CallbackRequest::from_wapc("oci", "v9/x", b"\"\""),
+            Err("unknown operation: v9/x".into())
+        );
+        assert_eq!(
+            CallbackRequest::from_wapc("bogus", "x", b""),
+            Err("unknown namespace: bogus".into())
+        );
+    }
+}
