@@ -152,7 +152,7 @@ impl AdmissionResponse {
             allowed: accepted,
             patch_type: None,
             patch: None,
-            status: (message.is_some() || code.is_some()).then(|| Status { message, code }),
+            status: (message.is_some() || code.is_some()).then_some(Status { message, code }),
             audit_annotations,
             warnings,
         };

@@ -131,7 +131,8 @@ pub struct SettingsValidation {
 const INTERRUPTED: &str = "interrupt";
 
 impl Instance {
-    fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
+    /// Calls any waPC operation with a raw payload.
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>> {
         self.host.call(operation, payload).map_err(|error| {
             let text = format!("{error}");
             let chain = format!("{error:?}");

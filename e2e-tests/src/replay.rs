@@ -105,8 +105,9 @@ pub struct KeylessPrefixInfo {
     pub url_prefix: String,
 }
 
-/// The `oci/v2/verify` payload (`type`-tagged).
+/// The `oci/v2/verify` payload (`type`-tagged; variant names are the wire tags).
 #[derive(Deserialize)]
+#[allow(clippy::enum_variant_names)]
 #[serde(tag = "type")]
 enum VerifyV2 {
     SigstorePubKeyVerify {

@@ -25,10 +25,11 @@ impl<'a> ValidationPayload<'a> {
             InputError::new("request", format!("payload is not UTF-8: {error}"))
         })?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let parsed = crate::input::deserialize_with_path("request", &mut deserializer)?;
+        let parsed: Self = crate::input::deserialize_with_path("request", &mut deserializer)?;
         deserializer
             .end()
             .map_err(|error| InputError::new("request", error.to_string()))?;
+        parsed.request.check()?;
         Ok(parsed)
     }
 
@@ -71,7 +72,34 @@ pub struct GroupVersionKind {
     pub kind: String,
 }
 
+/// The operations an admission request can carry.
+pub const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
+
 impl AdmissionRequest<'_> {
+    /// A request must say what it admits: a kind and a known operation. Without this check a
+    /// payload such as `{"request":[]}` would read as an empty request and be accepted.
+    pub fn check(&self) -> Result<(), InputError> {
+        if self.kind.kind.is_empty() {
+            return Err(InputError {
+                path: "request.kind.kind".into(),
+                message: "missing: the request does not say which kind it admits".into(),
+                context: "request",
+            });
+        }
+        if !OPERATIONS.contains(&self.operation.as_str()) {
+            return Err(InputError {
+                path: "request.operation".into(),
+                message: format!(
+                    "\"{}\" is not one of {}",
+                    self.operation,
+                    OPERATIONS.join(", ")
+                ),
+                context: "request",
+            });
+        }
+        Ok(())
+    }
+
     /// `Kind namespace/name` for messages, with whatever parts are known.
     pub fn subject(&self) -> String {
         let name = self.name.as_deref().unwrap_or("");
@@ -109,5 +137,17 @@ mod tests {
         assert_eq!(error.path, "request.operation");
         let truncated = ValidationPayload::parse(br#"{"request":{"uid":"#).expect_err("truncated");
         assert_eq!(truncated.context, "request");
+    }
+
+    #[test]
+    fn a_request_must_name_its_kind_and_a_known_operation() {
+        let empty =
+            ValidationPayload::parse(br#"{"request":[],"settings":{}}"#).expect_err("no kind");
+        assert_eq!(empty.path, "request.kind.kind");
+        let bad_operation = ValidationPayload::parse(
+            br#"{"request":{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"PATCH"},"settings":{}}"#,
+        )
+        .expect_err("unknown operation");
+        assert_eq!(bad_operation.path, "request.operation");
     }
 }

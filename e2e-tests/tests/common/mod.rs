@@ -1,0 +1,69 @@
+//! Shared by the end-to-end tests: one engine, each compiled policy loaded once.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pci_host::admission::AdmissionResponse;
+use pci_host::capabilities::HostCapabilities;
+use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine, Instance, Policy};
+use pci_host::run::{RunOptions, run};
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The shared engine.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| Engine::new().expect("wasmtime engine"))
+}
+
+/// The bytes of `dist/<name>.wasm`, built by `make build`.
+pub fn module_bytes(name: &str) -> Vec<u8> {
+    let path = root().join("dist").join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): run `make build` first",
+            path.display()
+        )
+    })
+}
+
+/// `dist/<name>.wasm`, compiled once per test binary.
+pub fn policy(name: &str) -> Arc<Policy> {
+    static POLICIES: OnceLock<Mutex<BTreeMap<String, Arc<Policy>>>> = OnceLock::new();
+    let cache = POLICIES.get_or_init(Mutex::default);
+    let mut cache = cache.lock().expect("cache lock");
+    Arc::clone(cache.entry(name.to_owned()).or_insert_with(|| {
+        Arc::new(
+            engine()
+                .load(&module_bytes(name))
+                .unwrap_or_else(|e| panic!("cannot load {name}: {e:#}")),
+        )
+    }))
+}
+
+/// A fresh instance of `dist/<name>.wasm` without host capabilities.
+pub fn instance(name: &str) -> Instance {
+    policy(name)
+        .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)
+        .expect("instance")
+}
+
+/// `kwctl run` of `dist/<name>.wasm` on a request with settings.
+pub fn kwctl_run(name: &str, request: &Value, settings: Value) -> AdmissionResponse {
+    run(
+        &policy(name),
+        request,
+        RunOptions {
+            settings,
+            ..RunOptions::default()
+        },
+    )
+    .expect("run")
+}

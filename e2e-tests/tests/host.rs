@@ -1,0 +1,269 @@
+//! The host itself: metadata gating, annotation, epoch deadlines, host-capability replay through
+//! a real waPC guest, and the `pci-run` command line.
+
+mod common;
+
+use std::process::Command;
+
+use common::{engine, module_bytes, root};
+use pci_host::annotate::annotate;
+use pci_host::capabilities::HostCapabilities;
+use pci_host::metadata::{Metadata, SECTION};
+use pci_host::replay::Replay;
+use pci_host::sections;
+use serde_json::Value;
+
+/// A waPC guest whose every operation asks the host for the digest of `ghcr.io/org/app:1.0`
+/// and returns the host's answer (or its error).
+const DIGEST_GUEST: &str = r#"
+(module
+  (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wapc" "__host_response_len" (func $response_len (result i32)))
+  (import "wapc" "__host_response" (func $response (param i32)))
+  (import "wapc" "__host_error_len" (func $error_len (result i32)))
+  (import "wapc" "__host_error" (func $error (param i32)))
+  (import "wapc" "__guest_response" (func $guest_response (param i32 i32)))
+  (import "wapc" "__guest_error" (func $guest_error (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "kubewarden")
+  (data (i32.const 16) "oci")
+  (data (i32.const 32) "v1/manifest_digest")
+  (data (i32.const 64) "\"ghcr.io/org/app:1.0\"")
+  (func (export "wapc_init"))
+  (func (export "__guest_call") (param i32 i32) (result i32)
+    (if (result i32)
+        (i32.eq (call $host_call (i32.const 0) (i32.const 10) (i32.const 16) (i32.const 3)
+                                 (i32.const 32) (i32.const 18) (i32.const 64) (i32.const 21))
+                (i32.const 1))
+      (then (call $response (i32.const 1024))
+            (call $guest_response (i32.const 1024) (call $response_len))
+            (i32.const 1))
+      (else (call $error (i32.const 1024))
+            (call $guest_error (i32.const 1024) (call $error_len))
+            (i32.const 0)))))
+"#;
+
+/// A guest that never returns.
+const RUNAWAY_GUEST: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "wapc_init"))
+  (func (export "__guest_call") (param i32 i32) (result i32)
+    (loop $forever (br $forever))
+    (i32.const 0)))
+"#;
+
+const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn session(image: &str, response: &str) -> Replay {
+    Replay::from_yaml(&format!(
+        "- type: Exchange\n  request: |\n    !OciManifestDigest\n    image: {image}\n  response:\n{response}\n"
+    ))
+    .expect("valid session")
+}
+
+fn digest_guest(capabilities: HostCapabilities) -> pci_host::host::Instance {
+    let module = wat::parse_str(DIGEST_GUEST).expect("valid WAT");
+    engine()
+        .compile(&module)
+        .expect("compiles")
+        .instantiate(capabilities, 20)
+        .expect("instance")
+}
+
+#[test]
+fn host_calls_are_answered_from_a_replay_session_in_order() {
+    let success = format!("    type: Success\n    payload: '{{\"digest\":\"{DIGEST}\"}}'");
+    let guest = digest_guest(HostCapabilities::replay(
+        session("ghcr.io/org/app:1.0", &success),
+        Default::default(),
+    ));
+    let answer: Value =
+        serde_json::from_slice(&guest.call("validate", b"{}").expect("replayed")).expect("json");
+    assert_eq!(answer["digest"], DIGEST);
+    let exhausted = guest
+        .call("validate", b"{}")
+        .expect_err("nothing left to replay");
+    assert!(
+        exhausted
+            .to_string()
+            .contains("the list of recorded responses is empty"),
+        "{exhausted}"
+    );
+}
+
+#[test]
+fn recorded_errors_and_mismatches_reach_the_guest_as_host_errors() {
+    let failure = "    type: Error\n    message: 'registry unreachable: connection refused'";
+    let guest = digest_guest(HostCapabilities::replay(
+        session("ghcr.io/org/app:1.0", failure),
+        Default::default(),
+    ));
+    let error = guest.call("validate", b"{}").expect_err("host error");
+    assert!(
+        error
+            .to_string()
+            .contains("registry unreachable: connection refused"),
+        "{error}"
+    );
+
+    let success = format!("    type: Success\n    payload: '{{\"digest\":\"{DIGEST}\"}}'");
+    let guest = digest_guest(HostCapabilities::replay(
+        session("ghcr.io/org/app:2.0", &success),
+        Default::default(),
+    ));
+    let error = guest.call("validate", b"{}").expect_err("mismatch");
+    assert!(error.to_string().contains("unexpected request"), "{error}");
+
+    let guest = digest_guest(HostCapabilities::none());
+    let error = guest.call("validate", b"{}").expect_err("no session");
+    assert!(
+        error
+            .to_string()
+            .contains("no answer for host capability oci/v1/manifest_digest"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_runaway_policy_is_stopped_by_the_epoch_deadline() {
+    let module = wat::parse_str(RUNAWAY_GUEST).expect("valid WAT");
+    let guest = engine()
+        .compile(&module)
+        .expect("compiles")
+        .instantiate(HostCapabilities::none(), 3)
+        .expect("instance");
+    let started = std::time::Instant::now();
+    let error = guest.call("validate", b"{}").expect_err("interrupted");
+    assert!(
+        error
+            .to_string()
+            .contains("exceeded the allowed execution time"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_unannotated_module_is_refused_like_policy_server_does() {
+    let annotated = module_bytes("pod-security");
+    let bare = sections::remove_custom(&annotated, SECTION).expect("strip");
+    let error = engine().load(&bare).err().expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("no io.kubewarden.metadata section"),
+        "{error}"
+    );
+    assert!(engine().load(&annotated).is_ok());
+}
+
+#[test]
+fn annotation_replaces_the_metadata_and_validates_it() {
+    let bare = sections::remove_custom(&module_bytes("pod-security"), SECTION).expect("strip");
+    let metadata_yaml = std::fs::read_to_string(root().join("policies/pod-security/metadata.yml"))
+        .expect("metadata");
+    let once = annotate(engine(), &bare, &metadata_yaml, Some("usage text")).expect("annotates");
+    let twice =
+        annotate(engine(), &once, &metadata_yaml, Some("usage text")).expect("re-annotates");
+    assert_eq!(
+        once, twice,
+        "annotating again replaces the section instead of stacking a stale one"
+    );
+    let metadata = Metadata::from_module(&twice)
+        .expect("readable")
+        .expect("present");
+    assert_eq!(metadata.protocol_version.as_deref(), Some("v1"));
+    assert_eq!(
+        metadata.annotations["io.kubewarden.policy.usage"],
+        "usage text"
+    );
+
+    let without_rules = metadata_yaml.replace("rules:", "ignored_rules:").replacen(
+        "mutating: true",
+        "rules: []\nmutating: true",
+        1,
+    );
+    let error = annotate(engine(), &bare, &without_rules, None).expect_err("invalid metadata");
+    assert!(
+        format!("{error:#}").contains("rules must not be empty"),
+        "{error:#}"
+    );
+    let preset = format!("protocolVersion: v1\n{metadata_yaml}");
+    assert!(annotate(engine(), &bare, &preset, None).is_err());
+}
+
+fn pci_run(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pci-run"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn pci_run_prints_the_admission_response_like_kwctl() {
+    let (ok, stdout, _) = pci_run(&[
+        "dist/pod-security.wasm",
+        "--request-path",
+        "examples/pod-security/02-privileged-daemonset.json",
+        "--settings-json",
+        r#"{"level":"baseline"}"#,
+    ]);
+    assert!(ok);
+    let response: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(response["uid"], "3b1f0c7e-daemonset");
+    assert_eq!(response["allowed"], false);
+    assert_eq!(response["status"]["code"], 403);
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("pod-security rejected DaemonSet payments/node-agent"))
+    );
+
+    let review = std::env::temp_dir().join(format!("review-{}.yaml", std::process::id()));
+    let request: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("examples/pod-security/03-bare-pod-with-safe-defaults.json"),
+        )
+        .expect("read"),
+    )
+    .expect("json");
+    let yaml = serde_yaml::to_string(&serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}))
+        .expect("yaml");
+    std::fs::write(&review, yaml).expect("write");
+    let (ok, stdout, _) = pci_run(&[
+        "dist/pod-security.wasm",
+        "-r",
+        review.to_str().expect("utf8 path"),
+        "-s",
+        "examples/pod-security/03-bare-pod-with-safe-defaults.settings.json",
+    ]);
+    std::fs::remove_file(&review).ok();
+    assert!(ok);
+    let response: Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(response["allowed"], true);
+    assert_eq!(response["patchType"], "JSONPatch");
+
+    let (ok, _, stderr) = pci_run(&[
+        "dist/pod-security.wasm",
+        "-r",
+        "examples/pod-security/01-compliant-deployment.json",
+        "--settings-json",
+        r#"{"level":"none"}"#,
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("Provided settings are not valid: level: unknown variant `none`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,344 @@
+//! pod-security through the compiled, annotated wasm, as policy-server runs it.
+
+mod common;
+
+use common::{instance, kwctl_run, module_bytes, root};
+use pci_host::admission::Deployment;
+use pci_host::metadata::Metadata;
+use pci_host::run::{RunOptions, run};
+use pci_shared::fixtures::{
+    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use pod_security::PodSecurity;
+use serde_json::{Value, json};
+
+const POLICY: &str = "pod-security";
+
+fn table() -> CaseTable {
+    let text =
+        std::fs::read_to_string(root().join("policies/pod-security/test_data/controls.yaml"))
+            .expect("table");
+    CaseTable::from_yaml(&text).expect("valid table")
+}
+
+#[test]
+fn every_control_case_gives_the_expected_violations_through_the_wasm() {
+    let table = table();
+    let policy = instance(POLICY);
+    for case in &table.cases {
+        let response = policy
+            .validate(&case.request(&table.base), &case.settings)
+            .expect("validate");
+        let reported = reported_violations(&response["audit_annotations"]);
+        assert_eq!(
+            reported, case.violations,
+            "case {:?}: {}",
+            case.name, response["message"]
+        );
+        assert_eq!(
+            response["accepted"],
+            json!(case.violations.is_empty()),
+            "case {:?}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn the_wasm_answers_byte_for_byte_what_the_native_build_answers() {
+    let table = table();
+    let policy = instance(POLICY);
+    for case in &table.cases {
+        let payload = validation_payload(&case.request(&table.base), &case.settings);
+        let wasm = policy.call("validate", &payload).expect("validate");
+        let native = pci_shared::policy::evaluate::<PodSecurity>(&payload, Timestamp::now());
+        assert_eq!(
+            String::from_utf8(wasm).expect("utf8"),
+            serde_json::to_string(&native).expect("json"),
+            "case {:?}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn protocol_version_and_settings_validation() {
+    let policy = instance(POLICY);
+    assert_eq!(policy.protocol_version().expect("protocol"), "v1");
+    let valid = policy
+        .validate_settings(&json!({"level": "baseline", "version": "v1.30"}))
+        .expect("call");
+    assert!(valid.valid && valid.message.is_none());
+    let invalid = policy
+        .validate_settings(&json!({"allowedHostPorts": [{"min": 90, "max": 80}]}))
+        .expect("call");
+    assert!(!invalid.valid);
+    assert_eq!(
+        invalid.message.as_deref(),
+        Some("allowedHostPorts[0]: min 90 is greater than max 80")
+    );
+    let typo = policy
+        .validate_settings(&json!({"levle": "baseline"}))
+        .expect("call");
+    assert!(
+        typo.message
+            .is_some_and(|m| m.starts_with("levle: unknown field `levle`"))
+    );
+}
+
+#[test]
+fn invalid_settings_stop_a_run_like_kwctl() {
+    let request = admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(WorkloadKind::Pod, "p", json!({}), json!({"containers": []})),
+    );
+    let error = run(
+        &common::policy(POLICY),
+        &request,
+        RunOptions {
+            settings: json!({"version": "v1.99"}),
+            ..RunOptions::default()
+        },
+    )
+    .expect_err("invalid settings");
+    assert!(
+        error
+            .to_string()
+            .starts_with("Provided settings are not valid: version: version \"v1.99\" is newer"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_mutation_is_a_json_patch_of_only_the_owned_fields() {
+    let spec = json!({
+        "x-unknown-to-k8s-openapi": {"nested": [1, {"a": null}]},
+        "containers": [
+            {"name": "app", "image": "nginx", "securityContext": {"runAsUser": 1000, "x-vendor": "kept"}},
+            {"name": "side", "image": "nginx", "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "allowPrivilegeEscalation": false}}
+        ]
+    });
+    let kinds = [
+        WorkloadKind::Pod,
+        WorkloadKind::Deployment,
+        WorkloadKind::CronJob,
+    ];
+    for kind in kinds {
+        let request = admission_request(
+            kind,
+            "CREATE",
+            workload_object(
+                kind,
+                "web",
+                json!({"annotations": {"a": "b"}}),
+                spec.clone(),
+            ),
+        );
+        let settings = json!({"mutate": {"dropAllCapabilities": true, "disallowPrivilegeEscalation": true, "seccompRuntimeDefault": true, "runAsNonRoot": true}});
+        let response = kwctl_run(POLICY, &request, settings);
+        assert!(response.allowed, "{kind:?}: {:?}", response.status);
+        assert_eq!(response.patch_type.as_deref(), Some("JSONPatch"));
+        let operations = response
+            .patch_operations()
+            .expect("decodes")
+            .expect("patch");
+        let prefix = format!("/{}", kind.pod_spec_path().replace('.', "/"));
+        let paths: Vec<String> = operations
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|op| {
+                format!(
+                    "{} {}",
+                    op["op"].as_str().unwrap_or_default(),
+                    op["path"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                format!("add {prefix}/containers/0/securityContext/allowPrivilegeEscalation"),
+                format!("add {prefix}/containers/0/securityContext/capabilities"),
+                format!("add {prefix}/securityContext"),
+            ],
+            "{kind:?}"
+        );
+        let mut patched = request["object"].clone();
+        let patch: json_patch::Patch = serde_json::from_value(operations).expect("patch");
+        json_patch::patch(&mut patched, &patch).expect("applies");
+        let spec_after = patched.pointer(&prefix).expect("spec");
+        assert_eq!(
+            spec_after["x-unknown-to-k8s-openapi"],
+            spec["x-unknown-to-k8s-openapi"]
+        );
+        assert_eq!(
+            spec_after["containers"][0]["securityContext"]["x-vendor"],
+            "kept"
+        );
+        assert_eq!(spec_after["containers"][1], spec["containers"][1]);
+    }
+}
+
+#[test]
+fn a_compliant_pod_gets_no_patch_so_a_non_mutating_deployment_accepts_it() {
+    let table = table();
+    let request = admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(WorkloadKind::Pod, "ok", json!({}), table.base.clone()),
+    );
+    let settings = json!({"mutate": {"runAsNonRoot": true, "seccompRuntimeDefault": true, "dropAllCapabilities": true, "disallowPrivilegeEscalation": true}});
+    let deployment = Deployment {
+        monitor: false,
+        allowed_to_mutate: false,
+    };
+    let response = run(
+        &common::policy(POLICY),
+        &request,
+        RunOptions {
+            settings: settings.clone(),
+            deployment,
+            ..RunOptions::default()
+        },
+    )
+    .expect("run");
+    assert!(response.allowed && response.patch.is_none(), "{response:?}");
+    let bare = admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Pod,
+            "bare",
+            json!({}),
+            json!({"containers": [{"name": "a", "image": "nginx"}]}),
+        ),
+    );
+    let response = run(
+        &common::policy(POLICY),
+        &bare,
+        RunOptions {
+            settings,
+            deployment,
+            ..RunOptions::default()
+        },
+    )
+    .expect("run");
+    assert!(
+        !response.allowed,
+        "a patch from a policy deployed with mutating: false is a rejection"
+    );
+}
+
+#[test]
+fn bad_input_through_the_wasm_is_a_clear_rejection() {
+    let policy = instance(POLICY);
+    let truncated = policy
+        .call(
+            "validate",
+            br#"{"request":{"uid":"x","kind":{"group":"","kind":"Pod"},"object":{"spec":"#,
+        )
+        .expect("answers");
+    let truncated: Value = serde_json::from_slice(&truncated).expect("json");
+    assert_eq!(truncated["accepted"], json!(false));
+    assert_eq!(truncated["code"], json!(400));
+    let mut wrong_type = admission_request(
+        WorkloadKind::Deployment,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Deployment,
+            "d",
+            json!({}),
+            json!({"containers": [{"name": "a", "ports": [{"hostPort": "80"}]}]}),
+        ),
+    );
+    let response = policy.validate(&wrong_type, &json!({})).expect("answers");
+    assert_eq!(response["accepted"], json!(false));
+    assert!(
+        response["message"].as_str().is_some_and(
+            |m| m.contains("spec.template.spec.containers[0].ports[0].hostPort: invalid type")
+        ),
+        "{response}"
+    );
+    wrong_type["object"]["spec"] = json!([]);
+    let response = policy.validate(&wrong_type, &json!({})).expect("answers");
+    assert_eq!(response["accepted"], json!(false));
+    for garbage in [
+        &b""[..],
+        b"null",
+        b"\x00\x01",
+        b"{\"request\":[],\"settings\":{}}",
+    ] {
+        let answer: Value =
+            serde_json::from_slice(&policy.call("validate", garbage).expect("answers"))
+                .expect("json");
+        assert_eq!(answer["accepted"], json!(false), "{garbage:?}");
+    }
+}
+
+#[test]
+fn the_examples_give_the_documented_verdicts() {
+    let expected = [
+        ("01-compliant-deployment", true, false),
+        ("02-privileged-daemonset", false, false),
+        ("03-bare-pod-with-safe-defaults", true, true),
+        ("04-kube-proxy-with-exception", true, false),
+        ("05-kubectl-debug-privileged", false, false),
+        ("06-cronjob-missing-drop-all", false, false),
+    ];
+    let dir = root().join("examples/pod-security");
+    let default_settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("settings.json")).expect("settings"),
+    )
+    .expect("json");
+    for (name, allowed, patched) in expected {
+        let request: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("example"),
+        )
+        .expect("json");
+        let settings = std::fs::read_to_string(dir.join(format!("{name}.settings.json")))
+            .map(|t| serde_json::from_str(&t).expect("json"))
+            .unwrap_or_else(|_| default_settings.clone());
+        let response = kwctl_run(POLICY, &request, settings);
+        assert_eq!(response.allowed, allowed, "{name}: {:?}", response.status);
+        assert_eq!(response.patch.is_some(), patched, "{name}");
+    }
+}
+
+#[test]
+fn the_module_carries_complete_metadata() {
+    let metadata = Metadata::from_module(&module_bytes(POLICY))
+        .expect("readable")
+        .expect("annotated");
+    assert_eq!(metadata.protocol_version.as_deref(), Some("v1"));
+    assert!(metadata.mutating);
+    metadata.validate().expect("valid metadata");
+    let resources: Vec<&str> = metadata
+        .rules
+        .iter()
+        .flat_map(|r| r.resources.iter().map(String::as_str))
+        .collect();
+    for kind in WorkloadKind::ALL {
+        assert!(
+            resources.contains(&kind.resource()),
+            "rules miss {}",
+            kind.resource()
+        );
+    }
+    assert!(resources.contains(&"pods/ephemeralcontainers"));
+    let readme =
+        std::fs::read_to_string(root().join("policies/pod-security/README.md")).expect("readme");
+    assert_eq!(
+        metadata.annotations.get("io.kubewarden.policy.usage"),
+        Some(&readme)
+    );
+    assert!(
+        metadata
+            .annotations
+            .contains_key("io.pci-policies.annotate")
+    );
+    assert!(!metadata.annotations.contains_key("io.kubewarden.kwctl"));
+}
