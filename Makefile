@@ -4,7 +4,7 @@ CARGO ?= cargo
 XTASK := $(CARGO) run --quiet --locked -p xtask --
 WASM_TARGET := wasm32-wasip1
 
-.PHONY: all setup build run test fmt-check lint unit e2e clean
+.PHONY: all setup build run bench test fmt-check lint unit e2e clean
 
 all: build
 
@@ -25,6 +25,10 @@ build: setup
 ## run: build, then evaluate every policy on examples/ and print the verdict table
 run: build
 	$(XTASK) run
+
+## bench: wasm size, compile time, median and p99 evaluation time per policy and request
+bench: build
+	$(XTASK) bench
 
 ## test: format, lint, unit tests, build, end-to-end tests through the compiled policies
 test: setup fmt-check lint unit build e2e

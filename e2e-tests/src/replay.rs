@@ -105,99 +105,6 @@ pub struct KeylessPrefixInfo {
     pub url_prefix: String,
 }
 
-/// The `oci/v2/verify` payload (`type`-tagged; variant names are the wire tags).
-#[derive(Deserialize)]
-#[allow(clippy::enum_variant_names)]
-#[serde(tag = "type")]
-enum VerifyV2 {
-    SigstorePubKeyVerify {
-        image: String,
-        pub_keys: Vec<String>,
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreKeylessVerify {
-        image: String,
-        keyless: Vec<KeylessInfo>,
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreKeylessPrefixVerify {
-        image: String,
-        keyless_prefix: Vec<KeylessPrefixInfo>,
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreGithubActionsVerify {
-        image: String,
-        owner: String,
-        repo: Option<String>,
-        annotations: Option<BTreeMap<String, String>>,
-    },
-    SigstoreCertificateVerify {
-        image: String,
-        certificate: Vec<u8>,
-        certificate_chain: Option<Vec<Vec<u8>>>,
-        require_rekor_bundle: bool,
-        annotations: Option<BTreeMap<String, String>>,
-    },
-}
-
-impl From<VerifyV2> for CallbackRequest {
-    fn from(v: VerifyV2) -> Self {
-        match v {
-            VerifyV2::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            } => Self::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            },
-            VerifyV2::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            } => Self::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            },
-            VerifyV2::SigstoreKeylessPrefixVerify {
-                image,
-                keyless_prefix,
-                annotations,
-            } => Self::SigstoreKeylessPrefixVerify {
-                image,
-                keyless_prefix,
-                annotations,
-            },
-            VerifyV2::SigstoreGithubActionsVerify {
-                image,
-                owner,
-                repo,
-                annotations,
-            } => Self::SigstoreGithubActionsVerify {
-                image,
-                owner,
-                repo,
-                annotations,
-            },
-            VerifyV2::SigstoreCertificateVerify {
-                image,
-                certificate,
-                certificate_chain,
-                require_rekor_bundle,
-                annotations,
-            } => Self::SigstoreCertificateVerify {
-                image,
-                certificate,
-                certificate_chain,
-                require_rekor_bundle,
-                annotations,
-            },
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct GetResource {
     api_version: String,
@@ -238,9 +145,8 @@ impl CallbackRequest {
             ("oci", "v1/oci_manifest_config") => Self::OciManifestAndConfig {
                 image: serde_json::from_slice(payload).map_err(bad)?,
             },
-            ("oci", "v2/verify") => serde_json::from_slice::<VerifyV2>(payload)
-                .map_err(bad)?
-                .into(),
+            ("oci", "v2/verify") => verify_request(payload)
+                .map_err(|e| format!("cannot decode the oci/v2/verify payload: {e}"))?,
             ("net", "v1/dns_lookup_host") => Self::DnsLookupHost {
                 host: serde_json::from_slice(payload).map_err(bad)?,
             },
@@ -314,6 +220,20 @@ impl CallbackRequest {
             _ => None,
         }
     }
+}
+
+/// Reads an `oci/v2/verify` payload, `{"type": "Sigstore…", fields…}`: the same variants and
+/// fields as the recorded request, tagged inside instead of outside.
+fn verify_request(payload: &[u8]) -> Result<CallbackRequest, String> {
+    let mut fields: serde_json::Map<String, Value> =
+        serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+    let tag = match fields.remove("type") {
+        Some(Value::String(tag)) if tag.starts_with("Sigstore") => tag,
+        other => return Err(format!("unknown verification type {other:?}")),
+    };
+    let mut tagged = serde_json::Map::new();
+    tagged.insert(tag, Value::Object(fields));
+    serde_json::from_value(Value::Object(tagged)).map_err(|e| e.to_string())
 }
 
 /// The recorded answer.
@@ -476,6 +396,25 @@ mod tests {
         )
         .expect("decodes");
         assert!(replay.answer(&live).is_ok());
+    }
+
+    #[test]
+    fn certificate_verification_carries_pem_bytes_as_arrays() {
+        let live = CallbackRequest::from_wapc(
+            "oci",
+            "v2/verify",
+            br#"{"type":"SigstoreCertificateVerify","image":"r.io/a:1","certificate":[45,45],"certificate_chain":null,"require_rekor_bundle":true,"annotations":{"env":"prod"}}"#,
+        )
+        .expect("decodes");
+        let recorded: CallbackRequest = serde_yaml::from_str(
+            "!SigstoreCertificateVerify\nimage: r.io/a:1\ncertificate: [45, 45]\ncertificate_chain: null\nrequire_rekor_bundle: true\nannotations: {env: prod}\n",
+        )
+        .expect("recorded form");
+        assert_eq!(live, recorded);
+        assert!(
+            CallbackRequest::from_wapc("oci", "v2/verify", br#"{"type":"Other","image":"x"}"#)
+                .is_err()
+        );
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! - `build`: compile every policy to wasm, optimise it with `wasm-opt`, annotate it with its
 //!   `metadata.yml` and README, and write `dist/<name>.wasm`;
 //! - `run`: evaluate every policy on the example requests under `examples/` and print a table;
+//! - `bench`: size, compile time and evaluation time of every policy;
 //! - `annotate`: annotate one module, like `kwctl annotate`.
 
+mod bench;
 mod build;
 mod examples;
 mod workspace;
@@ -35,6 +37,15 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Measure wasm size, compile time and evaluation time of every policy.
+    Bench {
+        /// Timed evaluations per request (after warm-up).
+        #[arg(long, default_value_t = 5000)]
+        iterations: usize,
+        /// Where to write the table.
+        #[arg(long, default_value = "target/bench/results.md")]
+        output: PathBuf,
+    },
     /// Annotate a module with metadata, like `kwctl annotate`.
     Annotate {
         module: PathBuf,
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Build { policies } => build::build(&policies),
         Command::Run { output } => examples::run(output.as_deref()),
+        Command::Bench { iterations, output } => bench::bench(iterations, &output),
         Command::Annotate {
             module,
             metadata,
