@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Deserializer;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// Input the policy cannot evaluate: a malformed request, object or settings document.
@@ -43,34 +43,165 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// Deserializes `T`, reporting the path of the offending field on failure.
-pub fn deserialize_with_path<'de, T, D>(
+/// Where a document comes from: JSON text, or a value already parsed (after a mutation).
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    Text(&'a str),
+    Value(&'a serde_json::Value),
+}
+
+impl Source<'_> {
+    /// Deserializes `T`; on failure, the error names the offending field.
+    pub fn parse<T: DeserializeOwned>(self, context: &'static str) -> Result<T, InputError> {
+        match self {
+            Source::Text(text) => from_json_str(context, text),
+            Source::Value(value) => T::deserialize(value).map_err(|error| {
+                // A value error has no position: re-read the value's text to locate it.
+                let text = value.to_string();
+                match serde_json::from_str::<T>(&text) {
+                    Err(positioned) => located(&text, context, &positioned),
+                    Ok(_) => InputError::new(context, error.to_string()),
+                }
+            }),
+        }
+    }
+}
+
+/// Deserializes `T` from JSON text; on failure, the error names the offending field.
+///
+/// The path is recovered from the position serde_json reports, by scanning the text up to it
+/// ([`path_at`]): the happy path runs one plain deserializer, fast, and the wasm carries no
+/// second, path-tracking copy of every deserializer.
+pub fn from_json_str<'a, T: Deserialize<'a>>(
     context: &'static str,
-    deserializer: D,
-) -> Result<T, InputError>
-where
-    T: serde::Deserialize<'de>,
-    D: Deserializer<'de>,
-    D::Error: fmt::Display,
-{
-    serde_path_to_error::deserialize(deserializer).map_err(|error| InputError {
-        path: error.path().to_string(),
-        message: error.inner().to_string(),
-        context,
+    text: &'a str,
+) -> Result<T, InputError> {
+    serde_json::from_str(text).map_err(|error| located(text, context, &error))
+}
+
+/// Like [`from_json_str`], for small documents whose types validate values themselves (settings
+/// with `try_from` fields): such errors carry no position, so on failure the text is read again
+/// while tracking the path.
+pub fn from_json_str_tracked<T: DeserializeOwned>(
+    context: &'static str,
+    text: &str,
+) -> Result<T, InputError> {
+    serde_json::from_str(text).map_err(|error| {
+        if error.line() > 0 && !error.is_data() {
+            return located(text, context, &error);
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Err(tracked) => InputError {
+                path: tracked.path().to_string(),
+                message: strip_position(&tracked.inner().to_string()),
+                context,
+            },
+            Ok(_) => located(text, context, &error),
+        }
     })
 }
 
-/// Deserializes `T` from JSON text, reporting the path of the offending field on failure.
-pub fn from_json_str<T: DeserializeOwned>(
-    context: &'static str,
-    json: &str,
-) -> Result<T, InputError> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let value = deserialize_with_path(context, &mut deserializer)?;
-    deserializer
-        .end()
-        .map_err(|error| InputError::new(context, error.to_string()))?;
-    Ok(value)
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn located(text: &str, context: &'static str, error: &serde_json::Error) -> InputError {
+    let message = strip_position(&error.to_string());
+    InputError {
+        path: path_at(text, byte_offset(text, error.line(), error.column())),
+        message,
+        context,
+    }
+}
+
+/// The byte offset of a 1-based line and column (serde_json counts columns in bytes).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let line_start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .map_or(0, |(at, _)| at + 1);
+    let line_start = if line == 1 { 0 } else { line_start };
+    (line_start + column).min(text.len())
+}
+
+/// One open container while scanning JSON.
+enum Frame {
+    Object {
+        key: Option<String>,
+        expect_key: bool,
+    },
+    Array {
+        index: usize,
+    },
+}
+
+/// The path (`spec.containers[0].ports[1].hostPort`) of the innermost field being read at
+/// `offset` in the JSON `text`.
+pub fn path_at(text: &str, offset: usize) -> String {
+    let bytes = text.as_bytes();
+    let end = offset.min(bytes.len());
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        match bytes[i] {
+            b'{' => frames.push(Frame::Object {
+                key: None,
+                expect_key: true,
+            }),
+            b'[' => frames.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                frames.pop();
+            }
+            b',' => match frames.last_mut() {
+                Some(Frame::Array { index }) => *index += 1,
+                Some(Frame::Object { key, expect_key }) => {
+                    *key = None;
+                    *expect_key = true;
+                }
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Frame::Object { key, expect_key }) = frames.last_mut()
+                    && *expect_key
+                {
+                    let raw = &text[start..i.min(bytes.len())];
+                    *key = Some(
+                        serde_json::from_str::<String>(&format!("\"{raw}\""))
+                            .unwrap_or_else(|_| raw.to_owned()),
+                    );
+                    *expect_key = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &frames {
+        match frame {
+            Frame::Object { key: Some(key), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    path
 }
 
 #[cfg(test)]
@@ -86,6 +217,41 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         flag: bool,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Spec {
+        spec: Template,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Template {
+        template: Outer,
+    }
+
+    #[test]
+    fn finds_the_path_in_pretty_printed_json() {
+        let text = "{\n  \"spec\": {\n    \"replicas\": 1,\n    \"template\": {\n      \"inner\": [\n        {\"flag\": true},\n        {\"flag\": 3}\n      ]\n    }\n  }\n}";
+        let error = from_json_str::<Spec>("object", text).expect_err("wrong type");
+        assert_eq!(error.path, "spec.template.inner[1].flag");
+        assert_eq!(
+            error.message,
+            "invalid type: integer `3`, expected a boolean"
+        );
+        let missing = from_json_str::<Spec>("object", "{\n \"spec\": {\"replicas\": 1}\n}")
+            .expect_err("missing");
+        assert_eq!(missing.path, "spec");
+        assert_eq!(missing.message, "missing field `template`");
+    }
+
+    #[test]
+    fn path_scanning_handles_escapes_and_nesting() {
+        let text = r#"{"a\"b":{"c":[1,[2,{"d":"x\"}y"}]]}}"#;
+        let at = text.find("y\"").expect("marker");
+        assert_eq!(path_at(text, at), "a\"b.c[1][1].d");
+        assert_eq!(path_at("", 0), "");
+        assert_eq!(path_at("[1,2,", 99), "[2]");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::CallResult;
 use serde::de::DeserializeOwned;
 
-use crate::input::{InputError, from_json_str};
+use crate::input::{InputError, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Timestamp;
@@ -40,7 +40,7 @@ pub trait Policy {
 /// Reads and validates settings from their JSON text.
 pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, String> {
     let settings: S =
-        from_json_str("settings", json).map_err(|error| match error.path.as_str() {
+        from_json_str_tracked("settings", json).map_err(|error| match error.path.as_str() {
             "" | "." => error.message,
             path => format!("{path}: {}", error.message),
         })?;

@@ -24,11 +24,7 @@ impl<'a> ValidationPayload<'a> {
         let text = std::str::from_utf8(payload).map_err(|error| {
             InputError::new("request", format!("payload is not UTF-8: {error}"))
         })?;
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let parsed: Self = crate::input::deserialize_with_path("request", &mut deserializer)?;
-        deserializer
-            .end()
-            .map_err(|error| InputError::new("request", error.to_string()))?;
+        let parsed: Self = from_json_str("request", text)?;
         parsed.request.check()?;
         Ok(parsed)
     }

@@ -1,9 +1,9 @@
 //! The workload model: which kinds carry a pod spec, where it lives, and how to read it.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::input::{InputError, deserialize_with_path};
+use crate::input::{InputError, Source};
 use crate::nullable::nullable;
 use crate::path::FieldPath;
 use crate::pod::{ObjectMeta, PodSpec};
@@ -130,23 +130,18 @@ pub struct Workload {
 impl Workload {
     /// Reads a workload of `kind` from the JSON text of the object.
     pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Self, InputError> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        Self::read(kind, &mut deserializer)
+        Self::read(kind, Source::Text(json))
     }
 
     /// Reads a workload of `kind` from an object already parsed (e.g. after a mutation).
     pub fn from_value(kind: WorkloadKind, object: &Value) -> Result<Self, InputError> {
-        Self::read(kind, object)
+        Self::read(kind, Source::Value(object))
     }
 
-    fn read<'de, D>(kind: WorkloadKind, deserializer: D) -> Result<Self, InputError>
-    where
-        D: Deserializer<'de>,
-        D::Error: std::fmt::Display,
-    {
+    fn read(kind: WorkloadKind, source: Source<'_>) -> Result<Self, InputError> {
         let (metadata, template) = match kind {
             WorkloadKind::Pod => {
-                let pod: PodShape = deserialize_with_path("object", deserializer)?;
+                let pod: PodShape = source.parse("object")?;
                 let template = PodTemplateSpec {
                     metadata: pod.metadata.clone(),
                     spec: pod.spec,
@@ -154,15 +149,15 @@ impl Workload {
                 (pod.metadata, template)
             }
             WorkloadKind::CronJob => {
-                let cron: CronJobShape = deserialize_with_path("object", deserializer)?;
+                let cron: CronJobShape = source.parse("object")?;
                 (cron.metadata, cron.spec.job_template.spec.template)
             }
             WorkloadKind::PodTemplate => {
-                let shape: PodTemplateShape = deserialize_with_path("object", deserializer)?;
+                let shape: PodTemplateShape = source.parse("object")?;
                 (shape.metadata, shape.template)
             }
             _ => {
-                let shape: TemplatedShape = deserialize_with_path("object", deserializer)?;
+                let shape: TemplatedShape = source.parse("object")?;
                 (shape.metadata, shape.spec.template)
             }
         };
