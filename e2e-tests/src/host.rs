@@ -127,8 +127,8 @@ pub struct SettingsValidation {
     pub message: Option<String>,
 }
 
-/// Marker in wasmtime's error when the epoch deadline interrupted the guest.
-const INTERRUPTED: &str = "interrupt";
+/// wasmtime's trap message when the epoch deadline interrupted the guest.
+const INTERRUPTED: &str = "wasm trap: interrupt";
 
 impl Instance {
     /// Calls any waPC operation with a raw payload.

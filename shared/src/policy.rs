@@ -81,11 +81,7 @@ pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse
         Err(error) => return ValidationResponse::invalid_input(P::NAME, "the request", &error),
     };
     let subject = parsed.request.subject();
-    let settings_text = parsed.settings.map_or("{}", |raw| match raw.get() {
-        "null" => "{}",
-        text => text,
-    });
-    let settings = match read_settings::<P::Settings>(settings_text) {
+    let settings = match read_settings::<P::Settings>(parsed.settings_text()) {
         Ok(settings) => settings,
         Err(message) => {
             let error = InputError::new("settings", message);

@@ -29,15 +29,12 @@ impl<'a> ValidationPayload<'a> {
         Ok(parsed)
     }
 
-    /// The settings, parsed; absent or `null` settings are the policy defaults (`{}`).
-    pub fn settings<S: serde::de::DeserializeOwned>(&self) -> Result<S, InputError> {
-        from_json_str(
-            "settings",
-            self.settings.map_or("{}", |raw| match raw.get() {
-                "null" => "{}",
-                text => text,
-            }),
-        )
+    /// The settings' JSON text; absent or `null` settings are the policy defaults (`{}`).
+    pub fn settings_text(&self) -> &'a str {
+        match self.settings.map(RawValue::get) {
+            None | Some("null") => "{}",
+            Some(text) => text,
+        }
     }
 }
 
@@ -124,6 +121,12 @@ mod tests {
         );
         assert!(parsed.request.old_object.is_none());
         assert_eq!(parsed.request.subject(), "Deployment ns/web");
+        assert_eq!(parsed.settings_text(), r#"{"a":1}"#);
+        let defaults = ValidationPayload::parse(
+            br#"{"request":{"kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE"},"settings":null}"#,
+        )
+        .expect("valid payload");
+        assert_eq!(defaults.settings_text(), "{}");
     }
 
     #[test]

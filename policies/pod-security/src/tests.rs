@@ -144,6 +144,29 @@ fn exceptions_waive_narrowly_and_visibly() {
 }
 
 #[test]
+fn a_capability_only_allowed_by_settings_is_accepted_with_a_warning() {
+    let mut spec = compliant_spec();
+    spec["containers"][0]["securityContext"]["capabilities"]["add"] =
+        json!(["NET_BIND_SERVICE", "cap_net_raw"]);
+    let response = run(
+        &pod(spec.clone()),
+        json!({"allowedCapabilities": ["NET_BIND_SERVICE", "NET_RAW"]}),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    assert_eq!(
+        response.warnings,
+        Some(vec![
+            "pod-security: container \"app\" adds cap_net_raw, allowed by allowedCapabilities beyond the restricted level".to_owned()
+        ])
+    );
+    let response = run(&pod(spec), json!({}));
+    assert!(
+        !response.accepted,
+        "without the setting, restricted refuses NET_RAW"
+    );
+}
+
+#[test]
 fn non_workloads_deletes_and_status_updates_are_not_applicable() {
     let config_map = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
         "operation": "CREATE", "object": {"data": {"hostNetwork": "true"}}});
