@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The host capability requests, as kwctl records them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,30 +105,6 @@ pub struct KeylessPrefixInfo {
     pub url_prefix: String,
 }
 
-#[derive(Deserialize)]
-struct GetResource {
-    api_version: String,
-    kind: String,
-    name: String,
-    namespace: Option<String>,
-    #[serde(default)]
-    disable_cache: bool,
-    #[serde(default)]
-    field_masks: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct ListResources {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    namespace: Option<String>,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    #[serde(default)]
-    field_masks: Option<Vec<String>>,
-}
-
 impl CallbackRequest {
     /// The request a guest makes with waPC `namespace`/`operation` and `payload`.
     pub fn from_wapc(namespace: &str, operation: &str, payload: &[u8]) -> Result<Self, String> {
@@ -151,36 +127,13 @@ impl CallbackRequest {
                 host: serde_json::from_slice(payload).map_err(bad)?,
             },
             ("kubernetes", "get_resource") => {
-                let r: GetResource = serde_json::from_slice(payload).map_err(bad)?;
-                Self::KubernetesGetResource {
-                    api_version: r.api_version,
-                    kind: r.kind,
-                    name: r.name,
-                    namespace: r.namespace,
-                    disable_cache: r.disable_cache,
-                    field_masks: r.field_masks,
-                }
+                tagged("KubernetesGetResource", payload).map_err(bad)?
             }
             ("kubernetes", "list_resources_by_namespace") => {
-                let r: ListResources = serde_json::from_slice(payload).map_err(bad)?;
-                Self::KubernetesListResourceNamespace {
-                    api_version: r.api_version,
-                    kind: r.kind,
-                    namespace: r.namespace.unwrap_or_default(),
-                    label_selector: r.label_selector,
-                    field_selector: r.field_selector,
-                    field_masks: r.field_masks,
-                }
+                tagged("KubernetesListResourceNamespace", payload).map_err(bad)?
             }
             ("kubernetes", "list_resources_all") => {
-                let r: ListResources = serde_json::from_slice(payload).map_err(bad)?;
-                Self::KubernetesListResourceAll {
-                    api_version: r.api_version,
-                    kind: r.kind,
-                    label_selector: r.label_selector,
-                    field_selector: r.field_selector,
-                    field_masks: r.field_masks,
-                }
+                tagged("KubernetesListResourceAll", payload).map_err(bad)?
             }
             ("kubernetes", "can_i") => {
                 let v: Value = serde_json::from_slice(payload).map_err(bad)?;
@@ -227,13 +180,18 @@ impl CallbackRequest {
 fn verify_request(payload: &[u8]) -> Result<CallbackRequest, String> {
     let mut fields: serde_json::Map<String, Value> =
         serde_json::from_slice(payload).map_err(|e| e.to_string())?;
-    let tag = match fields.remove("type") {
-        Some(Value::String(tag)) if tag.starts_with("Sigstore") => tag,
-        other => return Err(format!("unknown verification type {other:?}")),
-    };
-    let mut tagged = serde_json::Map::new();
-    tagged.insert(tag, Value::Object(fields));
-    serde_json::from_value(Value::Object(tagged)).map_err(|e| e.to_string())
+    match fields.remove("type") {
+        Some(Value::String(tag)) if tag.starts_with("Sigstore") => {
+            serde_json::from_value(json!({ tag: fields })).map_err(|e| e.to_string())
+        }
+        other => Err(format!("unknown verification type {other:?}")),
+    }
+}
+
+/// Reads a payload whose fields are those of the recorded `variant`.
+fn tagged(variant: &str, payload: &[u8]) -> Result<CallbackRequest, serde_json::Error> {
+    let fields: Value = serde_json::from_slice(payload)?;
+    serde_json::from_value(json!({ variant: fields }))
 }
 
 /// The recorded answer.
@@ -414,6 +372,30 @@ mod tests {
         assert!(
             CallbackRequest::from_wapc("oci", "v2/verify", br#"{"type":"Other","image":"x"}"#)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn kubernetes_lists_decode_into_the_recorded_variants() {
+        let live = CallbackRequest::from_wapc(
+            "kubernetes",
+            "list_resources_by_namespace",
+            br#"{"api_version":"v1","kind":"Service","namespace":"payments","label_selector":"app=x","field_selector":null}"#,
+        )
+        .expect("decodes");
+        let recorded: CallbackRequest = serde_yaml::from_str(
+            "!KubernetesListResourceNamespace\napi_version: v1\nkind: Service\nnamespace: payments\nlabel_selector: app=x\nfield_selector: null\n",
+        )
+        .expect("recorded form");
+        assert_eq!(live, recorded);
+        assert_eq!(live.kubernetes_resource(), Some(("v1", "Service")));
+        assert!(
+            CallbackRequest::from_wapc(
+                "kubernetes",
+                "list_resources_all",
+                br#"{"kind":"Service"}"#
+            )
+            .is_err()
         );
     }
 
