@@ -6,10 +6,7 @@ use common::{instance, kwctl_run, module_bytes, root};
 use pci_host::admission::Deployment;
 use pci_host::metadata::Metadata;
 use pci_host::run::{RunOptions, run};
-use pci_shared::fixtures::{
-    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
-};
-use pci_shared::time::Timestamp;
+use pci_shared::fixtures::{CaseTable, admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
 use pod_security::PodSecurity;
 use serde_json::{Value, json};
@@ -17,50 +14,16 @@ use serde_json::{Value, json};
 const POLICY: &str = "pod-security";
 
 fn table() -> CaseTable {
-    let text =
-        std::fs::read_to_string(root().join("policies/pod-security/test_data/controls.yaml"))
-            .expect("table");
-    CaseTable::from_yaml(&text).expect("valid table")
+    common::case_table(POLICY, "controls.yaml")
 }
 
 #[test]
-fn every_control_case_gives_the_expected_violations_through_the_wasm() {
-    let table = table();
-    let policy = instance(POLICY);
-    for case in &table.cases {
-        let response = policy
-            .validate(&case.request(&table.base), &case.settings)
-            .expect("validate");
-        let reported = reported_violations(&response["audit_annotations"]);
-        assert_eq!(
-            reported, case.violations,
-            "case {:?}: {}",
-            case.name, response["message"]
-        );
-        assert_eq!(
-            response["accepted"],
-            json!(case.violations.is_empty()),
-            "case {:?}",
-            case.name
-        );
-    }
-}
-
-#[test]
-fn the_wasm_answers_byte_for_byte_what_the_native_build_answers() {
-    let table = table();
-    let policy = instance(POLICY);
-    for case in &table.cases {
-        let payload = validation_payload(&case.request(&table.base), &case.settings);
-        let wasm = policy.call("validate", &payload).expect("validate");
-        let native = pci_shared::policy::evaluate::<PodSecurity>(&payload, Timestamp::now());
-        assert_eq!(
-            String::from_utf8(wasm).expect("utf8"),
-            serde_json::to_string(&native).expect("json"),
-            "case {:?}",
-            case.name
-        );
-    }
+fn every_control_case_through_the_wasm_matches_the_table_and_the_native_build() {
+    common::check_table_through_wasm(
+        POLICY,
+        &table(),
+        pci_shared::policy::evaluate::<PodSecurity>,
+    );
 }
 
 #[test]

@@ -15,8 +15,9 @@ use std::fmt;
 
 use crate::image::{DEFAULT_REGISTRY, Digest, ImageReference, split_registry, split_tag};
 
-/// A validated image glob.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A validated image glob. Two patterns are equal when they normalise alike
+/// (`nginx:1.25` is `docker.io/library/nginx:1.25`), whatever their spelling.
+#[derive(Clone, Debug)]
 pub struct ImagePattern {
     source: String,
     host: String,
@@ -106,7 +107,129 @@ impl ImagePattern {
     }
 }
 
+impl PartialEq for ImagePattern {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.host, &self.path, &self.tag, &self.digest)
+            == (&other.host, &other.path, &other.tag, &other.digest)
+    }
+}
+
+impl Eq for ImagePattern {}
+
 impl fmt::Display for ImagePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// A validated registry entry: `host[:port][/path/prefix]`, matched at path-segment boundaries.
+///
+/// The first segment is always the registry host (it must contain a dot or a port, or be
+/// `localhost`); `*` matches within one host label, the port, or one path segment. The path is a
+/// prefix: `registry.corp.com/payments` covers `registry.corp.com/payments/api`, not
+/// `registry.corp.com/payments-evil/api`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryPattern {
+    source: String,
+    host: String,
+    path: Vec<String>,
+}
+
+impl RegistryPattern {
+    /// Parses a registry entry; the error says what is wrong with it.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        if source.trim().is_empty() {
+            return Err("the entry is empty".into());
+        }
+        if source.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("entry \"{source}\" contains whitespace"));
+        }
+        if source.contains('@') {
+            return Err(format!(
+                "entry \"{source}\" has a digest: registry entries name a host and a path prefix"
+            ));
+        }
+        let mut parts = source.split('/');
+        let host_part = parts.next().unwrap_or_default();
+        let mut host = host_part.to_ascii_lowercase();
+        if host == "index.docker.io" {
+            host = DEFAULT_REGISTRY.to_owned();
+        }
+        let looks_like_host =
+            host.contains(['.', ':']) || host == "localhost" || host.starts_with('[');
+        if !looks_like_host {
+            let subject = if host_part == source {
+                format!("\"{source}\"")
+            } else {
+                format!("\"{host_part}\" in \"{source}\"")
+            };
+            return Err(format!(
+                "{subject} is not a registry host (a host has a dot or a port, or is localhost; Docker Hub is docker.io)"
+            ));
+        }
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:*[]".contains(&b))
+        {
+            return Err(format!(
+                "registry host \"{host_part}\" in \"{source}\" is invalid"
+            ));
+        }
+        let path: Vec<String> = parts.map(str::to_owned).collect();
+        for segment in &path {
+            let valid = !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b));
+            if !valid {
+                return Err(format!(
+                    "repository segment \"{segment}\" in \"{source}\" is invalid (lowercase letters, digits, '.', '_', '-' and '*'; no tag)"
+                ));
+            }
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            host,
+            path,
+        })
+    }
+
+    /// True when the reference's registry and repository fall under this entry.
+    pub fn matches(&self, reference: &ImageReference) -> bool {
+        if !glob(&self.host, reference.registry(), b".:") {
+            return false;
+        }
+        let segments: Vec<&str> = reference.repository().split('/').collect();
+        segments.len() >= self.path.len()
+            && self
+                .path
+                .iter()
+                .zip(&segments)
+                .all(|(pattern, segment)| glob(pattern, segment, b"/"))
+    }
+
+    /// True when every reference this entry matches is also matched by `self`.
+    /// Conservative: a glob in `other` is only covered by the identical glob.
+    pub fn covers(&self, other: &RegistryPattern) -> bool {
+        let part_covers = |mine: &str, theirs: &str, barriers: &[u8]| {
+            if theirs.contains('*') {
+                mine == theirs
+            } else {
+                glob(mine, theirs, barriers)
+            }
+        };
+        part_covers(&self.host, &other.host, b".:")
+            && self.path.len() <= other.path.len()
+            && self
+                .path
+                .iter()
+                .zip(&other.path)
+                .all(|(mine, theirs)| part_covers(mine, theirs, b"/"))
+    }
+}
+
+impl fmt::Display for RegistryPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
@@ -197,6 +320,62 @@ mod tests {
     #[case::official_is_not_user("nginx", "someone/nginx")]
     fn does_not_match_other_images(#[case] pattern: &str, #[case] image: &str) {
         assert!(!matches(pattern, image), "{pattern} must not match {image}");
+    }
+
+    fn registry_matches(entry: &str, image: &str) -> bool {
+        let entry = RegistryPattern::parse(entry).expect("valid entry");
+        entry.matches(&ImageReference::parse(image).expect("valid image"))
+    }
+
+    #[rstest]
+    #[case::host("registry.corp.com", "registry.corp.com/a/b:1", true)]
+    #[case::host_case("Registry.CORP.com", "registry.corp.com/a", true)]
+    #[case::look_alike_suffix("registry.corp.com", "registry.corp.com.evil.io/x", false)]
+    #[case::host_in_path("registry.corp.com", "evil.io/registry.corp.com/x", false)]
+    #[case::port_is_another_registry("registry.corp.com", "registry.corp.com:5000/x", false)]
+    #[case::explicit_port("registry.corp.com:5000", "registry.corp.com:5000/x", true)]
+    #[case::any_port("registry.corp.com:*", "registry.corp.com:5000/x", true)]
+    #[case::path_prefix("registry.corp.com/payments", "registry.corp.com/payments/api:1", true)]
+    #[case::path_prefix_exact("registry.corp.com/payments", "registry.corp.com/payments", true)]
+    #[case::path_prefix_boundary(
+        "registry.corp.com/payments",
+        "registry.corp.com/payments-evil/api",
+        false
+    )]
+    #[case::label_glob("*.corp.com", "eu.corp.com/x", true)]
+    #[case::label_glob_one_level("*.corp.com", "a.b.corp.com/x", false)]
+    #[case::docker_hub_official("docker.io/library", "nginx", true)]
+    #[case::docker_hub_alias("index.docker.io", "docker.io/bitnami/redis", true)]
+    #[case::docker_hub_user("docker.io/library", "bitnami/redis", false)]
+    fn registry_entries_match_at_boundaries(
+        #[case] entry: &str,
+        #[case] image: &str,
+        #[case] expected: bool,
+    ) {
+        assert_eq!(
+            registry_matches(entry, image),
+            expected,
+            "{entry} vs {image}"
+        );
+    }
+
+    #[rstest]
+    #[case::no_host("nginx")]
+    #[case::digest("registry.corp.com@sha256:abc")]
+    #[case::tag_in_path("registry.corp.com/app:1")]
+    #[case::empty_segment("registry.corp.com//x")]
+    #[case::blank(" ")]
+    fn rejects_invalid_registry_entries(#[case] entry: &str) {
+        assert!(RegistryPattern::parse(entry).is_err(), "{entry:?}");
+    }
+
+    #[test]
+    fn coverage_is_literal_prefix_or_glob_over_literal() {
+        let parse = |e: &str| RegistryPattern::parse(e).expect("valid");
+        assert!(parse("registry.corp.com").covers(&parse("registry.corp.com/payments")));
+        assert!(parse("*.corp.com").covers(&parse("eu.corp.com/x")));
+        assert!(!parse("registry.corp.com/payments").covers(&parse("registry.corp.com")));
+        assert!(!parse("eu.corp.com").covers(&parse("*.corp.com")));
     }
 
     #[rstest]

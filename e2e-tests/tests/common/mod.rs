@@ -10,6 +10,9 @@ use pci_host::admission::AdmissionResponse;
 use pci_host::capabilities::HostCapabilities;
 use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine, Instance, Policy};
 use pci_host::run::{RunOptions, run};
+use pci_shared::fixtures::{CaseTable, reported_violations, validation_payload};
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
 use serde_json::Value;
 
 /// The repository root.
@@ -66,4 +69,51 @@ pub fn kwctl_run(name: &str, request: &Value, settings: Value) -> AdmissionRespo
         },
     )
     .expect("run")
+}
+
+/// Reads `policies/<policy>/test_data/<file>`.
+pub fn case_table(policy: &str, file: &str) -> CaseTable {
+    let path = root()
+        .join("policies")
+        .join(policy)
+        .join("test_data")
+        .join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    CaseTable::from_yaml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs every case of a table through `dist/<policy>.wasm`: the reported violations must be the
+/// expected ones, and the wasm must answer byte for byte what the native build (`native`) answers.
+pub fn check_table_through_wasm(
+    policy: &str,
+    table: &CaseTable,
+    native: fn(&[u8], Timestamp) -> ValidationResponse,
+) {
+    let wasm = instance(policy);
+    for case in &table.cases {
+        let payload = validation_payload(&case.request(&table.base), &case.settings);
+        let answer = wasm.call("validate", &payload).expect("validate");
+        let response: Value = serde_json::from_slice(&answer).expect("json");
+        assert_eq!(
+            reported_violations(&response["audit_annotations"]),
+            case.violations,
+            "case {:?}: {}",
+            case.name,
+            response["message"]
+        );
+        assert_eq!(
+            response["accepted"],
+            Value::Bool(case.violations.is_empty()),
+            "case {:?}",
+            case.name
+        );
+        let expected = serde_json::to_string(&native(&payload, Timestamp::now())).expect("json");
+        assert_eq!(
+            String::from_utf8(answer).expect("utf8"),
+            expected,
+            "case {:?}: wasm and native differ",
+            case.name
+        );
+    }
 }

@@ -1,0 +1,116 @@
+//! The verdict on one container image: parse, then deny lists, allow lists, denied tags.
+//!
+//! Deny wins: a reference matching `registries.deny` or `images.deny` is refused. When an allow
+//! list is configured, a reference must match `registries.allow` *or* `images.allow` (an
+//! external image can be trusted one by one without trusting its registry). A tag in
+//! `tags.deny` is refused; a reference without tag or digest counts as `latest`, a reference
+//! pinned by digest alone has no tag.
+
+use pci_shared::glob::glob;
+use pci_shared::image::ImageReference;
+
+use crate::settings::Settings;
+
+/// One reason to refuse an image: the control and the explanation.
+pub type Finding = (&'static str, String);
+
+/// Everything wrong with one container's `image` field.
+pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
+    let Some(image) = image else {
+        return vec![("reference", "no image is set".to_owned())];
+    };
+    let reference = match ImageReference::parse(image) {
+        Ok(reference) => reference,
+        Err(error) => {
+            return vec![(
+                "reference",
+                format!(
+                    "\"{}\" is not a valid image reference: {}",
+                    image.escape_debug(),
+                    error.reason
+                ),
+            )];
+        }
+    };
+    let shown = format!("\"{image}\" ({reference})");
+    let mut findings = Vec::new();
+    if let Some(entry) = settings
+        .registries
+        .deny
+        .iter()
+        .find(|e| e.0.matches(&reference))
+    {
+        findings.push((
+            "registries",
+            format!("{shown}: registry entry \"{}\" is denied", entry.0),
+        ));
+    }
+    if let Some(entry) = settings
+        .images
+        .deny
+        .iter()
+        .find(|e| e.0.matches(&reference))
+    {
+        findings.push((
+            "images",
+            format!("{shown}: image pattern \"{}\" is denied", entry.0),
+        ));
+    }
+    let allow_configured =
+        !settings.registries.allow.is_empty() || !settings.images.allow.is_empty();
+    let allowed = settings
+        .registries
+        .allow
+        .iter()
+        .any(|e| e.0.matches(&reference))
+        || settings
+            .images
+            .allow
+            .iter()
+            .any(|e| e.0.matches(&reference));
+    if allow_configured && !allowed {
+        let control = if settings.registries.allow.is_empty() {
+            "images"
+        } else {
+            "registries"
+        };
+        findings.push((
+            control,
+            format!(
+                "{shown} is not from a trusted source; allowed: {}",
+                allowed_summary(settings)
+            ),
+        ));
+    }
+    if let Some(tag) = reference.effective_tag()
+        && let Some(entry) = settings.tags.deny.iter().find(|t| glob(&t.0, tag, b""))
+    {
+        let implied = if reference.tag().is_none() {
+            " (no tag and no digest means latest)"
+        } else {
+            ""
+        };
+        findings.push((
+            "tags",
+            format!(
+                "{shown}: tag \"{tag}\" is denied by \"{}\"{implied}",
+                entry.0
+            ),
+        ));
+    }
+    findings
+}
+
+fn allowed_summary(settings: &Settings) -> String {
+    let registries = settings
+        .registries
+        .allow
+        .iter()
+        .map(|e| format!("registry {}", e.0));
+    let images = settings
+        .images
+        .allow
+        .iter()
+        .map(|e| format!("image {}", e.0));
+    registries.chain(images).collect::<Vec<_>>().join(", ")
+}

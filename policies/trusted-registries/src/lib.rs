@@ -1,0 +1,83 @@
+//! trusted-registries: images come from registries and repositories the organisation trusts
+//! (PCI DSS container orchestration guidance 3.3), matched on exact, normalised references.
+//!
+//! This file is glue: the verdict on one image is in [`evaluate`], the settings in [`settings`].
+
+pub mod evaluate;
+pub mod settings;
+
+use kubewarden_policy_sdk::wapc_guest::register_function;
+use pci_shared::containers::all_containers;
+use pci_shared::exception::{ExceptionScope, apply_exceptions};
+use pci_shared::input::InputError;
+use pci_shared::policy::{self, Policy, Target, read_workload};
+use pci_shared::request::AdmissionRequest;
+use pci_shared::response::Outcome;
+use pci_shared::time::Timestamp;
+use pci_shared::violation::{Violation, Violations};
+
+use settings::Settings;
+
+/// The PCI guidance this policy enforces.
+pub const PCI_REFERENCE: &str = "3.3";
+
+/// The control ids: messages and exceptions name them.
+pub const CONTROLS: [&str; 4] = ["registries", "images", "tags", "reference"];
+
+/// The trusted-registries policy.
+pub struct TrustedRegistries;
+
+impl Policy for TrustedRegistries {
+    const NAME: &'static str = "trusted-registries";
+    type Settings = Settings;
+
+    fn evaluate(
+        request: &AdmissionRequest<'_>,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Result<Outcome, InputError> {
+        let workload = match read_workload(request)? {
+            Target::Workload(workload) => workload,
+            Target::NotApplicable(_) => return Ok(Outcome::default()),
+        };
+        let mut violations = Violations::new();
+        for container in all_containers(&workload.spec, &workload.spec_path) {
+            for (control, message) in
+                evaluate::check_image(container.container.image.as_deref(), settings)
+            {
+                violations.push(Violation {
+                    path: container.path().field("image"),
+                    control,
+                    container: Some(container.name().to_owned()),
+                    message,
+                    pci: PCI_REFERENCE,
+                });
+            }
+        }
+        let scope = ExceptionScope::for_workload(&workload, request.namespace.as_deref());
+        Ok(Outcome::from_exceptions(apply_exceptions(
+            Self::NAME,
+            &settings.exceptions,
+            violations,
+            &scope,
+            now,
+        )))
+    }
+}
+
+/// Registers the waPC operations.
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function("validate", policy::validate::<TrustedRegistries>);
+    register_function(
+        "validate_settings",
+        policy::validate_settings::<TrustedRegistries>,
+    );
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+}
+
+#[cfg(test)]
+mod tests;

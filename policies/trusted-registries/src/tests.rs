@@ -1,0 +1,93 @@
+//! Policy-level tests through the same entry point the wasm exports (`policy::evaluate`).
+
+use pci_shared::fixtures::{
+    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::policy::evaluate;
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+use crate::TrustedRegistries;
+
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+
+fn run(request: &Value, settings: Value) -> ValidationResponse {
+    evaluate::<TrustedRegistries>(&validation_payload(request, &settings), NOW)
+}
+
+#[test]
+fn reference_table() {
+    let table =
+        CaseTable::from_yaml(include_str!("../test_data/references.yaml")).expect("valid table");
+    assert!(table.cases.len() >= 30, "the table lost cases");
+    for case in &table.cases {
+        let response = run(&case.request(&table.base), case.settings.clone());
+        let audit = serde_json::to_value(&response.audit_annotations).expect("json");
+        assert_eq!(
+            reported_violations(&audit),
+            case.violations,
+            "case {:?}: {:?}",
+            case.name,
+            response.message
+        );
+        assert_eq!(
+            response.accepted,
+            case.violations.is_empty(),
+            "case {:?}: {:?}",
+            case.name,
+            response.message
+        );
+    }
+}
+
+#[test]
+fn the_message_names_each_container_its_normalised_reference_and_the_reason() {
+    let spec = json!({"containers": [
+        {"name": "web", "image": "nginx"},
+        {"name": "api", "image": "registry.corp.com/payments/api:1.0"},
+        {"name": "bad", "image": "Registry.corp.com/App:1"}
+    ]});
+    let request = admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(WorkloadKind::Pod, "p", json!({}), spec),
+    );
+    let response = run(
+        &request,
+        json!({"registries": {"allow": ["registry.corp.com"]}, "tags": {"deny": ["latest"]}}),
+    );
+    assert!(!response.accepted);
+    assert_eq!(
+        response.message.as_deref(),
+        Some(
+            "trusted-registries rejected Pod default/p (PCI DSS 3.3): 3 violations: \
+             [registries] spec.containers[0].image (container \"web\"): \"nginx\" (docker.io/library/nginx:latest) is not from a trusted source; allowed: registry registry.corp.com; \
+             [tags] spec.containers[0].image (container \"web\"): \"nginx\" (docker.io/library/nginx:latest): tag \"latest\" is denied by \"latest\" (no tag and no digest means latest); \
+             [reference] spec.containers[2].image (container \"bad\"): \"Registry.corp.com/App:1\" is not a valid image reference: repository \"App\" must be lowercase"
+        )
+    );
+}
+
+#[test]
+fn settings_are_required_and_checked_on_every_evaluation() {
+    let request = admission_request(
+        WorkloadKind::Pod,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Pod,
+            "p",
+            json!({}),
+            json!({"containers": [{"name": "a", "image": "nginx"}]}),
+        ),
+    );
+    let response = run(&request, json!({}));
+    assert!(!response.accepted);
+    assert_eq!(response.code, Some(400));
+    assert!(
+        response
+            .message
+            .is_some_and(|m| m.contains("configure at least one"))
+    );
+}
