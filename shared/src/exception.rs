@@ -144,6 +144,26 @@ pub struct ExceptionReport {
     pub audit: Vec<(String, String)>,
 }
 
+/// Waives the violations of `workload` covered by a valid exception; the exception scope (every
+/// container's parsed image) is only built when there is something to waive.
+pub fn apply_to_workload(
+    policy: &str,
+    exceptions: &[Exception],
+    violations: Violations,
+    workload: &Workload,
+    namespace: Option<&str>,
+    now: Timestamp,
+) -> ExceptionReport {
+    if exceptions.is_empty() || violations.is_empty() {
+        return ExceptionReport {
+            remaining: violations,
+            ..ExceptionReport::default()
+        };
+    }
+    let scope = ExceptionScope::for_workload(workload, namespace);
+    apply_exceptions(policy, exceptions, violations, &scope, now)
+}
+
 /// Waives the violations covered by a valid exception.
 pub fn apply_exceptions(
     policy: &str,

@@ -13,7 +13,7 @@ pub mod mutate;
 pub mod settings;
 
 use kubewarden_policy_sdk::wapc_guest::register_function;
-use pci_shared::exception::{ExceptionScope, apply_exceptions};
+use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
 use pci_shared::request::AdmissionRequest;
@@ -42,8 +42,15 @@ impl Policy for PodSecurity {
         };
         let (workload, mutated) = apply_defaults(request, workload, settings)?;
         let (violations, notes) = checks::evaluate(&workload, settings);
-        let scope = ExceptionScope::for_workload(&workload, request.namespace.as_deref());
-        let report = apply_exceptions(Self::NAME, &settings.exceptions, violations, &scope, now);
+        let namespace = request.namespace.as_deref();
+        let report = apply_to_workload(
+            Self::NAME,
+            &settings.exceptions,
+            violations,
+            &workload,
+            namespace,
+            now,
+        );
         let mut outcome = Outcome::from_exceptions(report);
         outcome.warnings.extend(notes);
         outcome.mutated = mutated;

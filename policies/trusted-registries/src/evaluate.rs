@@ -32,7 +32,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
             )];
         }
     };
-    let shown = format!("\"{image}\" ({reference})");
+    let shown = || format!("\"{image}\" ({reference})");
     let mut findings = Vec::new();
     if let Some(entry) = settings
         .registries
@@ -42,7 +42,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
     {
         findings.push((
             "registries",
-            format!("{shown}: registry entry \"{}\" is denied", entry.0),
+            format!("{}: registry entry \"{}\" is denied", shown(), entry.0),
         ));
     }
     if let Some(entry) = settings
@@ -53,7 +53,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
     {
         findings.push((
             "images",
-            format!("{shown}: image pattern \"{}\" is denied", entry.0),
+            format!("{}: image pattern \"{}\" is denied", shown(), entry.0),
         ));
     }
     let allow_configured =
@@ -77,7 +77,8 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
         findings.push((
             control,
             format!(
-                "{shown} is not from a trusted source; allowed: {}",
+                "{} is not from a trusted source; allowed: {}",
+                shown(),
                 allowed_summary(settings)
             ),
         ));
@@ -93,7 +94,8 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
         findings.push((
             "tags",
             format!(
-                "{shown}: tag \"{tag}\" is denied by \"{}\"{implied}",
+                "{}: tag \"{tag}\" is denied by \"{}\"{implied}",
+                shown(),
                 entry.0
             ),
         ));

@@ -8,7 +8,7 @@ pub mod settings;
 
 use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::containers::all_containers;
-use pci_shared::exception::{ExceptionScope, apply_exceptions};
+use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy, Target, read_workload};
 use pci_shared::request::AdmissionRequest;
@@ -54,14 +54,16 @@ impl Policy for TrustedRegistries {
                 });
             }
         }
-        let scope = ExceptionScope::for_workload(&workload, request.namespace.as_deref());
-        Ok(Outcome::from_exceptions(apply_exceptions(
+        let namespace = request.namespace.as_deref();
+        let report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
             violations,
-            &scope,
+            &workload,
+            namespace,
             now,
-        )))
+        );
+        Ok(Outcome::from_exceptions(report))
     }
 }
 
