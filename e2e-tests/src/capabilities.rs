@@ -1,14 +1,14 @@
 //! Host capability callbacks: logging, and everything else answered from a replay session.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::replay::{CallbackRequest, Replay};
 
 /// What the host answers to a policy's host calls.
 #[derive(Debug, Default)]
 pub struct HostCapabilities {
-    replay: Option<Replay>,
+    replay: Option<Arc<Replay>>,
     /// `(apiVersion, kind)` the policy may read (`--allow-context-aware` + metadata).
     allowed_resources: BTreeSet<(String, String)>,
     logs: Mutex<Vec<String>>,
@@ -21,7 +21,7 @@ impl HostCapabilities {
     }
 
     /// Answers from a replay session, allowing the given Kubernetes resources.
-    pub fn replay(replay: Replay, allowed_resources: BTreeSet<(String, String)>) -> Self {
+    pub fn replay(replay: Arc<Replay>, allowed_resources: BTreeSet<(String, String)>) -> Self {
         Self {
             replay: Some(replay),
             allowed_resources,

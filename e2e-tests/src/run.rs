@@ -1,6 +1,7 @@
 //! `kwctl run`, in Rust: settings first, then one request, answered as an AdmissionResponse.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -14,7 +15,8 @@ use crate::replay::Replay;
 #[derive(Debug)]
 pub struct RunOptions {
     pub settings: Value,
-    pub replay: Option<Replay>,
+    /// Shared, so the caller can see afterwards which exchanges were used.
+    pub replay: Option<Arc<Replay>>,
     /// Grant the metadata's `contextAwareResources` (kwctl's `--allow-context-aware`).
     pub allow_context_aware: bool,
     pub deployment: Deployment,

@@ -55,11 +55,11 @@ const RUNAWAY_GUEST: &str = r#"
 
 const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-fn session(image: &str, response: &str) -> Replay {
-    Replay::from_yaml(&format!(
+fn session(image: &str, response: &str) -> std::sync::Arc<Replay> {
+    std::sync::Arc::new(Replay::from_yaml(&format!(
         "- type: Exchange\n  request: |\n    !OciManifestDigest\n    image: {image}\n  response:\n{response}\n"
     ))
-    .expect("valid session")
+    .expect("valid session"))
 }
 
 fn digest_guest(capabilities: HostCapabilities) -> pci_host::host::Instance {
@@ -263,7 +263,7 @@ fn pci_run_prints_the_admission_response_like_kwctl() {
     ]);
     assert!(!ok);
     assert!(
-        stderr.contains("Provided settings are not valid: level: unknown variant `none`"),
+        stderr.contains("Provided settings are not valid: level: \"none\" is not a level; expected baseline or restricted"),
         "{stderr}"
     );
 }

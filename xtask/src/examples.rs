@@ -2,14 +2,17 @@
 //!
 //! Layout: `examples/<policy>/<example>.json` is an AdmissionRequest (usable with
 //! `kwctl run -r` too); its settings are `<example>.settings.json` if present, else the
-//! folder's `settings.json`, else `{}`.
+//! folder's `settings.json`, else `{}`; `<example>.session.yml`, if present, is the kwctl replay
+//! session answering the policy's host capability calls.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use pci_host::admission::{AdmissionResponse, read_request, read_settings};
 use pci_host::host::Engine;
+use pci_host::replay::Replay;
 use pci_host::run::{RunOptions, run as run_policy};
 use serde_json::Value;
 
@@ -45,15 +48,21 @@ pub fn run(output: Option<&Path>) -> Result<()> {
                 .unwrap_or_default();
             let request = read_request(&std::fs::read_to_string(&example)?)?;
             let settings = settings_for(&dir, &name)?;
-            let response = run_policy(
-                &compiled,
-                &request,
-                RunOptions {
-                    settings,
-                    ..RunOptions::default()
-                },
-            )
-            .with_context(|| format!("{policy}/{name}"))?;
+            let session = dir.join(format!("{name}.session.yml"));
+            let replay = if session.is_file() {
+                Some(Arc::new(Replay::from_yaml(&std::fs::read_to_string(
+                    &session,
+                )?)?))
+            } else {
+                None
+            };
+            let options = RunOptions {
+                settings,
+                replay,
+                ..RunOptions::default()
+            };
+            let response = run_policy(&compiled, &request, options)
+                .with_context(|| format!("{policy}/{name}"))?;
             rows.push(row(&policy, &name, &response)?);
         }
     }

@@ -60,7 +60,8 @@ fn execute(cli: Cli) -> Result<()> {
         .replay
         .as_ref()
         .map(|path| Replay::from_yaml(&read(path)?))
-        .transpose()?;
+        .transpose()?
+        .map(std::sync::Arc::new);
     let engine = Engine::new()?;
     let policy = engine.load(&module)?;
     let options = RunOptions {

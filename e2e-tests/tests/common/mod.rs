@@ -117,3 +117,27 @@ pub fn check_table_through_wasm(
         );
     }
 }
+
+/// `kwctl run --replay-host-capabilities-interactions policies/<policy>/test_data/<session>`.
+pub fn kwctl_run_replay(
+    name: &str,
+    request: &Value,
+    settings: Value,
+    session: &str,
+) -> (AdmissionResponse, usize) {
+    let path = root()
+        .join("policies")
+        .join(name)
+        .join("test_data")
+        .join(session);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let replay = std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
+    let options = RunOptions {
+        settings,
+        replay: Some(std::sync::Arc::clone(&replay)),
+        ..RunOptions::default()
+    };
+    let response = run(&policy(name), request, options).expect("run");
+    (response, replay.remaining())
+}

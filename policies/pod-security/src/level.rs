@@ -6,11 +6,24 @@ use serde::Deserialize;
 
 /// A Pod Security Standards level.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum Level {
     Baseline,
     #[default]
     Restricted,
+}
+
+impl TryFrom<String> for Level {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "baseline" => Ok(Self::Baseline),
+            "restricted" => Ok(Self::Restricted),
+            _ => Err(format!(
+                "\"{value}\" is not a level; expected baseline or restricted"
+            )),
+        }
+    }
 }
 
 impl fmt::Display for Level {

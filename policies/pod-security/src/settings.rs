@@ -163,7 +163,14 @@ mod tests {
         r#"{"allowed_capabilities":[]}"#,
         "unknown field `allowed_capabilities`"
     )]
-    #[case::bad_level(r#"{"level":"privileged"}"#, "level: unknown variant `privileged`")]
+    #[case::level_type(
+        r#"{"level":1}"#,
+        "level: invalid type: integer `1`, expected a string"
+    )]
+    #[case::bad_level(
+        r#"{"level":"privileged"}"#,
+        "level: \"privileged\" is not a level; expected baseline or restricted"
+    )]
     #[case::bad_version(r#"{"version":"v1.99"}"#, "newer than")]
     #[case::relative_path(
         r#"{"allowedHostPaths":[{"pathPrefix":"var/log","readOnly":true}]}"#,

@@ -1,0 +1,134 @@
+//! The verdict on one container image, and the pinned image when it is resolved.
+
+use pci_shared::image::{Digest, ImageReference};
+
+use crate::lookup::DigestLookup;
+use crate::settings::{Mode, Settings, TagCheck};
+
+/// What the policy concluded about one container's image.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImageResult {
+    /// Reasons to reject: control and explanation.
+    pub findings: Vec<(&'static str, String)>,
+    /// Warnings (tag moved, in `warn` mode; images pinned by resolution).
+    pub warnings: Vec<String>,
+    /// The image rewritten to `…:tag@digest`, in `resolve` mode.
+    pub pinned: Option<String>,
+}
+
+/// Checks (and in `resolve` mode pins) the image of container `name`.
+pub fn check_image<L: DigestLookup>(
+    name: &str,
+    image: Option<&str>,
+    settings: &Settings,
+) -> ImageResult {
+    let mut result = ImageResult::default();
+    let Some(image) = image else {
+        result
+            .findings
+            .push(("reference", "no image is set".to_owned()));
+        return result;
+    };
+    let reference = match ImageReference::parse(image) {
+        Ok(reference) => reference,
+        Err(error) => {
+            let message = format!(
+                "\"{}\" is not a valid image reference: {}",
+                image.escape_debug(),
+                error.reason
+            );
+            result.findings.push(("reference", message));
+            return result;
+        }
+    };
+    match reference.digest() {
+        Some(digest) => check_pinned::<L>(name, image, &reference, digest, settings, &mut result),
+        None if settings.mode == Mode::Require => result.findings.push((
+            "digest",
+            format!(
+                "\"{image}\" is not pinned by digest; pin it as {}@{}:<digest>",
+                reference.name(),
+                settings.preferred_algorithm()
+            ),
+        )),
+        None => resolve::<L>(name, image, &reference, settings, &mut result),
+    }
+    result
+}
+
+fn check_pinned<L: DigestLookup>(
+    name: &str,
+    image: &str,
+    reference: &ImageReference,
+    digest: &Digest,
+    settings: &Settings,
+    result: &mut ImageResult,
+) {
+    if !settings.allows(digest.algorithm) {
+        result.findings.push((
+            "digest",
+            format!(
+                "\"{image}\" is pinned with {}; allowed algorithms: {}",
+                digest.algorithm.name(),
+                settings.allowed_list()
+            ),
+        ));
+    }
+    let Some(tag) = reference.tag() else { return };
+    if settings.check_tag_matches_digest == TagCheck::Off {
+        return;
+    }
+    let tagged = format!("{}:{tag}", reference.name());
+    let problem = match L::manifest_digest(&tagged) {
+        Ok(current) if current == digest.to_string() => return,
+        Ok(current) => {
+            format!("\"{image}\": tag {tag} now points to {current}, the image pins {digest}")
+        }
+        Err(error) => format!("\"{image}\": cannot check what tag {tag} points to: {error}"),
+    };
+    match settings.check_tag_matches_digest {
+        TagCheck::Reject => result.findings.push(("tagMatchesDigest", problem)),
+        _ => result
+            .warnings
+            .push(format!("image-digest: container \"{name}\": {problem}")),
+    }
+}
+
+fn resolve<L: DigestLookup>(
+    name: &str,
+    image: &str,
+    reference: &ImageReference,
+    settings: &Settings,
+    result: &mut ImageResult,
+) {
+    let tag = reference.effective_tag().unwrap_or("latest");
+    let tagged = format!("{}:{tag}", reference.name());
+    let resolved = L::manifest_digest(&tagged).and_then(|text| {
+        Digest::parse(&text)
+            .map_err(|reason| format!("the host answered an invalid digest \"{text}\": {reason}"))
+    });
+    match resolved {
+        Err(error) => result.findings.push((
+            "resolve",
+            format!("cannot resolve \"{image}\" ({tagged}) to a digest: {error}"),
+        )),
+        Ok(digest) if !settings.allows(digest.algorithm) => result.findings.push((
+            "resolve",
+            format!(
+                "\"{image}\" resolves to a {} digest; allowed algorithms: {}",
+                digest.algorithm.name(),
+                settings.allowed_list()
+            ),
+        )),
+        Ok(digest) => {
+            let pinned = match reference.tag() {
+                Some(_) => format!("{image}@{digest}"),
+                None => format!("{image}:latest@{digest}"),
+            };
+            result.warnings.push(format!(
+                "image-digest: container \"{name}\": pinned \"{image}\" to \"{pinned}\""
+            ));
+            result.pinned = Some(pinned);
+        }
+    }
+}

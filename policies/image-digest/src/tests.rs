@@ -1,0 +1,230 @@
+//! Policy-level tests with the host lookup replaced by a recording.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use pci_shared::fixtures::{
+    admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::policy::evaluate;
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+use crate::ImageDigest;
+use crate::lookup::DigestLookup;
+
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const OLD: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const NEW: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+thread_local! {
+    static ANSWERS: RefCell<BTreeMap<String, Result<String, String>>> = RefCell::default();
+    static ASKED: RefCell<Vec<String>> = RefCell::default();
+}
+
+/// Answers from `ANSWERS`; an image nobody recorded is a host error.
+struct Recorded;
+
+impl DigestLookup for Recorded {
+    fn manifest_digest(image: &str) -> Result<String, String> {
+        ASKED.with(|asked| asked.borrow_mut().push(image.to_owned()));
+        ANSWERS.with(|answers| {
+            answers
+                .borrow()
+                .get(image)
+                .cloned()
+                .unwrap_or_else(|| Err(format!("manifest unknown: {image}")))
+        })
+    }
+}
+
+fn answer(image: &str, digest: Result<&str, &str>) {
+    ANSWERS.with(|answers| {
+        answers.borrow_mut().insert(
+            image.to_owned(),
+            digest.map(str::to_owned).map_err(str::to_owned),
+        )
+    });
+}
+
+fn asked() -> Vec<String> {
+    ASKED.with(|asked| asked.borrow().clone())
+}
+
+fn run(kind: WorkloadKind, images: &[&str], settings: Value) -> (ValidationResponse, Value) {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image, "x-unknown": i}))
+        .collect();
+    let spec = json!({"containers": containers, "initContainers": [{"name": "init", "image": format!("registry.corp.com/init@{OLD}")}], "x-kept": true});
+    let request = admission_request(kind, "CREATE", workload_object(kind, "w", json!({}), spec));
+    let response = evaluate::<ImageDigest<Recorded>>(&validation_payload(&request, &settings), NOW);
+    (response, request)
+}
+
+fn violations(response: &ValidationResponse) -> Vec<String> {
+    reported_violations(&serde_json::to_value(&response.audit_annotations).expect("json"))
+}
+
+#[test]
+fn require_mode_lists_every_unpinned_container() {
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &[
+            "nginx:1.25",
+            &format!("registry.corp.com/api@{OLD}"),
+            "registry.corp.com/web",
+        ],
+        json!({}),
+    );
+    assert!(!response.accepted);
+    assert_eq!(
+        violations(&response),
+        vec![
+            "digest spec.containers[0].image",
+            "digest spec.containers[2].image"
+        ]
+    );
+    assert!(response.message.is_some_and(|m| m.contains(
+        "(container \"c0\"): \"nginx:1.25\" is not pinned by digest; pin it as docker.io/library/nginx@sha256:<digest>"
+    )));
+    assert!(asked().is_empty(), "require mode never asks the host");
+}
+
+#[test]
+fn algorithms_and_malformed_digests() {
+    let sha512 = format!("registry.corp.com/api@sha512:{}", "a".repeat(128));
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &[&sha512, "registry.corp.com/api@sha256:abc", ""],
+        json!({}),
+    );
+    assert_eq!(
+        violations(&response),
+        vec![
+            "digest spec.containers[0].image",
+            "reference spec.containers[1].image",
+            "reference spec.containers[2].image"
+        ]
+    );
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &[&sha512],
+        json!({"allowedAlgorithms": ["sha256", "sha512"]}),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+}
+
+#[test]
+fn resolve_mode_pins_only_the_image_fields_on_every_kind() {
+    answer("docker.io/library/nginx:1.25", Ok(NEW));
+    answer("registry.corp.com/web:latest", Ok(OLD));
+    for kind in [
+        WorkloadKind::Pod,
+        WorkloadKind::Deployment,
+        WorkloadKind::CronJob,
+    ] {
+        let (response, request) = run(
+            kind,
+            &["nginx:1.25", "registry.corp.com/web"],
+            json!({"mode": "resolve"}),
+        );
+        assert!(response.accepted, "{kind:?}: {:?}", response.message);
+        let mut expected = request["object"].clone();
+        let prefix = format!("/{}", kind.pod_spec_path().replace('.', "/"));
+        *expected
+            .pointer_mut(&format!("{prefix}/containers/0/image"))
+            .expect("image") = json!(format!("nginx:1.25@{NEW}"));
+        *expected
+            .pointer_mut(&format!("{prefix}/containers/1/image"))
+            .expect("image") = json!(format!("registry.corp.com/web:latest@{OLD}"));
+        assert_eq!(response.mutated_object, Some(expected), "{kind:?}");
+        assert_eq!(response.warnings.as_ref().map(Vec::len), Some(2));
+    }
+}
+
+#[test]
+fn resolve_mode_fails_closed_naming_the_image_and_the_host_error() {
+    answer(
+        "registry.corp.com/down:1",
+        Err("registry unreachable: connection refused"),
+    );
+    let (response, _) = run(
+        WorkloadKind::Deployment,
+        &["registry.corp.com/down:1", "nginx:1.25"],
+        json!({"mode": "resolve"}),
+    );
+    answer("docker.io/library/nginx:1.25", Ok(NEW));
+    assert!(!response.accepted);
+    assert!(response.mutated_object.is_none());
+    assert!(response.message.as_deref().is_some_and(|m| m.contains(
+        "[resolve] spec.template.spec.containers[0].image (container \"c0\"): cannot resolve \"registry.corp.com/down:1\" (registry.corp.com/down:1) to a digest: registry unreachable: connection refused"
+    )), "{:?}", response.message);
+    answer("registry.corp.com/bad:1", Ok("sha256:XYZ"));
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/bad:1"],
+        json!({"mode": "resolve"}),
+    );
+    assert!(
+        response
+            .message
+            .is_some_and(|m| m.contains("the host answered an invalid digest \"sha256:XYZ\""))
+    );
+}
+
+#[test]
+fn a_moved_tag_warns_or_rejects_as_configured() {
+    answer("registry.corp.com/api:2.0", Ok(NEW));
+    let image = format!("registry.corp.com/api:2.0@{OLD}");
+    let (off, _) = run(WorkloadKind::Pod, &[&image], json!({}));
+    assert!(off.accepted && off.warnings.is_none());
+    let (warn, _) = run(
+        WorkloadKind::Pod,
+        &[&image],
+        json!({"checkTagMatchesDigest": "warn"}),
+    );
+    assert!(warn.accepted);
+    assert_eq!(
+        warn.warnings,
+        Some(vec![format!(
+            "image-digest: container \"c0\": \"{image}\": tag 2.0 now points to {NEW}, the image pins {OLD}"
+        )])
+    );
+    let (reject, _) = run(
+        WorkloadKind::Pod,
+        &[&image],
+        json!({"checkTagMatchesDigest": "reject"}),
+    );
+    assert_eq!(
+        violations(&reject),
+        vec!["tagMatchesDigest spec.containers[0].image"]
+    );
+    let same = format!("registry.corp.com/api:2.0@{NEW}");
+    let (unchanged, _) = run(
+        WorkloadKind::Pod,
+        &[&same],
+        json!({"checkTagMatchesDigest": "reject"}),
+    );
+    assert!(unchanged.accepted && unchanged.warnings.is_none());
+}
+
+#[test]
+fn exceptions_waive_a_named_control() {
+    let settings = json!({"exceptions": [{"controls": ["digest"], "images": ["registry.corp.com/legacy/*"], "reason": "vendor ships tags only (CAB-9)"}]});
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/legacy/app:3"],
+        settings.clone(),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/other/app:3"],
+        settings,
+    );
+    assert!(!response.accepted);
+}
