@@ -5,6 +5,7 @@
 //! - [`violation`], [`exception`], [`response`]: report violations, waive them with narrow
 //!   exceptions, and answer the host;
 //! - [`image`], [`glob`]: parse and match image references exactly;
+//! - [`images`]: the judge-every-image loop the image policies share;
 //! - [`patch`]: edit the raw object surgically;
 //! - [`policy`]: the glue from waPC entry points to a policy's pure evaluation.
 
@@ -14,6 +15,7 @@ pub mod exception;
 pub mod fixtures;
 pub mod glob;
 pub mod image;
+pub mod images;
 pub mod input;
 pub mod nullable;
 pub mod patch;

@@ -1,28 +1,18 @@
 //! The verdict on one container image, and the pinned image when it is resolved.
 
 use pci_shared::image::{Digest, ImageReference};
+use pci_shared::images::ImageVerdict;
 
 use crate::lookup::DigestLookup;
 use crate::settings::{Mode, Settings, TagCheck};
-
-/// What the policy concluded about one container's image.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ImageResult {
-    /// Reasons to reject: control and explanation.
-    pub findings: Vec<(&'static str, String)>,
-    /// Warnings (tag moved, in `warn` mode; images pinned by resolution).
-    pub warnings: Vec<String>,
-    /// The image rewritten to `…:tag@digest`, in `resolve` mode.
-    pub pinned: Option<String>,
-}
 
 /// Checks (and in `resolve` mode pins) the image of container `name`.
 pub fn check_image<L: DigestLookup>(
     name: &str,
     image: Option<&str>,
     settings: &Settings,
-) -> ImageResult {
-    let mut result = ImageResult::default();
+) -> ImageVerdict {
+    let mut result = ImageVerdict::default();
     let Some(image) = image else {
         result
             .findings
@@ -62,7 +52,7 @@ fn check_pinned<L: DigestLookup>(
     reference: &ImageReference,
     digest: &Digest,
     settings: &Settings,
-    result: &mut ImageResult,
+    result: &mut ImageVerdict,
 ) {
     if !settings.allows(digest.algorithm) {
         result.findings.push((
@@ -99,7 +89,7 @@ fn resolve<L: DigestLookup>(
     image: &str,
     reference: &ImageReference,
     settings: &Settings,
-    result: &mut ImageResult,
+    result: &mut ImageVerdict,
 ) {
     let tag = reference.effective_tag().unwrap_or("latest");
     let tagged = format!("{}:{tag}", reference.name());

@@ -11,16 +11,12 @@ pub mod settings;
 use std::marker::PhantomData;
 
 use kubewarden_policy_sdk::wapc_guest::register_function;
-use pci_shared::containers::all_containers;
-use pci_shared::exception::apply_to_workload;
+use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
-use pci_shared::patch::ObjectEditor;
-use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
+use pci_shared::policy::{self, Policy, Target, read_workload};
 use pci_shared::request::AdmissionRequest;
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
-use pci_shared::violation::{Violation, Violations};
-use serde_json::Value;
 
 use lookup::{DigestLookup, HostLookup};
 use settings::Settings;
@@ -47,60 +43,20 @@ impl<L: DigestLookup> Policy for ImageDigest<L> {
             Target::Workload(workload) => workload,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
-        let mut violations = Violations::new();
-        let mut warnings = Vec::new();
-        let mut pins = Vec::new();
-        for container in all_containers(&workload.spec, &workload.spec_path) {
-            let result = evaluate::check_image::<L>(
+        let policy = ImagePolicy {
+            name: Self::NAME,
+            pci: PCI_REFERENCE,
+            exceptions: &settings.exceptions,
+            now,
+        };
+        policy.judge(request, &workload, |container| {
+            evaluate::check_image::<L>(
                 container.name(),
                 container.container.image.as_deref(),
                 settings,
-            );
-            let path = container.path().field("image");
-            for (control, message) in result.findings {
-                violations.push(Violation {
-                    path: path.clone(),
-                    control,
-                    container: Some(container.name().to_owned()),
-                    message,
-                    pci: PCI_REFERENCE,
-                });
-            }
-            warnings.extend(result.warnings);
-            if let Some(pinned) = result.pinned {
-                pins.push((path, pinned));
-            }
-        }
-        let namespace = request.namespace.as_deref();
-        let report = apply_to_workload(
-            Self::NAME,
-            &settings.exceptions,
-            violations,
-            &workload,
-            namespace,
-            now,
-        );
-        let mut outcome = Outcome::from_exceptions(report);
-        outcome.warnings.extend(warnings);
-        if !pins.is_empty() && outcome.violations.is_empty() {
-            outcome.mutated = pin_images(request, pins)?;
-        }
-        Ok(outcome)
+            )
+        })
     }
-}
-
-/// Rewrites only the `image` fields that were resolved; everything else stays as it came.
-fn pin_images(
-    request: &AdmissionRequest<'_>,
-    pins: Vec<(pci_shared::path::FieldPath, String)>,
-) -> Result<Option<Value>, InputError> {
-    let mut editor = ObjectEditor::new(object_value(request)?);
-    for (path, pinned) in pins {
-        editor
-            .set(&path, Value::String(pinned))
-            .map_err(|error| InputError::new("object", error.to_string()))?;
-    }
-    Ok(editor.finish())
 }
 
 /// Registers the waPC operations.

@@ -8,28 +8,26 @@
 
 use pci_shared::glob::glob;
 use pci_shared::image::ImageReference;
+use pci_shared::images::ImageVerdict;
 
 use crate::settings::Settings;
 
-/// One reason to refuse an image: the control and the explanation.
-pub type Finding = (&'static str, String);
-
 /// Everything wrong with one container's `image` field.
-pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
+pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
     let Some(image) = image else {
-        return vec![("reference", "no image is set".to_owned())];
+        return ImageVerdict::finding("reference", "no image is set".to_owned());
     };
     let reference = match ImageReference::parse(image) {
         Ok(reference) => reference,
         Err(error) => {
-            return vec![(
+            return ImageVerdict::finding(
                 "reference",
                 format!(
                     "\"{}\" is not a valid image reference: {}",
                     image.escape_debug(),
                     error.reason
                 ),
-            )];
+            );
         }
     };
     let shown = || format!("\"{image}\" ({reference})");
@@ -100,7 +98,10 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> Vec<Finding> {
             ),
         ));
     }
-    findings
+    ImageVerdict {
+        findings,
+        ..ImageVerdict::default()
+    }
 }
 
 fn allowed_summary(settings: &Settings) -> String {

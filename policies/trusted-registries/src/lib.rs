@@ -7,14 +7,12 @@ pub mod evaluate;
 pub mod settings;
 
 use kubewarden_policy_sdk::wapc_guest::register_function;
-use pci_shared::containers::all_containers;
-use pci_shared::exception::apply_to_workload;
+use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy, Target, read_workload};
 use pci_shared::request::AdmissionRequest;
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
-use pci_shared::violation::{Violation, Violations};
 
 use settings::Settings;
 
@@ -40,30 +38,15 @@ impl Policy for TrustedRegistries {
             Target::Workload(workload) => workload,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
-        let mut violations = Violations::new();
-        for container in all_containers(&workload.spec, &workload.spec_path) {
-            for (control, message) in
-                evaluate::check_image(container.container.image.as_deref(), settings)
-            {
-                violations.push(Violation {
-                    path: container.path().field("image"),
-                    control,
-                    container: Some(container.name().to_owned()),
-                    message,
-                    pci: PCI_REFERENCE,
-                });
-            }
-        }
-        let namespace = request.namespace.as_deref();
-        let report = apply_to_workload(
-            Self::NAME,
-            &settings.exceptions,
-            violations,
-            &workload,
-            namespace,
+        let policy = ImagePolicy {
+            name: Self::NAME,
+            pci: PCI_REFERENCE,
+            exceptions: &settings.exceptions,
             now,
-        );
-        Ok(Outcome::from_exceptions(report))
+        };
+        policy.judge(request, &workload, |container| {
+            evaluate::check_image(container.container.image.as_deref(), settings)
+        })
     }
 }
 

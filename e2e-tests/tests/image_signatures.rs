@@ -1,0 +1,208 @@
+//! image-signatures through the compiled, annotated wasm, with kwctl replay sessions answering
+//! `oci/v2/verify` for every verifier.
+
+mod common;
+
+use common::{kwctl_run, kwctl_run_replay, module_bytes, root};
+use pci_host::metadata::Metadata;
+use pci_shared::fixtures::{admission_request, workload_object};
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+const POLICY: &str = "image-signatures";
+const DIGEST: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+const TRUSTED: &str = "registry.corp.com/payments/api:1.0";
+const UNTRUSTED: &str = "registry.corp.com/payments/web:1.0";
+const DOWN: &str = "down.corp.com/payments/api:1.0";
+
+fn test_file(name: &str) -> String {
+    std::fs::read_to_string(
+        root()
+            .join("policies")
+            .join(POLICY)
+            .join("test_data")
+            .join(name),
+    )
+    .expect("test data")
+}
+
+fn request(kind: WorkloadKind, images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image, "x-vendor": i}))
+        .collect();
+    admission_request(
+        kind,
+        "CREATE",
+        workload_object(kind, "web", json!({}), json!({"containers": containers})),
+    )
+}
+
+fn rule(verifier: Value) -> Value {
+    let mut rule = json!({"images": ["registry.corp.com/**", "down.corp.com/**"]});
+    rule.as_object_mut()
+        .expect("object")
+        .extend(verifier.as_object().expect("object").clone());
+    json!({"rules": [rule]})
+}
+
+#[test]
+fn every_verifier_trusts_distrusts_and_fails_closed_through_the_host() {
+    let verifiers = [
+        (
+            "session-pubkey.yml",
+            json!({"publicKeys": {"keys": [test_file("key-a.pub")]}}),
+        ),
+        (
+            "session-keyless.yml",
+            json!({"keyless": [{"issuer": "https://token.actions.githubusercontent.com", "subject": "release@corp.com"}], "annotations": {"env": "prod"}}),
+        ),
+        (
+            "session-keyless-prefix.yml",
+            json!({"keylessPrefix": [{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/corp/"}]}),
+        ),
+        (
+            "session-github-actions.yml",
+            json!({"githubActions": {"owner": "corp", "repo": "payments"}}),
+        ),
+        (
+            "session-certificate.yml",
+            json!({"certificates": {"certificate": test_file("signer.crt"), "requireRekorBundle": true}}),
+        ),
+    ];
+    for (session, verifier) in verifiers {
+        let (response, unused) = kwctl_run_replay(
+            POLICY,
+            &request(WorkloadKind::Pod, &[TRUSTED, UNTRUSTED, DOWN]),
+            rule(verifier),
+            session,
+        );
+        assert_eq!(
+            unused, 0,
+            "{session}: every recorded verification was asked for, in order"
+        );
+        assert!(!response.allowed, "{session}");
+        let message = response.status.and_then(|s| s.message).unwrap_or_default();
+        assert!(message.contains("2 violations"), "{session}: {message}");
+        assert!(
+            !message.contains("container \"c0\""),
+            "{session}: the trusted image passes: {message}"
+        );
+        assert!(
+            message.contains("[signature] spec.containers[1].image (container \"c1\")"),
+            "{session}: {message}"
+        );
+        assert!(
+            message.contains("missing signatures"),
+            "{session}: {message}"
+        );
+        assert!(
+            message.contains("[signature] spec.containers[2].image (container \"c2\")"),
+            "{session}: {message}"
+        );
+        assert!(
+            message.contains("connection refused"),
+            "{session}: {message}"
+        );
+    }
+}
+
+#[test]
+fn one_of_two_keys_is_enough_with_threshold_one() {
+    let settings = json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": [test_file("key-b.pub"), test_file("key-a.pub")], "threshold": 1}}], "pinDigest": false});
+    let (response, unused) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Pod, &[TRUSTED]),
+        settings,
+        "session-threshold.yml",
+    );
+    assert!(response.allowed, "{:?}", response.status);
+    assert!(response.patch.is_none());
+    assert_eq!(unused, 0);
+}
+
+#[test]
+fn a_verified_image_is_pinned_on_a_deployment_touching_only_its_image() {
+    let settings = json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": [test_file("key-a.pub")]}}]});
+    let (response, _) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, &[TRUSTED]),
+        settings,
+        "session-pin.yml",
+    );
+    assert!(response.allowed, "{:?}", response.status);
+    assert_eq!(
+        response.patch_operations().expect("decodes"),
+        Some(
+            json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": format!("{TRUSTED}@{DIGEST}")}])
+        )
+    );
+}
+
+#[test]
+fn unmatched_images_are_rejected_without_asking_the_host() {
+    let settings =
+        json!({"rules": [{"images": ["docker.io/library/*"], "githubActions": {"owner": "corp"}}]});
+    let response = kwctl_run(
+        POLICY,
+        &request(WorkloadKind::Pod, &["registry.corp.com/other/app:1"]),
+        settings,
+    );
+    assert!(!response.allowed);
+    assert!(
+        response
+            .status
+            .and_then(|s| s.message)
+            .is_some_and(|m| m.contains("[unmatched] spec.containers[0].image"))
+    );
+}
+
+#[test]
+fn the_module_declares_the_host_capability_it_uses() {
+    let metadata = Metadata::from_module(&module_bytes(POLICY))
+        .expect("readable")
+        .expect("annotated");
+    metadata.validate().expect("valid metadata");
+    assert!(metadata.mutating);
+    assert_eq!(
+        metadata.host_capabilities,
+        Some(vec!["oci/v2/verify".to_owned()])
+    );
+}
+
+#[test]
+fn the_examples_give_the_documented_verdicts() {
+    let dir = root().join("examples").join(POLICY);
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("example"))
+            .expect("json")
+    };
+    let session = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(name)).expect("session");
+        Some(std::sync::Arc::new(
+            pci_host::replay::Replay::from_yaml(&text).expect("session"),
+        ))
+    };
+    let run = |request: &str, replay| {
+        let options = pci_host::run::RunOptions {
+            settings: read("settings.json"),
+            replay,
+            ..Default::default()
+        };
+        pci_host::run::run(&common::policy(POLICY), &read(request), options).expect("run")
+    };
+    let signed = run(
+        "01-signed-deployment.json",
+        session("01-signed-deployment.session.yml"),
+    );
+    assert!(signed.allowed && signed.patch.is_some(), "{signed:?}");
+    assert!(
+        !run(
+            "02-unsigned-image.json",
+            session("02-unsigned-image.session.yml")
+        )
+        .allowed
+    );
+    assert!(!run("03-unmatched-image.json", None).allowed);
+}

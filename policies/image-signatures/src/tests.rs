@@ -1,0 +1,257 @@
+//! Policy-level tests with the host's signature verification replaced by a script.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use pci_shared::fixtures::{
+    admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::policy::{evaluate, read_settings};
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::ImageSignatures;
+use crate::settings::Settings;
+use crate::verifier::{SignatureHost, VerifyRequest};
+
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const DIGEST: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+const KEY_A: &str = include_str!("../test_data/key-a.pub");
+const KEY_B: &str = include_str!("../test_data/key-b.pub");
+const CERT: &str = include_str!("../test_data/signer.crt");
+
+thread_local! {
+    /// Images signed with key A; everything else fails.
+    static CALLS: RefCell<Vec<(String, VerifyRequest)>> = RefCell::default();
+}
+
+/// Trusts images under `registry.corp.com/` signed with key A, GitHub owner `corp`, and the test
+/// certificate; the registry `down.corp.com` is unreachable.
+struct Scripted;
+
+impl SignatureHost for Scripted {
+    fn verify(
+        image: &str,
+        request: &VerifyRequest,
+        _annotations: Option<&BTreeMap<String, String>>,
+    ) -> Result<String, String> {
+        CALLS.with(|calls| calls.borrow_mut().push((image.to_owned(), request.clone())));
+        if image.starts_with("down.corp.com/") {
+            return Err("error sending request: connection refused".into());
+        }
+        let trusted = image.starts_with("registry.corp.com/")
+            && match request {
+                VerifyRequest::PublicKey(key) => key == KEY_A,
+                VerifyRequest::GithubActions { owner, .. } => owner == "corp",
+                VerifyRequest::Certificate { certificate, .. } => certificate == CERT,
+                VerifyRequest::Keyless(identities) => identities
+                    .iter()
+                    .any(|(_, subject)| subject == "release@corp.com"),
+                VerifyRequest::KeylessPrefix(prefixes) => prefixes
+                    .iter()
+                    .any(|(_, prefix)| prefix.starts_with("https://github.com/corp/")),
+            };
+        if trusted {
+            Ok(DIGEST.to_owned())
+        } else {
+            Err("no signature matches".into())
+        }
+    }
+}
+
+fn calls() -> Vec<(String, VerifyRequest)> {
+    CALLS.with(|calls| calls.borrow().clone())
+}
+
+fn run(kind: WorkloadKind, images: &[&str], settings: Value) -> (ValidationResponse, Value) {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    let request = admission_request(
+        kind,
+        "CREATE",
+        workload_object(
+            kind,
+            "w",
+            json!({}),
+            json!({"containers": containers, "x-kept": 1}),
+        ),
+    );
+    let response =
+        evaluate::<ImageSignatures<Scripted>>(&validation_payload(&request, &settings), NOW);
+    (response, request)
+}
+
+fn violations(response: &ValidationResponse) -> Vec<String> {
+    reported_violations(&serde_json::to_value(&response.audit_annotations).expect("json"))
+}
+
+fn keys_rule(keys: &[&str], threshold: Option<usize>) -> Value {
+    json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": keys, "threshold": threshold}}]})
+}
+
+#[test]
+fn a_signed_image_is_accepted_and_pinned_surgically() {
+    let (response, request) = run(
+        WorkloadKind::Deployment,
+        &["registry.corp.com/payments/api:1.0"],
+        keys_rule(&[KEY_A], None),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    let mut expected = request["object"].clone();
+    expected["spec"]["template"]["spec"]["containers"][0]["image"] =
+        json!(format!("registry.corp.com/payments/api:1.0@{DIGEST}"));
+    assert_eq!(response.mutated_object, Some(expected));
+    assert_eq!(
+        calls(),
+        vec![(
+            "registry.corp.com/payments/api:1.0".to_owned(),
+            VerifyRequest::PublicKey(KEY_A.to_owned())
+        )]
+    );
+}
+
+#[test]
+fn without_pinning_nothing_is_mutated() {
+    let mut settings = keys_rule(&[KEY_A], None);
+    settings["pinDigest"] = json!(false);
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/payments/api:1.0"],
+        settings,
+    );
+    assert!(response.accepted && response.mutated_object.is_none());
+}
+
+#[test]
+fn a_threshold_lets_keys_rotate() {
+    let (one_of_two, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/api:1"],
+        keys_rule(&[KEY_B, KEY_A], Some(1)),
+    );
+    assert!(one_of_two.accepted, "{:?}", one_of_two.message);
+    let (all, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/api:1"],
+        keys_rule(&[KEY_B, KEY_A], None),
+    );
+    assert!(!all.accepted);
+    assert!(all.message.is_some_and(|m| m.contains(
+        "fails rules[0] publicKeys: 1 of 2 keys verified, 2 required; key #0: no signature matches"
+    )));
+}
+
+#[test]
+fn every_matching_rule_must_pass_and_unmatched_images_fail_closed() {
+    let settings = json!({"rules": [
+        {"images": ["registry.corp.com/**"], "publicKeys": {"keys": [KEY_A]}},
+        {"images": ["registry.corp.com/payments/*"], "githubActions": {"owner": "other"}}
+    ]});
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &[
+            "registry.corp.com/payments/api:1",
+            "registry.corp.com/web:1",
+            "nginx:1.25",
+        ],
+        settings.clone(),
+    );
+    assert_eq!(
+        violations(&response),
+        vec![
+            "signature spec.containers[0].image",
+            "unmatched spec.containers[2].image"
+        ]
+    );
+    let message = response.message.unwrap_or_default();
+    assert!(
+        message.contains("fails rules[1] githubActions: no signature matches"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\"nginx:1.25\" (docker.io/library/nginx:1.25) matches no signature rule"),
+        "{message}"
+    );
+    let mut accept = settings;
+    accept["unmatchedImages"] = json!("accept");
+    let (response, _) = run(WorkloadKind::Pod, &["nginx:1.25"], accept);
+    assert!(response.accepted);
+    assert!(
+        response
+            .warnings
+            .is_some_and(|w| w[0].contains("accepted unverified"))
+    );
+}
+
+#[test]
+fn rules_match_normalised_references() {
+    let settings =
+        json!({"rules": [{"images": ["docker.io/library/*"], "publicKeys": {"keys": [KEY_A]}}]});
+    let (response, _) = run(WorkloadKind::Pod, &["nginx"], settings);
+    assert_eq!(
+        violations(&response),
+        vec!["signature spec.containers[0].image"],
+        "nginx cannot escape a docker.io/library rule"
+    );
+    assert_eq!(calls()[0].0, "docker.io/library/nginx:latest");
+}
+
+#[rstest]
+#[case::keyless(json!({"keyless": [{"issuer": "https://token.actions.githubusercontent.com", "subject": "release@corp.com"}]}))]
+#[case::keyless_prefix(json!({"keylessPrefix": [{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/corp/"}]}))]
+#[case::github_actions(json!({"githubActions": {"owner": "corp", "repo": "payments"}}))]
+#[case::certificates(json!({"certificates": {"certificate": CERT, "certificateChain": [CERT], "requireRekorBundle": true}}))]
+fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
+    let mut rule = json!({"images": ["*.corp.com/**"]});
+    rule.as_object_mut()
+        .expect("object")
+        .extend(verifier.as_object().expect("object").clone());
+    let settings = json!({"rules": [rule]});
+    let (trusted, _) = run(
+        WorkloadKind::CronJob,
+        &["registry.corp.com/api:1"],
+        settings.clone(),
+    );
+    assert!(trusted.accepted, "{:?}", trusted.message);
+    let (untrusted, _) = run(
+        WorkloadKind::CronJob,
+        &["other.corp.com/api:1"],
+        settings.clone(),
+    );
+    assert_eq!(
+        violations(&untrusted),
+        vec!["signature spec.jobTemplate.spec.template.spec.containers[0].image"]
+    );
+    let (down, _) = run(WorkloadKind::CronJob, &["down.corp.com/api:1"], settings);
+    assert!(
+        down.message
+            .is_some_and(|m| m.contains("connection refused"))
+    );
+}
+
+#[rstest]
+#[case::no_rules(json!({}), "rules must list at least one rule")]
+#[case::no_verifier(json!({"rules": [{"images": ["r.io/**"]}]}), "rules[0]: sets no verifier")]
+#[case::two_verifiers(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A]}, "githubActions": {"owner": "corp"}}]}), "sets 2 verifiers")]
+#[case::no_images(json!({"rules": [{"images": [], "publicKeys": {"keys": [KEY_A]}}]}), "rules[0]: images must list")]
+#[case::bad_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]}}]}), "rules[0]: publicKeys.keys[0] PEM PUBLIC KEY body is not DER")]
+#[case::certificate_as_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [CERT]}}]}), "is not a PEM PUBLIC KEY")]
+#[case::threshold_zero(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A], "threshold": 0}}]}), "threshold 0 must be from 1 to the number of keys (1)")]
+#[case::threshold_high(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, KEY_B], "threshold": 3}}]}), "threshold 3 must be from 1")]
+#[case::issuer_url(json!({"rules": [{"images": ["r.io/**"], "keyless": [{"issuer": "token.actions", "subject": "s"}]}]}), "keyless[0].issuer \"token.actions\" is not an https:// URL")]
+#[case::empty_keyless(json!({"rules": [{"images": ["r.io/**"], "keyless": []}]}), "keyless must list at least one")]
+#[case::prefix_url(json!({"rules": [{"images": ["r.io/**"], "keylessPrefix": [{"issuer": "https://i.io", "urlPrefix": "github.com/corp"}]}]}), "urlPrefix \"github.com/corp\" is not an http(s):// URL")]
+#[case::github_owner(json!({"rules": [{"images": ["r.io/**"], "githubActions": {"owner": "a b"}}]}), "githubActions.owner \"a b\" is not a GitHub name")]
+#[case::bad_certificate(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": KEY_A}}]}), "certificates.certificate is not a PEM CERTIFICATE")]
+#[case::unmatched(json!({"rules": [{"images": ["r.io/**"], "githubActions": {"owner": "corp"}}], "unmatchedImages": "ignore"}), "unmatchedImages: \"ignore\" is not reject or accept")]
+#[case::bad_glob(json!({"rules": [{"images": ["R.io/App"], "githubActions": {"owner": "corp"}}]}), "rules[0].images[0]")]
+fn settings_are_validated_precisely(#[case] settings: Value, #[case] expected: &str) {
+    let error = read_settings::<Settings>(&settings.to_string()).expect_err("invalid");
+    assert!(error.contains(expected), "{error}");
+}

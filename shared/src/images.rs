@@ -1,0 +1,97 @@
+//! What the image policies share: judge every container's `image`, turn the verdicts into
+//! violations (waived by exceptions) and warnings, and rewrite pinned images surgically.
+
+use crate::containers::{ContainerRef, all_containers};
+use crate::exception::{Exception, apply_to_workload};
+use crate::input::InputError;
+use crate::patch::ObjectEditor;
+use crate::policy::object_value;
+use crate::request::AdmissionRequest;
+use crate::response::Outcome;
+use crate::time::Timestamp;
+use crate::violation::{Violation, Violations};
+use crate::workload::Workload;
+
+/// What an image policy concluded about one container's image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageVerdict {
+    /// Reasons to reject: control id and explanation.
+    pub findings: Vec<(&'static str, String)>,
+    /// Warnings for the user.
+    pub warnings: Vec<String>,
+    /// The image to write instead (e.g. pinned by digest), if any.
+    pub pinned: Option<String>,
+}
+
+impl ImageVerdict {
+    /// A verdict with one finding.
+    pub fn finding(control: &'static str, message: String) -> Self {
+        Self {
+            findings: vec![(control, message)],
+            ..Self::default()
+        }
+    }
+}
+
+/// The context of one evaluation of an image policy.
+pub struct ImagePolicy<'a> {
+    pub name: &'static str,
+    pub pci: &'static str,
+    pub exceptions: &'a [Exception],
+    pub now: Timestamp,
+}
+
+impl ImagePolicy<'_> {
+    /// Judges every container's image (init, regular, ephemeral) and builds the outcome: the
+    /// findings become violations on `<container path>.image`, exceptions waive what they
+    /// cover, and when nothing is left to reject the pinned images are written into the object,
+    /// touching only those `image` fields.
+    pub fn judge(
+        &self,
+        request: &AdmissionRequest<'_>,
+        workload: &Workload,
+        mut judge: impl FnMut(&ContainerRef<'_>) -> ImageVerdict,
+    ) -> Result<Outcome, InputError> {
+        let mut violations = Violations::new();
+        let mut warnings = Vec::new();
+        let mut pins = Vec::new();
+        for container in all_containers(&workload.spec, &workload.spec_path) {
+            let verdict = judge(&container);
+            let path = container.path().field("image");
+            for (control, message) in verdict.findings {
+                violations.push(Violation {
+                    path: path.clone(),
+                    control,
+                    container: Some(container.name().to_owned()),
+                    message,
+                    pci: self.pci,
+                });
+            }
+            warnings.extend(verdict.warnings);
+            if let Some(pinned) = verdict.pinned {
+                pins.push((path, pinned));
+            }
+        }
+        let namespace = request.namespace.as_deref();
+        let report = apply_to_workload(
+            self.name,
+            self.exceptions,
+            violations,
+            workload,
+            namespace,
+            self.now,
+        );
+        let mut outcome = Outcome::from_exceptions(report);
+        outcome.warnings.extend(warnings);
+        if !pins.is_empty() && outcome.violations.is_empty() {
+            let mut editor = ObjectEditor::new(object_value(request)?);
+            for (path, pinned) in pins {
+                editor
+                    .set(&path, serde_json::Value::String(pinned))
+                    .map_err(|error| InputError::new("object", error.to_string()))?;
+            }
+            outcome.mutated = editor.finish();
+        }
+        Ok(outcome)
+    }
+}
