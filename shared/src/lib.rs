@@ -24,6 +24,7 @@ pub mod pod;
 pub mod policy;
 pub mod request;
 pub mod response;
+pub mod selector;
 pub mod time;
 pub mod violation;
 pub mod workload;

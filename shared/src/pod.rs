@@ -46,12 +46,72 @@ pub struct PodSpec {
     pub runtime_class_name: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub node_selector: BTreeMap<String, String>,
+    pub affinity: Option<Affinity>,
+}
+
+/// `spec.affinity` (only the required node affinity is modelled).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Affinity {
+    pub node_affinity: Option<NodeAffinity>,
+}
+
+/// `spec.affinity.nodeAffinity`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeAffinity {
+    pub required_during_scheduling_ignored_during_execution: Option<NodeSelector>,
+}
+
+/// A required node selector: terms are ORed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSelector {
+    #[serde(deserialize_with = "nullable")]
+    pub node_selector_terms: Vec<NodeSelectorTerm>,
+}
+
+/// One node selector term: its expressions are ANDed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeSelectorTerm {
+    #[serde(deserialize_with = "nullable")]
+    pub match_expressions: Vec<crate::selector::Requirement>,
 }
 
 impl PodSpec {
     /// True when the pod declares `spec.os.name: windows`.
     pub fn is_windows(&self) -> bool {
         self.os.as_ref().is_some_and(|os| os.name == "windows")
+    }
+
+    /// True when the pod targets Windows nodes: `spec.os.name: windows`, the
+    /// `kubernetes.io/os: windows` node selector, or a required node affinity term that selects
+    /// `kubernetes.io/os In [windows]`.
+    pub fn targets_windows(&self) -> bool {
+        const OS_LABEL: &str = "kubernetes.io/os";
+        let affinity_terms = self
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .map(|s| s.node_selector_terms.as_slice())
+            .unwrap_or_default();
+        self.is_windows()
+            || self
+                .node_selector
+                .get(OS_LABEL)
+                .is_some_and(|os| os == "windows")
+            || affinity_terms.iter().any(|term| {
+                term.match_expressions.iter().any(|e| {
+                    e.key == OS_LABEL
+                        && e.operator == "In"
+                        && e.values.iter().any(|v| v == "windows")
+                })
+            })
     }
 
     /// True when the pod explicitly opts out of the host user namespace (`hostUsers: false`).

@@ -56,9 +56,11 @@ pub fn run(output: Option<&Path>) -> Result<()> {
             } else {
                 None
             };
+            // As `kwctl run --allow-context-aware`: examples may read what the metadata lists.
             let options = RunOptions {
                 settings,
                 replay,
+                allow_context_aware: true,
                 ..RunOptions::default()
             };
             let response = run_policy(&compiled, &request, options)

@@ -118,7 +118,8 @@ pub fn check_table_through_wasm(
     }
 }
 
-/// `kwctl run --replay-host-capabilities-interactions policies/<policy>/test_data/<session>`.
+/// `kwctl run --allow-context-aware --replay-host-capabilities-interactions
+/// policies/<policy>/test_data/<session>`; also returns how many exchanges were left unused.
 pub fn kwctl_run_replay(
     name: &str,
     request: &Value,
@@ -136,6 +137,7 @@ pub fn kwctl_run_replay(
     let options = RunOptions {
         settings,
         replay: Some(std::sync::Arc::clone(&replay)),
+        allow_context_aware: true,
         ..RunOptions::default()
     };
     let response = run(&policy(name), request, options).expect("run");

@@ -1,0 +1,299 @@
+//! runtime-isolation through the compiled, annotated wasm, with kwctl replay sessions answering
+//! the Namespace and RuntimeClass lookups (`kubernetes/get_resource`).
+
+mod common;
+
+use common::{kwctl_run_replay, module_bytes};
+use pci_host::metadata::{ContextAwareResource, Metadata};
+use pci_host::run::{RunOptions, run};
+use pci_shared::fixtures::{admission_request, workload_object};
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+const POLICY: &str = "runtime-isolation";
+
+fn settings() -> Value {
+    json!({
+        "highRisk": {"namespaceSelector": {"matchLabels": {"pci": "cde"}}},
+        "allowedRuntimeClasses": ["gvisor", "kata"],
+        "verifyHandlers": {"allowed": ["runsc", "kata", "kata-*"]},
+        "defaultRuntimeClass": "gvisor",
+        "windows": {"allowedRuntimeClasses": ["hyperv"]}
+    })
+}
+
+fn request(kind: WorkloadKind, operation: &str, spec_extra: Value) -> Value {
+    let mut spec = json!({"containers": [{"name": "app", "image": "registry.corp.com/payments/api:1", "x-vendor": true}]});
+    spec.as_object_mut()
+        .expect("object")
+        .extend(spec_extra.as_object().expect("object").clone());
+    let mut request = admission_request(
+        kind,
+        operation,
+        workload_object(kind, "api", json!({}), spec),
+    );
+    request["namespace"] = json!("payments");
+    request
+}
+
+fn message(response: &pci_host::admission::AdmissionResponse) -> String {
+    response
+        .status
+        .as_ref()
+        .and_then(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_allowed_sandbox_with_an_approved_handler_is_accepted() {
+    let (response, unused) = kwctl_run_replay(
+        POLICY,
+        &request(
+            WorkloadKind::Deployment,
+            "CREATE",
+            json!({"runtimeClassName": "gvisor"}),
+        ),
+        settings(),
+        "session-cde-gvisor.yml",
+    );
+    assert!(response.allowed, "{:?}", response.status);
+    assert!(
+        response.patch.is_none(),
+        "an explicit allowed class is never rewritten"
+    );
+    assert_eq!(unused, 0);
+}
+
+#[test]
+fn the_default_class_is_set_on_create_with_a_patch_of_that_field_only() {
+    for kind in [WorkloadKind::Pod, WorkloadKind::CronJob] {
+        let (response, unused) = kwctl_run_replay(
+            POLICY,
+            &request(kind, "CREATE", json!({})),
+            settings(),
+            "session-cde-gvisor.yml",
+        );
+        assert!(response.allowed, "{kind:?}: {:?}", response.status);
+        assert_eq!(unused, 0);
+        let prefix = format!("/{}", kind.pod_spec_path().replace('.', "/"));
+        assert_eq!(
+            response.patch_operations().expect("decodes"),
+            Some(
+                json!([{"op": "add", "path": format!("{prefix}/runtimeClassName"), "value": "gvisor"}])
+            ),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn updates_never_change_the_runtime_class() {
+    let (deployment, _) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, "UPDATE", json!({})),
+        settings(),
+        "session-cde-only.yml",
+    );
+    assert!(!deployment.allowed && deployment.patch.is_none());
+    assert!(message(&deployment).contains("[runtimeClass] spec.template.spec.runtimeClassName"));
+    let pod = run(
+        &common::policy(POLICY),
+        &request(WorkloadKind::Pod, "UPDATE", json!({})),
+        RunOptions {
+            settings: settings(),
+            ..RunOptions::default()
+        },
+    )
+    .expect("run");
+    assert!(
+        pod.allowed && pod.patch.is_none(),
+        "a Pod's runtimeClassName is immutable: nothing to judge or change"
+    );
+}
+
+#[test]
+fn lookups_that_find_nothing_or_fail_are_clear_rejections() {
+    let cases = [
+        (
+            "session-cde-fake-gvisor.yml",
+            "RuntimeClass \"gvisor\" maps to handler \"runc\", which is not an approved sandbox",
+        ),
+        (
+            "session-cde-class-missing.yml",
+            "RuntimeClass \"gvisor\" does not exist",
+        ),
+        (
+            "session-cde-class-error.yml",
+            "cannot look up RuntimeClass \"gvisor\": the server is currently unable to handle the request",
+        ),
+        (
+            "session-namespace-missing.yml",
+            "namespace \"payments\" does not exist",
+        ),
+        (
+            "session-namespace-error.yml",
+            "cannot read namespace \"payments\": connection refused",
+        ),
+    ];
+    for (session, expected) in cases {
+        let (response, unused) = kwctl_run_replay(
+            POLICY,
+            &request(
+                WorkloadKind::Deployment,
+                "CREATE",
+                json!({"runtimeClassName": "gvisor"}),
+            ),
+            settings(),
+            session,
+        );
+        assert!(!response.allowed, "{session}");
+        assert!(response.patch.is_none(), "{session}");
+        assert!(
+            message(&response).contains(expected),
+            "{session}: {}",
+            message(&response)
+        );
+        assert_eq!(unused, 0, "{session}");
+    }
+}
+
+#[test]
+fn outside_the_cde_nothing_is_required() {
+    let (response, _) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, "CREATE", json!({})),
+        settings(),
+        "session-outside-cde.yml",
+    );
+    assert!(
+        response.allowed && response.patch.is_none(),
+        "{:?}",
+        response.status
+    );
+}
+
+#[test]
+fn windows_workloads_need_hyper_v() {
+    let windows = json!({"os": {"name": "windows"}, "runtimeClassName": "hyperv"});
+    let (response, unused) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, "CREATE", windows),
+        settings(),
+        "session-cde-hyperv.yml",
+    );
+    assert!(response.allowed, "{:?}", response.status);
+    assert_eq!(unused, 0);
+    let process_isolated = json!({"nodeSelector": {"kubernetes.io/os": "windows"}});
+    let (response, _) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, "CREATE", process_isolated),
+        settings(),
+        "session-cde-only.yml",
+    );
+    assert!(!response.allowed);
+    let text = message(&response);
+    assert!(
+        text.contains("(PCI DSS 9.2)")
+            && text.contains("process-isolated containers are not a security boundary"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed() {
+    let text = std::fs::read_to_string(
+        common::root().join("policies/runtime-isolation/test_data/session-cde-gvisor.yml"),
+    )
+    .expect("session");
+    let replay = std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
+    let options = RunOptions {
+        settings: settings(),
+        replay: Some(replay),
+        allow_context_aware: false,
+        ..RunOptions::default()
+    };
+    let response = run(
+        &common::policy(POLICY),
+        &request(
+            WorkloadKind::Deployment,
+            "CREATE",
+            json!({"runtimeClassName": "gvisor"}),
+        ),
+        options,
+    )
+    .expect("run");
+    assert!(!response.allowed);
+    assert!(
+        message(&response).contains("has not been granted access to Kubernetes v1/Namespace"),
+        "{}",
+        message(&response)
+    );
+}
+
+#[test]
+fn the_module_declares_its_context_aware_resources_and_capability() {
+    let metadata = Metadata::from_module(&module_bytes(POLICY))
+        .expect("readable")
+        .expect("annotated");
+    metadata.validate().expect("valid metadata");
+    assert_eq!(
+        metadata.host_capabilities,
+        Some(vec!["kubernetes/get_resource".to_owned()])
+    );
+    let expected: Vec<ContextAwareResource> = vec![
+        ContextAwareResource {
+            api_version: "node.k8s.io/v1".into(),
+            kind: "RuntimeClass".into(),
+        },
+        ContextAwareResource {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+        },
+    ];
+    assert_eq!(
+        metadata
+            .context_aware_resources
+            .into_iter()
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
+#[test]
+fn the_examples_give_the_documented_verdicts() {
+    let dir = common::root().join("examples").join(POLICY);
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("example"))
+            .expect("json")
+    };
+    let expected = [
+        ("01-cde-deployment-in-gvisor", true, false),
+        ("02-cde-pod-gets-default-class", true, true),
+        ("03-fake-sandbox-class", false, false),
+        ("04-windows-process-isolated", false, false),
+    ];
+    for (name, allowed, patched) in expected {
+        let text =
+            std::fs::read_to_string(dir.join(format!("{name}.session.yml"))).expect("session");
+        let replay =
+            std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
+        let options = RunOptions {
+            settings: read("settings.json"),
+            replay: Some(replay),
+            allow_context_aware: true,
+            ..RunOptions::default()
+        };
+        let response = run(
+            &common::policy(POLICY),
+            &read(&format!("{name}.json")),
+            options,
+        )
+        .expect("run");
+        assert_eq!(
+            (response.allowed, response.patch.is_some()),
+            (allowed, patched),
+            "{name}: {:?}",
+            response.status
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! Is the workload high-risk, and if so, does it run behind a boundary stronger than a shared
+//! kernel (PCI 9.1: a sandbox such as gVisor or Kata) or, on Windows, in Hyper-V (PCI 9.2)?
+
+use pci_shared::containers::all_containers;
+use pci_shared::glob::glob;
+use pci_shared::path::FieldPath;
+use pci_shared::violation::{Violation, Violations};
+use pci_shared::workload::Workload;
+use serde_json::Value;
+
+use crate::cluster::{ClusterLookup, Lookup};
+use crate::settings::{HighRisk, Selectors, Settings};
+
+/// PCI guidance for Linux sandboxes.
+pub const PCI_LINUX: &str = "9.1";
+/// PCI guidance for Windows isolation.
+pub const PCI_WINDOWS: &str = "9.2";
+
+/// What the policy concluded about a workload.
+#[derive(Debug, Default)]
+pub struct Judgement {
+    pub violations: Violations,
+    /// The runtime class to set (`defaultRuntimeClass`, on CREATE).
+    pub default_class: Option<(FieldPath, String)>,
+    pub warnings: Vec<String>,
+}
+
+/// Where the policy may change the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+}
+
+/// Judges `workload`, admitted in `namespace`.
+pub fn judge<C: ClusterLookup>(
+    workload: &Workload,
+    namespace: Option<&str>,
+    operation: Operation,
+    settings: &Settings,
+) -> Judgement {
+    let mut judgement = Judgement::default();
+    let class_path = workload.spec_path.field("runtimeClassName");
+    match is_high_risk::<C>(workload, namespace, &settings.high_risk) {
+        Ok(false) => return judgement,
+        Ok(true) => {}
+        Err(reason) => {
+            push(
+                &mut judgement,
+                "context",
+                class_path,
+                PCI_LINUX,
+                format!("cannot tell whether the workload is high-risk: {reason}"),
+            );
+            return judgement;
+        }
+    }
+    if workload.spec.targets_windows() {
+        judge_windows::<C>(workload, settings, &mut judgement);
+    } else {
+        judge_linux::<C>(workload, operation, settings, &mut judgement);
+    }
+    judgement
+}
+
+fn push(
+    judgement: &mut Judgement,
+    control: &'static str,
+    path: FieldPath,
+    pci: &'static str,
+    message: String,
+) {
+    judgement.violations.push(Violation {
+        path,
+        control,
+        container: None,
+        message,
+        pci,
+    });
+}
+
+fn is_high_risk<C: ClusterLookup>(
+    workload: &Workload,
+    namespace: Option<&str>,
+    high_risk: &HighRisk,
+) -> Result<bool, String> {
+    let selectors: &Selectors = match high_risk {
+        HighRisk::All => return Ok(true),
+        HighRisk::Selected(selectors) => selectors,
+    };
+    let pod = &workload.pod_metadata;
+    if selectors
+        .pod_selector
+        .as_ref()
+        .is_some_and(|s| s.matches(&pod.labels))
+    {
+        return Ok(true);
+    }
+    if !selectors.pod_annotations.is_empty()
+        && selectors
+            .pod_annotations
+            .iter()
+            .all(|(k, v)| pod.annotations.get(k) == Some(v))
+    {
+        return Ok(true);
+    }
+    let Some(selector) = &selectors.namespace_selector else {
+        return Ok(false);
+    };
+    let namespace = namespace
+        .filter(|ns| !ns.is_empty())
+        .ok_or_else(|| "the request names no namespace, so its labels cannot be read".to_owned())?;
+    match C::get("v1", "Namespace", namespace) {
+        Ok(Lookup::Found(object)) => Ok(selector.matches(&labels(&object))),
+        Ok(Lookup::Missing) => Err(format!("namespace \"{namespace}\" does not exist")),
+        Err(error) => Err(format!("cannot read namespace \"{namespace}\": {error}")),
+    }
+}
+
+fn labels(object: &Value) -> std::collections::BTreeMap<String, String> {
+    object["metadata"]["labels"]
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The handler of RuntimeClass `class`, or why it cannot be known.
+fn handler<C: ClusterLookup>(class: &str) -> Result<String, String> {
+    match C::get("node.k8s.io/v1", "RuntimeClass", class) {
+        Ok(Lookup::Found(object)) => object["handler"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("RuntimeClass \"{class}\" has no handler")),
+        Ok(Lookup::Missing) => Err(format!("RuntimeClass \"{class}\" does not exist")),
+        Err(error) => Err(format!("cannot look up RuntimeClass \"{class}\": {error}")),
+    }
+}
+
+/// Checks that `class` maps to a handler matching `allowed`; the error explains.
+fn verify_handler<C: ClusterLookup>(
+    class: &str,
+    allowed: &[String],
+    what: &str,
+) -> Result<(), String> {
+    let handler = handler::<C>(class)?;
+    if allowed.iter().any(|pattern| glob(pattern, &handler, b"")) {
+        Ok(())
+    } else {
+        Err(format!(
+            "RuntimeClass \"{class}\" maps to handler \"{handler}\", which is not {what} (approved handlers: {})",
+            allowed.join(", ")
+        ))
+    }
+}
+
+fn judge_linux<C: ClusterLookup>(
+    workload: &Workload,
+    operation: Operation,
+    settings: &Settings,
+    judgement: &mut Judgement,
+) {
+    let path = workload.spec_path.field("runtimeClassName");
+    let allowed = settings.allowed_runtime_classes.join(", ");
+    let class = match (
+        &workload.spec.runtime_class_name,
+        &settings.default_runtime_class,
+        operation,
+    ) {
+        (Some(class), _, _) => class.clone(),
+        (None, Some(default), Operation::Create) => {
+            judgement.default_class = Some((path.clone(), default.clone()));
+            judgement
+                .warnings
+                .push(format!("runtime-isolation: high-risk workload set to runtimeClassName \"{default}\" (defaultRuntimeClass)"));
+            default.clone()
+        }
+        (None, _, _) => {
+            push(
+                judgement,
+                "runtimeClass",
+                path,
+                PCI_LINUX,
+                format!(
+                    "unset: a high-risk workload must run in a sandboxed runtime class, not on the shared host kernel; allowed: {allowed}"
+                ),
+            );
+            return;
+        }
+    };
+    if !settings.allowed_runtime_classes.contains(&class) {
+        let message = format!(
+            "\"{class}\" is not a sandboxed runtime class for high-risk workloads; allowed: {allowed}"
+        );
+        push(judgement, "runtimeClass", path, PCI_LINUX, message);
+        return;
+    }
+    if let Some(check) = &settings.verify_handlers
+        && let Err(reason) = verify_handler::<C>(&class, &check.allowed, "an approved sandbox")
+    {
+        judgement.default_class = None;
+        push(judgement, "runtimeHandler", path, PCI_LINUX, reason);
+    }
+}
+
+fn judge_windows<C: ClusterLookup>(
+    workload: &Workload,
+    settings: &Settings,
+    judgement: &mut Judgement,
+) {
+    let spec = &workload.spec;
+    let pod_host_process = spec
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.windows_options.as_ref())
+        .and_then(|w| w.host_process);
+    const HOST_PROCESS: &str = "true: a HostProcess container runs on the Windows node itself, which a high-risk workload must not";
+    if pod_host_process == Some(true) {
+        push(
+            judgement,
+            "windowsHostProcess",
+            workload
+                .spec_path
+                .fields("securityContext.windowsOptions.hostProcess"),
+            PCI_WINDOWS,
+            HOST_PROCESS.into(),
+        );
+    }
+    for container in all_containers(spec, &workload.spec_path) {
+        let host_process = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.windows_options.as_ref())
+            .and_then(|w| w.host_process);
+        if host_process == Some(true) {
+            judgement.violations.push(Violation {
+                path: container
+                    .path()
+                    .fields("securityContext.windowsOptions.hostProcess"),
+                control: "windowsHostProcess",
+                container: Some(container.name().to_owned()),
+                message: HOST_PROCESS.into(),
+                pci: PCI_WINDOWS,
+            });
+        }
+    }
+    let path = workload.spec_path.field("runtimeClassName");
+    const WHY: &str = "Windows process-isolated containers are not a security boundary (Microsoft); only Hyper-V isolation is";
+    let Some(windows) = &settings.windows else {
+        let message = format!(
+            "a high-risk Windows workload needs Hyper-V isolation and this policy has no Hyper-V runtime class configured (settings.windows); {WHY}. Run it in a cluster or serverless service that isolates it"
+        );
+        push(judgement, "windowsIsolation", path, PCI_WINDOWS, message);
+        return;
+    };
+    let allowed = windows.allowed_runtime_classes.join(", ");
+    match &spec.runtime_class_name {
+        None => push(
+            judgement,
+            "windowsIsolation",
+            path,
+            PCI_WINDOWS,
+            format!(
+                "unset, so the containers are process-isolated; {WHY}. Use a Hyper-V runtime class: {allowed}"
+            ),
+        ),
+        Some(class) if !windows.allowed_runtime_classes.contains(class) => push(
+            judgement,
+            "windowsIsolation",
+            path,
+            PCI_WINDOWS,
+            format!("\"{class}\" is not a Hyper-V runtime class; {WHY}. Use one of: {allowed}"),
+        ),
+        Some(class) => {
+            if !windows.allowed_handlers.is_empty()
+                && let Err(reason) =
+                    verify_handler::<C>(class, &windows.allowed_handlers, "Hyper-V isolation")
+            {
+                push(judgement, "runtimeHandler", path, PCI_WINDOWS, reason);
+            }
+        }
+    }
+}

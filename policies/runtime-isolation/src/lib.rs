@@ -1,0 +1,108 @@
+//! runtime-isolation: high-risk workloads run behind a boundary stronger than a shared kernel —
+//! a sandboxed runtime class on Linux (PCI DSS container orchestration guidance 9.1), Hyper-V
+//! isolation on Windows (9.2).
+//!
+//! Unlike upstream `pod-runtime-class-policy`, a workload that asks for an allowed class is
+//! accepted, and `runtimeClassName` is only ever set on CREATE (it is immutable on a Pod). This
+//! file is glue: the verdict is in [`evaluate`], the cluster lookups in [`cluster`].
+
+pub mod cluster;
+pub mod evaluate;
+pub mod settings;
+
+use std::marker::PhantomData;
+
+use kubewarden_policy_sdk::wapc_guest::register_function;
+use pci_shared::exception::apply_to_workload;
+use pci_shared::input::InputError;
+use pci_shared::patch::ObjectEditor;
+use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
+use pci_shared::request::AdmissionRequest;
+use pci_shared::response::Outcome;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use serde_json::Value;
+
+use cluster::{ClusterLookup, HostCluster};
+use evaluate::Operation;
+use settings::Settings;
+
+/// The control ids: messages and exceptions name them.
+pub const CONTROLS: [&str; 5] = [
+    "runtimeClass",
+    "runtimeHandler",
+    "windowsIsolation",
+    "windowsHostProcess",
+    "context",
+];
+
+/// The runtime-isolation policy, reading the cluster through `C`.
+pub struct RuntimeIsolation<C: ClusterLookup>(PhantomData<C>);
+
+impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
+    const NAME: &'static str = "runtime-isolation";
+    type Settings = Settings;
+
+    fn evaluate(
+        request: &AdmissionRequest<'_>,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Result<Outcome, InputError> {
+        let workload = match read_workload(request)? {
+            Target::Workload(workload) => workload,
+            Target::NotApplicable(_) => return Ok(Outcome::default()),
+        };
+        let operation = if request.operation == "CREATE" {
+            Operation::Create
+        } else {
+            Operation::Update
+        };
+        if workload.kind == WorkloadKind::Pod && operation == Operation::Update {
+            // runtimeClassName and hostProcess are immutable on a Pod: an UPDATE cannot change
+            // the isolation the Pod was admitted with, so there is nothing to judge.
+            return Ok(Outcome::default());
+        }
+        let namespace = request.namespace.as_deref();
+        let judgement = evaluate::judge::<C>(&workload, namespace, operation, settings);
+        let report = apply_to_workload(
+            Self::NAME,
+            &settings.exceptions,
+            judgement.violations,
+            &workload,
+            namespace,
+            now,
+        );
+        let mut outcome = Outcome::from_exceptions(report);
+        if outcome.violations.is_empty()
+            && let Some((path, class)) = judgement.default_class
+        {
+            outcome.warnings.extend(judgement.warnings);
+            let mut editor = ObjectEditor::new(object_value(request)?);
+            editor
+                .set(&path, Value::String(class))
+                .map_err(|error| InputError::new("object", error.to_string()))?;
+            outcome.mutated = editor.finish();
+        }
+        Ok(outcome)
+    }
+}
+
+/// Registers the waPC operations.
+#[unsafe(no_mangle)]
+pub extern "C" fn wapc_init() {
+    register_function(
+        "validate",
+        policy::validate::<RuntimeIsolation<HostCluster>>,
+    );
+    register_function(
+        "validate_settings",
+        policy::validate_settings::<RuntimeIsolation<HostCluster>>,
+    );
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,305 @@
+//! Policy-level tests with the cluster replaced by a script.
+
+use pci_shared::fixtures::{
+    admission_request, reported_violations, validation_payload, workload_object,
+};
+use pci_shared::policy::evaluate;
+use pci_shared::response::ValidationResponse;
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+use crate::RuntimeIsolation;
+use crate::cluster::{ClusterLookup, Lookup, classify};
+
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+
+/// Namespaces `payments` (labelled pci=cde) and `web`; `broken` fails to load. RuntimeClasses
+/// `gvisor` (runsc), `kata` (kata-qemu), `fake-sandbox` (runc), `hyperv` (Hyper-V, build suffix).
+struct Scripted;
+
+impl ClusterLookup for Scripted {
+    fn get(api_version: &str, kind: &str, name: &str) -> Result<Lookup, String> {
+        let found = |object: Value| Ok(Lookup::Found(object));
+        match (api_version, kind, name) {
+            ("v1", "Namespace", "payments") => {
+                found(json!({"metadata": {"name": "payments", "labels": {"pci": "cde"}}}))
+            }
+            ("v1", "Namespace", "web") => found(json!({"metadata": {"name": "web", "labels": {}}})),
+            ("v1", "Namespace", "broken") => {
+                Err("the server is currently unable to handle the request".into())
+            }
+            ("node.k8s.io/v1", "RuntimeClass", "gvisor") => found(json!({"handler": "runsc"})),
+            ("node.k8s.io/v1", "RuntimeClass", "kata") => found(json!({"handler": "kata-qemu"})),
+            ("node.k8s.io/v1", "RuntimeClass", "fake-sandbox") => found(json!({"handler": "runc"})),
+            ("node.k8s.io/v1", "RuntimeClass", "hyperv") => {
+                found(json!({"handler": "runhcs-wcow-hypervisor-19041"}))
+            }
+            ("node.k8s.io/v1", "RuntimeClass", "outage") => Err("connection refused".into()),
+            _ => classify(&format!("{kind} \"{name}\" not found")),
+        }
+    }
+}
+
+fn settings() -> Value {
+    json!({
+        "highRisk": {"podSelector": {"matchLabels": {"pci": "cde"}}, "namespaceSelector": {"matchLabels": {"pci": "cde"}}},
+        "allowedRuntimeClasses": ["gvisor", "kata", "fake-sandbox", "outage"],
+        "verifyHandlers": {"allowed": ["runsc", "kata-*"]},
+        "windows": {"allowedRuntimeClasses": ["hyperv"]}
+    })
+}
+
+fn run_in(
+    namespace: &str,
+    kind: WorkloadKind,
+    operation: &str,
+    spec: Value,
+    labels: Value,
+    settings: Value,
+) -> ValidationResponse {
+    let mut request = admission_request(
+        kind,
+        operation,
+        workload_object(kind, "w", json!({"labels": labels}), spec),
+    );
+    request["namespace"] = json!(namespace);
+    evaluate::<RuntimeIsolation<Scripted>>(&validation_payload(&request, &settings), NOW)
+}
+
+fn run(spec: Value, labels: Value) -> ValidationResponse {
+    run_in(
+        "web",
+        WorkloadKind::Deployment,
+        "CREATE",
+        spec,
+        labels,
+        settings(),
+    )
+}
+
+fn violations(response: &ValidationResponse) -> Vec<String> {
+    reported_violations(&serde_json::to_value(&response.audit_annotations).expect("json"))
+}
+
+fn pod(class: Option<&str>) -> Value {
+    let mut spec = json!({"containers": [{"name": "app", "image": "registry.corp.com/app:1"}]});
+    if let Some(class) = class {
+        spec["runtimeClassName"] = json!(class);
+    }
+    spec
+}
+
+#[test]
+fn a_workload_that_is_not_high_risk_is_accepted() {
+    assert!(run(pod(None), json!({"app": "x"})).accepted);
+}
+
+#[test]
+fn an_explicitly_allowed_sandbox_is_accepted() {
+    assert!(run(pod(Some("gvisor")), json!({"pci": "cde"})).accepted);
+    assert!(run(pod(Some("kata")), json!({"pci": "cde"})).accepted);
+}
+
+#[test]
+fn high_risk_without_a_sandbox_is_rejected_with_the_pci_reason() {
+    let response = run(pod(None), json!({"pci": "cde"}));
+    assert_eq!(
+        violations(&response),
+        vec!["runtimeClass spec.template.spec.runtimeClassName"]
+    );
+    assert!(response.message.is_some_and(|m| m.contains("(PCI DSS 9.1)")
+        && m.contains("not on the shared host kernel; allowed: gvisor, kata")));
+    let response = run(pod(Some("runc")), json!({"pci": "cde"}));
+    assert!(
+        response
+            .message
+            .is_some_and(|m| m.contains("\"runc\" is not a sandboxed runtime class"))
+    );
+}
+
+#[test]
+fn a_class_named_like_a_sandbox_must_map_to_an_approved_handler() {
+    let response = run(pod(Some("fake-sandbox")), json!({"pci": "cde"}));
+    assert_eq!(
+        violations(&response),
+        vec!["runtimeHandler spec.template.spec.runtimeClassName"]
+    );
+    assert!(
+        response.message.is_some_and(
+            |m| m.contains("maps to handler \"runc\", which is not an approved sandbox")
+        )
+    );
+    let mut settings = settings();
+    settings["allowedRuntimeClasses"] = json!(["gvisor", "missing"]);
+    let missing = run_in(
+        "web",
+        WorkloadKind::Deployment,
+        "CREATE",
+        pod(Some("missing")),
+        json!({"pci": "cde"}),
+        settings,
+    );
+    assert!(
+        missing
+            .message
+            .is_some_and(|m| m.contains("RuntimeClass \"missing\" does not exist"))
+    );
+    let outage = run(pod(Some("outage")), json!({"pci": "cde"}));
+    assert!(!outage.accepted);
+    assert!(
+        outage.message.is_some_and(
+            |m| m.contains("cannot look up RuntimeClass \"outage\": connection refused")
+        )
+    );
+}
+
+#[test]
+fn the_namespace_labels_make_a_workload_high_risk_and_lookup_errors_fail_closed() {
+    let in_cde = run_in(
+        "payments",
+        WorkloadKind::Job,
+        "CREATE",
+        pod(None),
+        json!({}),
+        settings(),
+    );
+    assert_eq!(
+        violations(&in_cde),
+        vec!["runtimeClass spec.template.spec.runtimeClassName"]
+    );
+    let broken = run_in(
+        "broken",
+        WorkloadKind::Job,
+        "CREATE",
+        pod(None),
+        json!({}),
+        settings(),
+    );
+    assert_eq!(
+        violations(&broken),
+        vec!["context spec.template.spec.runtimeClassName"]
+    );
+    let missing = run_in(
+        "ghost",
+        WorkloadKind::Job,
+        "CREATE",
+        pod(None),
+        json!({}),
+        settings(),
+    );
+    assert!(
+        missing
+            .message
+            .is_some_and(|m| m.contains("namespace \"ghost\" does not exist"))
+    );
+}
+
+#[test]
+fn the_default_class_is_set_on_create_only_and_never_on_pod_updates() {
+    let mut settings = settings();
+    settings["defaultRuntimeClass"] = json!("gvisor");
+    let created = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "CREATE",
+        pod(None),
+        json!({"pci": "cde"}),
+        settings.clone(),
+    );
+    assert!(created.accepted, "{:?}", created.message);
+    let mutated = created.mutated_object.expect("mutated");
+    assert_eq!(mutated["spec"]["runtimeClassName"], "gvisor");
+    assert_eq!(mutated["spec"]["containers"], pod(None)["containers"]);
+    let pod_update = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "UPDATE",
+        pod(None),
+        json!({"pci": "cde"}),
+        settings.clone(),
+    );
+    assert!(
+        pod_update.accepted && pod_update.mutated_object.is_none(),
+        "a Pod's runtimeClassName is immutable"
+    );
+    let deployment_update = run_in(
+        "web",
+        WorkloadKind::Deployment,
+        "UPDATE",
+        pod(None),
+        json!({"pci": "cde"}),
+        settings.clone(),
+    );
+    assert!(!deployment_update.accepted && deployment_update.mutated_object.is_none());
+    let explicit = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "CREATE",
+        pod(Some("kata")),
+        json!({"pci": "cde"}),
+        settings,
+    );
+    assert!(
+        explicit.accepted && explicit.mutated_object.is_none(),
+        "an explicit allowed class is kept as is"
+    );
+}
+
+#[test]
+fn windows_needs_hyper_v_and_refuses_host_process() {
+    let windows = |class: Option<&str>, how: Value| {
+        let mut spec = pod(class);
+        spec.as_object_mut()
+            .expect("object")
+            .extend(how.as_object().expect("object").clone());
+        run(spec, json!({"pci": "cde"}))
+    };
+    let by_os = windows(None, json!({"os": {"name": "windows"}}));
+    assert_eq!(
+        violations(&by_os),
+        vec!["windowsIsolation spec.template.spec.runtimeClassName"]
+    );
+    assert!(by_os.message.is_some_and(|m| m.contains("(PCI DSS 9.2)")
+        && m.contains("process-isolated containers are not a security boundary")));
+    let by_selector = windows(
+        Some("gvisor"),
+        json!({"nodeSelector": {"kubernetes.io/os": "windows"}}),
+    );
+    assert!(
+        by_selector
+            .message
+            .is_some_and(|m| m.contains("\"gvisor\" is not a Hyper-V runtime class"))
+    );
+    let affinity = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]}]}]}}}});
+    assert!(
+        windows(Some("hyperv"), affinity.clone()).accepted,
+        "Hyper-V with a build suffix is accepted"
+    );
+    let mut host_process = affinity;
+    host_process["securityContext"] = json!({"windowsOptions": {"hostProcess": true}});
+    let response = windows(Some("hyperv"), host_process);
+    assert_eq!(
+        violations(&response),
+        vec!["windowsHostProcess spec.template.spec.securityContext.windowsOptions.hostProcess"]
+    );
+    let mut no_windows_settings = settings();
+    no_windows_settings
+        .as_object_mut()
+        .expect("object")
+        .remove("windows");
+    let response = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "CREATE",
+        json!({"os": {"name": "windows"}, "containers": []}),
+        json!({"pci": "cde"}),
+        no_windows_settings,
+    );
+    assert!(
+        response
+            .message
+            .is_some_and(|m| m.contains("no Hyper-V runtime class configured"))
+    );
+}
