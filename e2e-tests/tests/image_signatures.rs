@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{kwctl_run, kwctl_run_replay, module_bytes, root};
-use pci_host::metadata::Metadata;
+use common::{kwctl_run, kwctl_run_replay, root};
 use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
 use serde_json::{Value, json};
@@ -160,10 +159,7 @@ fn unmatched_images_are_rejected_without_asking_the_host() {
 
 #[test]
 fn the_module_declares_the_host_capability_it_uses() {
-    let metadata = Metadata::from_module(&module_bytes(POLICY))
-        .expect("readable")
-        .expect("annotated");
-    metadata.validate().expect("valid metadata");
+    let metadata = common::checked_metadata(POLICY);
     assert!(metadata.mutating);
     assert_eq!(
         metadata.host_capabilities,

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{kwctl_run_replay, module_bytes};
-use pci_host::metadata::{ContextAwareResource, Metadata};
+use common::kwctl_run_replay;
+use pci_host::metadata::ContextAwareResource;
 use pci_host::run::{RunOptions, run};
 use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
@@ -232,10 +232,7 @@ fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed
 
 #[test]
 fn the_module_declares_its_context_aware_resources_and_capability() {
-    let metadata = Metadata::from_module(&module_bytes(POLICY))
-        .expect("readable")
-        .expect("annotated");
-    metadata.validate().expect("valid metadata");
+    let metadata = common::checked_metadata(POLICY);
     assert_eq!(
         metadata.host_capabilities,
         Some(vec!["kubernetes/get_resource".to_owned()])

@@ -2,9 +2,7 @@
 
 mod common;
 
-use common::{instance, kwctl_run, module_bytes, root};
-use pci_host::metadata::Metadata;
-use pci_shared::workload::WorkloadKind;
+use common::{instance, kwctl_run, root};
 use serde_json::{Value, json};
 use trusted_registries::TrustedRegistries;
 
@@ -67,21 +65,6 @@ fn the_examples_give_the_documented_verdicts() {
 
 #[test]
 fn the_module_carries_complete_metadata() {
-    let metadata = Metadata::from_module(&module_bytes(POLICY))
-        .expect("readable")
-        .expect("annotated");
-    metadata.validate().expect("valid metadata");
+    let metadata = common::checked_metadata(POLICY);
     assert!(!metadata.mutating);
-    let resources: Vec<&str> = metadata
-        .rules
-        .iter()
-        .flat_map(|r| r.resources.iter().map(String::as_str))
-        .collect();
-    for kind in WorkloadKind::ALL {
-        assert!(
-            resources.contains(&kind.resource()),
-            "rules miss {}",
-            kind.resource()
-        );
-    }
 }

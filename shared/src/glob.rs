@@ -57,18 +57,7 @@ impl ImagePattern {
         if host == DEFAULT_REGISTRY && path.len() == 1 && path[0] != "**" {
             path.insert(0, "library".into());
         }
-        for segment in &path {
-            let valid = !segment.is_empty()
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b));
-            if !valid {
-                return Err(format!(
-                    "repository segment \"{segment}\" in \"{source}\" is invalid \
-                     (lowercase letters, digits, '.', '_', '-' and '*')"
-                ));
-            }
-        }
+        check_segments(&path, source)?;
         if !host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:*[]".contains(&b))
@@ -177,17 +166,7 @@ impl RegistryPattern {
             ));
         }
         let path: Vec<String> = parts.map(str::to_owned).collect();
-        for segment in &path {
-            let valid = !segment.is_empty()
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b));
-            if !valid {
-                return Err(format!(
-                    "repository segment \"{segment}\" in \"{source}\" is invalid (lowercase letters, digits, '.', '_', '-' and '*'; no tag)"
-                ));
-            }
-        }
+        check_segments(&path, source)?;
         Ok(Self {
             source: source.to_owned(),
             host,
@@ -233,6 +212,22 @@ impl fmt::Display for RegistryPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// Repository segments of a pattern: lowercase letters, digits, `.`, `_`, `-` and `*`.
+fn check_segments(path: &[String], source: &str) -> Result<(), String> {
+    for segment in path {
+        let valid = !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b));
+        if !valid {
+            return Err(format!(
+                "repository segment \"{segment}\" in \"{source}\" is invalid (lowercase letters, digits, '.', '_', '-' and '*'; no tag)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn match_segments(pattern: &[String], segments: &[&str]) -> bool {

@@ -3,9 +3,10 @@
 
 use crate::containers::{ContainerRef, all_containers};
 use crate::exception::{Exception, apply_to_workload};
+use crate::image::ImageReference;
 use crate::input::InputError;
 use crate::patch::ObjectEditor;
-use crate::policy::object_value;
+use crate::policy::{Target, object_value, read_workload};
 use crate::request::AdmissionRequest;
 use crate::response::Outcome;
 use crate::time::Timestamp;
@@ -31,6 +32,21 @@ impl ImageVerdict {
             ..Self::default()
         }
     }
+
+    /// Parses a container's `image` field; a missing or unparsable image is the verdict itself
+    /// (control `reference`), naming the string and the reason.
+    pub fn parse(image: Option<&str>) -> Result<ImageReference, Self> {
+        let image =
+            image.ok_or_else(|| Self::finding("reference", "no image is set".to_owned()))?;
+        ImageReference::parse(image).map_err(|error| {
+            let message = format!(
+                "\"{}\" is not a valid image reference: {}",
+                image.escape_debug(),
+                error.reason
+            );
+            Self::finding("reference", message)
+        })
+    }
 }
 
 /// The context of one evaluation of an image policy.
@@ -42,6 +58,18 @@ pub struct ImagePolicy<'a> {
 }
 
 impl ImagePolicy<'_> {
+    /// Evaluates a request: objects without a pod spec are accepted, workloads are judged.
+    pub fn evaluate(
+        &self,
+        request: &AdmissionRequest<'_>,
+        judge: impl FnMut(&ContainerRef<'_>) -> ImageVerdict,
+    ) -> Result<Outcome, InputError> {
+        match read_workload(request)? {
+            Target::Workload(workload) => self.judge(request, &workload, judge),
+            Target::NotApplicable(_) => Ok(Outcome::default()),
+        }
+    }
+
     /// Judges every container's image (init, regular, ephemeral) and builds the outcome: the
     /// findings become violations on `<container path>.image`, exceptions waive what they
     /// cover, and when nothing is left to reject the pinned images are written into the object,

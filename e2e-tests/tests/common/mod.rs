@@ -143,3 +143,40 @@ pub fn kwctl_run_replay(
     let response = run(&policy(name), request, options).expect("run");
     (response, replay.remaining())
 }
+
+/// The metadata embedded in `dist/<policy>.wasm`, after checking that it is valid (as
+/// policy-server checks it), annotated by our tool from the policy README, and that its rules
+/// cover every workload kind.
+pub fn checked_metadata(policy: &str) -> pci_host::metadata::Metadata {
+    let metadata = pci_host::metadata::Metadata::from_module(&module_bytes(policy))
+        .expect("readable")
+        .expect("annotated");
+    metadata.validate().expect("valid metadata");
+    assert_eq!(metadata.protocol_version.as_deref(), Some("v1"));
+    let readme = std::fs::read_to_string(root().join("policies").join(policy).join("README.md"))
+        .expect("readme");
+    assert_eq!(
+        metadata.annotations.get("io.kubewarden.policy.usage"),
+        Some(&readme),
+        "{policy}: usage is the README"
+    );
+    assert!(
+        metadata
+            .annotations
+            .contains_key("io.pci-policies.annotate")
+    );
+    assert!(!metadata.annotations.contains_key("io.kubewarden.kwctl"));
+    let resources: Vec<&str> = metadata
+        .rules
+        .iter()
+        .flat_map(|r| r.resources.iter().map(String::as_str))
+        .collect();
+    for kind in pci_shared::workload::WorkloadKind::ALL {
+        assert!(
+            resources.contains(&kind.resource()),
+            "{policy}: rules miss {}",
+            kind.resource()
+        );
+    }
+    metadata
+}

@@ -12,25 +12,12 @@ pub fn check_image<L: DigestLookup>(
     image: Option<&str>,
     settings: &Settings,
 ) -> ImageVerdict {
-    let mut result = ImageVerdict::default();
-    let Some(image) = image else {
-        result
-            .findings
-            .push(("reference", "no image is set".to_owned()));
-        return result;
-    };
-    let reference = match ImageReference::parse(image) {
+    let reference = match ImageVerdict::parse(image) {
         Ok(reference) => reference,
-        Err(error) => {
-            let message = format!(
-                "\"{}\" is not a valid image reference: {}",
-                image.escape_debug(),
-                error.reason
-            );
-            result.findings.push(("reference", message));
-            return result;
-        }
+        Err(verdict) => return verdict,
     };
+    let image = image.unwrap_or_default();
+    let mut result = ImageVerdict::default();
     match reference.digest() {
         Some(digest) => check_pinned::<L>(name, image, &reference, digest, settings, &mut result),
         None if settings.mode == Mode::Require => result.findings.push((

@@ -1,6 +1,6 @@
 //! The verdict on one container image: every rule that covers it must pass.
 
-use pci_shared::image::{Digest, ImageReference};
+use pci_shared::image::Digest;
 use pci_shared::images::ImageVerdict;
 
 use crate::settings::{Rule, Settings, Unmatched};
@@ -12,25 +12,12 @@ pub fn check_image<H: SignatureHost>(
     image: Option<&str>,
     settings: &Settings,
 ) -> ImageVerdict {
-    let mut result = ImageVerdict::default();
-    let Some(image) = image else {
-        result
-            .findings
-            .push(("reference", "no image is set".to_owned()));
-        return result;
-    };
-    let reference = match ImageReference::parse(image) {
+    let reference = match ImageVerdict::parse(image) {
         Ok(reference) => reference,
-        Err(error) => {
-            let message = format!(
-                "\"{}\" is not a valid image reference: {}",
-                image.escape_debug(),
-                error.reason
-            );
-            result.findings.push(("reference", message));
-            return result;
-        }
+        Err(verdict) => return verdict,
     };
+    let image = image.unwrap_or_default();
+    let mut result = ImageVerdict::default();
     let normalised = reference.to_string();
     let rules: Vec<(usize, &Rule)> = settings
         .rules

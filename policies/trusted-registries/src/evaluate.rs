@@ -7,29 +7,17 @@
 //! pinned by digest alone has no tag.
 
 use pci_shared::glob::glob;
-use pci_shared::image::ImageReference;
 use pci_shared::images::ImageVerdict;
 
 use crate::settings::Settings;
 
 /// Everything wrong with one container's `image` field.
 pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
-    let Some(image) = image else {
-        return ImageVerdict::finding("reference", "no image is set".to_owned());
-    };
-    let reference = match ImageReference::parse(image) {
+    let reference = match ImageVerdict::parse(image) {
         Ok(reference) => reference,
-        Err(error) => {
-            return ImageVerdict::finding(
-                "reference",
-                format!(
-                    "\"{}\" is not a valid image reference: {}",
-                    image.escape_debug(),
-                    error.reason
-                ),
-            );
-        }
+        Err(verdict) => return verdict,
     };
+    let image = image.unwrap_or_default();
     let shown = || format!("\"{image}\" ({reference})");
     let mut findings = Vec::new();
     if let Some(entry) = settings

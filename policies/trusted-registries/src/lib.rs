@@ -9,7 +9,7 @@ pub mod settings;
 use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
-use pci_shared::policy::{self, Policy, Target, read_workload};
+use pci_shared::policy::{self, Policy};
 use pci_shared::request::AdmissionRequest;
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
@@ -34,17 +34,13 @@ impl Policy for TrustedRegistries {
         settings: &Settings,
         now: Timestamp,
     ) -> Result<Outcome, InputError> {
-        let workload = match read_workload(request)? {
-            Target::Workload(workload) => workload,
-            Target::NotApplicable(_) => return Ok(Outcome::default()),
-        };
         let policy = ImagePolicy {
             name: Self::NAME,
             pci: PCI_REFERENCE,
             exceptions: &settings.exceptions,
             now,
         };
-        policy.judge(request, &workload, |container| {
+        policy.evaluate(request, |container| {
             evaluate::check_image(container.container.image.as_deref(), settings)
         })
     }
