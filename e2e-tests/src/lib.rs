@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod annotate;
 pub mod capabilities;
+pub mod examples;
 pub mod host;
 pub mod metadata;
 pub mod replay;

@@ -144,26 +144,12 @@ fn the_module_declares_the_host_capability_it_uses() {
 
 #[test]
 fn the_examples_give_the_documented_verdicts() {
-    let dir = common::root().join("examples").join(POLICY);
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("example"))
-            .expect("json")
-    };
-    let settings = read("settings.json");
-    assert!(kwctl_run(POLICY, &read("01-pinned-deployment.json"), settings.clone()).allowed);
-    assert!(!kwctl_run(POLICY, &read("02-tags-only.json"), settings).allowed);
-    let text = std::fs::read_to_string(dir.join("03-resolve-tags.session.yml")).expect("session");
-    let replay = std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
-    let options = pci_host::run::RunOptions {
-        settings: read("03-resolve-tags.settings.json"),
-        replay: Some(replay),
-        ..Default::default()
-    };
-    let response = pci_host::run::run(
-        &common::policy(POLICY),
-        &read("03-resolve-tags.json"),
-        options,
-    )
-    .expect("run");
-    assert!(response.allowed && response.patch.is_some(), "{response:?}");
+    common::check_examples(
+        POLICY,
+        &[
+            ("01-pinned-deployment", "ACCEPT"),
+            ("02-tags-only", "REJECT"),
+            ("03-resolve-tags", "MUTATE"),
+        ],
+    );
 }

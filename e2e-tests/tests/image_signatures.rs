@@ -169,36 +169,12 @@ fn the_module_declares_the_host_capability_it_uses() {
 
 #[test]
 fn the_examples_give_the_documented_verdicts() {
-    let dir = root().join("examples").join(POLICY);
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("example"))
-            .expect("json")
-    };
-    let session = |name: &str| {
-        let text = std::fs::read_to_string(dir.join(name)).expect("session");
-        Some(std::sync::Arc::new(
-            pci_host::replay::Replay::from_yaml(&text).expect("session"),
-        ))
-    };
-    let run = |request: &str, replay| {
-        let options = pci_host::run::RunOptions {
-            settings: read("settings.json"),
-            replay,
-            ..Default::default()
-        };
-        pci_host::run::run(&common::policy(POLICY), &read(request), options).expect("run")
-    };
-    let signed = run(
-        "01-signed-deployment.json",
-        session("01-signed-deployment.session.yml"),
+    common::check_examples(
+        POLICY,
+        &[
+            ("01-signed-deployment", "MUTATE"),
+            ("02-unsigned-image", "REJECT"),
+            ("03-unmatched-image", "REJECT"),
+        ],
     );
-    assert!(signed.allowed && signed.patch.is_some(), "{signed:?}");
-    assert!(
-        !run(
-            "02-unsigned-image.json",
-            session("02-unsigned-image.session.yml")
-        )
-        .allowed
-    );
-    assert!(!run("03-unmatched-image.json", None).allowed);
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{instance, kwctl_run, root};
+use common::{instance, kwctl_run};
 use pci_host::admission::Deployment;
 use pci_host::run::{RunOptions, run};
 use pci_shared::fixtures::{CaseTable, admission_request, workload_object};
@@ -243,31 +243,17 @@ fn bad_input_through_the_wasm_is_a_clear_rejection() {
 
 #[test]
 fn the_examples_give_the_documented_verdicts() {
-    let expected = [
-        ("01-compliant-deployment", true, false),
-        ("02-privileged-daemonset", false, false),
-        ("03-bare-pod-with-safe-defaults", true, true),
-        ("04-kube-proxy-with-exception", true, false),
-        ("05-kubectl-debug-privileged", false, false),
-        ("06-cronjob-missing-drop-all", false, false),
-    ];
-    let dir = root().join("examples/pod-security");
-    let default_settings: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("settings.json")).expect("settings"),
-    )
-    .expect("json");
-    for (name, allowed, patched) in expected {
-        let request: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("example"),
-        )
-        .expect("json");
-        let settings = std::fs::read_to_string(dir.join(format!("{name}.settings.json")))
-            .map(|t| serde_json::from_str(&t).expect("json"))
-            .unwrap_or_else(|_| default_settings.clone());
-        let response = kwctl_run(POLICY, &request, settings);
-        assert_eq!(response.allowed, allowed, "{name}: {:?}", response.status);
-        assert_eq!(response.patch.is_some(), patched, "{name}");
-    }
+    common::check_examples(
+        POLICY,
+        &[
+            ("01-compliant-deployment", "ACCEPT"),
+            ("02-privileged-daemonset", "REJECT"),
+            ("03-bare-pod-with-safe-defaults", "MUTATE"),
+            ("04-kube-proxy-with-exception", "ACCEPT"),
+            ("05-kubectl-debug-privileged", "REJECT"),
+            ("06-cronjob-missing-drop-all", "REJECT"),
+        ],
+    );
 }
 
 #[test]

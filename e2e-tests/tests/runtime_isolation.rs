@@ -258,39 +258,13 @@ fn the_module_declares_its_context_aware_resources_and_capability() {
 
 #[test]
 fn the_examples_give_the_documented_verdicts() {
-    let dir = common::root().join("examples").join(POLICY);
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("example"))
-            .expect("json")
-    };
-    let expected = [
-        ("01-cde-deployment-in-gvisor", true, false),
-        ("02-cde-pod-gets-default-class", true, true),
-        ("03-fake-sandbox-class", false, false),
-        ("04-windows-process-isolated", false, false),
-    ];
-    for (name, allowed, patched) in expected {
-        let text =
-            std::fs::read_to_string(dir.join(format!("{name}.session.yml"))).expect("session");
-        let replay =
-            std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
-        let options = RunOptions {
-            settings: read("settings.json"),
-            replay: Some(replay),
-            allow_context_aware: true,
-            ..RunOptions::default()
-        };
-        let response = run(
-            &common::policy(POLICY),
-            &read(&format!("{name}.json")),
-            options,
-        )
-        .expect("run");
-        assert_eq!(
-            (response.allowed, response.patch.is_some()),
-            (allowed, patched),
-            "{name}: {:?}",
-            response.status
-        );
-    }
+    common::check_examples(
+        POLICY,
+        &[
+            ("01-cde-deployment-in-gvisor", "ACCEPT"),
+            ("02-cde-pod-gets-default-class", "MUTATE"),
+            ("03-fake-sandbox-class", "REJECT"),
+            ("04-windows-process-isolated", "REJECT"),
+        ],
+    );
 }

@@ -1,19 +1,13 @@
-//! `make run`: every policy on every example request, as a verdict table.
-//!
-//! Layout: `examples/<policy>/<example>.json` is an AdmissionRequest (usable with
-//! `kwctl run -r` too); its settings are `<example>.settings.json` if present, else the
-//! folder's `settings.json`, else `{}`; `<example>.session.yml`, if present, is the kwctl replay
-//! session answering the policy's host capability calls.
+//! `make run`: every policy on every example request (`examples/<policy>/`, layout in
+//! `pci_host::examples`), as a verdict table.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use pci_host::admission::{AdmissionResponse, read_request, read_settings};
+use pci_host::admission::AdmissionResponse;
+use pci_host::examples;
 use pci_host::host::Engine;
-use pci_host::replay::Replay;
-use pci_host::run::{RunOptions, run as run_policy};
 use serde_json::Value;
 
 use crate::workspace;
@@ -32,40 +26,19 @@ pub fn run(output: Option<&Path>) -> Result<()> {
     let engine = Engine::new()?;
     let mut rows = Vec::new();
     for policy in workspace::policies()? {
-        let dir = workspace::root().join("examples").join(&policy);
-        let examples = example_files(&dir)?;
-        if examples.is_empty() {
+        let found = examples::load(&workspace::root().join("examples").join(&policy))?;
+        if found.is_empty() {
             continue;
         }
         let module_path = workspace::dist_module(&policy);
         let module = std::fs::read(&module_path)
             .with_context(|| format!("cannot read {} (run `make build`)", module_path.display()))?;
         let compiled = engine.load(&module)?;
-        for example in examples {
-            let name = example
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let request = read_request(&std::fs::read_to_string(&example)?)?;
-            let settings = settings_for(&dir, &name)?;
-            let session = dir.join(format!("{name}.session.yml"));
-            let replay = if session.is_file() {
-                Some(Arc::new(Replay::from_yaml(&std::fs::read_to_string(
-                    &session,
-                )?)?))
-            } else {
-                None
-            };
-            // As `kwctl run --allow-context-aware`: examples may read what the metadata lists.
-            let options = RunOptions {
-                settings,
-                replay,
-                allow_context_aware: true,
-                ..RunOptions::default()
-            };
-            let response = run_policy(&compiled, &request, options)
-                .with_context(|| format!("{policy}/{name}"))?;
-            rows.push(row(&policy, &name, &response)?);
+        for example in found {
+            let response = example
+                .run(&compiled)
+                .with_context(|| format!("{policy}/{}", example.name))?;
+            rows.push(row(&policy, &example.name, &response)?);
         }
     }
     let table = render(&rows);
@@ -74,36 +47,6 @@ pub fn run(output: Option<&Path>) -> Result<()> {
         std::fs::write(path, &table).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-
-fn example_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            name.ends_with(".json") && !name.ends_with(".settings.json") && name != "settings.json"
-        })
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-fn settings_for(dir: &Path, example: &str) -> Result<Value> {
-    for candidate in [
-        dir.join(format!("{example}.settings.json")),
-        dir.join("settings.json"),
-    ] {
-        if candidate.is_file() {
-            return read_settings(&std::fs::read_to_string(&candidate)?);
-        }
-    }
-    read_settings("")
 }
 
 fn row(policy: &str, example: &str, response: &AdmissionResponse) -> Result<Row> {

@@ -180,3 +180,30 @@ pub fn checked_metadata(policy: &str) -> pci_host::metadata::Metadata {
     }
     metadata
 }
+
+/// Runs every example of `examples/<policy>/` through the compiled policy and checks its verdict:
+/// `expected` must name every example, as `(name, "ACCEPT" | "REJECT" | "MUTATE")`.
+pub fn check_examples(policy_name: &str, expected: &[(&str, &str)]) {
+    let found =
+        pci_host::examples::load(&root().join("examples").join(policy_name)).expect("examples");
+    let names: Vec<&str> = found.iter().map(|e| e.name.as_str()).collect();
+    let documented: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names, documented,
+        "{policy_name}: every example needs a documented verdict"
+    );
+    let compiled = policy(policy_name);
+    for (example, (_, verdict)) in found.iter().zip(expected) {
+        let response = example.run(&compiled).expect("run");
+        let actual = match (response.allowed, response.patch.is_some()) {
+            (false, _) => "REJECT",
+            (true, true) => "MUTATE",
+            (true, false) => "ACCEPT",
+        };
+        assert_eq!(
+            actual, *verdict,
+            "{policy_name}/{}: {:?}",
+            example.name, response.status
+        );
+    }
+}
