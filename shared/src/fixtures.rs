@@ -169,20 +169,24 @@ impl WorkloadCase {
     }
 }
 
-/// `control path` of every violation in a response's `violations` audit annotation.
+/// `control path` of every violation in a response's `violations` audit annotation (none when
+/// the annotation is absent). A malformed annotation fails the test instead of reading as
+/// "no violations".
 pub fn reported_violations(audit_annotations: &Value) -> Vec<String> {
-    let Some(text) = audit_annotations.get("violations").and_then(Value::as_str) else {
+    let Some(annotation) = audit_annotations.get("violations") else {
         return Vec::new();
     };
-    let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+    let text = annotation
+        .as_str()
+        .unwrap_or_else(|| panic!("the violations audit annotation is not a string: {annotation}"));
+    let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_else(|e| {
+        panic!("the violations audit annotation is not a JSON array ({e}): {text}")
+    });
     entries
         .iter()
-        .map(|v| {
-            format!(
-                "{} {}",
-                v["control"].as_str().unwrap_or("?"),
-                v["path"].as_str().unwrap_or("?")
-            )
+        .map(|v| match (v["control"].as_str(), v["path"].as_str()) {
+            (Some(control), Some(path)) => format!("{control} {path}"),
+            _ => panic!("a violation lacks its control or path: {v}"),
         })
         .collect()
 }
@@ -191,6 +195,21 @@ pub fn reported_violations(audit_annotations: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::workload::Workload;
+
+    #[test]
+    fn reported_violations_refuse_a_malformed_annotation() {
+        let good = json!({"violations": r#"[{"control":"privileged","path":"spec.x"}]"#});
+        assert_eq!(reported_violations(&good), vec!["privileged spec.x"]);
+        assert!(reported_violations(&json!({})).is_empty());
+        assert!(
+            std::panic::catch_unwind(|| reported_violations(&json!({"violations": "not json"})))
+                .is_err()
+        );
+        assert!(
+            std::panic::catch_unwind(|| reported_violations(&json!({"violations": "[{}]"})))
+                .is_err()
+        );
+    }
 
     #[test]
     fn merge_follows_rfc_7386() {
