@@ -4,7 +4,7 @@ CARGO ?= cargo
 XTASK := $(CARGO) run --quiet --locked -p xtask --
 WASM_TARGET := wasm32-wasip1
 
-.PHONY: all setup build run bench test fmt-check lint unit e2e clean
+.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish test fmt-check lint unit e2e clean
 
 all: build
 
@@ -13,10 +13,14 @@ setup:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@command -v wasm-opt >/dev/null || { \
+	@missing=; command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq binaryen >/dev/null; }
-	@echo "setup: wasm target, rustfmt, clippy and wasm-opt ($$(wasm-opt --version)) are installed"
+		echo "setup: installing Debian packages:$$missing"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)) and docker-registry (for the publishing tests) are installed"
 
 ## build: every policy to dist/<name>.wasm (optimised, annotated)
 build: setup
@@ -29,6 +33,18 @@ run: build
 ## bench: wasm size, compile time, median and p99 evaluation time per policy and request
 bench: build
 	$(XTASK) bench
+
+## generate: Artifact Hub packages (artifacthub/), manifests (manifests/), docs/pci-matrix.md
+generate:
+	$(XTASK) generate
+
+## artifacthub, manifests, pci-matrix: names for `make generate` (one generator keeps them consistent)
+artifacthub manifests pci-matrix: generate
+
+## publish: push every policy, e.g. make publish REGISTRY=ghcr.io/acme/pci-policies [TAG=v0.1.0] [INSECURE=1]
+publish: build
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry]"; exit 2; }
+	$(XTASK) publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
 
 ## test: format, lint, unit tests, build, end-to-end tests through the compiled policies
 test: setup fmt-check lint unit build e2e

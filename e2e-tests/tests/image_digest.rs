@@ -153,3 +153,11 @@ fn the_examples_give_the_documented_verdicts() {
         ],
     );
 }
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    common::check_questions_cover_settings(
+        "image-digest",
+        &pci_shared::fixtures::struct_fields::<image_digest::settings::Settings>(),
+    );
+}

@@ -178,3 +178,11 @@ fn the_examples_give_the_documented_verdicts() {
         ],
     );
 }
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    common::check_questions_cover_settings(
+        "image-signatures",
+        &pci_shared::fixtures::struct_fields::<image_signatures::settings::Settings>(),
+    );
+}

@@ -268,3 +268,11 @@ fn the_module_carries_complete_metadata() {
         .collect();
     assert!(resources.contains(&"pods/ephemeralcontainers"));
 }
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    common::check_questions_cover_settings(
+        "pod-security",
+        &pci_shared::fixtures::struct_fields::<pod_security::settings::Settings>(),
+    );
+}

@@ -268,3 +268,11 @@ fn the_examples_give_the_documented_verdicts() {
         ],
     );
 }
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    common::check_questions_cover_settings(
+        "runtime-isolation",
+        &pci_shared::fixtures::struct_fields::<runtime_isolation::settings::Settings>(),
+    );
+}

@@ -59,3 +59,11 @@ fn the_module_carries_complete_metadata() {
     let metadata = common::checked_metadata(POLICY);
     assert!(!metadata.mutating);
 }
+
+#[test]
+fn questions_ui_covers_every_setting() {
+    common::check_questions_cover_settings(
+        "trusted-registries",
+        &pci_shared::fixtures::struct_fields::<trusted_registries::settings::Settings>(),
+    );
+}

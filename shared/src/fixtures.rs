@@ -191,6 +191,51 @@ pub fn reported_violations(audit_annotations: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The field names a `#[derive(Deserialize)]` struct reads (its serde names), found by asking
+/// it to deserialize from a deserializer that only records what it is told.
+pub fn struct_fields<'de, T: serde::Deserialize<'de>>() -> Vec<&'static str> {
+    use serde::de::{self, Visitor};
+
+    #[derive(Debug)]
+    struct Found(Vec<&'static str>);
+    impl std::fmt::Display for Found {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fields recorded")
+        }
+    }
+    impl std::error::Error for Found {}
+    impl de::Error for Found {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Found(Vec::new())
+        }
+    }
+
+    struct Recorder;
+    impl<'de> de::Deserializer<'de> for Recorder {
+        type Error = Found;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Found> {
+            Err(Found(Vec::new()))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Found> {
+            Err(Found(fields.to_vec()))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    match T::deserialize(Recorder) {
+        Ok(_) => Vec::new(),
+        Err(Found(fields)) => fields,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +276,21 @@ mod tests {
             assert_eq!(workload.spec.containers[0].name, "c", "{kind:?}");
             assert_eq!(workload.pod_metadata.labels["x"], "y", "{kind:?}");
         }
+    }
+
+    #[test]
+    fn struct_fields_are_the_serde_names() {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[allow(dead_code)]
+        struct Example {
+            first_field: u8,
+            #[serde(rename = "other")]
+            second: String,
+        }
+        assert_eq!(
+            super::struct_fields::<Example>(),
+            vec!["firstField", "other"]
+        );
     }
 }

@@ -4,11 +4,15 @@
 //!   `metadata.yml` and README, and write `dist/<name>.wasm`;
 //! - `run`: evaluate every policy on the example requests under `examples/` and print a table;
 //! - `bench`: size, compile time and evaluation time of every policy;
-//! - `annotate`: annotate one module, like `kwctl annotate`.
+//! - `annotate`: annotate one module, like `kwctl annotate`;
+//! - `generate`: Artifact Hub packages, manifests and the PCI matrix (`--check`: fail when stale);
+//! - `publish`: push every policy in `dist/` to a registry, like `kwctl push`.
 
 mod bench;
 mod build;
 mod examples;
+mod generate;
+mod publish;
 mod workspace;
 
 use std::path::PathBuf;
@@ -56,6 +60,27 @@ enum Command {
         #[arg(short = 'o', long = "output-path")]
         output: PathBuf,
     },
+    /// Write the generated files (Artifact Hub, manifests, PCI matrix), or check them.
+    Generate {
+        /// Only check that the checked-in files are current.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Push every policy in dist/ to a registry and print the immutable references.
+    Publish {
+        /// `host[:port][/path]`; each policy goes to `<registry>/<id>:<tag>`.
+        #[arg(long)]
+        registry: String,
+        /// Tag (default `v<version>` from the metadata).
+        #[arg(long)]
+        tag: Option<String>,
+        /// Plain HTTP, for local registries only.
+        #[arg(long)]
+        insecure: bool,
+        /// Docker config file with the credentials (default `$DOCKER_CONFIG` or `~/.docker`).
+        #[arg(long = "docker-config-json-path")]
+        docker_config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,6 +94,24 @@ fn main() -> ExitCode {
             usage,
             output,
         } => build::annotate_file(&module, &metadata, usage.as_deref(), &output),
+        Command::Generate { check } => {
+            if check {
+                generate::check()
+            } else {
+                generate::write()
+            }
+        }
+        Command::Publish {
+            registry,
+            tag,
+            insecure,
+            docker_config,
+        } => publish::publish(&publish::Target {
+            prefix: registry,
+            tag,
+            insecure,
+            docker_config,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -166,6 +166,42 @@ pub fn checked_metadata(policy: &str) -> pci_host::metadata::Metadata {
             .contains_key("io.pci-policies.annotate")
     );
     assert!(!metadata.annotations.contains_key("io.kubewarden.kwctl"));
+    for key in [
+        "io.kubewarden.policy.title",
+        "io.kubewarden.policy.version",
+        "io.kubewarden.policy.description",
+        "io.kubewarden.policy.author",
+        "io.kubewarden.policy.url",
+        "io.kubewarden.policy.ociUrl",
+        "io.kubewarden.policy.source",
+        "io.kubewarden.policy.license",
+        "io.kubewarden.policy.category",
+        "io.kubewarden.policy.severity",
+        "io.artifacthub.displayName",
+        "io.artifacthub.keywords",
+        "io.artifacthub.resources",
+        "io.pci-policies.controls",
+        "com.github.release.tag",
+    ] {
+        assert!(
+            metadata
+                .annotations
+                .get(key)
+                .is_some_and(|v| !v.trim().is_empty()),
+            "{policy}: metadata.yml lacks {key}"
+        );
+    }
+    let annotation = |key: &str| metadata.annotations[key].as_str();
+    assert_eq!(annotation("io.kubewarden.policy.title"), policy);
+    assert!(
+        annotation("io.kubewarden.policy.ociUrl").ends_with(&format!("/{policy}")),
+        "{policy}: the OCI repository is named after the policy"
+    );
+    assert_eq!(
+        annotation("com.github.release.tag"),
+        format!("{policy}/v{}", annotation("io.kubewarden.policy.version")),
+        "{policy}: the release tag names the policy and its version"
+    );
     let resources: Vec<&str> = metadata
         .rules
         .iter()
@@ -204,6 +240,51 @@ pub fn check_examples(policy_name: &str, expected: &[(&str, &str)]) {
             actual, *verdict,
             "{policy_name}/{}: {:?}",
             example.name, response.status
+        );
+    }
+}
+
+/// `questions-ui.yml` asks for every top-level setting (`fields`, the policy's `Settings`) and
+/// nothing else; each question's default is read by the policy without an unknown-field error.
+pub fn check_questions_cover_settings(name: &str, fields: &[&str]) {
+    assert!(!fields.is_empty(), "{name}");
+    let path = root().join("policies").join(name).join("questions-ui.yml");
+    let questions: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("questions-ui.yml"))
+            .expect("yaml");
+    let questions = questions["questions"].as_array().expect("questions list");
+    let top: std::collections::BTreeSet<&str> = questions
+        .iter()
+        .map(|q| {
+            let variable = q["variable"].as_str().expect("variable");
+            variable.split('.').next().unwrap_or(variable)
+        })
+        .collect();
+    let expected: std::collections::BTreeSet<&str> = fields.iter().copied().collect();
+    assert_eq!(
+        top, expected,
+        "{name}: questions-ui.yml vs the Settings fields"
+    );
+    let instance = instance(name);
+    for question in questions {
+        let variable = question["variable"].as_str().expect("variable");
+        for key in ["label", "type", "group"] {
+            assert!(question.get(key).is_some(), "{name}/{variable}: no {key}");
+        }
+        if question["type"] == "sequence[" {
+            continue; // a list of objects: its default is an empty list
+        }
+        let mut settings = question.get("default").cloned().unwrap_or(Value::Null);
+        for part in variable.rsplit('.') {
+            settings = serde_json::json!({ part: settings });
+        }
+        let validation = instance
+            .validate_settings(&settings)
+            .expect("validate_settings");
+        let message = validation.message.unwrap_or_default();
+        assert!(
+            !message.contains("unknown field"),
+            "{name}/{variable}: the policy does not know this setting: {message}"
         );
     }
 }

@@ -1,0 +1,245 @@
+//! Publishing: every policy pushed to a real registry (Debian's docker-registry on 127.0.0.1),
+//! pulled back as policy-server pulls it, compared byte for byte and evaluated; the generated
+//! manifests carry settings each policy accepts.
+
+mod common;
+
+use std::process::Command;
+
+use common::{engine, module_bytes, root};
+use oci_client::manifest::{WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE};
+use pci_host::local_registry::LocalRegistry;
+use pci_host::metadata::Metadata;
+use pci_host::oci::{
+    Credentials, OCI_SOURCE_ANNOTATION, Registry, Transport, manifest_annotations, policy_reference,
+};
+use serde_json::Value;
+
+const POLICIES: [&str; 5] = [
+    "image-digest",
+    "image-signatures",
+    "pod-security",
+    "runtime-isolation",
+    "trusted-registries",
+];
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
+    let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
+    let client = Registry::new(Transport::Http, Credentials::Anonymous).expect("client");
+    let prefix = format!("{}/pci-policies", registry.address());
+    for name in POLICIES {
+        let module = module_bytes(name);
+        let metadata = Metadata::from_module(&module).unwrap().unwrap();
+        let reference = policy_reference(&prefix, &metadata, None).unwrap();
+        assert_eq!(reference, format!("{prefix}/{name}:v0.1.0"));
+        let pushed = client.push_policy(&module, &reference).expect("push");
+        assert_eq!(
+            pushed.immutable_ref,
+            format!("{prefix}/{name}@{}", pushed.manifest_digest),
+            "{name}"
+        );
+        assert_eq!(
+            client.manifest_digest(&reference).expect("digest"),
+            pushed.manifest_digest,
+            "{name}: the tag points at the pushed manifest"
+        );
+
+        for pulled_from in [
+            reference.clone(),
+            format!("registry://{}", pushed.immutable_ref),
+        ] {
+            let pulled = client.pull_policy(&pulled_from).expect("pull");
+            assert!(
+                pulled.module == module,
+                "{name}: pulled bytes differ from dist/{name}.wasm"
+            );
+            assert_eq!(pulled.layer_media_type, WASM_LAYER_MEDIA_TYPE);
+            assert_eq!(pulled.config, b"{}");
+            assert_eq!(pulled.config_media_type, WASM_CONFIG_MEDIA_TYPE);
+            assert_eq!(pulled.manifest_digest, pushed.manifest_digest);
+            assert_eq!(
+                pulled.annotations,
+                manifest_annotations(&metadata.annotations)
+            );
+            assert!(
+                !pulled
+                    .annotations
+                    .contains_key("io.kubewarden.policy.usage")
+            );
+            assert_eq!(
+                pulled.annotations[OCI_SOURCE_ANNOTATION],
+                metadata.annotations["io.kubewarden.policy.source"]
+            );
+
+            // The pulled module is what policy-server would run: same verdicts on every example.
+            let from_registry = engine().load(&pulled.module).expect("load pulled module");
+            let from_dist = common::policy(name);
+            let examples =
+                pci_host::examples::load(&root().join("examples").join(name)).expect("examples");
+            assert!(!examples.is_empty());
+            for example in examples {
+                assert_eq!(
+                    example.run(&from_registry).expect("run pulled"),
+                    example.run(&from_dist).expect("run dist"),
+                    "{name}/{}",
+                    example.name
+                );
+            }
+        }
+        assert_eq!(
+            pushed.manifest_digest,
+            format!(
+                "sha256:{}",
+                sha256_hex(&raw_manifest(registry.address(), name))
+            ),
+            "{name}: the digest is the manifest's sha256"
+        );
+    }
+}
+
+/// The manifest bytes as the registry serves them, read over plain HTTP/1.0.
+fn raw_manifest(address: &str, name: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /v2/pci-policies/{name}/manifests/v0.1.0 HTTP/1.0\r\nHost: {address}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).to_lowercase();
+    assert!(
+        head.starts_with("http/1.0 200") || head.starts_with("http/1.1 200"),
+        "{head}"
+    );
+    assert!(
+        head.contains("content-type: application/vnd.oci.image.manifest.v1+json"),
+        "{head}"
+    );
+    let body = answer[split + 4..].to_vec();
+    let manifest: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(manifest["schemaVersion"], 2);
+    assert!(
+        manifest.get("mediaType").is_none(),
+        "kwctl writes no mediaType"
+    );
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    body
+}
+
+#[test]
+fn make_publish_pushes_every_policy_and_prints_immutable_references() {
+    let xtask = root().join("target").join("debug").join("xtask");
+    assert!(
+        xtask.is_file(),
+        "{} is built by `make build`",
+        xtask.display()
+    );
+    let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
+    let prefix = format!("{}/team/pci", registry.address());
+    let empty_config =
+        std::env::temp_dir().join(format!("pci-docker-config-{}", std::process::id()));
+    std::fs::create_dir_all(&empty_config).unwrap();
+    let output = Command::new(&xtask)
+        .args([
+            "publish",
+            "--registry",
+            &prefix,
+            "--tag",
+            "v0.1.0-test",
+            "--insecure",
+        ])
+        .env("DOCKER_CONFIG", &empty_config)
+        .output()
+        .expect("xtask publish");
+    let _ = std::fs::remove_dir_all(&empty_config);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let client = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
+    for name in POLICIES {
+        let line = stdout
+            .lines()
+            .find(|line| {
+                line.starts_with(&format!("{name}: pushed {prefix}/{name}:v0.1.0-test -> "))
+            })
+            .unwrap_or_else(|| panic!("no line for {name} in:\n{stdout}"));
+        let immutable = line.rsplit(' ').next().unwrap();
+        let digest = client
+            .manifest_digest(&format!("{prefix}/{name}:v0.1.0-test"))
+            .unwrap();
+        assert_eq!(immutable, format!("{prefix}/{name}@{digest}"));
+        assert!(client.pull_policy(immutable).unwrap().module == module_bytes(name));
+    }
+
+    // Without --insecure the client speaks HTTPS, which a plain-HTTP registry cannot answer.
+    let refused = Command::new(&xtask)
+        .args(["publish", "--registry", &prefix])
+        .output()
+        .expect("xtask publish");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("push of"));
+}
+
+#[test]
+fn a_registry_that_is_down_gives_a_clear_error() {
+    let mut registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
+    let reference = format!("{}/pci-policies/pod-security:v0.1.0", registry.address());
+    registry.stop();
+    let client = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
+    let error = client
+        .push_policy(&module_bytes("pod-security"), &reference)
+        .unwrap_err();
+    assert!(
+        format!("{error:#}").contains(&format!("push of {reference} failed")),
+        "{error:#}"
+    );
+    let error = client.pull_policy(&reference).unwrap_err();
+    assert!(format!("{error:#}").contains("pull of"), "{error:#}");
+}
+
+#[test]
+fn an_unannotated_module_is_not_pushed() {
+    let client = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
+    let bare = pci_host::sections::remove_custom(
+        &module_bytes("pod-security"),
+        pci_host::metadata::SECTION,
+    )
+    .unwrap();
+    let error = client
+        .push_policy(&bare, "127.0.0.1:1/pci/pod-security:v0.1.0")
+        .unwrap_err();
+    assert!(error.to_string().contains("not annotated"), "{error}");
+}
+
+/// The settings of every generated manifest are accepted by the compiled policy.
+#[test]
+fn the_recommended_manifests_carry_settings_each_policy_accepts() {
+    for name in POLICIES {
+        let path = root().join("manifests").join(format!("{name}.yaml"));
+        let text = std::fs::read_to_string(&path).expect("run `make generate`");
+        let manifest: Value = serde_yaml::from_str(&text).expect("yaml");
+        assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
+        assert_eq!(manifest["spec"]["mode"], "protect", "{name}");
+        let metadata = common::checked_metadata(name);
+        assert_eq!(manifest["spec"]["mutating"], metadata.mutating, "{name}");
+        let validation = common::instance(name)
+            .validate_settings(&manifest["spec"]["settings"])
+            .expect("validate_settings");
+        assert!(validation.valid, "{name}: {:?}", validation.message);
+    }
+}

@@ -1,0 +1,179 @@
+//! One policy's publishing sources: `metadata.yml`, `pci.yml`, `questions-ui.yml`, `README.md`.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, bail};
+use pci_host::metadata::Metadata;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::workspace;
+
+/// The annotation listing the PCI control ids a policy enforces (comma-separated).
+pub const CONTROLS_ANNOTATION: &str = "io.pci-policies.controls";
+
+/// A policy and everything the generated files are made from.
+pub struct PolicySources {
+    pub name: String,
+    pub metadata: Metadata,
+    pub pci: PciProfile,
+    pub questions: String,
+    pub readme: String,
+}
+
+/// `pci.yml`: the PCI-recommended deployment of a policy.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PciProfile {
+    /// ClusterAdmissionPolicy spec fields beyond those metadata.yml gives.
+    pub deployment: Map<String, Value>,
+    /// The recommended settings.
+    pub settings: Map<String, Value>,
+    /// One entry per top-level setting: the control it serves and why this value.
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// Why a setting has its recommended value.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recommendation {
+    pub setting: String,
+    pub control: String,
+    pub why: String,
+    /// The value is an example each organisation replaces (its registry, keys, classes).
+    #[serde(default)]
+    pub organisation_specific: bool,
+}
+
+impl PolicySources {
+    /// Reads the sources of `policies/<name>/` and checks that they agree.
+    pub fn load(name: &str) -> Result<Self> {
+        let dir = workspace::root().join("policies").join(name);
+        let read = |file: &str| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))
+        };
+        let metadata = Metadata::from_yaml(&read("metadata.yml")?)
+            .with_context(|| format!("policies/{name}/metadata.yml"))?;
+        let pci: PciProfile = serde_yaml::from_str(&read("pci.yml")?)
+            .with_context(|| format!("policies/{name}/pci.yml"))?;
+        let sources = Self {
+            name: name.to_owned(),
+            metadata,
+            pci,
+            questions: read("questions-ui.yml")?,
+            readme: read("README.md")?,
+        };
+        sources
+            .check()
+            .with_context(|| format!("policies/{name}"))?;
+        Ok(sources)
+    }
+
+    /// A required, non-empty, single-line annotation.
+    pub fn annotation(&self, key: &str) -> Result<&str> {
+        required_annotation(&self.metadata, key)
+    }
+
+    /// An optional annotation (absent or empty = `None`).
+    pub fn optional_annotation(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .annotations
+            .get(key)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The PCI control ids the metadata declares.
+    pub fn controls(&self) -> Result<Vec<String>> {
+        Ok(self
+            .annotation(CONTROLS_ANNOTATION)?
+            .split(',')
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .collect())
+    }
+
+    /// `v<version>`, the tag the policy is published under.
+    pub fn tag(&self) -> Result<String> {
+        Ok(format!(
+            "v{}",
+            self.annotation("io.kubewarden.policy.version")?
+        ))
+    }
+
+    /// `<ociUrl>:v<version>`.
+    pub fn image(&self) -> Result<String> {
+        Ok(format!(
+            "{}:{}",
+            self.annotation("io.kubewarden.policy.ociUrl")?,
+            self.tag()?
+        ))
+    }
+
+    fn check(&self) -> Result<()> {
+        let controls: BTreeSet<String> = self.controls()?.into_iter().collect();
+        let settings: BTreeSet<&str> = self.pci.settings.keys().map(String::as_str).collect();
+        let mut explained = BTreeSet::new();
+        for recommendation in &self.pci.recommendations {
+            if !settings.contains(recommendation.setting.as_str()) {
+                bail!(
+                    "pci.yml recommends {:?}, which is not in its settings",
+                    recommendation.setting
+                );
+            }
+            if !explained.insert(recommendation.setting.as_str()) {
+                bail!("pci.yml explains {:?} twice", recommendation.setting);
+            }
+            if !controls.contains(&recommendation.control) {
+                bail!(
+                    "pci.yml maps {:?} to control {}, which metadata.yml ({CONTROLS_ANNOTATION}) does not declare",
+                    recommendation.setting,
+                    recommendation.control
+                );
+            }
+            if recommendation.why.trim().is_empty() {
+                bail!("pci.yml gives no reason for {:?}", recommendation.setting);
+            }
+        }
+        if let Some(unexplained) = settings.difference(&explained).next() {
+            bail!("pci.yml sets {unexplained:?} without a recommendation saying why");
+        }
+        for control in &controls {
+            if !self
+                .pci
+                .recommendations
+                .iter()
+                .any(|r| &r.control == control)
+            {
+                bail!(
+                    "control {control} is declared in metadata.yml but no setting of pci.yml serves it"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A required, non-empty, single-line annotation of `metadata`.
+pub fn required_annotation<'a>(metadata: &'a Metadata, key: &str) -> Result<&'a str> {
+    let value = metadata
+        .annotations
+        .get(key)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .with_context(|| format!("metadata.yml has no {key} annotation (required)"))?;
+    if value.contains('\n') {
+        bail!("metadata.yml annotation {key} must be one line");
+    }
+    Ok(value)
+}
+
+/// Every policy's sources, in name order.
+pub fn all() -> Result<Vec<PolicySources>> {
+    workspace::policies()?
+        .iter()
+        .map(|name| PolicySources::load(name))
+        .collect()
+}
