@@ -1,14 +1,18 @@
-//! Host capability callbacks: logging, and everything else answered from a replay session.
+//! Host capability callbacks: logging, and everything else answered from a replay session or,
+//! for OCI lookups, live from a registry; either can be recorded as a session file.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use crate::replay::{CallbackRequest, Replay};
+use crate::live::LiveHost;
+use crate::replay::{CallbackRequest, Recorder, Replay};
 
 /// What the host answers to a policy's host calls.
 #[derive(Debug, Default)]
 pub struct HostCapabilities {
     replay: Option<Arc<Replay>>,
+    live: Option<Arc<LiveHost>>,
+    recorder: Option<Arc<Recorder>>,
     /// `(apiVersion, kind)` the policy may read (`--allow-context-aware` + metadata).
     allowed_resources: BTreeSet<(String, String)>,
     logs: Mutex<Vec<String>>,
@@ -25,8 +29,26 @@ impl HostCapabilities {
         Self {
             replay: Some(replay),
             allowed_resources,
-            logs: Mutex::default(),
+            ..Self::default()
         }
+    }
+
+    /// Answers OCI lookups live (a replay session, when also given, answers first).
+    pub fn with_live(mut self, live: Arc<LiveHost>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// Records every answered exchange (kwctl's record mode).
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// The Kubernetes resources the policy may read.
+    pub fn allowing(mut self, allowed_resources: BTreeSet<(String, String)>) -> Self {
+        self.allowed_resources = allowed_resources;
+        self
     }
 
     /// Log lines the policy emitted through `kubewarden/tracing/log`.
@@ -61,11 +83,16 @@ impl HostCapabilities {
                 "Policy has not been granted access to Kubernetes {api_version}/{kind} resources. The violation has been reported."
             ));
         }
-        match &self.replay {
-            Some(replay) => replay.answer(&request),
-            None => Err(format!(
+        let answer = match (&self.replay, &self.live) {
+            (Some(replay), _) => replay.answer(&request),
+            (None, Some(live)) => live.answer(&request),
+            (None, None) => Err(format!(
                 "no answer for host capability {namespace}/{operation}: give a replay session (--replay-host-capabilities-interactions)"
             )),
+        };
+        if let Some(recorder) = &self.recorder {
+            recorder.record(&request, &answer);
         }
+        answer
     }
 }

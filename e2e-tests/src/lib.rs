@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod capabilities;
 pub mod examples;
 pub mod host;
+pub mod live;
 pub mod local_registry;
 pub mod metadata;
 pub mod oci;

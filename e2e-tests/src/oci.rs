@@ -9,11 +9,23 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
-use oci_client::manifest::{OciImageManifest, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE};
+use oci_client::manifest::{
+    IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OciImageManifest, WASM_CONFIG_MEDIA_TYPE,
+    WASM_LAYER_MEDIA_TYPE,
+};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
+use serde_json::Value;
 
 use crate::metadata::Metadata;
+
+/// Manifest media types the OCI lookups accept: OCI and Docker manifests and indexes.
+const MANIFEST_MEDIA_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
 
 /// The annotation OCI tools read for the source repository.
 pub const OCI_SOURCE_ANNOTATION: &str = "org.opencontainers.image.source";
@@ -22,12 +34,14 @@ const POLICY_SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
 const WASM_MAGIC: &[u8] = b"\0asm";
 
 /// How to reach a registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport {
     /// HTTPS with the system's certificate authorities (the default).
     Https,
     /// Plain HTTP, only when asked (local registries).
     Http,
+    /// HTTPS, except plain HTTP for these registries (`host[:port]`), like kwctl's insecure sources.
+    HttpsExcept(Vec<String>),
 }
 
 /// Where the registry's credentials come from.
@@ -79,6 +93,7 @@ impl Registry {
         let protocol = match transport {
             Transport::Https => ClientProtocol::Https,
             Transport::Http => ClientProtocol::Http,
+            Transport::HttpsExcept(hosts) => ClientProtocol::HttpsExcept(hosts),
         };
         let client = Client::new(ClientConfig {
             protocol,
@@ -135,6 +150,37 @@ impl Registry {
         })
     }
 
+    /// Pushes a container image made of one config (`application/vnd.oci.image.config.v1+json`)
+    /// and one layer (`application/vnd.oci.image.layer.v1.tar+gzip`), for tests that need images.
+    pub fn push_image(&self, reference: &str, config: &[u8], layer: &[u8]) -> Result<Pushed> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let layers = [ImageLayer::new(
+            layer.to_vec(),
+            IMAGE_LAYER_GZIP_MEDIA_TYPE.to_string(),
+            None,
+        )];
+        let config = Config {
+            data: config.to_vec().into(),
+            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        let response = self
+            .runtime
+            .block_on(self.client.push(&reference, &layers, config, &auth, None))
+            .with_context(|| format!("push of {reference} failed"))?;
+        let manifest_digest = digest_of_manifest_url(&response.manifest_url)?;
+        Ok(Pushed {
+            immutable_ref: format!(
+                "{}/{}@{}",
+                reference.registry(),
+                reference.repository(),
+                manifest_digest
+            ),
+            manifest_digest,
+        })
+    }
+
     /// Pulls a policy as policy-server does: every layer must be a wasm layer, the first
     /// layer is the module, and it must be wasm.
     pub fn pull_policy(&self, reference: &str) -> Result<Pulled> {
@@ -177,6 +223,35 @@ impl Registry {
         self.runtime
             .block_on(self.client.fetch_manifest_digest(&reference, &auth))
             .with_context(|| format!("cannot read the manifest digest of {reference}"))
+    }
+
+    /// The manifest (image manifest or index) as the registry serves it, and its digest: what
+    /// the host capability `oci/v1/oci_manifest` answers.
+    pub fn manifest_raw(&self, reference: &str) -> Result<(Vec<u8>, String)> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let (bytes, digest) = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_manifest_raw(&reference, &auth, MANIFEST_MEDIA_TYPES),
+            )
+            .with_context(|| format!("cannot fetch the manifest of {reference}"))?;
+        Ok((bytes.to_vec(), digest))
+    }
+
+    /// The image manifest, its digest and the image configuration: what the host capability
+    /// `oci/v1/oci_manifest_config` answers.
+    pub fn manifest_and_config(&self, reference: &str) -> Result<(Value, String, Value)> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let (manifest, digest, config) = self
+            .runtime
+            .block_on(self.client.pull_manifest_and_config(&reference, &auth))
+            .with_context(|| format!("cannot fetch the manifest and config of {reference}"))?;
+        let config: Value = serde_json::from_str(&config)
+            .with_context(|| format!("the config of {reference} is not JSON"))?;
+        Ok((serde_json::to_value(&manifest)?, digest, config))
     }
 
     fn auth(&self, reference: &Reference) -> Result<RegistryAuth> {

@@ -158,6 +158,15 @@ impl CallbackRequest {
         })
     }
 
+    /// The variant name kwctl records (`OciManifestDigest`, `SigstorePubKeyVerify`, …).
+    pub fn kind_name(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+            Ok(Value::String(name)) => name,
+            _ => "request".to_owned(),
+        }
+    }
+
     /// The `(apiVersion, kind)` of a Kubernetes request, which needs context-aware permission.
     pub fn kubernetes_resource(&self) -> Option<(&str, &str)> {
         match self {
@@ -254,6 +263,40 @@ impl Replay {
     /// How many recorded exchanges were not used.
     pub fn remaining(&self) -> usize {
         self.queue.lock().map_or(0, |q| q.len())
+    }
+}
+
+/// Record mode (kwctl's `--record-host-capabilities-interactions`): every exchange of a run, in
+/// order, ready to be written as a session file that replays it.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    exchanges: Mutex<Vec<(CallbackRequest, Response)>>,
+}
+
+impl Recorder {
+    /// Remembers one answered request.
+    pub fn record(&self, request: &CallbackRequest, answer: &Result<Vec<u8>, String>) {
+        let response = match answer {
+            Ok(payload) => Response::Success {
+                payload: String::from_utf8_lossy(payload).into_owned(),
+            },
+            Err(message) => Response::Error {
+                message: message.clone(),
+            },
+        };
+        if let Ok(mut exchanges) = self.exchanges.lock() {
+            exchanges.push((request.clone(), response));
+        }
+    }
+
+    /// The exchanges recorded so far.
+    pub fn exchanges(&self) -> Vec<(CallbackRequest, Response)> {
+        self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// The session file text.
+    pub fn to_yaml(&self) -> Result<String> {
+        to_yaml(&self.exchanges())
     }
 }
 

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::admission::{AdmissionResponse, Deployment};
 use crate::capabilities::HostCapabilities;
 use crate::host::{DEFAULT_DEADLINE_TICKS, Policy};
-use crate::replay::Replay;
+use crate::live::LiveHost;
+use crate::replay::{Recorder, Replay};
 
 /// Options of one run.
 #[derive(Debug)]
@@ -17,6 +18,10 @@ pub struct RunOptions {
     pub settings: Value,
     /// Shared, so the caller can see afterwards which exchanges were used.
     pub replay: Option<Arc<Replay>>,
+    /// Answer OCI lookups live from registries.
+    pub live: Option<Arc<LiveHost>>,
+    /// Record every host capability exchange.
+    pub record: Option<Arc<Recorder>>,
     /// Grant the metadata's `contextAwareResources` (kwctl's `--allow-context-aware`).
     pub allow_context_aware: bool,
     pub deployment: Deployment,
@@ -28,6 +33,8 @@ impl Default for RunOptions {
         Self {
             settings: Value::Object(Default::default()),
             replay: None,
+            live: None,
+            record: None,
             allow_context_aware: false,
             deployment: Deployment::default(),
             deadline_ticks: DEFAULT_DEADLINE_TICKS,
@@ -49,10 +56,16 @@ pub fn run(policy: &Policy, request: &Value, options: RunOptions) -> Result<Admi
             .collect(),
         _ => BTreeSet::new(),
     };
-    let capabilities = match options.replay {
+    let mut capabilities = match options.replay {
         Some(replay) => HostCapabilities::replay(replay, allowed),
-        None => HostCapabilities::none(),
+        None => HostCapabilities::none().allowing(allowed),
     };
+    if let Some(live) = options.live {
+        capabilities = capabilities.with_live(live);
+    }
+    if let Some(recorder) = options.record {
+        capabilities = capabilities.with_recorder(recorder);
+    }
     let instance = policy.instantiate(capabilities, options.deadline_ticks)?;
     let validation = instance.validate_settings(&options.settings)?;
     if !validation.valid {

@@ -2,12 +2,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use pci_host::admission::{read_request, read_settings};
 use pci_host::host::Engine;
-use pci_host::replay::Replay;
+use pci_host::live::LiveHost;
+use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run};
 
 /// Evaluates an annotated policy on an admission request and prints the AdmissionResponse.
@@ -31,6 +34,13 @@ struct Cli {
     /// Grant the Kubernetes resources listed in the policy's contextAwareResources.
     #[arg(long = "allow-context-aware")]
     allow_context_aware: bool,
+    /// Without a replay session, OCI lookups are answered live; these registries
+    /// (`host[:port]`) are reached over plain HTTP (kwctl's insecure sources).
+    #[arg(long = "insecure-registry")]
+    insecure_registries: Vec<String>,
+    /// Write every host capability exchange of the run to this kwctl session file.
+    #[arg(long = "record-host-capabilities-interactions")]
+    record: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -61,16 +71,30 @@ fn execute(cli: Cli) -> Result<()> {
         .as_ref()
         .map(|path| Replay::from_yaml(&read(path)?))
         .transpose()?
-        .map(std::sync::Arc::new);
+        .map(Arc::new);
+    let live = match replay {
+        Some(_) => None,
+        None => Some(Arc::new(LiveHost::new(Registry::new(
+            Transport::HttpsExcept(cli.insecure_registries.clone()),
+            Credentials::DockerConfig,
+        )?))),
+    };
+    let recorder = cli.record.as_ref().map(|_| Arc::new(Recorder::default()));
     let engine = Engine::new()?;
     let policy = engine.load(&module)?;
     let options = RunOptions {
         settings,
         replay,
+        live,
+        record: recorder.clone(),
         allow_context_aware: cli.allow_context_aware,
         ..RunOptions::default()
     };
     let response = run(&policy, &request, options)?;
+    if let (Some(path), Some(recorder)) = (&cli.record, recorder) {
+        std::fs::write(path, recorder.to_yaml()?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!("{}", serde_json::to_string(&response)?);
     Ok(())
 }

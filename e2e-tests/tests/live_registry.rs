@@ -1,0 +1,300 @@
+//! Host capabilities answered live, as policy-server answers them: image-digest against a real
+//! registry (Debian's docker-registry on 127.0.0.1) holding images pushed by the test, and
+//! record mode turning such a run into a kwctl session that replays it.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::policy;
+use pci_host::capabilities::HostCapabilities;
+use pci_host::live::LiveHost;
+use pci_host::local_registry::LocalRegistry;
+use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::replay::{Recorder, Replay};
+use pci_host::run::{RunOptions, run};
+use pci_shared::fixtures::{admission_request, workload_object};
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+const POLICY: &str = "image-digest";
+
+/// A registry with `app:v1` and `app:v2`, two different images.
+struct Images {
+    registry: LocalRegistry,
+    client: Registry,
+    v1: String,
+    v2: String,
+}
+
+impl Images {
+    fn start() -> Self {
+        let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
+        let client = Registry::new(Transport::Http, Credentials::Anonymous).expect("client");
+        let v1 = push(&client, &registry, "app:v1", "one");
+        let v2 = push(&client, &registry, "app:v2", "two");
+        assert_ne!(v1, v2);
+        Self {
+            registry,
+            client,
+            v1,
+            v2,
+        }
+    }
+
+    fn image(&self, name: &str) -> String {
+        format!("{}/{name}", self.registry.address())
+    }
+
+    fn live(&self) -> Arc<LiveHost> {
+        Arc::new(LiveHost::new(
+            Registry::new(
+                Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
+                Credentials::Anonymous,
+            )
+            .expect("client"),
+        ))
+    }
+}
+
+/// Pushes a small image whose config and layer carry `marker`; returns its manifest digest.
+fn push(client: &Registry, registry: &LocalRegistry, name: &str, marker: &str) -> String {
+    let config = json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Labels": {"marker": marker}},
+        "rootfs": {"type": "layers", "diff_ids": []}
+    });
+    client
+        .push_image(
+            &format!("{}/{name}", registry.address()),
+            config.to_string().as_bytes(),
+            format!("layer {marker}").as_bytes(),
+        )
+        .expect("push image")
+        .manifest_digest
+}
+
+fn deployment(images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    admission_request(
+        WorkloadKind::Deployment,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Deployment,
+            "web",
+            json!({}),
+            json!({"containers": containers}),
+        ),
+    )
+}
+
+fn run_live(
+    request: &Value,
+    settings: Value,
+    live: Arc<LiveHost>,
+    recorder: Option<Arc<Recorder>>,
+) -> pci_host::admission::AdmissionResponse {
+    let options = RunOptions {
+        settings,
+        live: Some(live),
+        record: recorder,
+        ..RunOptions::default()
+    };
+    run(&policy(POLICY), request, options).expect("run")
+}
+
+fn message(response: &pci_host::admission::AdmissionResponse) -> String {
+    response
+        .status
+        .as_ref()
+        .and_then(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn resolve_mode_pins_to_the_digest_the_registry_serves_and_the_recording_replays() {
+    let images = Images::start();
+    let v1 = images.image("app:v1");
+    let v2 = images.image("app:v2");
+    let request = deployment(&[&v1, &v2]);
+    let recorder = Arc::new(Recorder::default());
+    let response = run_live(
+        &request,
+        json!({"mode": "resolve"}),
+        images.live(),
+        Some(Arc::clone(&recorder)),
+    );
+    assert!(response.allowed, "{}", message(&response));
+    let expected_patch = json!([
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": format!("{v1}@{}", images.v1)},
+        {"op": "replace", "path": "/spec/template/spec/containers/1/image", "value": format!("{v2}@{}", images.v2)}
+    ]);
+    assert_eq!(response.patch_operations().unwrap(), Some(expected_patch));
+    assert_eq!(images.client.manifest_digest(&v1).unwrap(), images.v1);
+
+    // Record mode wrote what the run exchanged; replaying it, with the registry gone, gives
+    // the same answer.
+    let session = recorder.to_yaml().unwrap();
+    assert_eq!(recorder.exchanges().len(), 2, "{session}");
+    assert!(session.contains("!OciManifestDigest"), "{session}");
+    assert!(
+        session.contains(&images.v1) && session.contains(&images.v2),
+        "{session}"
+    );
+    drop(images);
+    let replay = Arc::new(Replay::from_yaml(&session).expect("recorded session reads back"));
+    let replayed = run(
+        &policy(POLICY),
+        &request,
+        RunOptions {
+            settings: json!({"mode": "resolve"}),
+            replay: Some(Arc::clone(&replay)),
+            ..RunOptions::default()
+        },
+    )
+    .expect("run");
+    assert_eq!(replayed, response);
+    assert_eq!(replay.remaining(), 0);
+}
+
+#[test]
+fn a_tag_moved_after_pinning_is_rejected() {
+    let images = Images::start();
+    let pinned = format!("{}@{}", images.image("app:v1"), images.v1);
+    let settings = json!({"mode": "require", "checkTagMatchesDigest": "reject"});
+    let before = run_live(
+        &deployment(&[&pinned]),
+        settings.clone(),
+        images.live(),
+        None,
+    );
+    assert!(before.allowed, "{}", message(&before));
+    assert_eq!(before.patch_operations().unwrap(), None);
+
+    // Someone pushes another image to the same tag.
+    let moved = push(&images.client, &images.registry, "app:v1", "three");
+    assert_ne!(moved, images.v1);
+    let after = run_live(&deployment(&[&pinned]), settings, images.live(), None);
+    assert!(!after.allowed);
+    let text = message(&after);
+    assert!(
+        text.contains("spec.template.spec.containers[0].image"),
+        "{text}"
+    );
+    assert!(text.contains(&moved) && text.contains(&images.v1), "{text}");
+}
+
+#[test]
+fn a_registry_that_is_down_gives_a_clear_rejection() {
+    let mut images = Images::start();
+    let image = images.image("app:v1");
+    let live = images.live();
+    images.registry.stop();
+    let response = run_live(
+        &deployment(&[&image]),
+        json!({"mode": "resolve"}),
+        live,
+        None,
+    );
+    assert!(!response.allowed);
+    let text = message(&response);
+    assert!(text.contains(&image), "{text}");
+    assert!(text.contains("cannot read the manifest digest"), "{text}");
+}
+
+#[test]
+fn manifest_and_config_lookups_are_answered_from_the_registry() {
+    let images = Images::start();
+    let capabilities = HostCapabilities::none().with_live(images.live());
+    let image = serde_json::to_vec(&images.image("app:v2")).unwrap();
+    let manifest: Value = serde_json::from_slice(
+        &capabilities
+            .call("kubewarden", "oci", "v1/oci_manifest", &image)
+            .expect("oci_manifest"),
+    )
+    .unwrap();
+    assert_eq!(manifest["schemaVersion"], 2);
+    assert_eq!(manifest["layers"].as_array().map(Vec::len), Some(1));
+    let both: Value = serde_json::from_slice(
+        &capabilities
+            .call("kubewarden", "oci", "v1/oci_manifest_config", &image)
+            .expect("oci_manifest_config"),
+    )
+    .unwrap();
+    assert_eq!(both["digest"], images.v2);
+    assert_eq!(both["manifest"], manifest);
+    assert_eq!(both["config"]["config"]["Labels"]["marker"], "two");
+    let unknown = capabilities
+        .call(
+            "kubewarden",
+            "oci",
+            "v1/oci_manifest",
+            b"\"127.0.0.1:1/none:v1\"",
+        )
+        .unwrap_err();
+    assert!(unknown.contains("127.0.0.1:1/none:v1"), "{unknown}");
+}
+
+/// `pci-run` answers OCI lookups live (plain HTTP only for `--insecure-registry`) and
+/// `--record-host-capabilities-interactions` writes a session that `--replay-…` accepts.
+#[test]
+fn pci_run_records_a_live_session_and_replays_it() {
+    use std::process::Command;
+    let images = Images::start();
+    let dir = std::env::temp_dir().join(format!("pci-run-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let request_path = dir.join("request.json");
+    let session_path = dir.join("session.yml");
+    let image = images.image("app:v1");
+    std::fs::write(&request_path, deployment(&[&image]).to_string()).unwrap();
+    let module = common::root().join("dist").join(format!("{POLICY}.wasm"));
+    let pci_run = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_pci-run"))
+            .arg(&module)
+            .arg("--request-path")
+            .arg(&request_path)
+            .args(["--settings-json", r#"{"mode":"resolve"}"#])
+            .args(extra)
+            .output()
+            .expect("pci-run");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str::<Value>(stdout.trim()).expect("one JSON line")
+    };
+    let session = session_path.to_str().unwrap();
+    let live = pci_run(&[
+        "--insecure-registry",
+        images.registry.address(),
+        "--record-host-capabilities-interactions",
+        session,
+    ]);
+    assert_eq!(live["allowed"], true, "{live}");
+    assert_eq!(live["patchType"], "JSONPatch", "{live}");
+    let recorded = std::fs::read_to_string(&session_path).unwrap();
+    assert!(recorded.contains(&images.v1), "{recorded}");
+
+    // Without --insecure-registry the lookup goes over HTTPS, which this registry does not
+    // speak: the policy fails closed and names the image.
+    let https = pci_run(&[]);
+    assert_eq!(https["allowed"], false, "{https}");
+    assert!(
+        https["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&image)
+    );
+
+    drop(images);
+    let replayed = pci_run(&["--replay-host-capabilities-interactions", session]);
+    assert_eq!(replayed, live);
+    let _ = std::fs::remove_dir_all(&dir);
+}
