@@ -4,7 +4,7 @@ CARGO ?= cargo
 XTASK := $(CARGO) run --quiet --locked -p xtask --
 WASM_TARGET := wasm32-wasip1
 
-.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish test fmt-check lint unit e2e clean
+.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record test fmt-check lint unit e2e clean
 
 all: build
 
@@ -45,6 +45,10 @@ artifacthub manifests pci-matrix: generate
 publish: build
 	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry]"; exit 2; }
 	$(XTASK) publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
+
+## record: regenerate the recorded replay fixtures (policies/*/test_data/recorded/) from live runs
+record: build
+	$(XTASK) record
 
 ## test: format, lint, unit tests, build, end-to-end tests through the compiled policies
 test: setup fmt-check lint unit build e2e

@@ -24,6 +24,8 @@ pub struct Example {
     pub settings: Value,
     /// The replay session's text (a session is consumed by a run, so each run reads it anew).
     pub session: Option<String>,
+    /// The AdmissionResponse a recorded case must give (`<name>.response.json`).
+    pub expected: Option<Value>,
 }
 
 impl Example {
@@ -57,7 +59,10 @@ pub fn load(dir: &Path) -> Result<Vec<Example>> {
                 .map(|e| e.file_name().to_string_lossy().into_owned())
         })
         .filter(|name| {
-            name.ends_with(".json") && !name.ends_with(".settings.json") && name != "settings.json"
+            name.ends_with(".json")
+                && !name.ends_with(".settings.json")
+                && !name.ends_with(".response.json")
+                && name != "settings.json"
         })
         .map(|name| name.trim_end_matches(".json").to_owned())
         .collect();
@@ -82,11 +87,21 @@ pub fn load(dir: &Path) -> Result<Vec<Example>> {
             } else {
                 None
             };
+            let expected_path = dir.join(format!("{name}.response.json"));
+            let expected = if expected_path.is_file() {
+                Some(
+                    serde_json::from_str(&read(&expected_path)?)
+                        .with_context(|| format!("{} is not JSON", expected_path.display()))?,
+                )
+            } else {
+                None
+            };
             Ok(Example {
                 name,
                 request,
                 settings,
                 session,
+                expected,
             })
         })
         .collect()

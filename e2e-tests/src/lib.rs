@@ -6,12 +6,14 @@
 pub mod admission;
 pub mod annotate;
 pub mod capabilities;
+pub mod cosign;
 pub mod examples;
 pub mod host;
 pub mod live;
 pub mod local_registry;
 pub mod metadata;
 pub mod oci;
+pub mod recording;
 pub mod replay;
 pub mod run;
 pub mod sections;

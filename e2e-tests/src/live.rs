@@ -1,15 +1,18 @@
 //! Host capabilities answered for real, as policy-server answers them: OCI lookups against a
-//! registry with `oci-client`. Sigstore verification is not answered live yet (replay sessions
-//! cover it); Kubernetes, DNS and certificate calls need a replay session.
+//! registry with `oci-client`, cosign verification with the sigstore crate. Kubernetes, DNS and
+//! certificate calls need a replay session.
 
+use anyhow::Result;
 use serde_json::json;
 
-use crate::oci::Registry;
+use crate::cosign::Cosign;
+use crate::oci::{Credentials, Registry, Transport};
 use crate::replay::CallbackRequest;
 
 /// A live answerer for the `oci` host capabilities.
 pub struct LiveHost {
     registry: Registry,
+    cosign: Cosign,
 }
 
 impl std::fmt::Debug for LiveHost {
@@ -19,9 +22,12 @@ impl std::fmt::Debug for LiveHost {
 }
 
 impl LiveHost {
-    /// Answers OCI lookups through `registry`.
-    pub fn new(registry: Registry) -> Self {
-        Self { registry }
+    /// Answers OCI lookups and verifications over `transport`.
+    pub fn new(transport: Transport, credentials: Credentials) -> Result<Self> {
+        Ok(Self {
+            cosign: Cosign::new(&transport)?,
+            registry: Registry::new(transport, credentials)?,
+        })
     }
 
     /// The payload handed to the guest, or the host error it sees.
@@ -46,6 +52,11 @@ impl LiveHost {
                         .into_bytes(),
                 )
             }
+            CallbackRequest::SigstorePubKeyVerify { .. }
+            | CallbackRequest::SigstoreKeylessVerify { .. }
+            | CallbackRequest::SigstoreKeylessPrefixVerify { .. }
+            | CallbackRequest::SigstoreGithubActionsVerify { .. }
+            | CallbackRequest::SigstoreCertificateVerify { .. } => self.cosign.verify(request),
             other => Err(format!(
                 "the live host does not answer {}: give a replay session",
                 other.kind_name()

@@ -47,13 +47,13 @@ impl Images {
     }
 
     fn live(&self) -> Arc<LiveHost> {
-        Arc::new(LiveHost::new(
-            Registry::new(
+        Arc::new(
+            LiveHost::new(
                 Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
                 Credentials::Anonymous,
             )
-            .expect("client"),
-        ))
+            .expect("live host"),
+        )
     }
 }
 

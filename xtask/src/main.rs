@@ -6,13 +6,15 @@
 //! - `bench`: size, compile time and evaluation time of every policy;
 //! - `annotate`: annotate one module, like `kwctl annotate`;
 //! - `generate`: Artifact Hub packages, manifests and the PCI matrix (`--check`: fail when stale);
-//! - `publish`: push every policy in `dist/` to a registry, like `kwctl push`.
+//! - `publish`: push every policy in `dist/` to a registry, like `kwctl push`;
+//! - `record`: regenerate the recorded replay fixtures from live runs against a real registry.
 
 mod bench;
 mod build;
 mod examples;
 mod generate;
 mod publish;
+mod record;
 mod workspace;
 
 use std::path::PathBuf;
@@ -66,6 +68,8 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Record replay fixtures from live runs against a local registry (test_data/recorded/).
+    Record,
     /// Push every policy in dist/ to a registry and print the immutable references.
     Publish {
         /// `host[:port][/path]`; each policy goes to `<registry>/<id>:<tag>`.
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
                 generate::write()
             }
         }
+        Command::Record => record::record(),
         Command::Publish {
             registry,
             tag,

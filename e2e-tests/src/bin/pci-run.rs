@@ -9,7 +9,7 @@ use clap::Parser;
 use pci_host::admission::{read_request, read_settings};
 use pci_host::host::Engine;
 use pci_host::live::LiveHost;
-use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::oci::{Credentials, Transport};
 use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run};
 
@@ -74,10 +74,10 @@ fn execute(cli: Cli) -> Result<()> {
         .map(Arc::new);
     let live = match replay {
         Some(_) => None,
-        None => Some(Arc::new(LiveHost::new(Registry::new(
+        None => Some(Arc::new(LiveHost::new(
             Transport::HttpsExcept(cli.insecure_registries.clone()),
             Credentials::DockerConfig,
-        )?))),
+        )?)),
     };
     let recorder = cli.record.as_ref().map(|_| Arc::new(Recorder::default()));
     let engine = Engine::new()?;

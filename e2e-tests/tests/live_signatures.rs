@@ -1,0 +1,356 @@
+//! image-signatures against a real registry and real cosign signatures: the test pushes small
+//! images to Debian's docker-registry on 127.0.0.1, signs some with keys it generates (cosign's
+//! `sha256-<digest>.sig` format), and the compiled policy asks the host, which verifies with the
+//! sigstore crate as policy-server does.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::policy;
+use pci_host::admission::AdmissionResponse;
+use pci_host::cosign::Cosign;
+use pci_host::live::LiveHost;
+use pci_host::local_registry::LocalRegistry;
+use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::run::{RunOptions, run};
+use pci_shared::fixtures::{admission_request, workload_object};
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+use sigstore::crypto::{SigStoreSigner, SigningScheme};
+
+const POLICY: &str = "image-signatures";
+
+struct Signing {
+    registry: LocalRegistry,
+    images: Registry,
+    cosign: Cosign,
+}
+
+impl Signing {
+    fn start() -> Self {
+        let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
+        Self {
+            images: Registry::new(Transport::Http, Credentials::Anonymous).expect("client"),
+            cosign: Cosign::new(&Transport::Http).expect("cosign"),
+            registry,
+        }
+    }
+
+    /// Pushes `name` (e.g. `app:v1`) with content `marker`; returns the reference and digest.
+    fn push(&self, name: &str, marker: &str) -> (String, String) {
+        let image = format!("{}/{name}", self.registry.address());
+        let config = json!({"architecture": "amd64", "os": "linux", "config": {"Labels": {"marker": marker}}, "rootfs": {"type": "layers", "diff_ids": []}});
+        let pushed = self
+            .images
+            .push_image(&image, config.to_string().as_bytes(), marker.as_bytes())
+            .expect("push");
+        (image, pushed.manifest_digest)
+    }
+
+    fn sign(&self, image: &str, keys: &[&Key], annotations: &[(&str, &str)]) {
+        let annotations: BTreeMap<String, String> = annotations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let signers = keys.iter().map(|key| key.signer()).collect();
+        self.cosign
+            .sign(image, signers, &annotations)
+            .expect("sign");
+    }
+
+    fn live(&self) -> Arc<LiveHost> {
+        Arc::new(
+            LiveHost::new(
+                Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
+                Credentials::Anonymous,
+            )
+            .expect("live host"),
+        )
+    }
+
+    fn settings(&self, keys: &[&Key], threshold: Option<usize>, annotations: Value) -> Value {
+        let mut public_keys =
+            json!({"keys": keys.iter().map(|k| k.public_pem.clone()).collect::<Vec<_>>()});
+        if let Some(threshold) = threshold {
+            public_keys["threshold"] = json!(threshold);
+        }
+        let mut rule = json!({"images": [format!("{}/**", self.registry.address())], "publicKeys": public_keys});
+        if !annotations.is_null() {
+            rule["annotations"] = annotations;
+        }
+        json!({"rules": [rule]})
+    }
+
+    fn evaluate(&self, images: &[&str], settings: Value) -> AdmissionResponse {
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        let request = admission_request(
+            WorkloadKind::Deployment,
+            "CREATE",
+            workload_object(
+                WorkloadKind::Deployment,
+                "web",
+                json!({}),
+                json!({"containers": containers}),
+            ),
+        );
+        let options = RunOptions {
+            settings,
+            live: Some(self.live()),
+            ..RunOptions::default()
+        };
+        run(&policy(POLICY), &request, options).expect("run")
+    }
+}
+
+/// A key pair generated for the test: the private PEM to sign, the public PEM for the settings.
+struct Key {
+    private_pem: String,
+    public_pem: String,
+}
+
+impl Key {
+    fn generate() -> Self {
+        let signer = SigningScheme::ECDSA_P256_SHA256_ASN1
+            .create_signer()
+            .expect("key pair");
+        let pair = signer.to_sigstore_keypair().expect("key pair");
+        Self {
+            private_pem: pair.private_key_to_pem().expect("private pem").to_string(),
+            public_pem: pair.public_key_to_pem().expect("public pem"),
+        }
+    }
+
+    fn signer(&self) -> SigStoreSigner {
+        sigstore::crypto::signing_key::SigStoreKeyPair::from_pem(self.private_pem.as_bytes())
+            .expect("pem")
+            .to_sigstore_signer(&SigningScheme::ECDSA_P256_SHA256_ASN1)
+            .expect("signer")
+    }
+}
+
+fn message(response: &AdmissionResponse) -> String {
+    response
+        .status
+        .as_ref()
+        .and_then(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_signed_image_is_accepted_and_pinned_to_the_verified_digest() {
+    let signing = Signing::start();
+    let key = Key::generate();
+    let (image, digest) = signing.push("payments:v1", "one");
+    signing.sign(&image, &[&key], &[]);
+    let response = signing.evaluate(&[&image], signing.settings(&[&key], None, Value::Null));
+    assert!(response.allowed, "{}", message(&response));
+    assert_eq!(
+        response.patch_operations().unwrap(),
+        Some(
+            json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": format!("{image}@{digest}")}])
+        )
+    );
+}
+
+#[test]
+fn unsigned_images_and_signatures_by_another_key_are_rejected() {
+    let signing = Signing::start();
+    let trusted = Key::generate();
+    let stranger = Key::generate();
+    let (unsigned, _) = signing.push("unsigned:v1", "one");
+    let (foreign, _) = signing.push("foreign:v1", "two");
+    signing.sign(&foreign, &[&stranger], &[]);
+    let response = signing.evaluate(
+        &[&unsigned, &foreign],
+        signing.settings(&[&trusted], None, Value::Null),
+    );
+    assert!(!response.allowed);
+    let text = message(&response);
+    assert!(text.contains("2 violations"), "{text}");
+    assert!(
+        text.contains(&format!("no cosign signature of {unsigned} could be read")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Image verification failed for {foreign}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tag_moved_after_signing_is_rejected() {
+    let signing = Signing::start();
+    let key = Key::generate();
+    let (image, signed_digest) = signing.push("app:v1", "signed");
+    signing.sign(&image, &[&key], &[]);
+    let settings = signing.settings(&[&key], None, Value::Null);
+    assert!(signing.evaluate(&[&image], settings.clone()).allowed);
+
+    let (_, moved_digest) = signing.push("app:v1", "swapped");
+    assert_ne!(moved_digest, signed_digest);
+    let response = signing.evaluate(&[&image], settings);
+    assert!(!response.allowed);
+    assert!(
+        message(&response).contains(&image),
+        "{}",
+        message(&response)
+    );
+
+    // The signed digest itself still verifies.
+    let pinned = format!("{image}@{signed_digest}");
+    let settings = signing.settings(&[&key], None, Value::Null);
+    assert!(signing.evaluate(&[&pinned], settings).allowed);
+}
+
+#[test]
+fn key_rotation_one_of_two_keys_and_required_annotations() {
+    let signing = Signing::start();
+    let old = Key::generate();
+    let new = Key::generate();
+    let (image, _) = signing.push("rotating:v1", "one");
+    signing.sign(&image, &[&new], &[("env", "prod")]);
+
+    let both = signing.evaluate(
+        &[&image],
+        signing.settings(&[&old, &new], None, Value::Null),
+    );
+    assert!(!both.allowed, "all keys are required by default");
+    assert!(
+        message(&both).contains("1 of 2 keys verified, 2 required"),
+        "{}",
+        message(&both)
+    );
+
+    let one = signing.evaluate(
+        &[&image],
+        signing.settings(&[&old, &new], Some(1), Value::Null),
+    );
+    assert!(one.allowed, "{}", message(&one));
+
+    let prod = signing.evaluate(
+        &[&image],
+        signing.settings(&[&new], None, json!({"env": "prod"})),
+    );
+    assert!(prod.allowed, "{}", message(&prod));
+    let staging = signing.evaluate(
+        &[&image],
+        signing.settings(&[&new], None, json!({"env": "staging"})),
+    );
+    assert!(!staging.allowed);
+}
+
+#[test]
+fn a_registry_that_is_down_gives_a_clear_rejection() {
+    let mut signing = Signing::start();
+    let key = Key::generate();
+    let (image, _) = signing.push("app:v1", "one");
+    signing.sign(&image, &[&key], &[]);
+    let settings = signing.settings(&[&key], None, Value::Null);
+    signing.registry.stop();
+    let response = signing.evaluate(&[&image], settings);
+    assert!(!response.allowed);
+    assert!(
+        message(&response).contains(&format!("no cosign signature of {image} could be read")),
+        "{}",
+        message(&response)
+    );
+}
+
+#[test]
+fn keyless_verification_is_refused_with_a_clear_reason_offline() {
+    let signing = Signing::start();
+    let (image, _) = signing.push("app:v1", "one");
+    let settings = json!({"rules": [{"images": [format!("{}/**", signing.registry.address())], "githubActions": {"owner": "corp"}}]});
+    let response = signing.evaluate(&[&image], settings);
+    assert!(!response.allowed);
+    assert!(
+        message(&response)
+            .contains("keyless verification needs Sigstore's Fulcio and Rekor trust root"),
+        "{}",
+        message(&response)
+    );
+}
+
+/// A test certificate authority and a code-signing leaf certificate for `key`, as Fulcio would
+/// issue it (digital signature, code signing, an e-mail SAN); returns (leaf PEM, CA PEM).
+fn certificate_for(key: &Key, email: &str) -> (String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose, SanType,
+    };
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "pci-policies test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+
+    let leaf_key = KeyPair::from_pem(&key.private_pem).expect("leaf key");
+    let mut leaf_params = CertificateParams::new(Vec::<String>::new()).expect("leaf params");
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    leaf_params.subject_alt_names = vec![SanType::Rfc822Name(email.try_into().expect("email"))];
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf certificate");
+    (leaf.pem(), ca.pem())
+}
+
+#[test]
+fn certificate_signatures_verify_against_the_given_chain() {
+    let signing = Signing::start();
+    let key = Key::generate();
+    let (leaf, ca) = certificate_for(&key, "release@corp.example");
+    let (image, digest) = signing.push("certified:v1", "one");
+    signing.sign(&image, &[&key], &[]);
+    let rule = |certificate: &str, chain: &[&str]| {
+        json!({"rules": [{
+            "images": [format!("{}/**", signing.registry.address())],
+            "certificates": {"certificate": certificate, "certificateChain": chain, "requireRekorBundle": false}
+        }]})
+    };
+    let response = signing.evaluate(&[&image], rule(&leaf, &[&ca]));
+    assert!(response.allowed, "{}", message(&response));
+    assert_eq!(
+        response.patch_operations().unwrap(),
+        Some(
+            json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": format!("{image}@{digest}")}])
+        )
+    );
+
+    // A certificate for another key does not verify the signature.
+    let (other_leaf, other_ca) = certificate_for(&Key::generate(), "release@corp.example");
+    let response = signing.evaluate(&[&image], rule(&other_leaf, &[&other_ca]));
+    assert!(!response.allowed);
+    assert!(
+        message(&response).contains("Image verification failed"),
+        "{}",
+        message(&response)
+    );
+
+    // The right certificate with a chain that did not issue it is not usable.
+    let response = signing.evaluate(&[&image], rule(&leaf, &[&other_ca]));
+    assert!(!response.allowed);
+    assert!(
+        message(&response).contains("the certificate is not usable"),
+        "{}",
+        message(&response)
+    );
+
+    // Without a Rekor bundle, requireRekorBundle (the default) refuses the signature.
+    let strict = json!({"rules": [{
+        "images": [format!("{}/**", signing.registry.address())],
+        "certificates": {"certificate": leaf, "certificateChain": [ca]}
+    }]});
+    let response = signing.evaluate(&[&image], strict);
+    assert!(!response.allowed);
+}
