@@ -51,3 +51,95 @@ fn the_recorder_writes_cases_that_replay() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// The hand-written sessions (keyless verifiers need Sigstore's online trust root, Kubernetes
+/// lookups an API server, and the examples use readable image names) must look exactly like
+/// recorded ones: for each request type, a success payload has the fields the live host sends.
+#[test]
+fn hand_written_sessions_have_the_shape_of_recorded_ones() {
+    use pci_host::replay::{CallbackRequest, Exchange, Response};
+    use serde_json::Value;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let sessions = |dir: &Path| -> Vec<(String, Vec<(CallbackRequest, Response)>)> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            let name = path.to_string_lossy().into_owned();
+            if !(name.ends_with(".yml") && name.contains("session")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            let exchanges: Vec<Exchange> = serde_yaml::from_str(&text).expect("session");
+            let parsed = exchanges
+                .into_iter()
+                .map(|Exchange::Exchange { request, response }| {
+                    (serde_yaml::from_str(&request).expect("request"), response)
+                })
+                .collect();
+            found.push((name, parsed));
+        }
+        found
+    };
+    let fields = |payload: &str| -> BTreeSet<String> {
+        match serde_json::from_str::<Value>(payload).expect("JSON payload") {
+            Value::Object(map) => map.keys().cloned().collect(),
+            _ => BTreeSet::new(),
+        }
+    };
+
+    // What the live host sends, per request type, from the recordings.
+    let mut live: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for policy in ["image-digest", "image-signatures"] {
+        for (_, exchanges) in sessions(&recorded_dir(&root(), policy)) {
+            for (request, response) in exchanges {
+                if let Response::Success { payload } = response {
+                    live.insert(request.kind_name(), fields(&payload));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        live.keys().cloned().collect::<Vec<_>>(),
+        vec!["OciManifestDigest", "SigstorePubKeyVerify"]
+    );
+    let verify_fields = live["SigstorePubKeyVerify"].clone();
+
+    let mut dirs = vec![];
+    for policy in ["image-digest", "image-signatures", "runtime-isolation"] {
+        dirs.push(root().join("policies").join(policy).join("test_data"));
+        dirs.push(root().join("examples").join(policy));
+    }
+    let mut checked = 0;
+    for dir in dirs {
+        for (file, exchanges) in sessions(&dir) {
+            for (request, response) in exchanges {
+                let kind = request.kind_name();
+                match response {
+                    Response::Success { payload } => {
+                        let expected = match kind.as_str() {
+                            k if k.starts_with("Sigstore") => verify_fields.clone(),
+                            "OciManifestDigest" => live[&kind].clone(),
+                            "KubernetesGetResource" => {
+                                let object: Value = serde_json::from_str(&payload).unwrap();
+                                let (api_version, resource_kind) =
+                                    request.kubernetes_resource().unwrap();
+                                assert_eq!(object["apiVersion"], api_version, "{file}");
+                                assert_eq!(object["kind"], resource_kind, "{file}");
+                                checked += 1;
+                                continue;
+                            }
+                            other => panic!("{file}: no recorded shape for {other}"),
+                        };
+                        assert_eq!(fields(&payload), expected, "{file}: {kind} payload");
+                    }
+                    Response::Error { message } => {
+                        assert!(!message.trim().is_empty(), "{file}: empty error")
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} exchanges checked");
+}
