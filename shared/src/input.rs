@@ -43,6 +43,44 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// The deepest nesting a policy reads: serde_json's own recursion limit for typed data. Fields
+/// a policy does not model are skipped without any limit, so the whole document is checked first.
+pub const MAX_DEPTH: usize = 128;
+
+/// Refuses JSON nested deeper than [`MAX_DEPTH`] levels, naming where the limit is passed.
+pub fn check_depth(context: &'static str, text: &str) -> Result<(), InputError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, &byte) in text.as_bytes().iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(InputError {
+                        path: path_at(text, offset),
+                        message: format!("nested deeper than {MAX_DEPTH} levels"),
+                        context,
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Where a document comes from: JSON text, or a value already parsed (after a mutation).
 #[derive(Clone, Copy, Debug)]
 pub enum Source<'a> {
@@ -206,6 +244,27 @@ pub fn path_at(text: &str, offset: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nesting_is_limited_and_the_place_is_named() {
+        let ok = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert_eq!(super::check_depth("object", &ok), Ok(()));
+        let deep = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        let error = super::check_depth("object", &deep).unwrap_err();
+        assert_eq!(error.message, "nested deeper than 128 levels");
+        assert!(error.path.starts_with("a[0]"), "{}", error.path);
+        // Brackets inside strings, escaped quotes included, do not count.
+        let quoted = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(1000));
+        assert_eq!(super::check_depth("object", &quoted), Ok(()));
+    }
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

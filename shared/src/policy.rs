@@ -9,7 +9,7 @@ use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::CallResult;
 use serde::de::DeserializeOwned;
 
-use crate::input::{InputError, from_json_str_tracked};
+use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Timestamp;
@@ -39,6 +39,11 @@ pub trait Policy {
 
 /// Reads and validates settings from their JSON text.
 pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, String> {
+    // serde would also build a struct from an array of its fields: settings are an object.
+    if !json.trim_start().starts_with('{') {
+        return Err("settings must be a JSON object".into());
+    }
+    check_depth("settings", json).map_err(|error| error.to_string())?;
     let settings: S =
         from_json_str_tracked("settings", json).map_err(|error| match error.path.as_str() {
             "" | "." => error.message,
@@ -137,4 +142,45 @@ pub fn object_value(request: &AdmissionRequest<'_>) -> Result<serde_json::Value,
         .object
         .ok_or_else(|| InputError::new("request", "request.object is missing"))?;
     serde_json::from_str(object.get()).map_err(|error| InputError::new("object", error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Knobs {
+        level: u8,
+    }
+
+    impl Validate for Knobs {
+        fn validate(&self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn settings_must_be_an_object() {
+        // serde builds a struct from an array of its fields: `[]` must not read as defaults.
+        for text in ["[]", "[3]", "null", "3", "\"level\"", ""] {
+            assert_eq!(
+                read_settings::<Knobs>(text).unwrap_err(),
+                "settings must be a JSON object",
+                "{text:?}"
+            );
+        }
+        assert_eq!(read_settings::<Knobs>(" {\"level\": 2}").unwrap().level, 2);
+    }
+
+    #[test]
+    fn deeply_nested_settings_are_refused_with_the_place() {
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        let error = read_settings::<Knobs>(&deep).unwrap_err();
+        assert!(
+            error.starts_with("invalid settings: x[0]")
+                && error.ends_with("nested deeper than 128 levels"),
+            "{error}"
+        );
+    }
 }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::input::{InputError, from_json_str};
+use crate::input::{InputError, check_depth, from_json_str};
 use crate::nullable::nullable;
 
 /// What the host sends to `validate`: `{"request": …, "settings": …}`.
@@ -24,6 +24,7 @@ impl<'a> ValidationPayload<'a> {
         let text = std::str::from_utf8(payload).map_err(|error| {
             InputError::new("request", format!("payload is not UTF-8: {error}"))
         })?;
+        check_depth("request", text)?;
         let parsed: Self = from_json_str("request", text)?;
         parsed.request.check()?;
         Ok(parsed)
