@@ -4,7 +4,7 @@ CARGO ?= cargo
 XTASK := $(CARGO) run --quiet --locked -p xtask --
 WASM_TARGET := wasm32-wasip1
 
-.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record test fmt-check lint unit e2e clean
+.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint unit e2e clean
 
 all: build
 
@@ -45,6 +45,16 @@ artifacthub manifests pci-matrix: generate
 publish: build
 	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry]"; exit 2; }
 	$(XTASK) publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
+
+## fuzz: short cargo-fuzz runs of every target (nightly toolchain; installs cargo-fuzz if missing)
+FUZZ_SECONDS ?= 30
+fuzz: setup
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	$(XTASK) fuzz --seconds $(FUZZ_SECONDS)
+
+## bench-variants: opt-level and wasm-opt comparison (size, time) recorded in BENCHMARKS.md
+bench-variants: setup
+	$(XTASK) bench-variants
 
 ## record: regenerate the recorded replay fixtures (policies/*/test_data/recorded/) from live runs
 record: build

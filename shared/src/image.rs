@@ -162,9 +162,22 @@ impl ImageReference {
         }
     }
 
-    /// `registry/repository`.
+    /// `registry/repository`, the registry written so that it reads back as a registry.
     pub fn name(&self) -> String {
-        format!("{}/{}", self.registry, self.repository)
+        format!("{}/{}", self.printable_registry(), self.repository)
+    }
+
+    /// The registry as printed. A host without `.` or `:` that is not `localhost` is a registry
+    /// only because it was written with upper-case letters (Docker's rule); lower-cased it would
+    /// read back as a Docker Hub namespace, a different image. Host names ignore case, so such a
+    /// registry is printed in upper case: same host, same meaning when read again.
+    fn printable_registry(&self) -> std::borrow::Cow<'_, str> {
+        let recognised = self.registry.contains(['.', ':']) || self.registry == "localhost";
+        if recognised {
+            std::borrow::Cow::Borrowed(&self.registry)
+        } else {
+            std::borrow::Cow::Owned(self.registry.to_ascii_uppercase())
+        }
     }
 
     /// The same reference with a different digest (the tag is kept for readability).
@@ -180,7 +193,7 @@ impl fmt::Display for ImageReference {
     /// The fully normalised form: `registry/repository[:tag][@digest]`, with `:latest` made
     /// explicit when the reference has neither tag nor digest.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.registry, self.repository)?;
+        write!(f, "{}/{}", self.printable_registry(), self.repository)?;
         if let Some(tag) = self.effective_tag() {
             write!(f, ":{tag}")?;
         }
@@ -209,12 +222,6 @@ fn parse_reference(input: &str) -> Result<ImageReference, String> {
     if name.is_empty() {
         return Err("the repository name is empty".into());
     }
-    if name.len() > NAME_TOTAL_LENGTH_MAX {
-        return Err(format!(
-            "the repository name is {} characters long, the maximum is {NAME_TOTAL_LENGTH_MAX}",
-            name.len()
-        ));
-    }
     let (registry, remainder) = split_registry(name);
     validate_registry(registry)?;
     validate_repository(remainder)?;
@@ -227,6 +234,13 @@ fn parse_reference(input: &str) -> Result<ImageReference, String> {
     } else {
         remainder.to_owned()
     };
+    // Docker checks the length of the normalised name (`docker.io/library/…` included).
+    let normalised_length = registry.len() + 1 + repository.len();
+    if normalised_length > NAME_TOTAL_LENGTH_MAX {
+        return Err(format!(
+            "the repository name is {normalised_length} characters long once normalised ({registry}/…), the maximum is {NAME_TOTAL_LENGTH_MAX}"
+        ));
+    }
     Ok(ImageReference {
         registry,
         repository,
@@ -372,6 +386,43 @@ fn is_path_component(component: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// Found by fuzzing: a 240-character Docker Hub name is 258 characters once normalised to
+    /// `docker.io/library/…`, which Docker refuses and which our own print could not read back.
+    #[test]
+    fn the_length_limit_applies_to_the_normalised_name() {
+        let short_enough = "a".repeat(255 - "docker.io/library/".len());
+        assert!(ImageReference::parse(&short_enough).is_ok());
+        let too_long = format!("{short_enough}b");
+        let error = ImageReference::parse(&too_long).unwrap_err().to_string();
+        assert!(
+            error.contains("256 characters long once normalised"),
+            "{error}"
+        );
+        let printed = ImageReference::parse(&short_enough).unwrap().to_string();
+        assert!(ImageReference::parse(&printed).is_ok());
+    }
+
+    /// Found by fuzzing: `l-oYYYYr` is a registry only because of its upper-case letters, and
+    /// its lower-cased print read back as the Docker Hub image `docker.io/l-oyyyyr/co`.
+    #[test]
+    fn a_registry_recognised_by_its_case_prints_as_a_registry() {
+        let reference = ImageReference::parse("l-oYYYYr/co:v1").unwrap();
+        assert_eq!(reference.registry(), "l-oyyyyr");
+        assert_eq!(reference.to_string(), "L-OYYYYR/co:v1");
+        assert_eq!(reference.name(), "L-OYYYYR/co");
+        let again = ImageReference::parse(&reference.to_string()).unwrap();
+        assert_eq!(again, reference);
+        // Registries recognised by a dot, a port or `localhost` print as they are.
+        for (input, printed) in [
+            ("Registry.Corp.com/app:1", "registry.corp.com/app:1"),
+            ("MyHost:5000/app", "myhost:5000/app:latest"),
+            ("localhost/app:2", "localhost/app:2"),
+            ("nginx", "docker.io/library/nginx:latest"),
+        ] {
+            assert_eq!(ImageReference::parse(input).unwrap().to_string(), printed);
+        }
+    }
+
     use super::*;
     use rstest::rstest;
 

@@ -48,27 +48,35 @@ impl std::error::Error for InputError {}
 pub const MAX_DEPTH: usize = 128;
 
 /// Refuses JSON nested deeper than [`MAX_DEPTH`] levels, naming where the limit is passed.
+///
+/// Built to be cheap on every request: nesting cannot exceed the number of opening brackets,
+/// which a word-at-a-time count gives first; only a document with more than [`MAX_DEPTH`] of
+/// them is scanned precisely (string contents skipped, brackets outside strings counted).
 pub fn check_depth(context: &'static str, text: &str) -> Result<(), InputError> {
+    let bytes = text.as_bytes();
+    if count_openers(bytes) <= MAX_DEPTH {
+        return Ok(());
+    }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &byte) in text.as_bytes().iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0usize;
+    while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'"' => in_string = true,
+            b'"' => {
+                at += 1;
+                // Skip the string: to the next quote not escaped by a backslash.
+                while let Some(offset) = bytes.get(at..).and_then(find_quote_or_backslash) {
+                    at += offset;
+                    if bytes[at] == b'"' {
+                        break;
+                    }
+                    at += 2;
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(InputError {
-                        path: path_at(text, offset),
+                        path: path_at(text, at),
                         message: format!("nested deeper than {MAX_DEPTH} levels"),
                         context,
                     });
@@ -77,8 +85,57 @@ pub fn check_depth(context: &'static str, text: &str) -> Result<(), InputError> 
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     Ok(())
+}
+
+/// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time.
+fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0usize;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let found =
+            zero_bytes(word ^ 0x2222_2222_2222_2222) | zero_bytes(word ^ 0x5c5c_5c5c_5c5c_5c5c);
+        if found != 0 {
+            return Some(base + found.trailing_zeros() as usize / 8);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|offset| base + offset)
+}
+
+/// The high bit of each zero byte of `word`, exactly (no borrow between bytes).
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((word & LOW7) + LOW7) | word | LOW7)
+}
+
+/// How many `[` and `{` bytes `bytes` holds, eight at a time: `[` is 0x5B and `{` is 0x7B, so
+/// both become 0x7B once bit 0x20 is set, and the bytes equal to 0x7B are counted exactly.
+fn count_openers(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut count = 0usize;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // Zero where the byte is `[` or `{`.
+        let diff = (u64::from_le_bytes(word) | 0x2020_2020_2020_2020) ^ 0x7b7b_7b7b_7b7b_7b7b;
+        count += zero_bytes(diff).count_ones() as usize;
+    }
+    count
+        + chunks
+            .remainder()
+            .iter()
+            .filter(|&&b| b | 0x20 == b'{')
+            .count()
 }
 
 /// Where a document comes from: JSON text, or a value already parsed (after a mutation).
@@ -244,6 +301,45 @@ pub fn path_at(text: &str, offset: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quotes_and_backslashes_are_found_at_any_offset() {
+        for len in 0..20 {
+            for at in 0..len {
+                for stop in [b'"', b'\\'] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = stop;
+                    if at + 1 < len {
+                        bytes[at + 1] = b'"';
+                    }
+                    assert_eq!(
+                        super::find_quote_or_backslash(&bytes),
+                        Some(at),
+                        "{len} {at}"
+                    );
+                }
+            }
+            assert_eq!(super::find_quote_or_backslash(&vec![0xa2u8; len]), None);
+        }
+    }
+
+    #[test]
+    fn openers_are_counted_exactly() {
+        for text in [
+            "",
+            "[",
+            "{[x]}",
+            "abc{def[ghi{jkl[mno",
+            "{{{{{{{{{",
+            "[[[[[[[[[[[[[[[[[",
+            "z{z[z;z{z[z\u{7f}[{",
+        ] {
+            let expected = text.bytes().filter(|&b| b == b'[' || b == b'{').count();
+            assert_eq!(super::count_openers(text.as_bytes()), expected, "{text:?}");
+        }
+        let all: Vec<u8> = (0..=255u8).collect();
+        assert_eq!(super::count_openers(&all), 2);
+    }
+
     #[test]
     fn nesting_is_limited_and_the_place_is_named() {
         let ok = format!(

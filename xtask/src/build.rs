@@ -9,10 +9,10 @@ use pci_host::host::Engine;
 
 use crate::workspace;
 
-const TARGET: &str = "wasm32-wasip1";
+pub const TARGET: &str = "wasm32-wasip1";
 
 /// Features Rust 1.95 emits for wasm32-wasip1 that binaryen must be told about.
-const WASM_OPT_FEATURES: [&str; 6] = [
+pub const WASM_OPT_FEATURES: [&str; 6] = [
     "--enable-bulk-memory",
     "--enable-sign-ext",
     "--enable-mutable-globals",

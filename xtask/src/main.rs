@@ -3,18 +3,22 @@
 //! - `build`: compile every policy to wasm, optimise it with `wasm-opt`, annotate it with its
 //!   `metadata.yml` and README, and write `dist/<name>.wasm`;
 //! - `run`: evaluate every policy on the example requests under `examples/` and print a table;
-//! - `bench`: size, compile time and evaluation time of every policy;
+//! - `bench`: size, compile time and evaluation time of every policy, against budgets;
+//! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
 //! - `annotate`: annotate one module, like `kwctl annotate`;
 //! - `generate`: Artifact Hub packages, manifests and the PCI matrix (`--check`: fail when stale);
 //! - `publish`: push every policy in `dist/` to a registry, like `kwctl push`;
+//! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
 //! - `record`: regenerate the recorded replay fixtures from live runs against a real registry.
 
 mod bench;
 mod build;
 mod examples;
+mod fuzz;
 mod generate;
 mod publish;
 mod record;
+mod variants;
 mod workspace;
 
 use std::path::PathBuf;
@@ -68,6 +72,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Compare opt-level and wasm-opt choices: size and time on the reference request.
+    BenchVariants {
+        #[arg(long, default_value = "target/bench/variants.md")]
+        output: PathBuf,
+    },
+    /// Short cargo-fuzz runs of every target in fuzz/ (nightly).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Record replay fixtures from live runs against a local registry (test_data/recorded/).
     Record,
     /// Push every policy in dist/ to a registry and print the immutable references.
@@ -106,6 +121,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Record => record::record(),
+        Command::Fuzz { seconds } => fuzz::fuzz(seconds),
+        Command::BenchVariants { output } => variants::bench_variants(&output),
         Command::Publish {
             registry,
             tag,

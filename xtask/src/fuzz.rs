@@ -1,0 +1,101 @@
+//! `make fuzz`: short `cargo +nightly fuzz` runs of every target in `fuzz/`, seeded with the
+//! examples and the bench corpus. A crash stops the run; its input is in `fuzz/artifacts/`,
+//! and each one found becomes a regression test.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::workspace;
+
+/// Runs every fuzz target for `seconds`.
+pub fn fuzz(seconds: u64) -> Result<()> {
+    let fuzz_dir = workspace::root().join("fuzz");
+    let list = Command::new("cargo")
+        .current_dir(&fuzz_dir)
+        .args(["+nightly", "fuzz", "list"])
+        .output()
+        .context("cannot run `cargo +nightly fuzz list` (cargo-fuzz and the nightly toolchain)")?;
+    if !list.status.success() {
+        bail!(
+            "`cargo +nightly fuzz list` failed: {}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+    }
+    let targets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for target in &targets {
+        seed(target)?;
+        println!("fuzz: {target} for {seconds} s");
+        let status = Command::new("cargo")
+            .current_dir(&fuzz_dir)
+            .args(["+nightly", "fuzz", "run", target, "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-max_len=65536")
+            .status()
+            .context("cannot run cargo fuzz")?;
+        if !status.success() {
+            bail!(
+                "fuzz target {target} failed: the crashing input is under fuzz/artifacts/{target}/"
+            );
+        }
+    }
+    println!(
+        "fuzz: {} targets ran {seconds} s each without a failure",
+        targets.len()
+    );
+    Ok(())
+}
+
+/// Seeds `fuzz/corpus/<target>/` with real requests, so the fuzzer starts from valid input.
+fn seed(target: &str) -> Result<()> {
+    let root = workspace::root();
+    let dir = root.join("fuzz").join("corpus").join(target);
+    std::fs::create_dir_all(&dir)?;
+    if target == "image_reference" {
+        for (index, image) in [
+            "nginx",
+            "docker.io/library/nginx:1.25",
+            "registry.corp.com:5000/payments/api@sha256:3333333333333333333333333333333333333333333333333333333333333333",
+            "localhost/app:v1",
+        ]
+        .iter()
+        .enumerate()
+        {
+            std::fs::write(dir.join(format!("seed-{index}")), image)?;
+        }
+        return Ok(());
+    }
+    let policy = target.replace('_', "-");
+    let settings_path = root
+        .join("bench")
+        .join("settings")
+        .join(format!("{policy}.json"));
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_path)?)?;
+    let mut requests = Vec::new();
+    for dir in [
+        root.join("bench").join("corpus"),
+        root.join("examples").join(&policy),
+    ] {
+        for example in pci_host::examples::load(&dir)? {
+            requests.push(example.request);
+        }
+    }
+    for (index, request) in requests.iter().enumerate() {
+        let mut payload = vec![0u8];
+        payload.extend(
+            json!({"request": request, "settings": settings})
+                .to_string()
+                .into_bytes(),
+        );
+        std::fs::write(dir.join(format!("seed-request-{index}")), payload)?;
+    }
+    let mut settings_seed = vec![1u8];
+    settings_seed.extend(settings.to_string().into_bytes());
+    std::fs::write(dir.join("seed-settings"), settings_seed)?;
+    Ok(())
+}
