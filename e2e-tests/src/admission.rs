@@ -88,6 +88,14 @@ pub struct AdmissionResponse {
 }
 
 impl AdmissionResponse {
+    /// The rejection message (`status.message`), empty when there is none.
+    pub fn message(&self) -> String {
+        self.status
+            .as_ref()
+            .and_then(|status| status.message.clone())
+            .unwrap_or_default()
+    }
+
     /// The JSON patch operations, decoded from `patch`.
     pub fn patch_operations(&self) -> Result<Option<Value>> {
         let Some(patch) = &self.patch else {

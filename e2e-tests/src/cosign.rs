@@ -95,14 +95,10 @@ impl Cosign {
         annotations: &BTreeMap<String, String>,
     ) -> Result<()> {
         let reference = oci_reference(image).map_err(|e| anyhow!(e))?;
-        let mut client = self
-            .client
-            .lock()
-            .map_err(|_| anyhow!("cosign client poisoned"))?;
+        let mut client = self.client()?;
         let (signature_image, digest) = self
-            .runtime
-            .block_on(client.triangulate(&reference, &Auth::Anonymous))
-            .map_err(|e| anyhow!("cannot resolve {image}: {e}"))?;
+            .triangulate(&mut client, &reference)
+            .with_context(|| format!("cannot resolve {image}"))?;
         let mut layers = Vec::new();
         for signer in signers {
             let mut layer = SignatureLayer::new_unsigned(&reference, &digest)
@@ -129,15 +125,26 @@ impl Cosign {
         Ok(())
     }
 
-    fn signature_layers(&self, reference: &OciReference) -> Result<(String, Vec<SignatureLayer>)> {
-        let mut client = self
-            .client
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, sigstore::cosign::Client>> {
+        self.client
             .lock()
-            .map_err(|_| anyhow!("cosign client poisoned"))?;
-        let (signature_image, digest) = self
-            .runtime
+            .map_err(|_| anyhow!("cosign client poisoned"))
+    }
+
+    /// The signature image (`<repo>:sha256-<digest>.sig`) and the digest of `reference`.
+    fn triangulate(
+        &self,
+        client: &mut sigstore::cosign::Client,
+        reference: &OciReference,
+    ) -> Result<(OciReference, String)> {
+        self.runtime
             .block_on(client.triangulate(reference, &Auth::Anonymous))
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    fn signature_layers(&self, reference: &OciReference) -> Result<(String, Vec<SignatureLayer>)> {
+        let mut client = self.client()?;
+        let (signature_image, digest) = self.triangulate(&mut client, reference)?;
         let layers = self
             .runtime
             .block_on(client.trusted_signature_layers(&Auth::Anonymous, &digest, &signature_image))

@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod cosign;
 pub mod examples;
 pub mod host;
+pub mod image_registry;
 pub mod live;
 pub mod local_registry;
 pub mod metadata;

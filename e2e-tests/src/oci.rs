@@ -117,57 +117,50 @@ impl Registry {
             format!("the module for {reference} is not annotated: run `make build` first")
         })?;
         metadata.validate()?;
-        let reference = parse_reference(reference)?;
-        let auth = self.auth(&reference)?;
-        let layers = [ImageLayer::new(
-            module.to_vec(),
-            WASM_LAYER_MEDIA_TYPE.to_string(),
-            None,
-        )];
+        let layer = ImageLayer::new(module.to_vec(), WASM_LAYER_MEDIA_TYPE.to_string(), None);
         let config = Config {
             data: b"{}".to_vec().into(),
             media_type: WASM_CONFIG_MEDIA_TYPE.to_string(),
             annotations: None,
         };
         let annotations = manifest_annotations(&metadata.annotations);
-        let manifest = OciImageManifest::build(&layers, &config, Some(annotations));
+        self.push(reference, layer, config, Some(annotations))
+    }
+
+    /// Pushes a container image made of one config (`application/vnd.oci.image.config.v1+json`)
+    /// and one layer (`application/vnd.oci.image.layer.v1.tar+gzip`), for tests that need images.
+    pub fn push_image(&self, reference: &str, config: &[u8], layer: &[u8]) -> Result<Pushed> {
+        let layer = ImageLayer::new(
+            layer.to_vec(),
+            IMAGE_LAYER_GZIP_MEDIA_TYPE.to_string(),
+            None,
+        );
+        let config = Config {
+            data: config.to_vec().into(),
+            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        self.push(reference, layer, config, None)
+    }
+
+    /// Pushes one layer and a config with a manifest carrying `annotations`.
+    fn push(
+        &self,
+        reference: &str,
+        layer: ImageLayer,
+        config: Config,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> Result<Pushed> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let layers = [layer];
+        let manifest = OciImageManifest::build(&layers, &config, annotations);
         let response = self
             .runtime
             .block_on(
                 self.client
                     .push(&reference, &layers, config, &auth, Some(manifest)),
             )
-            .with_context(|| format!("push of {reference} failed"))?;
-        let manifest_digest = digest_of_manifest_url(&response.manifest_url)?;
-        Ok(Pushed {
-            immutable_ref: format!(
-                "{}/{}@{}",
-                reference.registry(),
-                reference.repository(),
-                manifest_digest
-            ),
-            manifest_digest,
-        })
-    }
-
-    /// Pushes a container image made of one config (`application/vnd.oci.image.config.v1+json`)
-    /// and one layer (`application/vnd.oci.image.layer.v1.tar+gzip`), for tests that need images.
-    pub fn push_image(&self, reference: &str, config: &[u8], layer: &[u8]) -> Result<Pushed> {
-        let reference = parse_reference(reference)?;
-        let auth = self.auth(&reference)?;
-        let layers = [ImageLayer::new(
-            layer.to_vec(),
-            IMAGE_LAYER_GZIP_MEDIA_TYPE.to_string(),
-            None,
-        )];
-        let config = Config {
-            data: config.to_vec().into(),
-            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
-            annotations: None,
-        };
-        let response = self
-            .runtime
-            .block_on(self.client.push(&reference, &layers, config, &auth, None))
             .with_context(|| format!("push of {reference} failed"))?;
         let manifest_digest = digest_of_manifest_url(&response.manifest_url)?;
         Ok(Pushed {

@@ -12,11 +12,9 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use sigstore::crypto::{SigStoreSigner, SigningScheme};
 
-use crate::cosign::Cosign;
 use crate::host::Policy;
+use crate::image_registry::ImageRegistry;
 use crate::live::LiveHost;
-use crate::local_registry::LocalRegistry;
-use crate::oci::{Credentials, Registry, Transport};
 use crate::replay::Recorder;
 use crate::run::{RunOptions, run};
 
@@ -42,7 +40,7 @@ pub fn record_all(
     }
     // Last: the registry goes down and a lookup fails.
     let down = studio.registry_down_case();
-    studio.registry.stop();
+    studio.0.registry.stop();
     let policy = load(down.policy)?;
     written.extend(down.record(&policy, &studio.live()?, out_root)?);
     Ok(written)
@@ -98,49 +96,19 @@ impl Case {
     }
 }
 
-/// The registry, the clients and the keys of a recording.
-struct Studio {
-    registry: LocalRegistry,
-    images: Registry,
-    cosign: Cosign,
+/// The registry of a recording, and the cases made in it.
+struct Studio(ImageRegistry);
+
+impl std::ops::Deref for Studio {
+    type Target = ImageRegistry;
+    fn deref(&self) -> &ImageRegistry {
+        &self.0
+    }
 }
 
 impl Studio {
     fn start() -> Result<Self> {
-        Ok(Self {
-            registry: LocalRegistry::start()?,
-            images: Registry::new(Transport::Http, Credentials::Anonymous)?,
-            cosign: Cosign::new(&Transport::Http)?,
-        })
-    }
-
-    fn live(&self) -> Result<Arc<LiveHost>> {
-        Ok(Arc::new(LiveHost::new(
-            Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
-            Credentials::Anonymous,
-        )?))
-    }
-
-    fn image(&self, name: &str) -> String {
-        format!("{}/{name}", self.registry.address())
-    }
-
-    /// Pushes a small image whose content is `marker`; returns its manifest digest.
-    fn push(&self, name: &str, marker: &str) -> Result<String> {
-        let config = json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Labels": {"marker": marker}},
-            "rootfs": {"type": "layers", "diff_ids": []}
-        });
-        Ok(self
-            .images
-            .push_image(
-                &self.image(name),
-                config.to_string().as_bytes(),
-                marker.as_bytes(),
-            )?
-            .manifest_digest)
+        Ok(Self(ImageRegistry::start()?))
     }
 
     fn cases(&mut self) -> Result<Vec<Case>> {
@@ -177,7 +145,7 @@ impl Studio {
             json!({"rules": [{"images": [format!("{}/**", self.registry.address())], "publicKeys": public_keys}]})
         };
         self.push("signed/api:1.0", "signed api")?;
-        self.cosign.sign(
+        self.sign(
             &self.image("signed/api:1.0"),
             vec![release_signer],
             &BTreeMap::from([("env".to_owned(), "prod".to_owned())]),
@@ -196,7 +164,7 @@ impl Studio {
         });
         self.push("plain/tool:0.9", "unsigned tool")?;
         self.push("other/lib:2.2", "signed by a stranger")?;
-        self.cosign.sign(
+        self.sign(
             &self.image("other/lib:2.2"),
             vec![stranger_signer],
             &BTreeMap::new(),

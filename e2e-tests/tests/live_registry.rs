@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use common::policy;
 use pci_host::capabilities::HostCapabilities;
+use pci_host::image_registry::ImageRegistry;
 use pci_host::live::LiveHost;
-use pci_host::local_registry::LocalRegistry;
-use pci_host::oci::{Credentials, Registry, Transport};
 use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run};
 use pci_shared::fixtures::{admission_request, workload_object};
@@ -21,58 +20,27 @@ const POLICY: &str = "image-digest";
 
 /// A registry with `app:v1` and `app:v2`, two different images.
 struct Images {
-    registry: LocalRegistry,
-    client: Registry,
+    at: ImageRegistry,
     v1: String,
     v2: String,
 }
 
 impl Images {
     fn start() -> Self {
-        let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
-        let client = Registry::new(Transport::Http, Credentials::Anonymous).expect("client");
-        let v1 = push(&client, &registry, "app:v1", "one");
-        let v2 = push(&client, &registry, "app:v2", "two");
+        let at = ImageRegistry::start().expect("docker-registry (run `make setup`)");
+        let v1 = at.push("app:v1", "one").expect("push");
+        let v2 = at.push("app:v2", "two").expect("push");
         assert_ne!(v1, v2);
-        Self {
-            registry,
-            client,
-            v1,
-            v2,
-        }
+        Self { at, v1, v2 }
     }
 
     fn image(&self, name: &str) -> String {
-        format!("{}/{name}", self.registry.address())
+        self.at.image(name)
     }
 
     fn live(&self) -> Arc<LiveHost> {
-        Arc::new(
-            LiveHost::new(
-                Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
-                Credentials::Anonymous,
-            )
-            .expect("live host"),
-        )
+        self.at.live().expect("live host")
     }
-}
-
-/// Pushes a small image whose config and layer carry `marker`; returns its manifest digest.
-fn push(client: &Registry, registry: &LocalRegistry, name: &str, marker: &str) -> String {
-    let config = json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {"Labels": {"marker": marker}},
-        "rootfs": {"type": "layers", "diff_ids": []}
-    });
-    client
-        .push_image(
-            &format!("{}/{name}", registry.address()),
-            config.to_string().as_bytes(),
-            format!("layer {marker}").as_bytes(),
-        )
-        .expect("push image")
-        .manifest_digest
 }
 
 fn deployment(images: &[&str]) -> Value {
@@ -108,14 +76,6 @@ fn run_live(
     run(&policy(POLICY), request, options).expect("run")
 }
 
-fn message(response: &pci_host::admission::AdmissionResponse) -> String {
-    response
-        .status
-        .as_ref()
-        .and_then(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn resolve_mode_pins_to_the_digest_the_registry_serves_and_the_recording_replays() {
     let images = Images::start();
@@ -129,13 +89,13 @@ fn resolve_mode_pins_to_the_digest_the_registry_serves_and_the_recording_replays
         images.live(),
         Some(Arc::clone(&recorder)),
     );
-    assert!(response.allowed, "{}", message(&response));
+    assert!(response.allowed, "{}", response.message());
     let expected_patch = json!([
         {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": format!("{v1}@{}", images.v1)},
         {"op": "replace", "path": "/spec/template/spec/containers/1/image", "value": format!("{v2}@{}", images.v2)}
     ]);
     assert_eq!(response.patch_operations().unwrap(), Some(expected_patch));
-    assert_eq!(images.client.manifest_digest(&v1).unwrap(), images.v1);
+    assert_eq!(images.at.images.manifest_digest(&v1).unwrap(), images.v1);
 
     // Record mode wrote what the run exchanged; replaying it, with the registry gone, gives
     // the same answer.
@@ -173,15 +133,15 @@ fn a_tag_moved_after_pinning_is_rejected() {
         images.live(),
         None,
     );
-    assert!(before.allowed, "{}", message(&before));
+    assert!(before.allowed, "{}", before.message());
     assert_eq!(before.patch_operations().unwrap(), None);
 
     // Someone pushes another image to the same tag.
-    let moved = push(&images.client, &images.registry, "app:v1", "three");
+    let moved = images.at.push("app:v1", "three").expect("push");
     assert_ne!(moved, images.v1);
     let after = run_live(&deployment(&[&pinned]), settings, images.live(), None);
     assert!(!after.allowed);
-    let text = message(&after);
+    let text = after.message();
     assert!(
         text.contains("spec.template.spec.containers[0].image"),
         "{text}"
@@ -194,7 +154,7 @@ fn a_registry_that_is_down_gives_a_clear_rejection() {
     let mut images = Images::start();
     let image = images.image("app:v1");
     let live = images.live();
-    images.registry.stop();
+    images.at.registry.stop();
     let response = run_live(
         &deployment(&[&image]),
         json!({"mode": "resolve"}),
@@ -202,7 +162,7 @@ fn a_registry_that_is_down_gives_a_clear_rejection() {
         None,
     );
     assert!(!response.allowed);
-    let text = message(&response);
+    let text = response.message();
     assert!(text.contains(&image), "{text}");
     assert!(text.contains("cannot read the manifest digest"), "{text}");
 }
@@ -273,7 +233,7 @@ fn pci_run_records_a_live_session_and_replays_it() {
     let session = session_path.to_str().unwrap();
     let live = pci_run(&[
         "--insecure-registry",
-        images.registry.address(),
+        images.at.registry.address(),
         "--record-host-capabilities-interactions",
         session,
     ]);

@@ -6,14 +6,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use common::policy;
 use pci_host::admission::AdmissionResponse;
-use pci_host::cosign::Cosign;
-use pci_host::live::LiveHost;
-use pci_host::local_registry::LocalRegistry;
-use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::image_registry::ImageRegistry;
 use pci_host::run::{RunOptions, run};
 use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
@@ -22,52 +18,32 @@ use sigstore::crypto::{SigStoreSigner, SigningScheme};
 
 const POLICY: &str = "image-signatures";
 
-struct Signing {
-    registry: LocalRegistry,
-    images: Registry,
-    cosign: Cosign,
+struct Signing(ImageRegistry);
+
+impl std::ops::Deref for Signing {
+    type Target = ImageRegistry;
+    fn deref(&self) -> &ImageRegistry {
+        &self.0
+    }
 }
 
 impl Signing {
     fn start() -> Self {
-        let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
-        Self {
-            images: Registry::new(Transport::Http, Credentials::Anonymous).expect("client"),
-            cosign: Cosign::new(&Transport::Http).expect("cosign"),
-            registry,
-        }
+        Self(ImageRegistry::start().expect("docker-registry (run `make setup`)"))
     }
 
     /// Pushes `name` (e.g. `app:v1`) with content `marker`; returns the reference and digest.
-    fn push(&self, name: &str, marker: &str) -> (String, String) {
-        let image = format!("{}/{name}", self.registry.address());
-        let config = json!({"architecture": "amd64", "os": "linux", "config": {"Labels": {"marker": marker}}, "rootfs": {"type": "layers", "diff_ids": []}});
-        let pushed = self
-            .images
-            .push_image(&image, config.to_string().as_bytes(), marker.as_bytes())
-            .expect("push");
-        (image, pushed.manifest_digest)
+    fn push_image(&self, name: &str, marker: &str) -> (String, String) {
+        (self.image(name), self.push(name, marker).expect("push"))
     }
 
-    fn sign(&self, image: &str, keys: &[&Key], annotations: &[(&str, &str)]) {
+    fn sign_with(&self, image: &str, keys: &[&Key], annotations: &[(&str, &str)]) {
         let annotations: BTreeMap<String, String> = annotations
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let signers = keys.iter().map(|key| key.signer()).collect();
-        self.cosign
-            .sign(image, signers, &annotations)
-            .expect("sign");
-    }
-
-    fn live(&self) -> Arc<LiveHost> {
-        Arc::new(
-            LiveHost::new(
-                Transport::HttpsExcept(vec![self.registry.address().to_owned()]),
-                Credentials::Anonymous,
-            )
-            .expect("live host"),
-        )
+        self.sign(image, signers, &annotations).expect("sign");
     }
 
     fn settings(&self, keys: &[&Key], threshold: Option<usize>, annotations: Value) -> Value {
@@ -101,7 +77,7 @@ impl Signing {
         );
         let options = RunOptions {
             settings,
-            live: Some(self.live()),
+            live: Some(self.live().expect("live host")),
             ..RunOptions::default()
         };
         run(&policy(POLICY), &request, options).expect("run")
@@ -134,22 +110,14 @@ impl Key {
     }
 }
 
-fn message(response: &AdmissionResponse) -> String {
-    response
-        .status
-        .as_ref()
-        .and_then(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_signed_image_is_accepted_and_pinned_to_the_verified_digest() {
     let signing = Signing::start();
     let key = Key::generate();
-    let (image, digest) = signing.push("payments:v1", "one");
-    signing.sign(&image, &[&key], &[]);
+    let (image, digest) = signing.push_image("payments:v1", "one");
+    signing.sign_with(&image, &[&key], &[]);
     let response = signing.evaluate(&[&image], signing.settings(&[&key], None, Value::Null));
-    assert!(response.allowed, "{}", message(&response));
+    assert!(response.allowed, "{}", response.message());
     assert_eq!(
         response.patch_operations().unwrap(),
         Some(
@@ -163,15 +131,15 @@ fn unsigned_images_and_signatures_by_another_key_are_rejected() {
     let signing = Signing::start();
     let trusted = Key::generate();
     let stranger = Key::generate();
-    let (unsigned, _) = signing.push("unsigned:v1", "one");
-    let (foreign, _) = signing.push("foreign:v1", "two");
-    signing.sign(&foreign, &[&stranger], &[]);
+    let (unsigned, _) = signing.push_image("unsigned:v1", "one");
+    let (foreign, _) = signing.push_image("foreign:v1", "two");
+    signing.sign_with(&foreign, &[&stranger], &[]);
     let response = signing.evaluate(
         &[&unsigned, &foreign],
         signing.settings(&[&trusted], None, Value::Null),
     );
     assert!(!response.allowed);
-    let text = message(&response);
+    let text = response.message();
     assert!(text.contains("2 violations"), "{text}");
     assert!(
         text.contains(&format!("no cosign signature of {unsigned} could be read")),
@@ -187,19 +155,19 @@ fn unsigned_images_and_signatures_by_another_key_are_rejected() {
 fn a_tag_moved_after_signing_is_rejected() {
     let signing = Signing::start();
     let key = Key::generate();
-    let (image, signed_digest) = signing.push("app:v1", "signed");
-    signing.sign(&image, &[&key], &[]);
+    let (image, signed_digest) = signing.push_image("app:v1", "signed");
+    signing.sign_with(&image, &[&key], &[]);
     let settings = signing.settings(&[&key], None, Value::Null);
     assert!(signing.evaluate(&[&image], settings.clone()).allowed);
 
-    let (_, moved_digest) = signing.push("app:v1", "swapped");
+    let (_, moved_digest) = signing.push_image("app:v1", "swapped");
     assert_ne!(moved_digest, signed_digest);
     let response = signing.evaluate(&[&image], settings);
     assert!(!response.allowed);
     assert!(
-        message(&response).contains(&image),
+        response.message().contains(&image),
         "{}",
-        message(&response)
+        response.message()
     );
 
     // The signed digest itself still verifies.
@@ -213,8 +181,8 @@ fn key_rotation_one_of_two_keys_and_required_annotations() {
     let signing = Signing::start();
     let old = Key::generate();
     let new = Key::generate();
-    let (image, _) = signing.push("rotating:v1", "one");
-    signing.sign(&image, &[&new], &[("env", "prod")]);
+    let (image, _) = signing.push_image("rotating:v1", "one");
+    signing.sign_with(&image, &[&new], &[("env", "prod")]);
 
     let both = signing.evaluate(
         &[&image],
@@ -222,22 +190,22 @@ fn key_rotation_one_of_two_keys_and_required_annotations() {
     );
     assert!(!both.allowed, "all keys are required by default");
     assert!(
-        message(&both).contains("1 of 2 keys verified, 2 required"),
+        both.message().contains("1 of 2 keys verified, 2 required"),
         "{}",
-        message(&both)
+        both.message()
     );
 
     let one = signing.evaluate(
         &[&image],
         signing.settings(&[&old, &new], Some(1), Value::Null),
     );
-    assert!(one.allowed, "{}", message(&one));
+    assert!(one.allowed, "{}", one.message());
 
     let prod = signing.evaluate(
         &[&image],
         signing.settings(&[&new], None, json!({"env": "prod"})),
     );
-    assert!(prod.allowed, "{}", message(&prod));
+    assert!(prod.allowed, "{}", prod.message());
     let staging = signing.evaluate(
         &[&image],
         signing.settings(&[&new], None, json!({"env": "staging"})),
@@ -249,31 +217,34 @@ fn key_rotation_one_of_two_keys_and_required_annotations() {
 fn a_registry_that_is_down_gives_a_clear_rejection() {
     let mut signing = Signing::start();
     let key = Key::generate();
-    let (image, _) = signing.push("app:v1", "one");
-    signing.sign(&image, &[&key], &[]);
+    let (image, _) = signing.push_image("app:v1", "one");
+    signing.sign_with(&image, &[&key], &[]);
     let settings = signing.settings(&[&key], None, Value::Null);
-    signing.registry.stop();
+    signing.0.registry.stop();
     let response = signing.evaluate(&[&image], settings);
     assert!(!response.allowed);
     assert!(
-        message(&response).contains(&format!("no cosign signature of {image} could be read")),
+        response
+            .message()
+            .contains(&format!("no cosign signature of {image} could be read")),
         "{}",
-        message(&response)
+        response.message()
     );
 }
 
 #[test]
 fn keyless_verification_is_refused_with_a_clear_reason_offline() {
     let signing = Signing::start();
-    let (image, _) = signing.push("app:v1", "one");
+    let (image, _) = signing.push_image("app:v1", "one");
     let settings = json!({"rules": [{"images": [format!("{}/**", signing.registry.address())], "githubActions": {"owner": "corp"}}]});
     let response = signing.evaluate(&[&image], settings);
     assert!(!response.allowed);
     assert!(
-        message(&response)
+        response
+            .message()
             .contains("keyless verification needs Sigstore's Fulcio and Rekor trust root"),
         "{}",
-        message(&response)
+        response.message()
     );
 }
 
@@ -310,8 +281,8 @@ fn certificate_signatures_verify_against_the_given_chain() {
     let signing = Signing::start();
     let key = Key::generate();
     let (leaf, ca) = certificate_for(&key, "release@corp.example");
-    let (image, digest) = signing.push("certified:v1", "one");
-    signing.sign(&image, &[&key], &[]);
+    let (image, digest) = signing.push_image("certified:v1", "one");
+    signing.sign_with(&image, &[&key], &[]);
     let rule = |certificate: &str, chain: &[&str]| {
         json!({"rules": [{
             "images": [format!("{}/**", signing.registry.address())],
@@ -319,7 +290,7 @@ fn certificate_signatures_verify_against_the_given_chain() {
         }]})
     };
     let response = signing.evaluate(&[&image], rule(&leaf, &[&ca]));
-    assert!(response.allowed, "{}", message(&response));
+    assert!(response.allowed, "{}", response.message());
     assert_eq!(
         response.patch_operations().unwrap(),
         Some(
@@ -332,18 +303,18 @@ fn certificate_signatures_verify_against_the_given_chain() {
     let response = signing.evaluate(&[&image], rule(&other_leaf, &[&other_ca]));
     assert!(!response.allowed);
     assert!(
-        message(&response).contains("Image verification failed"),
+        response.message().contains("Image verification failed"),
         "{}",
-        message(&response)
+        response.message()
     );
 
     // The right certificate with a chain that did not issue it is not usable.
     let response = signing.evaluate(&[&image], rule(&leaf, &[&other_ca]));
     assert!(!response.allowed);
     assert!(
-        message(&response).contains("the certificate is not usable"),
+        response.message().contains("the certificate is not usable"),
         "{}",
-        message(&response)
+        response.message()
     );
 
     // Without a Rekor bundle, requireRekorBundle (the default) refuses the signature.

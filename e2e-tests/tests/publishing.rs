@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::POLICIES;
+
 use std::process::Command;
 
 use common::{engine, module_bytes, root};
@@ -14,14 +16,6 @@ use pci_host::oci::{
     Credentials, OCI_SOURCE_ANNOTATION, Registry, Transport, manifest_annotations, policy_reference,
 };
 use serde_json::Value;
-
-const POLICIES: [&str; 5] = [
-    "image-digest",
-    "image-signatures",
-    "pod-security",
-    "runtime-isolation",
-    "trusted-registries",
-];
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

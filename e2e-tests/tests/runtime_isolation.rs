@@ -36,14 +36,6 @@ fn request(kind: WorkloadKind, operation: &str, spec_extra: Value) -> Value {
     request
 }
 
-fn message(response: &pci_host::admission::AdmissionResponse) -> String {
-    response
-        .status
-        .as_ref()
-        .and_then(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn an_allowed_sandbox_with_an_approved_handler_is_accepted() {
     let (response, unused) = kwctl_run_replay(
@@ -95,7 +87,11 @@ fn updates_never_change_the_runtime_class() {
         "session-cde-only.yml",
     );
     assert!(!deployment.allowed && deployment.patch.is_none());
-    assert!(message(&deployment).contains("[runtimeClass] spec.template.spec.runtimeClassName"));
+    assert!(
+        deployment
+            .message()
+            .contains("[runtimeClass] spec.template.spec.runtimeClassName")
+    );
     let pod = run(
         &common::policy(POLICY),
         &request(WorkloadKind::Pod, "UPDATE", json!({})),
@@ -149,9 +145,9 @@ fn lookups_that_find_nothing_or_fail_are_clear_rejections() {
         assert!(!response.allowed, "{session}");
         assert!(response.patch.is_none(), "{session}");
         assert!(
-            message(&response).contains(expected),
+            response.message().contains(expected),
             "{session}: {}",
-            message(&response)
+            response.message()
         );
         assert_eq!(unused, 0, "{session}");
     }
@@ -191,7 +187,7 @@ fn windows_workloads_need_hyper_v() {
         "session-cde-only.yml",
     );
     assert!(!response.allowed);
-    let text = message(&response);
+    let text = response.message();
     assert!(
         text.contains("(PCI DSS 9.2)")
             && text.contains("process-isolated containers are not a security boundary"),
@@ -224,9 +220,11 @@ fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed
     .expect("run");
     assert!(!response.allowed);
     assert!(
-        message(&response).contains("has not been granted access to Kubernetes v1/Namespace"),
+        response
+            .message()
+            .contains("has not been granted access to Kubernetes v1/Namespace"),
         "{}",
-        message(&response)
+        response.message()
     );
 }
 

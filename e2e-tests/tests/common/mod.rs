@@ -15,6 +15,15 @@ use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use serde_json::Value;
 
+/// Every policy, in name order.
+pub const POLICIES: [&str; 5] = [
+    "image-digest",
+    "image-signatures",
+    "pod-security",
+    "runtime-isolation",
+    "trusted-registries",
+];
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
