@@ -6,7 +6,7 @@
 //! message, and serialising the answer.
 
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
-use kubewarden_policy_sdk::wapc_guest::CallResult;
+use kubewarden_policy_sdk::wapc_guest::{CallResult, register_function};
 use serde::de::DeserializeOwned;
 
 use crate::input::{InputError, check_depth, from_json_str_tracked};
@@ -51,6 +51,17 @@ pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, St
         })?;
     settings.validate()?;
     Ok(settings)
+}
+
+/// Registers the waPC operations of policy `P` (call it from the crate's `wapc_init`):
+/// `validate`, `validate_settings` and the SDK's `protocol_version`.
+pub fn register<P: Policy>() {
+    register_function("validate", validate::<P>);
+    register_function("validate_settings", validate_settings::<P>);
+    register_function(
+        "protocol_version",
+        kubewarden_policy_sdk::protocol_version_guest,
+    );
 }
 
 /// The `validate_settings` waPC operation.

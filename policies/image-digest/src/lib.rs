@@ -10,7 +10,6 @@ pub mod settings;
 
 use std::marker::PhantomData;
 
-use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy};
@@ -58,15 +57,7 @@ impl<L: DigestLookup> Policy for ImageDigest<L> {
 /// Registers the waPC operations.
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
-    register_function("validate", policy::validate::<ImageDigest<HostLookup>>);
-    register_function(
-        "validate_settings",
-        policy::validate_settings::<ImageDigest<HostLookup>>,
-    );
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    policy::register::<ImageDigest<HostLookup>>();
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ pub mod verifier;
 
 use std::marker::PhantomData;
 
-use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy};
@@ -61,18 +60,7 @@ impl<H: SignatureHost> Policy for ImageSignatures<H> {
 /// Registers the waPC operations.
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
-    register_function(
-        "validate",
-        policy::validate::<ImageSignatures<HostSignatures>>,
-    );
-    register_function(
-        "validate_settings",
-        policy::validate_settings::<ImageSignatures<HostSignatures>>,
-    );
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    policy::register::<ImageSignatures<HostSignatures>>();
 }
 
 #[cfg(test)]

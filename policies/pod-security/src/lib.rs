@@ -12,7 +12,6 @@ pub mod level;
 pub mod mutate;
 pub mod settings;
 
-use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
@@ -81,15 +80,7 @@ fn apply_defaults(
 /// Registers the waPC operations.
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
-    register_function("validate", policy::validate::<PodSecurity>);
-    register_function(
-        "validate_settings",
-        policy::validate_settings::<PodSecurity>,
-    );
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    policy::register::<PodSecurity>();
 }
 
 #[cfg(test)]

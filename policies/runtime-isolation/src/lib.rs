@@ -12,7 +12,6 @@ pub mod settings;
 
 use std::marker::PhantomData;
 
-use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::patch::ObjectEditor;
@@ -90,18 +89,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
 /// Registers the waPC operations.
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
-    register_function(
-        "validate",
-        policy::validate::<RuntimeIsolation<HostCluster>>,
-    );
-    register_function(
-        "validate_settings",
-        policy::validate_settings::<RuntimeIsolation<HostCluster>>,
-    );
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    policy::register::<RuntimeIsolation<HostCluster>>();
 }
 
 #[cfg(test)]

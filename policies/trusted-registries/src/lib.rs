@@ -6,7 +6,6 @@
 pub mod evaluate;
 pub mod settings;
 
-use kubewarden_policy_sdk::wapc_guest::register_function;
 use pci_shared::images::ImagePolicy;
 use pci_shared::input::InputError;
 use pci_shared::policy::{self, Policy};
@@ -49,15 +48,7 @@ impl Policy for TrustedRegistries {
 /// Registers the waPC operations.
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
-    register_function("validate", policy::validate::<TrustedRegistries>);
-    register_function(
-        "validate_settings",
-        policy::validate_settings::<TrustedRegistries>,
-    );
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    policy::register::<TrustedRegistries>();
 }
 
 #[cfg(test)]
