@@ -1,11 +1,7 @@
 //! The host itself: metadata gating, annotation, epoch deadlines, host-capability replay through
-//! a real waPC guest, and the `pci-run` command line.
+//! a real waPC guest, and what policy-server adds around each call.
 
-mod common;
-
-use std::process::Command;
-
-use common::{engine, module_bytes, root};
+use e2e::{engine, module_bytes, root};
 use pci_host::annotate::annotate;
 use pci_host::capabilities::HostCapabilities;
 use pci_host::metadata::{Metadata, SECTION};
@@ -197,73 +193,32 @@ fn annotation_replaces_the_metadata_and_validates_it() {
     assert!(annotate(engine(), &bare, &preset, None).is_err());
 }
 
-fn pci_run(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pci-run"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
+/// The policy-server path (`make bench` measures it) answers what `kwctl run` answers: the same
+/// AdmissionResponse, wrapped in an AdmissionReview, for every example that needs no host call.
 #[test]
-fn pci_run_prints_the_admission_response_like_kwctl() {
-    let (ok, stdout, _) = pci_run(&[
-        "dist/pod-security.wasm",
-        "--request-path",
-        "examples/pod-security/02-privileged-daemonset.json",
-        "--settings-json",
-        r#"{"level":"baseline"}"#,
-    ]);
-    assert!(ok);
-    let response: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
-    assert_eq!(response["uid"], "3b1f0c7e-daemonset");
-    assert_eq!(response["allowed"], false);
-    assert_eq!(response["status"]["code"], 403);
-    assert!(
-        response["status"]["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("pod-security rejected DaemonSet payments/node-agent"))
-    );
-
-    let review = std::env::temp_dir().join(format!("review-{}.yaml", std::process::id()));
-    let request: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            root().join("examples/pod-security/03-bare-pod-with-safe-defaults.json"),
-        )
-        .expect("read"),
-    )
-    .expect("json");
-    let yaml = serde_yaml::to_string(&serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}))
-        .expect("yaml");
-    std::fs::write(&review, yaml).expect("write");
-    let (ok, stdout, _) = pci_run(&[
-        "dist/pod-security.wasm",
-        "-r",
-        review.to_str().expect("utf8 path"),
-        "-s",
-        "examples/pod-security/03-bare-pod-with-safe-defaults.settings.json",
-    ]);
-    std::fs::remove_file(&review).ok();
-    assert!(ok);
-    let response: Value = serde_json::from_str(stdout.trim()).expect("json");
-    assert_eq!(response["allowed"], true);
-    assert_eq!(response["patchType"], "JSONPatch");
-
-    let (ok, _, stderr) = pci_run(&[
-        "dist/pod-security.wasm",
-        "-r",
-        "examples/pod-security/01-compliant-deployment.json",
-        "--settings-json",
-        r#"{"level":"none"}"#,
-    ]);
-    assert!(!ok);
-    assert!(
-        stderr.contains("Provided settings are not valid: level: \"none\" is not a level; expected baseline or restricted"),
-        "{stderr}"
-    );
+fn the_policy_server_path_answers_what_kwctl_run_answers() {
+    use pci_host::server_path::{ServerPath, review_body};
+    let mut compared = 0;
+    for name in e2e::policies() {
+        let examples =
+            pci_host::examples::load(&e2e::bundle().examples_dir(&name)).expect("examples");
+        let policy = e2e::policy(&name);
+        for example in examples.iter().filter(|e| e.session.is_none()) {
+            let expected = example.run(&policy).expect("run");
+            let instance = e2e::instance(&name);
+            let body = ServerPath::new(&instance, example.settings.clone())
+                .review(&review_body(&example.request))
+                .expect("review");
+            let review: Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(review["kind"], "AdmissionReview");
+            assert_eq!(
+                review["response"],
+                serde_json::to_value(&expected).expect("json"),
+                "{name}/{}",
+                example.name
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 10, "{compared} examples compared");
 }

@@ -1,11 +1,9 @@
 //! image-digest through the compiled, annotated wasm, with kwctl replay sessions answering
 //! `oci/v1/manifest_digest`.
 
-mod common;
-
-use common::{kwctl_run, kwctl_run_replay};
-use pci_shared::fixtures::{admission_request, workload_object};
+use e2e::{kwctl_run, kwctl_run_replay};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
 
 const POLICY: &str = "image-digest";
@@ -134,30 +132,10 @@ fn a_moved_tag_warns_or_rejects() {
 
 #[test]
 fn the_module_declares_the_host_capability_it_uses() {
-    let metadata = common::checked_metadata(POLICY);
+    let metadata = e2e::checked_metadata(POLICY);
     assert!(metadata.mutating);
     assert_eq!(
         metadata.host_capabilities,
         Some(vec!["oci/v1/manifest_digest".to_owned()])
-    );
-}
-
-#[test]
-fn the_examples_give_the_documented_verdicts() {
-    common::check_examples(
-        POLICY,
-        &[
-            ("01-pinned-deployment", "ACCEPT"),
-            ("02-tags-only", "REJECT"),
-            ("03-resolve-tags", "MUTATE"),
-        ],
-    );
-}
-
-#[test]
-fn questions_ui_covers_every_setting() {
-    common::check_questions_cover_settings(
-        "image-digest",
-        &pci_shared::fixtures::struct_fields::<image_digest::settings::Settings>(),
     );
 }

@@ -1,11 +1,9 @@
 //! image-signatures through the compiled, annotated wasm, with kwctl replay sessions answering
 //! `oci/v2/verify` for every verifier.
 
-mod common;
-
-use common::{kwctl_run, kwctl_run_replay, root};
-use pci_shared::fixtures::{admission_request, workload_object};
+use e2e::{kwctl_run, kwctl_run_replay, root};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
 
 const POLICY: &str = "image-signatures";
@@ -159,30 +157,10 @@ fn unmatched_images_are_rejected_without_asking_the_host() {
 
 #[test]
 fn the_module_declares_the_host_capability_it_uses() {
-    let metadata = common::checked_metadata(POLICY);
+    let metadata = e2e::checked_metadata(POLICY);
     assert!(metadata.mutating);
     assert_eq!(
         metadata.host_capabilities,
         Some(vec!["oci/v2/verify".to_owned()])
-    );
-}
-
-#[test]
-fn the_examples_give_the_documented_verdicts() {
-    common::check_examples(
-        POLICY,
-        &[
-            ("01-signed-deployment", "MUTATE"),
-            ("02-unsigned-image", "REJECT"),
-            ("03-unmatched-image", "REJECT"),
-        ],
-    );
-}
-
-#[test]
-fn questions_ui_covers_every_setting() {
-    common::check_questions_cover_settings(
-        "image-signatures",
-        &pci_shared::fixtures::struct_fields::<image_signatures::settings::Settings>(),
     );
 }

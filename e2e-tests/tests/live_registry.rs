@@ -2,18 +2,16 @@
 //! registry (Debian's docker-registry on 127.0.0.1) holding images pushed by the test, and
 //! record mode turning such a run into a kwctl session that replays it.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::policy;
+use e2e::policy;
 use pci_host::capabilities::HostCapabilities;
 use pci_host::image_registry::ImageRegistry;
 use pci_host::live::LiveHost;
 use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run};
-use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
 
 const POLICY: &str = "image-digest";
@@ -198,63 +196,4 @@ fn manifest_and_config_lookups_are_answered_from_the_registry() {
         )
         .unwrap_err();
     assert!(unknown.contains("127.0.0.1:1/none:v1"), "{unknown}");
-}
-
-/// `pci-run` answers OCI lookups live (plain HTTP only for `--insecure-registry`) and
-/// `--record-host-capabilities-interactions` writes a session that `--replay-…` accepts.
-#[test]
-fn pci_run_records_a_live_session_and_replays_it() {
-    use std::process::Command;
-    let images = Images::start();
-    let dir = std::env::temp_dir().join(format!("pci-run-record-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let request_path = dir.join("request.json");
-    let session_path = dir.join("session.yml");
-    let image = images.image("app:v1");
-    std::fs::write(&request_path, deployment(&[&image]).to_string()).unwrap();
-    let module = common::root().join("dist").join(format!("{POLICY}.wasm"));
-    let pci_run = |extra: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_pci-run"))
-            .arg(&module)
-            .arg("--request-path")
-            .arg(&request_path)
-            .args(["--settings-json", r#"{"mode":"resolve"}"#])
-            .args(extra)
-            .output()
-            .expect("pci-run");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_str::<Value>(stdout.trim()).expect("one JSON line")
-    };
-    let session = session_path.to_str().unwrap();
-    let live = pci_run(&[
-        "--insecure-registry",
-        images.at.registry.address(),
-        "--record-host-capabilities-interactions",
-        session,
-    ]);
-    assert_eq!(live["allowed"], true, "{live}");
-    assert_eq!(live["patchType"], "JSONPatch", "{live}");
-    let recorded = std::fs::read_to_string(&session_path).unwrap();
-    assert!(recorded.contains(&images.v1), "{recorded}");
-
-    // Without --insecure-registry the lookup goes over HTTPS, which this registry does not
-    // speak: the policy fails closed and names the image.
-    let https = pci_run(&[]);
-    assert_eq!(https["allowed"], false, "{https}");
-    assert!(
-        https["status"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&image)
-    );
-
-    drop(images);
-    let replayed = pci_run(&["--replay-host-capabilities-interactions", session]);
-    assert_eq!(replayed, live);
-    let _ = std::fs::remove_dir_all(&dir);
 }

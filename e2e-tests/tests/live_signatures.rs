@@ -3,16 +3,14 @@
 //! `sha256-<digest>.sig` format), and the compiled policy asks the host, which verifies with the
 //! sigstore crate as policy-server does.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::policy;
+use e2e::policy;
 use pci_host::admission::AdmissionResponse;
 use pci_host::image_registry::ImageRegistry;
 use pci_host::run::{RunOptions, run};
-use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
 use sigstore::crypto::{SigStoreSigner, SigningScheme};
 

@@ -1,24 +1,22 @@
 //! pod-security through the compiled, annotated wasm, as policy-server runs it.
 
-mod common;
-
-use common::{instance, kwctl_run};
+use e2e::{instance, kwctl_run};
 use pci_host::admission::Deployment;
 use pci_host::run::{RunOptions, run};
-use pci_shared::fixtures::{CaseTable, admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{CaseTable, admission_request, workload_object};
 use pod_security::PodSecurity;
 use serde_json::{Value, json};
 
 const POLICY: &str = "pod-security";
 
 fn table() -> CaseTable {
-    common::case_table(POLICY, "controls.yaml")
+    e2e::case_table(POLICY, "controls.yaml")
 }
 
 #[test]
 fn every_control_case_through_the_wasm_matches_the_table_and_the_native_build() {
-    common::check_table_through_wasm(
+    e2e::check_table_through_wasm(
         POLICY,
         &table(),
         pci_shared::policy::evaluate::<PodSecurity>,
@@ -58,7 +56,7 @@ fn invalid_settings_stop_a_run_like_kwctl() {
         workload_object(WorkloadKind::Pod, "p", json!({}), json!({"containers": []})),
     );
     let error = run(
-        &common::policy(POLICY),
+        &e2e::policy(POLICY),
         &request,
         RunOptions {
             settings: json!({"version": "v1.99"}),
@@ -159,7 +157,7 @@ fn a_compliant_pod_gets_no_patch_so_a_non_mutating_deployment_accepts_it() {
         allowed_to_mutate: false,
     };
     let response = run(
-        &common::policy(POLICY),
+        &e2e::policy(POLICY),
         &request,
         RunOptions {
             settings: settings.clone(),
@@ -180,7 +178,7 @@ fn a_compliant_pod_gets_no_patch_so_a_non_mutating_deployment_accepts_it() {
         ),
     );
     let response = run(
-        &common::policy(POLICY),
+        &e2e::policy(POLICY),
         &bare,
         RunOptions {
             settings,
@@ -242,23 +240,8 @@ fn bad_input_through_the_wasm_is_a_clear_rejection() {
 }
 
 #[test]
-fn the_examples_give_the_documented_verdicts() {
-    common::check_examples(
-        POLICY,
-        &[
-            ("01-compliant-deployment", "ACCEPT"),
-            ("02-privileged-daemonset", "REJECT"),
-            ("03-bare-pod-with-safe-defaults", "MUTATE"),
-            ("04-kube-proxy-with-exception", "ACCEPT"),
-            ("05-kubectl-debug-privileged", "REJECT"),
-            ("06-cronjob-missing-drop-all", "REJECT"),
-        ],
-    );
-}
-
-#[test]
 fn the_module_carries_complete_metadata() {
-    let metadata = common::checked_metadata(POLICY);
+    let metadata = e2e::checked_metadata(POLICY);
     assert!(metadata.mutating);
     assert_eq!(metadata.host_capabilities, Some(vec![]));
     let resources: Vec<&str> = metadata
@@ -267,12 +250,4 @@ fn the_module_carries_complete_metadata() {
         .flat_map(|r| r.resources.iter().map(String::as_str))
         .collect();
     assert!(resources.contains(&"pods/ephemeralcontainers"));
-}
-
-#[test]
-fn questions_ui_covers_every_setting() {
-    common::check_questions_cover_settings(
-        "pod-security",
-        &pci_shared::fixtures::struct_fields::<pod_security::settings::Settings>(),
-    );
 }

@@ -2,19 +2,14 @@
 //! pulled back as policy-server pulls it, compared byte for byte and evaluated; the generated
 //! manifests carry settings each policy accepts.
 
-mod common;
-
-use common::POLICIES;
-
-use std::process::Command;
-
-use common::{engine, module_bytes, root};
+use e2e::{engine, module_bytes, root};
 use oci_client::manifest::{WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE};
 use pci_host::local_registry::LocalRegistry;
 use pci_host::metadata::Metadata;
 use pci_host::oci::{
     Credentials, OCI_SOURCE_ANNOTATION, Registry, Transport, manifest_annotations, policy_reference,
 };
+use pci_host::publish::publish_bundle;
 use serde_json::Value;
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -30,7 +25,8 @@ fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
     let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
     let client = Registry::new(Transport::Http, Credentials::Anonymous).expect("client");
     let prefix = format!("{}/pci-policies", registry.address());
-    for name in POLICIES {
+    for name in e2e::policies() {
+        let name = name.as_str();
         let module = module_bytes(name);
         let metadata = Metadata::from_module(&module).unwrap().unwrap();
         let reference = policy_reference(&prefix, &metadata, None).unwrap();
@@ -76,9 +72,9 @@ fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
 
             // The pulled module is what policy-server would run: same verdicts on every example.
             let from_registry = engine().load(&pulled.module).expect("load pulled module");
-            let from_dist = common::policy(name);
+            let from_dist = e2e::policy(name);
             let examples =
-                pci_host::examples::load(&root().join("examples").join(name)).expect("examples");
+                pci_host::examples::load(&e2e::bundle().examples_dir(name)).expect("examples");
             assert!(!examples.is_empty());
             for example in examples {
                 assert_eq!(
@@ -132,61 +128,38 @@ fn raw_manifest(address: &str, name: &str) -> Vec<u8> {
     body
 }
 
+/// What `make publish` does: every policy of the bundle pushed, each immutable reference
+/// pointing at the manifest the tag names and pulling back the same module.
 #[test]
-fn make_publish_pushes_every_policy_and_prints_immutable_references() {
-    let xtask = root().join("target").join("debug").join("xtask");
-    assert!(
-        xtask.is_file(),
-        "{} is built by `make build`",
-        xtask.display()
-    );
+fn the_bundle_is_published_with_immutable_references() {
     let registry = LocalRegistry::start().expect("docker-registry (run `make setup`)");
     let prefix = format!("{}/team/pci", registry.address());
-    let empty_config =
-        std::env::temp_dir().join(format!("pci-docker-config-{}", std::process::id()));
-    std::fs::create_dir_all(&empty_config).unwrap();
-    let output = Command::new(&xtask)
-        .args([
-            "publish",
-            "--registry",
-            &prefix,
-            "--tag",
-            "v0.1.0-test",
-            "--insecure",
-        ])
-        .env("DOCKER_CONFIG", &empty_config)
-        .output()
-        .expect("xtask publish");
-    let _ = std::fs::remove_dir_all(&empty_config);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let client = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
-    for name in POLICIES {
-        let line = stdout
-            .lines()
-            .find(|line| {
-                line.starts_with(&format!("{name}: pushed {prefix}/{name}:v0.1.0-test -> "))
-            })
-            .unwrap_or_else(|| panic!("no line for {name} in:\n{stdout}"));
-        let immutable = line.rsplit(' ').next().unwrap();
-        let digest = client
-            .manifest_digest(&format!("{prefix}/{name}:v0.1.0-test"))
-            .unwrap();
-        assert_eq!(immutable, format!("{prefix}/{name}@{digest}"));
-        assert!(client.pull_policy(immutable).unwrap().module == module_bytes(name));
+    let published =
+        publish_bundle(&e2e::bundle(), &client, &prefix, Some("v0.1.0-test")).expect("publish");
+    let names: Vec<&str> = published.iter().map(|p| p.policy.as_str()).collect();
+    assert_eq!(names, e2e::policies());
+    for entry in &published {
+        let name = &entry.policy;
+        assert_eq!(entry.reference, format!("{prefix}/{name}:v0.1.0-test"));
+        let digest = client.manifest_digest(&entry.reference).unwrap();
+        assert_eq!(
+            entry.pushed.immutable_ref,
+            format!("{prefix}/{name}@{digest}")
+        );
+        assert!(
+            client
+                .pull_policy(&entry.pushed.immutable_ref)
+                .unwrap()
+                .module
+                == module_bytes(name)
+        );
     }
 
-    // Without --insecure the client speaks HTTPS, which a plain-HTTP registry cannot answer.
-    let refused = Command::new(&xtask)
-        .args(["publish", "--registry", &prefix])
-        .output()
-        .expect("xtask publish");
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("push of"));
+    // Over HTTPS, which a plain-HTTP registry cannot answer, publishing fails and says so.
+    let https = Registry::new(Transport::Https, Credentials::Anonymous).unwrap();
+    let error = publish_bundle(&e2e::bundle(), &https, &prefix, None).unwrap_err();
+    assert!(format!("{error:#}").contains("push of"), "{error:#}");
 }
 
 #[test]
@@ -223,15 +196,16 @@ fn an_unannotated_module_is_not_pushed() {
 /// The settings of every generated manifest are accepted by the compiled policy.
 #[test]
 fn the_recommended_manifests_carry_settings_each_policy_accepts() {
-    for name in POLICIES {
+    for name in e2e::policies() {
+        let name = name.as_str();
         let path = root().join("manifests").join(format!("{name}.yaml"));
         let text = std::fs::read_to_string(&path).expect("run `make generate`");
         let manifest: Value = serde_yaml::from_str(&text).expect("yaml");
         assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
         assert_eq!(manifest["spec"]["mode"], "protect", "{name}");
-        let metadata = common::checked_metadata(name);
+        let metadata = e2e::checked_metadata(name);
         assert_eq!(manifest["spec"]["mutating"], metadata.mutating, "{name}");
-        let validation = common::instance(name)
+        let validation = e2e::instance(name)
             .validate_settings(&manifest["spec"]["settings"])
             .expect("validate_settings");
         assert!(validation.valid, "{name}: {:?}", validation.message);

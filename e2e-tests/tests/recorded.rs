@@ -1,11 +1,9 @@
 //! Replay fixtures recorded from real exchanges (`make record`): each case replays offline to
 //! the AdmissionResponse the live run gave, and the recorder itself is exercised here.
 
-mod common;
-
 use std::path::Path;
 
-use common::{policy, root};
+use e2e::{policy, root};
 use pci_host::recording::{record_all, recorded_dir};
 
 /// Replays every recorded case under `base`; returns how many there were per policy.
@@ -108,7 +106,7 @@ fn hand_written_sessions_have_the_shape_of_recorded_ones() {
     let mut dirs = vec![];
     for policy in ["image-digest", "image-signatures", "runtime-isolation"] {
         dirs.push(root().join("policies").join(policy).join("test_data"));
-        dirs.push(root().join("examples").join(policy));
+        dirs.push(e2e::bundle().examples_dir(policy));
     }
     let mut checked = 0;
     for dir in dirs {

@@ -1,13 +1,11 @@
 //! runtime-isolation through the compiled, annotated wasm, with kwctl replay sessions answering
 //! the Namespace and RuntimeClass lookups (`kubernetes/get_resource`).
 
-mod common;
-
-use common::kwctl_run_replay;
+use e2e::kwctl_run_replay;
 use pci_host::metadata::ContextAwareResource;
 use pci_host::run::{RunOptions, run};
-use pci_shared::fixtures::{admission_request, workload_object};
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
 
 const POLICY: &str = "runtime-isolation";
@@ -93,7 +91,7 @@ fn updates_never_change_the_runtime_class() {
             .contains("[runtimeClass] spec.template.spec.runtimeClassName")
     );
     let pod = run(
-        &common::policy(POLICY),
+        &e2e::policy(POLICY),
         &request(WorkloadKind::Pod, "UPDATE", json!({})),
         RunOptions {
             settings: settings(),
@@ -198,7 +196,7 @@ fn windows_workloads_need_hyper_v() {
 #[test]
 fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed() {
     let text = std::fs::read_to_string(
-        common::root().join("policies/runtime-isolation/test_data/session-cde-gvisor.yml"),
+        e2e::root().join("policies/runtime-isolation/test_data/session-cde-gvisor.yml"),
     )
     .expect("session");
     let replay = std::sync::Arc::new(pci_host::replay::Replay::from_yaml(&text).expect("session"));
@@ -209,7 +207,7 @@ fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed
         ..RunOptions::default()
     };
     let response = run(
-        &common::policy(POLICY),
+        &e2e::policy(POLICY),
         &request(
             WorkloadKind::Deployment,
             "CREATE",
@@ -230,7 +228,7 @@ fn without_context_aware_permission_the_host_refuses_and_the_policy_fails_closed
 
 #[test]
 fn the_module_declares_its_context_aware_resources_and_capability() {
-    let metadata = common::checked_metadata(POLICY);
+    let metadata = e2e::checked_metadata(POLICY);
     assert_eq!(
         metadata.host_capabilities,
         Some(vec!["kubernetes/get_resource".to_owned()])
@@ -251,26 +249,5 @@ fn the_module_declares_its_context_aware_resources_and_capability() {
             .into_iter()
             .collect::<Vec<_>>(),
         expected
-    );
-}
-
-#[test]
-fn the_examples_give_the_documented_verdicts() {
-    common::check_examples(
-        POLICY,
-        &[
-            ("01-cde-deployment-in-gvisor", "ACCEPT"),
-            ("02-cde-pod-gets-default-class", "MUTATE"),
-            ("03-fake-sandbox-class", "REJECT"),
-            ("04-windows-process-isolated", "REJECT"),
-        ],
-    );
-}
-
-#[test]
-fn questions_ui_covers_every_setting() {
-    common::check_questions_cover_settings(
-        "runtime-isolation",
-        &pci_shared::fixtures::struct_fields::<runtime_isolation::settings::Settings>(),
     );
 }

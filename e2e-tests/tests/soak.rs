@@ -2,13 +2,10 @@
 //! policies with stable memory, and a suite of hostile inputs, each of which must get a clear
 //! rejection (never a trap, never an accept). Its own test binary, so the memory reading is ours.
 
-mod common;
-
-use common::POLICIES;
-
 use std::time::Instant;
 
-use common::{instance, root};
+use e2e::bench_settings;
+use e2e::{instance, root};
 use pci_host::host::Instance;
 use serde_json::{Value, json};
 
@@ -34,14 +31,6 @@ fn corpus() -> Vec<Value> {
         serde_json::from_str(&std::fs::read_to_string(path).expect("corpus")).expect("json")
     })
     .collect()
-}
-
-fn bench_settings(policy: &str) -> Value {
-    let path = root()
-        .join("bench")
-        .join("settings")
-        .join(format!("{policy}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("settings")).expect("json")
 }
 
 /// Resident memory of this process, in bytes (Linux `/proc/self/statm`).
@@ -129,7 +118,8 @@ fn hostile_payloads(settings: &Value) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn hostile_inputs_get_a_clear_rejection_from_every_policy() {
-    for policy in POLICIES {
+    for policy in e2e::policies() {
+        let policy = policy.as_str();
         let instance = instance(policy);
         let settings = bench_settings(policy);
         for (name, payload) in hostile_payloads(&settings) {
@@ -183,7 +173,8 @@ fn a_huge_pod_is_judged_completely_within_the_deadline() {
 
 #[test]
 fn hostile_settings_are_refused_with_a_message() {
-    for policy in POLICIES {
+    for policy in e2e::policies() {
+        let policy = policy.as_str();
         let instance = instance(policy);
         for payload in [
             &b""[..],
@@ -217,7 +208,8 @@ fn hostile_settings_are_refused_with_a_message() {
 #[test]
 fn one_host_evaluates_100000_requests_across_all_policies_with_stable_memory() {
     let corpus = corpus();
-    let instances: Vec<(&str, Instance, Vec<Vec<u8>>)> = POLICIES
+    let policies = e2e::policies();
+    let instances: Vec<(&str, Instance, Vec<Vec<u8>>)> = policies
         .iter()
         .map(|policy| {
             let settings = bench_settings(policy);
@@ -235,7 +227,7 @@ fn one_host_evaluates_100000_requests_across_all_policies_with_stable_memory() {
                     .map(|(_, p)| p)
                     .take(6),
             );
-            (*policy, instance(policy), payloads)
+            (policy.as_str(), instance(policy), payloads)
         })
         .collect();
     let total_payloads: usize = instances.iter().map(|(_, _, p)| p.len()).sum();

@@ -1,8 +1,6 @@
 //! trusted-registries through the compiled, annotated wasm, as policy-server runs it.
 
-mod common;
-
-use common::instance;
+use e2e::instance;
 use serde_json::json;
 use trusted_registries::TrustedRegistries;
 
@@ -10,8 +8,8 @@ const POLICY: &str = "trusted-registries";
 
 #[test]
 fn every_reference_case_through_the_wasm_matches_the_table_and_the_native_build() {
-    let table = common::case_table(POLICY, "references.yaml");
-    common::check_table_through_wasm(
+    let table = e2e::case_table(POLICY, "references.yaml");
+    e2e::check_table_through_wasm(
         POLICY,
         &table,
         pci_shared::policy::evaluate::<TrustedRegistries>,
@@ -43,27 +41,7 @@ fn settings_validation_through_the_wasm() {
 }
 
 #[test]
-fn the_examples_give_the_documented_verdicts() {
-    common::check_examples(
-        POLICY,
-        &[
-            ("01-trusted-deployment", "ACCEPT"),
-            ("02-untrusted-and-latest", "REJECT"),
-            ("03-look-alike-registry", "REJECT"),
-        ],
-    );
-}
-
-#[test]
 fn the_module_carries_complete_metadata() {
-    let metadata = common::checked_metadata(POLICY);
+    let metadata = e2e::checked_metadata(POLICY);
     assert!(!metadata.mutating);
-}
-
-#[test]
-fn questions_ui_covers_every_setting() {
-    common::check_questions_cover_settings(
-        "trusted-registries",
-        &pci_shared::fixtures::struct_fields::<trusted_registries::settings::Settings>(),
-    );
 }

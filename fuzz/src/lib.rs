@@ -19,7 +19,7 @@ pub fn fuzz_policy<P: Policy>(data: &[u8]) {
         0 => raw_payload::<P>(rest),
         1 => {
             if let Ok(text) = std::str::from_utf8(rest) {
-                let _ = read_settings::<P::Settings>(text);
+                let _ = read_settings::<P>(text);
             }
         }
         _ => {

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::containers::all_containers;
-use crate::glob::ImagePattern;
-use crate::image::ImageReference;
+use crate::image_pattern::ImagePattern;
+use crate::image_reference::ImageReference;
 use crate::time::{Date, Timestamp};
 use crate::violation::{Violation, Violations};
 use crate::workload::Workload;

@@ -1,22 +1,27 @@
 //! What every pci-policies policy stands on.
 //!
+//! - [`policy`]: the contract a policy implements ([`policy::Policy`]), and the glue from the
+//!   waPC entry points to its pure evaluation;
 //! - [`request`], [`workload`], [`pod`], [`containers`]: read the admission request and the pod
 //!   spec of any pod-bearing kind, and visit every container;
 //! - [`violation`], [`exception`], [`response`]: report violations, waive them with narrow
 //!   exceptions, and answer the host;
-//! - [`image`], [`glob`]: parse and match image references exactly;
-//! - [`images`]: the judge-every-image loop the image policies share;
+//! - [`image_reference`], [`image_pattern`], [`glob`]: parse, normalise and match image
+//!   references exactly;
+//! - [`workload_images`]: the contract of the image policies, which judge every container's
+//!   image on its own;
 //! - [`patch`]: edit the raw object surgically;
-//! - [`policy`]: the glue from waPC entry points to a policy's pure evaluation.
+//! - [`host_calls`]: the Kubewarden host capabilities a policy calls.
 
 pub mod containers;
 pub mod exception;
-#[cfg(feature = "fixtures")]
-pub mod fixtures;
 pub mod glob;
-pub mod image;
-pub mod images;
+pub mod host_calls;
+pub mod image_pattern;
+pub mod image_reference;
 pub mod input;
+#[cfg(not(target_arch = "wasm32"))]
+mod native_stubs;
 pub mod nullable;
 pub mod patch;
 pub mod path;
@@ -28,3 +33,4 @@ pub mod selector;
 pub mod time;
 pub mod violation;
 pub mod workload;
+pub mod workload_images;

@@ -1,32 +1,40 @@
-//! The glue between the waPC entry points and a policy's pure evaluation.
+//! The contract every policy implements ([`Policy`], [`PolicySettings`]), and the glue between
+//! the waPC entry points and a policy's pure evaluation.
 //!
-//! A policy implements [`Policy`]; its `lib.rs` registers [`validate`] and [`validate_settings`].
-//! Everything a policy would otherwise repeat lives here: parsing the payload, reading and
-//! validating settings, deciding whether the object is a workload, failing closed with a precise
-//! message, and serialising the answer.
+//! A policy crate implements [`Policy`] and names its type with [`export_policy!`] (which
+//! defines `wapc_init` and the `Exported` alias the tooling uses). Everything a policy would
+//! otherwise repeat lives here: parsing the payload, reading and validating settings (exceptions
+//! included, against the policy's controls), deciding whether the object is a workload, failing
+//! closed with a precise message, and serialising the answer.
 
-use kubewarden_policy_sdk::settings::SettingsValidationResponse;
-use kubewarden_policy_sdk::wapc_guest::{CallResult, register_function};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wapc_guest::{CallResult, register_function};
 
+use crate::exception::{Exception, validate_exceptions};
 use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Timestamp;
 use crate::workload::{Workload, WorkloadKind};
 
-/// Settings that can check their own consistency.
-pub trait Validate {
+/// A policy's settings: read from camelCase JSON (unknown keys rejected) and checked for
+/// consistency.
+pub trait PolicySettings: DeserializeOwned {
     /// `Err` with a precise message naming the setting at fault.
     fn validate(&self) -> Result<(), String>;
+    /// The exceptions, checked against the policy's [`Policy::CONTROLS`] when read.
+    fn exceptions(&self) -> &[Exception];
 }
 
-/// A policy: a name, settings, and a pure evaluation of one admission request.
+/// A policy: a name, its controls, settings, and a pure evaluation of one admission request.
 pub trait Policy {
     /// The policy name used in messages, e.g. `pod-security`.
     const NAME: &'static str;
-    /// The settings, deserialised from camelCase JSON (unknown keys rejected).
-    type Settings: DeserializeOwned + Validate;
+    /// The control ids its violations carry and its exceptions may name.
+    const CONTROLS: &'static [&'static str];
+    /// The settings.
+    type Settings: PolicySettings;
 
     /// Evaluates one request; `Err` for input that cannot be evaluated (the request is then
     /// rejected with the error, never accepted).
@@ -37,19 +45,37 @@ pub trait Policy {
     ) -> Result<Outcome, InputError>;
 }
 
-/// Reads and validates settings from their JSON text.
-pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, String> {
+/// Makes a type the policy of this module: defines `wapc_init`, which registers the waPC
+/// operations of that policy, and `Exported`, the name the tooling (fuzz targets, native
+/// comparisons) uses for it.
+#[macro_export]
+macro_rules! export_policy {
+    ($policy:ty) => {
+        /// The policy behind this module's waPC entry points.
+        pub type Exported = $policy;
+
+        /// Registers the waPC operations.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn wapc_init() {
+            $crate::policy::register::<$policy>();
+        }
+    };
+}
+
+/// Reads and validates the settings of policy `P` from their JSON text.
+pub fn read_settings<P: Policy>(json: &str) -> Result<P::Settings, String> {
     // serde would also build a struct from an array of its fields: settings are an object.
     if !json.trim_start().starts_with('{') {
         return Err("settings must be a JSON object".into());
     }
     check_depth("settings", json).map_err(|error| error.to_string())?;
-    let settings: S =
+    let settings: P::Settings =
         from_json_str_tracked("settings", json).map_err(|error| match error.path.as_str() {
             "" | "." => error.message,
             path => format!("{path}: {}", error.message),
         })?;
     settings.validate()?;
+    validate_exceptions(settings.exceptions(), P::CONTROLS)?;
     Ok(settings)
 }
 
@@ -58,17 +84,29 @@ pub fn read_settings<S: DeserializeOwned + Validate>(json: &str) -> Result<S, St
 pub fn register<P: Policy>() {
     register_function("validate", validate::<P>);
     register_function("validate_settings", validate_settings::<P>);
-    register_function(
-        "protocol_version",
-        kubewarden_policy_sdk::protocol_version_guest,
-    );
+    register_function("protocol_version", protocol_version);
+}
+
+/// The Kubewarden protocol a policy speaks (`validate`, `validate_settings` with JSON payloads).
+pub const PROTOCOL_VERSION: &str = "v1";
+
+/// The `protocol_version` waPC operation: the JSON string `"v1"`.
+pub fn protocol_version(_payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(PROTOCOL_VERSION)?)
+}
+
+/// The answer to `validate_settings`.
+#[derive(Debug, Serialize)]
+struct SettingsValidationResponse {
+    valid: bool,
+    message: Option<String>,
 }
 
 /// The `validate_settings` waPC operation.
 pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
     let response = match std::str::from_utf8(payload)
         .map_err(|error| format!("settings are not UTF-8: {error}"))
-        .and_then(read_settings::<P::Settings>)
+        .and_then(read_settings::<P>)
     {
         Ok(_) => SettingsValidationResponse {
             valid: true,
@@ -97,7 +135,7 @@ pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse
         Err(error) => return ValidationResponse::invalid_input(P::NAME, "the request", &error),
     };
     let subject = parsed.request.subject();
-    let settings = match read_settings::<P::Settings>(parsed.settings_text()) {
+    let settings = match read_settings::<P>(parsed.settings_text()) {
         Ok(settings) => settings,
         Err(message) => {
             let error = InputError::new("settings", message);
@@ -125,7 +163,7 @@ pub enum Target {
 /// `ephemeralcontainers` (status, binding, eviction…) are not applicable, as in Pod Security
 /// Admission. A pod-bearing object that is missing or malformed is an error.
 pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputError> {
-    if matches!(request.operation.as_str(), "DELETE" | "CONNECT") {
+    if !request.operation.admits_an_object() {
         return Ok(Target::NotApplicable(
             "the operation admits no new pod spec",
         ));
@@ -163,12 +201,43 @@ mod tests {
     #[serde(default, deny_unknown_fields)]
     struct Knobs {
         level: u8,
+        exceptions: Vec<Exception>,
     }
 
-    impl Validate for Knobs {
+    impl PolicySettings for Knobs {
         fn validate(&self) -> Result<(), String> {
             Ok(())
         }
+        fn exceptions(&self) -> &[Exception] {
+            &self.exceptions
+        }
+    }
+
+    struct Knobbed;
+
+    impl Policy for Knobbed {
+        const NAME: &'static str = "knobbed";
+        const CONTROLS: &'static [&'static str] = &["first", "second"];
+        type Settings = Knobs;
+        fn evaluate(
+            _: &AdmissionRequest<'_>,
+            _: &Knobs,
+            _: Timestamp,
+        ) -> Result<Outcome, InputError> {
+            Ok(Outcome::default())
+        }
+    }
+
+    #[test]
+    fn the_settings_answer_and_the_protocol_are_the_wire_format() {
+        let valid = validate_settings::<Knobbed>(b"{}").unwrap();
+        assert_eq!(valid, br#"{"valid":true,"message":null}"#);
+        let invalid = validate_settings::<Knobbed>(b"[]").unwrap();
+        assert_eq!(
+            invalid,
+            br#"{"valid":false,"message":"settings must be a JSON object"}"#
+        );
+        assert_eq!(protocol_version(&[]).unwrap(), br#""v1""#);
     }
 
     #[test]
@@ -176,18 +245,32 @@ mod tests {
         // serde builds a struct from an array of its fields: `[]` must not read as defaults.
         for text in ["[]", "[3]", "null", "3", "\"level\"", ""] {
             assert_eq!(
-                read_settings::<Knobs>(text).unwrap_err(),
+                read_settings::<Knobbed>(text).unwrap_err(),
                 "settings must be a JSON object",
                 "{text:?}"
             );
         }
-        assert_eq!(read_settings::<Knobs>(" {\"level\": 2}").unwrap().level, 2);
+        assert_eq!(
+            read_settings::<Knobbed>(" {\"level\": 2}").unwrap().level,
+            2
+        );
+    }
+
+    #[test]
+    fn exceptions_may_name_only_the_policy_controls() {
+        let known = r#"{"exceptions":[{"controls":["second"],"containers":["a"],"reason":"r"}]}"#;
+        assert!(read_settings::<Knobbed>(known).is_ok());
+        let unknown = known.replace("second", "third");
+        assert_eq!(
+            read_settings::<Knobbed>(&unknown).unwrap_err(),
+            "exceptions[0].controls: unknown control \"third\"; known controls: first, second"
+        );
     }
 
     #[test]
     fn deeply_nested_settings_are_refused_with_the_place() {
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200));
-        let error = read_settings::<Knobs>(&deep).unwrap_err();
+        let error = read_settings::<Knobbed>(&deep).unwrap_err();
         assert!(
             error.starts_with("invalid settings: x[0]")
                 && error.ends_with("nested deeper than 128 levels"),

@@ -1,7 +1,10 @@
 //! The `validate` payload: the admission request and the policy settings.
 //!
 //! The object is kept as raw JSON text: the policy reads it once into the typed model it needs,
-//! and parses it into a `serde_json::Value` only when it mutates.
+//! and parses it into a `serde_json::Value` only when it mutates. The request is checked once,
+//! here: it must name its kind, and its operation becomes an [`Operation`].
+
+use std::fmt;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -10,12 +13,19 @@ use crate::input::{InputError, check_depth, from_json_str};
 use crate::nullable::nullable;
 
 /// What the host sends to `validate`: `{"request": …, "settings": …}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct ValidationPayload<'a> {
-    #[serde(borrow)]
     pub request: AdmissionRequest<'a>,
-    #[serde(borrow, default)]
     pub settings: Option<&'a RawValue>,
+}
+
+/// The payload as it comes over the wire, before the request is checked.
+#[derive(Deserialize)]
+struct WirePayload<'a> {
+    #[serde(borrow)]
+    request: WireRequest<'a>,
+    #[serde(borrow, default)]
+    settings: Option<&'a RawValue>,
 }
 
 impl<'a> ValidationPayload<'a> {
@@ -25,9 +35,11 @@ impl<'a> ValidationPayload<'a> {
             InputError::new("request", format!("payload is not UTF-8: {error}"))
         })?;
         check_depth("request", text)?;
-        let parsed: Self = from_json_str("request", text)?;
-        parsed.request.check()?;
-        Ok(parsed)
+        let wire: WirePayload<'a> = from_json_str("request", text)?;
+        Ok(Self {
+            request: AdmissionRequest::checked(wire.request)?,
+            settings: wire.settings,
+        })
     }
 
     /// The settings' JSON text; absent or `null` settings are the policy defaults (`{}`).
@@ -39,22 +51,83 @@ impl<'a> ValidationPayload<'a> {
     }
 }
 
-/// The fields of a Kubernetes `AdmissionRequest` that the policies use.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// The operation an admission request carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
+impl Operation {
+    /// Every operation, in the order Kubernetes documents them.
+    pub const ALL: [Operation; 4] = [
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Connect,
+    ];
+
+    /// The wire name, e.g. `CREATE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+            Operation::Connect => "CONNECT",
+        }
+    }
+
+    /// The operation of a wire name (exact, upper case as the API server sends it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|operation| operation.name() == name)
+    }
+
+    /// True for CREATE and UPDATE, the operations that admit a pod spec.
+    pub fn admits_an_object(self) -> bool {
+        matches!(self, Operation::Create | Operation::Update)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The fields of a Kubernetes `AdmissionRequest` that the policies use, checked.
+#[derive(Debug)]
 pub struct AdmissionRequest<'a> {
     pub uid: String,
     pub kind: GroupVersionKind,
     pub sub_resource: Option<String>,
     pub name: Option<String>,
     pub namespace: Option<String>,
-    pub operation: String,
-    #[serde(borrow)]
+    pub operation: Operation,
     pub object: Option<&'a RawValue>,
-    #[serde(borrow)]
     pub old_object: Option<&'a RawValue>,
-    #[serde(deserialize_with = "nullable")]
     pub dry_run: bool,
+}
+
+/// The request as it comes over the wire.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct WireRequest<'a> {
+    uid: String,
+    kind: GroupVersionKind,
+    sub_resource: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    operation: String,
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    old_object: Option<&'a RawValue>,
+    #[serde(deserialize_with = "nullable")]
+    dry_run: bool,
 }
 
 /// `kind` of an admission request.
@@ -66,32 +139,36 @@ pub struct GroupVersionKind {
     pub kind: String,
 }
 
-/// The operations an admission request can carry.
-pub const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
-
-impl AdmissionRequest<'_> {
+impl<'a> AdmissionRequest<'a> {
     /// A request must say what it admits: a kind and a known operation. Without this check a
     /// payload such as `{"request":[]}` would read as an empty request and be accepted.
-    pub fn check(&self) -> Result<(), InputError> {
-        if self.kind.kind.is_empty() {
+    fn checked(wire: WireRequest<'a>) -> Result<Self, InputError> {
+        if wire.kind.kind.is_empty() {
             return Err(InputError {
                 path: "request.kind.kind".into(),
                 message: "missing: the request does not say which kind it admits".into(),
                 context: "request",
             });
         }
-        if !OPERATIONS.contains(&self.operation.as_str()) {
-            return Err(InputError {
+        let operation = Operation::parse(&wire.operation).ok_or_else(|| {
+            let known: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+            InputError {
                 path: "request.operation".into(),
-                message: format!(
-                    "\"{}\" is not one of {}",
-                    self.operation,
-                    OPERATIONS.join(", ")
-                ),
+                message: format!("\"{}\" is not one of {}", wire.operation, known.join(", ")),
                 context: "request",
-            });
-        }
-        Ok(())
+            }
+        })?;
+        Ok(Self {
+            uid: wire.uid,
+            kind: wire.kind,
+            sub_resource: wire.sub_resource,
+            name: wire.name,
+            namespace: wire.namespace,
+            operation,
+            object: wire.object,
+            old_object: wire.old_object,
+            dry_run: wire.dry_run,
+        })
     }
 
     /// `Kind namespace/name` for messages, with whatever parts are known.
@@ -116,6 +193,7 @@ mod tests {
             "operation":"CREATE","namespace":"ns","name":"web","object":{"spec":{}},"oldObject":null}}"#;
         let parsed = ValidationPayload::parse(payload).expect("valid payload");
         assert_eq!(parsed.request.kind.kind, "Deployment");
+        assert_eq!(parsed.request.operation, Operation::Create);
         assert_eq!(
             parsed.request.object.map(RawValue::get),
             Some(r#"{"spec":{}}"#)
@@ -149,5 +227,18 @@ mod tests {
         )
         .expect_err("unknown operation");
         assert_eq!(bad_operation.path, "request.operation");
+    }
+
+    #[test]
+    fn every_operation_reads_back_from_its_wire_name() {
+        for operation in Operation::ALL {
+            assert_eq!(Operation::parse(operation.name()), Some(operation));
+        }
+        assert_eq!(
+            Operation::parse("create"),
+            None,
+            "the API server sends upper case"
+        );
+        assert!(Operation::Update.admits_an_object() && !Operation::Connect.admits_an_object());
     }
 }

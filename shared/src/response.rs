@@ -102,7 +102,7 @@ mod tests {
     use crate::violation::Violation;
 
     #[test]
-    fn wire_format_is_the_sdk_format() {
+    fn wire_format_is_the_kubewarden_validation_response() {
         let response = ValidationResponse {
             accepted: false,
             message: Some("m".into()),
@@ -116,9 +116,6 @@ mod tests {
             text,
             r#"{"accepted":false,"message":"m","code":403,"mutated_object":null,"audit_annotations":{"k":"v"},"warnings":["w"]}"#
         );
-        let sdk: kubewarden_policy_sdk::response::ValidationResponse =
-            serde_json::from_str(&text).expect("the SDK reads it");
-        assert_eq!(sdk.code, Some(403));
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Compile, optimise and annotate the policies.
 
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use pci_host::annotate::annotate;
+use pci_host::annotate::annotate_file;
 use pci_host::host::Engine;
 
 use crate::workspace;
@@ -23,7 +22,7 @@ pub const WASM_OPT_FEATURES: [&str; 6] = [
 
 /// Builds `dist/<name>.wasm` for each requested policy (all when empty).
 pub fn build(requested: &[String]) -> Result<()> {
-    let all = workspace::policies()?;
+    let all = workspace::bundle().policies()?;
     let names: Vec<String> = if requested.is_empty() {
         all.clone()
     } else {
@@ -64,8 +63,8 @@ pub fn build(requested: &[String]) -> Result<()> {
             "wasm-opt (Debian package binaryen; `make setup` installs it)",
         )?;
         let policy_dir = root.join("policies").join(name);
-        let output = workspace::dist_module(name);
-        annotate_with(
+        let output = workspace::bundle().module(name);
+        annotate_file(
             &engine,
             &optimised,
             &policy_dir.join("metadata.yml"),
@@ -83,41 +82,6 @@ pub fn build(requested: &[String]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `xtask annotate`.
-pub fn annotate_file(
-    module: &Path,
-    metadata: &Path,
-    usage: Option<&Path>,
-    output: &Path,
-) -> Result<()> {
-    annotate_with(&Engine::new()?, module, metadata, usage, output)
-}
-
-fn annotate_with(
-    engine: &Engine,
-    module: &Path,
-    metadata: &Path,
-    usage: Option<&Path>,
-    output: &Path,
-) -> Result<()> {
-    let bytes =
-        std::fs::read(module).with_context(|| format!("cannot read {}", module.display()))?;
-    let metadata_text = std::fs::read_to_string(metadata)
-        .with_context(|| format!("cannot read {}", metadata.display()))?;
-    let usage_text = usage
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
-        .transpose()?;
-    let annotated =
-        annotate(engine, &bytes, &metadata_text, usage_text.as_deref()).with_context(|| {
-            format!(
-                "cannot annotate {} with {}",
-                module.display(),
-                metadata.display()
-            )
-        })?;
-    std::fs::write(output, annotated).with_context(|| format!("cannot write {}", output.display()))
 }
 
 fn run(command: &mut Command, what: &str) -> Result<()> {

@@ -1,4 +1,4 @@
-//! `make run`: every policy on every example request (`examples/<policy>/`, layout in
+//! `make run`: every policy on every example request (`policies/<policy>/examples/`, layout in
 //! `pci_host::examples`), as a verdict table.
 
 use std::fmt::Write as _;
@@ -25,12 +25,12 @@ struct Row {
 pub fn run(output: Option<&Path>) -> Result<()> {
     let engine = Engine::new()?;
     let mut rows = Vec::new();
-    for policy in workspace::policies()? {
-        let found = examples::load(&workspace::root().join("examples").join(&policy))?;
+    for policy in workspace::bundle().policies()? {
+        let found = examples::load(&workspace::bundle().examples_dir(&policy))?;
         if found.is_empty() {
             continue;
         }
-        let module_path = workspace::dist_module(&policy);
+        let module_path = workspace::bundle().module(&policy);
         let module = std::fs::read(&module_path)
             .with_context(|| format!("cannot read {} (run `make build`)", module_path.display()))?;
         let compiled = engine.load(&module)?;

@@ -70,16 +70,11 @@ fn seed(target: &str) -> Result<()> {
         return Ok(());
     }
     let policy = target.replace('_', "-");
-    let settings_path = root
-        .join("bench")
-        .join("settings")
-        .join(format!("{policy}.json"));
-    let settings: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&settings_path)?)?;
+    let settings = crate::bench::bench_settings(&policy)?;
     let mut requests = Vec::new();
     for dir in [
         root.join("bench").join("corpus"),
-        root.join("examples").join(&policy),
+        workspace::bundle().examples_dir(&policy),
     ] {
         for example in pci_host::examples::load(&dir)? {
             requests.push(example.request);

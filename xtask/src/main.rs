@@ -2,21 +2,28 @@
 //!
 //! - `build`: compile every policy to wasm, optimise it with `wasm-opt`, annotate it with its
 //!   `metadata.yml` and README, and write `dist/<name>.wasm`;
-//! - `run`: evaluate every policy on the example requests under `examples/` and print a table;
+//! - `run`: evaluate every policy on its example requests (`policies/<name>/examples/`) and
+//!   print a table;
 //! - `bench`: size, compile time and evaluation time of every policy, against budgets;
 //! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
-//! - `annotate`: annotate one module, like `kwctl annotate`;
 //! - `generate`: Artifact Hub packages, manifests and the PCI matrix (`--check`: fail when stale);
-//! - `publish`: push every policy in `dist/` to a registry, like `kwctl push`;
 //! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
-//! - `record`: regenerate the recorded replay fixtures from live runs against a real registry.
+//! - with the `live` feature: `publish` (push every policy in `dist/` to a registry, like
+//!   `kwctl push`) and `record` (regenerate the recorded replay fixtures from live runs against
+//!   a real registry).
+//!
+//! Users annotate, run and push single modules with the `pci-policies` command (`cli/`).
 
 mod bench;
 mod build;
 mod examples;
 mod fuzz;
 mod generate;
+#[cfg(test)]
+mod invariants;
+#[cfg(feature = "live")]
 mod publish;
+#[cfg(feature = "live")]
 mod record;
 mod variants;
 mod workspace;
@@ -56,16 +63,6 @@ enum Command {
         #[arg(long, default_value = "target/bench/results.md")]
         output: PathBuf,
     },
-    /// Annotate a module with metadata, like `kwctl annotate`.
-    Annotate {
-        module: PathBuf,
-        #[arg(short = 'm', long = "metadata-path")]
-        metadata: PathBuf,
-        #[arg(short = 'u', long = "usage-path")]
-        usage: Option<PathBuf>,
-        #[arg(short = 'o', long = "output-path")]
-        output: PathBuf,
-    },
     /// Write the generated files (Artifact Hub, manifests, PCI matrix), or check them.
     Generate {
         /// Only check that the checked-in files are current.
@@ -84,8 +81,10 @@ enum Command {
         seconds: u64,
     },
     /// Record replay fixtures from live runs against a local registry (test_data/recorded/).
+    #[cfg(feature = "live")]
     Record,
     /// Push every policy in dist/ to a registry and print the immutable references.
+    #[cfg(feature = "live")]
     Publish {
         /// `host[:port][/path]`; each policy goes to `<registry>/<id>:<tag>`.
         #[arg(long)]
@@ -107,12 +106,6 @@ fn main() -> ExitCode {
         Command::Build { policies } => build::build(&policies),
         Command::Run { output } => examples::run(output.as_deref()),
         Command::Bench { iterations, output } => bench::bench(iterations, &output),
-        Command::Annotate {
-            module,
-            metadata,
-            usage,
-            output,
-        } => build::annotate_file(&module, &metadata, usage.as_deref(), &output),
         Command::Generate { check } => {
             if check {
                 generate::check()
@@ -120,9 +113,11 @@ fn main() -> ExitCode {
                 generate::write()
             }
         }
+        #[cfg(feature = "live")]
         Command::Record => record::record(),
         Command::Fuzz { seconds } => fuzz::fuzz(seconds),
         Command::BenchVariants { output } => variants::bench_variants(&output),
+        #[cfg(feature = "live")]
         Command::Publish {
             registry,
             tag,

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use pci_host::metadata::Metadata;
-use pci_host::oci::{Credentials, Registry, Transport, policy_reference, read_module};
+use anyhow::{Result, bail};
+use pci_host::oci::{Credentials, Registry, Transport};
+use pci_host::publish::publish_bundle;
 
 use crate::workspace;
 
@@ -35,13 +35,16 @@ pub fn publish(target: &Target) -> Result<()> {
         None => Credentials::DockerConfig,
     };
     let registry = Registry::new(transport, credentials)?;
-    for name in workspace::policies()? {
-        let module = read_module(&workspace::dist_module(&name))?;
-        let metadata = Metadata::from_module(&module)?
-            .with_context(|| format!("dist/{name}.wasm is not annotated: run `make build`"))?;
-        let reference = policy_reference(&target.prefix, &metadata, target.tag.as_deref())?;
-        let pushed = registry.push_policy(&module, &reference)?;
-        println!("{name}: pushed {reference} -> {}", pushed.immutable_ref);
+    for published in publish_bundle(
+        &workspace::bundle(),
+        &registry,
+        &target.prefix,
+        target.tag.as_deref(),
+    )? {
+        println!(
+            "{}: pushed {} -> {}",
+            published.policy, published.reference, published.pushed.immutable_ref
+        );
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ pub fn record() -> Result<()> {
     let root = workspace::root();
     let load = |name: &str| {
         Ok(Arc::new(
-            engine.load(&read_module(&workspace::dist_module(name))?)?,
+            engine.load(&read_module(&workspace::bundle().module(name))?)?,
         ))
     };
     for path in record_all(&root, &load)? {

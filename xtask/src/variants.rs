@@ -55,9 +55,7 @@ pub fn bench_variants(output: &std::path::Path) -> Result<()> {
                 .join(TARGET)
                 .join("release")
                 .join(format!("{}.wasm", policy.replace('-', "_")));
-            let settings: Value = serde_json::from_str(&std::fs::read_to_string(
-                root.join("bench/settings").join(format!("{policy}.json")),
-            )?)?;
+            let settings = crate::bench::bench_settings(policy)?;
             let payload = json!({"request": request, "settings": settings})
                 .to_string()
                 .into_bytes();

@@ -1,7 +1,7 @@
 //! The verdict on one container image, and the pinned image when it is resolved.
 
-use pci_shared::image::{Digest, ImageReference};
-use pci_shared::images::ImageVerdict;
+use pci_shared::image_reference::{Digest, ImageReference};
+use pci_shared::workload_images::ImageVerdict;
 
 use crate::lookup::DigestLookup;
 use crate::settings::{Mode, Settings, TagCheck};

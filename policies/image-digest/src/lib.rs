@@ -10,55 +10,32 @@ pub mod settings;
 
 use std::marker::PhantomData;
 
-use pci_shared::images::ImagePolicy;
-use pci_shared::input::InputError;
-use pci_shared::policy::{self, Policy};
-use pci_shared::request::AdmissionRequest;
-use pci_shared::response::Outcome;
-use pci_shared::time::Timestamp;
+use pci_shared::containers::ContainerRef;
+use pci_shared::workload_images::{ImagePolicy, ImageVerdict};
 
 use lookup::{DigestLookup, HostLookup};
 use settings::Settings;
 
-/// The PCI guidance this policy enforces.
-pub const PCI_REFERENCE: &str = "3.2";
-
-/// The control ids: messages and exceptions name them.
-pub const CONTROLS: [&str; 4] = ["digest", "reference", "resolve", "tagMatchesDigest"];
-
 /// The image-digest policy, asking `L` for digests.
 pub struct ImageDigest<L: DigestLookup>(PhantomData<L>);
 
-impl<L: DigestLookup> Policy for ImageDigest<L> {
+impl<L: DigestLookup> ImagePolicy for ImageDigest<L> {
     const NAME: &'static str = "image-digest";
+    const PCI: &'static str = "3.2";
+    const CONTROLS: &'static [&'static str] =
+        &["digest", "reference", "resolve", "tagMatchesDigest"];
     type Settings = Settings;
 
-    fn evaluate(
-        request: &AdmissionRequest<'_>,
-        settings: &Settings,
-        now: Timestamp,
-    ) -> Result<Outcome, InputError> {
-        let policy = ImagePolicy {
-            name: Self::NAME,
-            pci: PCI_REFERENCE,
-            exceptions: &settings.exceptions,
-            now,
-        };
-        policy.evaluate(request, |container| {
-            evaluate::check_image::<L>(
-                container.name(),
-                container.container.image.as_deref(),
-                settings,
-            )
-        })
+    fn check_image(container: &ContainerRef<'_>, settings: &Settings) -> ImageVerdict {
+        evaluate::check_image::<L>(
+            container.name(),
+            container.container.image.as_deref(),
+            settings,
+        )
     }
 }
 
-/// Registers the waPC operations.
-#[unsafe(no_mangle)]
-pub extern "C" fn wapc_init() {
-    policy::register::<ImageDigest<HostLookup>>();
-}
+pci_shared::export_policy!(ImageDigest<HostLookup>);
 
 #[cfg(test)]
 mod tests;

@@ -12,8 +12,6 @@ pub struct HostLookup;
 
 impl DigestLookup for HostLookup {
     fn manifest_digest(image: &str) -> Result<String, String> {
-        kubewarden_policy_sdk::host_capabilities::oci::get_manifest_digest(image)
-            .map(|response| response.digest)
-            .map_err(|error| error.to_string())
+        pci_shared::host_calls::manifest_digest(image)
     }
 }

@@ -1,11 +1,9 @@
 //! Settings of the image-digest policy (camelCase; unknown keys are rejected).
 
-use pci_shared::exception::{Exception, validate_exceptions};
-use pci_shared::image::DigestAlgorithm;
-use pci_shared::policy::Validate;
+use pci_shared::exception::Exception;
+use pci_shared::image_reference::DigestAlgorithm;
+use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
-
-use crate::CONTROLS;
 
 /// What to do with an image that has no digest.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -116,7 +114,7 @@ impl Settings {
     }
 }
 
-impl Validate for Settings {
+impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         if self.allowed_algorithms.is_empty() {
             return Err(
@@ -124,25 +122,30 @@ impl Validate for Settings {
                     .into(),
             );
         }
-        validate_exceptions(&self.exceptions, &CONTROLS)
+        Ok(())
+    }
+
+    fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Exported;
     use pci_shared::policy::read_settings;
     use rstest::rstest;
 
     #[test]
     fn defaults_require_sha256_digests() {
-        let settings: Settings = read_settings("{}").expect("valid");
+        let settings: Settings = read_settings::<Exported>("{}").expect("valid");
         assert_eq!(settings.mode, Mode::Require);
         assert_eq!(settings.check_tag_matches_digest, TagCheck::Off);
         assert!(
             settings.allows(DigestAlgorithm::Sha256) && !settings.allows(DigestAlgorithm::Sha512)
         );
-        let all: Settings = read_settings(
+        let all: Settings = read_settings::<Exported>(
             r#"{"mode":"resolve","checkTagMatchesDigest":"warn","allowedAlgorithms":["sha256","sha512"]}"#,
         )
         .expect("valid");
@@ -176,7 +179,7 @@ mod tests {
         "unknown control \"digests\""
     )]
     fn rejects_invalid_settings_precisely(#[case] json: &str, #[case] expected: &str) {
-        let error = read_settings::<Settings>(json).expect_err("invalid settings");
+        let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");
     }
 }

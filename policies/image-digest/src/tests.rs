@@ -3,13 +3,11 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use pci_shared::fixtures::{
-    admission_request, reported_violations, validation_payload, workload_object,
-};
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use serde_json::{Value, json};
 
 use crate::ImageDigest;

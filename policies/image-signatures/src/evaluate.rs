@@ -1,7 +1,7 @@
 //! The verdict on one container image: every rule that covers it must pass.
 
-use pci_shared::image::Digest;
-use pci_shared::images::ImageVerdict;
+use pci_shared::image_reference::Digest;
+use pci_shared::workload_images::ImageVerdict;
 
 use crate::settings::{Rule, Settings, Unmatched};
 use crate::verifier::{SignatureHost, Verifier, VerifyRequest};

@@ -13,55 +13,31 @@ pub mod verifier;
 
 use std::marker::PhantomData;
 
-use pci_shared::images::ImagePolicy;
-use pci_shared::input::InputError;
-use pci_shared::policy::{self, Policy};
-use pci_shared::request::AdmissionRequest;
-use pci_shared::response::Outcome;
-use pci_shared::time::Timestamp;
+use pci_shared::containers::ContainerRef;
+use pci_shared::workload_images::{ImagePolicy, ImageVerdict};
 
 use settings::Settings;
 use verifier::{HostSignatures, SignatureHost};
 
-/// The PCI guidance this policy enforces.
-pub const PCI_REFERENCE: &str = "3.2";
-
-/// The control ids: messages and exceptions name them.
-pub const CONTROLS: [&str; 3] = ["signature", "unmatched", "reference"];
-
 /// The image-signatures policy, verifying through `H`.
 pub struct ImageSignatures<H: SignatureHost>(PhantomData<H>);
 
-impl<H: SignatureHost> Policy for ImageSignatures<H> {
+impl<H: SignatureHost> ImagePolicy for ImageSignatures<H> {
     const NAME: &'static str = "image-signatures";
+    const PCI: &'static str = "3.2";
+    const CONTROLS: &'static [&'static str] = &["signature", "unmatched", "reference"];
     type Settings = Settings;
 
-    fn evaluate(
-        request: &AdmissionRequest<'_>,
-        settings: &Settings,
-        now: Timestamp,
-    ) -> Result<Outcome, InputError> {
-        let policy = ImagePolicy {
-            name: Self::NAME,
-            pci: PCI_REFERENCE,
-            exceptions: &settings.exceptions,
-            now,
-        };
-        policy.evaluate(request, |container| {
-            evaluate::check_image::<H>(
-                container.name(),
-                container.container.image.as_deref(),
-                settings,
-            )
-        })
+    fn check_image(container: &ContainerRef<'_>, settings: &Settings) -> ImageVerdict {
+        evaluate::check_image::<H>(
+            container.name(),
+            container.container.image.as_deref(),
+            settings,
+        )
     }
 }
 
-/// Registers the waPC operations.
-#[unsafe(no_mangle)]
-pub extern "C" fn wapc_init() {
-    policy::register::<ImageSignatures<HostSignatures>>();
-}
+pci_shared::export_policy!(ImageSignatures<HostSignatures>);
 
 #[cfg(test)]
 mod tests;

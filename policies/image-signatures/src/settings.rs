@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use pci_shared::exception::{Exception, PatternSetting, validate_exceptions};
-use pci_shared::policy::Validate;
+use pci_shared::exception::{Exception, PatternSetting};
+use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
-use crate::CONTROLS;
 use crate::pem;
 use crate::verifier::{Verifier, VerifyRequest};
 
@@ -288,7 +287,7 @@ fn check_github_name(name: &str) -> Result<(), String> {
     }
 }
 
-impl Validate for Settings {
+impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         if self.rules.is_empty() {
             return Err(
@@ -300,6 +299,10 @@ impl Validate for Settings {
             rule.validate()
                 .map_err(|reason| format!("rules[{index}]: {reason}"))?;
         }
-        validate_exceptions(&self.exceptions, &CONTROLS)
+        Ok(())
+    }
+
+    fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 }

@@ -3,18 +3,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use pci_shared::fixtures::{
-    admission_request, reported_violations, validation_payload, workload_object,
-};
 use pci_shared::policy::{evaluate, read_settings};
 use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use rstest::rstest;
 use serde_json::{Value, json};
 
 use crate::ImageSignatures;
-use crate::settings::Settings;
 use crate::verifier::{SignatureHost, VerifyRequest};
 
 const NOW: Timestamp = Timestamp(20_779 * 86_400);
@@ -252,6 +249,6 @@ fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
 #[case::unmatched(json!({"rules": [{"images": ["r.io/**"], "githubActions": {"owner": "corp"}}], "unmatchedImages": "ignore"}), "unmatchedImages: \"ignore\" is not reject or accept")]
 #[case::bad_glob(json!({"rules": [{"images": ["R.io/App"], "githubActions": {"owner": "corp"}}]}), "rules[0].images[0]")]
 fn settings_are_validated_precisely(#[case] settings: Value, #[case] expected: &str) {
-    let error = read_settings::<Settings>(&settings.to_string()).expect_err("invalid");
+    let error = read_settings::<crate::Exported>(&settings.to_string()).expect_err("invalid");
     assert!(error.contains(expected), "{error}");
 }

@@ -3,11 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use kubewarden_policy_sdk::host_capabilities::verification::{
-    KeylessInfo, KeylessPrefixInfo, VerificationResponse, verify_certificate,
-    verify_keyless_exact_match, verify_keyless_github_actions, verify_keyless_prefix_match,
-    verify_pub_keys_image,
-};
+use pci_shared::host_calls::{self, KeylessIdentity, KeylessPrefix, Verification};
 
 /// One verification the host performs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +57,7 @@ pub trait SignatureHost {
     ) -> Result<String, String>;
 }
 
-/// The Kubewarden host capability `oci/v2/verify`, through the SDK.
+/// The Kubewarden host capability `oci/v2/verify`.
 pub struct HostSignatures;
 
 impl SignatureHost for HostSignatures {
@@ -70,55 +66,75 @@ impl SignatureHost for HostSignatures {
         request: &VerifyRequest,
         annotations: Option<&BTreeMap<String, String>>,
     ) -> Result<String, String> {
-        let annotations = annotations.cloned();
-        let answer = match request {
-            VerifyRequest::PublicKey(key) => {
-                verify_pub_keys_image(image, vec![key.clone()], annotations)
-            }
-            VerifyRequest::Keyless(identities) => {
-                let keyless = identities
+        match host_calls::verify(&host_request(image, request, annotations.cloned()))? {
+            Verification {
+                is_trusted: true,
+                digest,
+            } => Ok(digest),
+            Verification {
+                is_trusted: false, ..
+            } => Err("the host did not trust the signatures".into()),
+        }
+    }
+}
+
+/// The host's form of one verification of `image`.
+fn host_request(
+    image: &str,
+    request: &VerifyRequest,
+    annotations: Option<BTreeMap<String, String>>,
+) -> host_calls::VerifyRequest {
+    let image = image.to_owned();
+    match request {
+        VerifyRequest::PublicKey(key) => host_calls::VerifyRequest::SigstorePubKeyVerify {
+            image,
+            pub_keys: vec![key.clone()],
+            annotations,
+        },
+        VerifyRequest::Keyless(identities) => host_calls::VerifyRequest::SigstoreKeylessVerify {
+            image,
+            keyless: identities
+                .iter()
+                .map(|(issuer, subject)| KeylessIdentity {
+                    issuer: issuer.clone(),
+                    subject: subject.clone(),
+                })
+                .collect(),
+            annotations,
+        },
+        VerifyRequest::KeylessPrefix(prefixes) => {
+            host_calls::VerifyRequest::SigstoreKeylessPrefixVerify {
+                image,
+                keyless_prefix: prefixes
                     .iter()
-                    .map(|(issuer, subject)| KeylessInfo {
-                        issuer: issuer.clone(),
-                        subject: subject.clone(),
-                    })
-                    .collect();
-                verify_keyless_exact_match(image, keyless, annotations)
-            }
-            VerifyRequest::KeylessPrefix(prefixes) => {
-                let keyless = prefixes
-                    .iter()
-                    .map(|(issuer, url_prefix)| KeylessPrefixInfo {
+                    .map(|(issuer, url_prefix)| KeylessPrefix {
                         issuer: issuer.clone(),
                         url_prefix: url_prefix.clone(),
                     })
-                    .collect();
-                verify_keyless_prefix_match(image, keyless, annotations)
-            }
-            VerifyRequest::GithubActions { owner, repo } => {
-                verify_keyless_github_actions(image, owner.clone(), repo.clone(), annotations)
-            }
-            VerifyRequest::Certificate {
-                certificate,
-                chain,
-                require_rekor_bundle,
-            } => verify_certificate(
-                image,
-                certificate.clone(),
-                chain.clone(),
-                *require_rekor_bundle,
+                    .collect(),
                 annotations,
-            ),
-        };
-        match answer {
-            Ok(VerificationResponse {
-                is_trusted: true,
-                digest,
-            }) => Ok(digest),
-            Ok(VerificationResponse {
-                is_trusted: false, ..
-            }) => Err("the host did not trust the signatures".into()),
-            Err(error) => Err(error.to_string()),
+            }
         }
+        VerifyRequest::GithubActions { owner, repo } => {
+            host_calls::VerifyRequest::SigstoreGithubActionsVerify {
+                image,
+                owner: owner.clone(),
+                repo: repo.clone(),
+                annotations,
+            }
+        }
+        VerifyRequest::Certificate {
+            certificate,
+            chain,
+            require_rekor_bundle,
+        } => host_calls::VerifyRequest::SigstoreCertificateVerify {
+            image,
+            certificate: certificate.as_bytes().to_vec(),
+            certificate_chain: chain
+                .as_ref()
+                .map(|chain| chain.iter().map(|c| c.as_bytes().to_vec()).collect()),
+            require_rekor_bundle: *require_rekor_bundle,
+            annotations,
+        },
     }
 }

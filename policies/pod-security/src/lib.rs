@@ -2,20 +2,23 @@
 //! version) in one evaluation, with least-privilege knobs, opt-in safe defaults and narrow,
 //! visible exceptions (PCI DSS container orchestration guidance 3.1).
 //!
-//! This file is glue: the checks live in [`checks`], one module each; the defaults in
-//! [`mutate`]; the settings in [`settings`].
+//! This file is glue: what a check is in [`check`], the checks in [`checks`] (one file each),
+//! their list and evaluation in [`registry`]; the defaults in [`mutate`]; the settings in
+//! [`settings`].
 
 pub mod capabilities;
+pub mod check;
 pub mod checks;
 pub mod host_path;
 pub mod level;
 pub mod mutate;
+pub mod registry;
 pub mod settings;
 
 use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
-use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
-use pci_shared::request::AdmissionRequest;
+use pci_shared::policy::{Policy, Target, object_value, read_workload};
+use pci_shared::request::{AdmissionRequest, Operation};
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::{Workload, WorkloadKind};
@@ -28,6 +31,7 @@ pub struct PodSecurity;
 
 impl Policy for PodSecurity {
     const NAME: &'static str = "pod-security";
+    const CONTROLS: &'static [&'static str] = &registry::CONTROL_IDS;
     type Settings = Settings;
 
     fn evaluate(
@@ -40,7 +44,7 @@ impl Policy for PodSecurity {
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
         let (workload, mutated) = apply_defaults(request, workload, settings)?;
-        let (violations, notes) = checks::evaluate(&workload, settings);
+        let (violations, notes) = registry::evaluate(&workload, settings);
         let namespace = request.namespace.as_deref();
         let report = apply_to_workload(
             Self::NAME,
@@ -65,7 +69,7 @@ fn apply_defaults(
     workload: Workload,
     settings: &Settings,
 ) -> Result<(Workload, Option<Value>), InputError> {
-    let immutable = workload.kind == WorkloadKind::Pod && request.operation == "UPDATE";
+    let immutable = workload.kind == WorkloadKind::Pod && request.operation == Operation::Update;
     if !settings.mutate.any() || immutable {
         return Ok((workload, None));
     }
@@ -77,11 +81,7 @@ fn apply_defaults(
     }
 }
 
-/// Registers the waPC operations.
-#[unsafe(no_mangle)]
-pub extern "C" fn wapc_init() {
-    policy::register::<PodSecurity>();
-}
+pci_shared::export_policy!(PodSecurity);
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,11 @@
-//! Settings of the pod-security policy (camelCase; unknown keys are rejected).
+//! Settings of the pod-security policy (camelCase; unknown keys are rejected): plain data and
+//! the checks of their own consistency. What they mean to each check is in the checks.
 
-use pci_shared::exception::{Exception, validate_exceptions};
-use pci_shared::policy::Validate;
+use pci_shared::exception::Exception;
+use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
 use crate::capabilities;
-use crate::checks;
 use crate::level::{Level, Version};
 
 /// The policy settings.
@@ -72,7 +72,7 @@ impl MutateSettings {
     }
 }
 
-impl Validate for Settings {
+impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         for (index, entry) in self.allowed_host_paths.iter().enumerate() {
             crate::host_path::validate_prefix(&entry.path_prefix)
@@ -122,19 +122,24 @@ impl Validate for Settings {
                 ));
             }
         }
-        validate_exceptions(&self.exceptions, &checks::control_ids())
+        Ok(())
+    }
+
+    fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Exported;
     use pci_shared::policy::read_settings;
     use rstest::rstest;
 
     #[test]
     fn defaults_to_restricted_latest() {
-        let settings: Settings = read_settings("{}").expect("valid");
+        let settings: Settings = read_settings::<Exported>("{}").expect("valid");
         assert_eq!(settings.level, Level::Restricted);
         assert_eq!(settings.version, Version::LATEST);
         assert!(!settings.mutate.any());
@@ -142,7 +147,7 @@ mod tests {
 
     #[test]
     fn reads_every_setting() {
-        let settings: Settings = read_settings(
+        let settings: Settings = read_settings::<Exported>(
             r#"{"level":"baseline","version":"v1.30",
                 "allowedHostPaths":[{"pathPrefix":"/var/log","readOnly":true}],
                 "allowedCapabilities":["NET_BIND_SERVICE","cap_chown"],
@@ -215,7 +220,7 @@ mod tests {
         "mutate.dropAll: unknown field `dropAll`"
     )]
     fn rejects_inconsistent_settings_precisely(#[case] json: &str, #[case] expected: &str) {
-        let error = read_settings::<Settings>(json).expect_err("invalid settings");
+        let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");
     }
 }

@@ -1,7 +1,7 @@
 //! Reading cluster objects through the host (`kubernetes/get_resource`), behind a trait so the
 //! policy is a pure function in native tests.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What a lookup found.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,21 +23,11 @@ pub struct HostCluster;
 
 impl ClusterLookup for HostCluster {
     fn get(api_version: &str, kind: &str, name: &str) -> Result<Lookup, String> {
-        let request = json!({
-            "api_version": api_version, "kind": kind, "name": name,
-            "namespace": null, "disable_cache": false, "field_masks": null,
-        });
-        let payload = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-        match kubewarden_policy_sdk::wapc_guest::host_call(
-            "kubewarden",
-            "kubernetes",
-            "get_resource",
-            &payload,
-        ) {
+        match pci_shared::host_calls::get_resource(api_version, kind, name) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Lookup::Found)
                 .map_err(|e| format!("the host answered invalid JSON: {e}")),
-            Err(error) => classify(&error.to_string()),
+            Err(error) => classify(&error),
         }
     }
 }

@@ -4,11 +4,13 @@
 use pci_shared::containers::all_containers;
 use pci_shared::glob::glob;
 use pci_shared::path::FieldPath;
+use pci_shared::request::Operation;
 use pci_shared::violation::{Violation, Violations};
 use pci_shared::workload::Workload;
 use serde_json::Value;
 
 use crate::cluster::{ClusterLookup, Lookup};
+use crate::decision::{Class, Handler, class_of, decide};
 use crate::settings::{HighRisk, Selectors, Settings};
 
 /// PCI guidance for Linux sandboxes.
@@ -20,16 +22,9 @@ pub const PCI_WINDOWS: &str = "9.2";
 #[derive(Debug, Default)]
 pub struct Judgement {
     pub violations: Violations,
-    /// The runtime class to set (`defaultRuntimeClass`, on CREATE).
+    /// The runtime class to set (`defaultRuntimeClass`, on CREATE), when no violation is left
+    /// after exceptions.
     pub default_class: Option<(FieldPath, String)>,
-    pub warnings: Vec<String>,
-}
-
-/// Where the policy may change the object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    Create,
-    Update,
 }
 
 /// Judges `workload`, admitted in `namespace`.
@@ -164,46 +159,29 @@ fn judge_linux<C: ClusterLookup>(
     judgement: &mut Judgement,
 ) {
     let path = workload.spec_path.field("runtimeClassName");
-    let allowed = settings.allowed_runtime_classes.join(", ");
-    let class = match (
-        &workload.spec.runtime_class_name,
-        &settings.default_runtime_class,
+    let class = class_of(
+        workload.spec.runtime_class_name.as_deref(),
+        settings,
         operation,
-    ) {
-        (Some(class), _, _) => class.clone(),
-        (None, Some(default), Operation::Create) => {
-            judgement.default_class = Some((path.clone(), default.clone()));
-            judgement
-                .warnings
-                .push(format!("runtime-isolation: high-risk workload set to runtimeClassName \"{default}\" (defaultRuntimeClass)"));
-            default.clone()
+    );
+    let handler = match (&class, &settings.verify_handlers) {
+        (Class::Explicit(name) | Class::Defaulted(name), Some(check)) => {
+            match verify_handler::<C>(name, &check.allowed, "an approved sandbox") {
+                Ok(()) => Handler::Verified,
+                Err(reason) => Handler::Refused(reason),
+            }
         }
-        (None, _, _) => {
-            push(
-                judgement,
-                "runtimeClass",
-                path,
-                PCI_LINUX,
-                format!(
-                    "unset: a high-risk workload must run in a sandboxed runtime class, not on the shared host kernel; allowed: {allowed}"
-                ),
-            );
-            return;
-        }
+        _ => Handler::NotChecked,
     };
-    if !settings.allowed_runtime_classes.contains(&class) {
-        let message = format!(
-            "\"{class}\" is not a sandboxed runtime class for high-risk workloads; allowed: {allowed}"
-        );
-        push(judgement, "runtimeClass", path, PCI_LINUX, message);
-        return;
+    let decision = decide(
+        &class,
+        handler,
+        &settings.allowed_runtime_classes.join(", "),
+    );
+    if let Some((control, message)) = decision.violation {
+        push(judgement, control, path.clone(), PCI_LINUX, message);
     }
-    if let Some(check) = &settings.verify_handlers
-        && let Err(reason) = verify_handler::<C>(&class, &check.allowed, "an approved sandbox")
-    {
-        judgement.default_class = None;
-        push(judgement, "runtimeHandler", path, PCI_LINUX, reason);
-    }
+    judgement.default_class = decision.default_class.map(|class| (path, class));
 }
 
 fn judge_windows<C: ClusterLookup>(

@@ -4,9 +4,11 @@
 //!
 //! Unlike upstream `pod-runtime-class-policy`, a workload that asks for an allowed class is
 //! accepted, and `runtimeClassName` is only ever set on CREATE (it is immutable on a Pod). This
-//! file is glue: the verdict is in [`evaluate`], the cluster lookups in [`cluster`].
+//! file is glue: the verdict is in [`evaluate`] (the Linux decision table in [`decision`]), the
+//! cluster lookups in [`cluster`].
 
 pub mod cluster;
+pub mod decision;
 pub mod evaluate;
 pub mod settings;
 
@@ -15,31 +17,28 @@ use std::marker::PhantomData;
 use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::patch::ObjectEditor;
-use pci_shared::policy::{self, Policy, Target, object_value, read_workload};
-use pci_shared::request::AdmissionRequest;
+use pci_shared::policy::{Policy, Target, object_value, read_workload};
+use pci_shared::request::{AdmissionRequest, Operation};
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
 use serde_json::Value;
 
 use cluster::{ClusterLookup, HostCluster};
-use evaluate::Operation;
 use settings::Settings;
-
-/// The control ids: messages and exceptions name them.
-pub const CONTROLS: [&str; 5] = [
-    "runtimeClass",
-    "runtimeHandler",
-    "windowsIsolation",
-    "windowsHostProcess",
-    "context",
-];
 
 /// The runtime-isolation policy, reading the cluster through `C`.
 pub struct RuntimeIsolation<C: ClusterLookup>(PhantomData<C>);
 
 impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
     const NAME: &'static str = "runtime-isolation";
+    const CONTROLS: &'static [&'static str] = &[
+        "runtimeClass",
+        "runtimeHandler",
+        "windowsIsolation",
+        "windowsHostProcess",
+        "context",
+    ];
     type Settings = Settings;
 
     fn evaluate(
@@ -51,18 +50,13 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
             Target::Workload(workload) => workload,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
-        let operation = if request.operation == "CREATE" {
-            Operation::Create
-        } else {
-            Operation::Update
-        };
-        if workload.kind == WorkloadKind::Pod && operation == Operation::Update {
+        if workload.kind == WorkloadKind::Pod && request.operation == Operation::Update {
             // runtimeClassName and hostProcess are immutable on a Pod: an UPDATE cannot change
             // the isolation the Pod was admitted with, so there is nothing to judge.
             return Ok(Outcome::default());
         }
         let namespace = request.namespace.as_deref();
-        let judgement = evaluate::judge::<C>(&workload, namespace, operation, settings);
+        let judgement = evaluate::judge::<C>(&workload, namespace, request.operation, settings);
         let report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
@@ -75,7 +69,9 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
         if outcome.violations.is_empty()
             && let Some((path, class)) = judgement.default_class
         {
-            outcome.warnings.extend(judgement.warnings);
+            outcome.warnings.push(format!(
+                "runtime-isolation: high-risk workload set to runtimeClassName \"{class}\" (defaultRuntimeClass)"
+            ));
             let mut editor = ObjectEditor::new(object_value(request)?);
             editor
                 .set(&path, Value::String(class))
@@ -86,11 +82,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
     }
 }
 
-/// Registers the waPC operations.
-#[unsafe(no_mangle)]
-pub extern "C" fn wapc_init() {
-    policy::register::<RuntimeIsolation<HostCluster>>();
-}
+pci_shared::export_policy!(RuntimeIsolation<HostCluster>);
 
 #[cfg(test)]
 mod tests;

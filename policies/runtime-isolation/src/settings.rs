@@ -3,13 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use pci_shared::exception::{Exception, validate_exceptions};
-use pci_shared::policy::Validate;
+use pci_shared::exception::Exception;
+use pci_shared::policy::PolicySettings;
 use pci_shared::selector::LabelSelector;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-
-use crate::CONTROLS;
 
 /// The policy settings.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -143,7 +141,7 @@ fn check_list(
     Ok(())
 }
 
-impl Validate for Settings {
+impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         if let HighRisk::Selected(selectors) = &self.high_risk {
             if selectors.pod_selector.is_none()
@@ -204,23 +202,28 @@ impl Validate for Settings {
                 check_handler,
             )?;
         }
-        validate_exceptions(&self.exceptions, &CONTROLS)
+        Ok(())
+    }
+
+    fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Exported;
     use pci_shared::policy::read_settings;
     use rstest::rstest;
 
     #[test]
     fn reads_all_and_selectors() {
         let all: Settings =
-            read_settings(r#"{"highRisk":"all","allowedRuntimeClasses":["gvisor"]}"#)
+            read_settings::<Exported>(r#"{"highRisk":"all","allowedRuntimeClasses":["gvisor"]}"#)
                 .expect("valid");
         assert_eq!(all.high_risk, HighRisk::All);
-        let selected: Settings = read_settings(
+        let selected: Settings = read_settings::<Exported>(
             r#"{"highRisk":{"podSelector":{"matchLabels":{"pci":"cde"}},"namespaceSelector":{"matchExpressions":[{"key":"pci","operator":"Exists"}]}},
                 "allowedRuntimeClasses":["gvisor","kata"],"verifyHandlers":{"allowed":["runsc","kata-*"]},"defaultRuntimeClass":"gvisor",
                 "windows":{"allowedRuntimeClasses":["hyperv"]}}"#,
@@ -266,7 +269,7 @@ mod tests {
     )]
     #[case::exception(r#"{"allowedRuntimeClasses":["gvisor"],"exceptions":[{"controls":["runtime"],"containers":["a"],"reason":"r"}]}"#, "unknown control \"runtime\"")]
     fn rejects_invalid_settings_precisely(#[case] json: &str, #[case] expected: &str) {
-        let error = read_settings::<Settings>(json).expect_err("invalid settings");
+        let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");
     }
 }

@@ -1,12 +1,10 @@
 //! Policy-level tests with the cluster replaced by a script.
 
-use pci_shared::fixtures::{
-    admission_request, reported_violations, validation_payload, workload_object,
-};
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use serde_json::{Value, json};
 
 use crate::RuntimeIsolation;
@@ -301,5 +299,58 @@ fn windows_needs_hyper_v_and_refuses_host_process() {
         response
             .message
             .is_some_and(|m| m.contains("no Hyper-V runtime class configured"))
+    );
+}
+
+/// A defaulted class whose handler cannot be verified: rejected; with the `runtimeHandler`
+/// check waived, the workload still gets the default class (the waiver waives that check
+/// alone), and the warnings say both what was waived and what was set.
+#[test]
+fn a_waived_handler_check_waives_only_that_check_and_says_so() {
+    let mut settings = settings();
+    settings["defaultRuntimeClass"] = json!("fake-sandbox");
+    let rejected = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "CREATE",
+        pod(None),
+        json!({"pci": "cde"}),
+        settings.clone(),
+    );
+    assert_eq!(
+        violations(&rejected),
+        vec!["runtimeHandler spec.runtimeClassName"]
+    );
+    assert!(rejected.mutated_object.is_none());
+
+    settings["exceptions"] = json!([{"controls": ["runtimeHandler"], "containers": ["app"],
+        "reason": "handler migration to runsc (CHG-7)", "expires": "2027-01-31"}]);
+    let waived = run_in(
+        "web",
+        WorkloadKind::Pod,
+        "CREATE",
+        pod(None),
+        json!({"pci": "cde"}),
+        settings,
+    );
+    assert!(waived.accepted, "{:?}", waived.message);
+    let mutated = waived
+        .mutated_object
+        .expect("the default class is still set");
+    assert_eq!(mutated["spec"]["runtimeClassName"], "fake-sandbox");
+    let warnings = waived.warnings.unwrap_or_default();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("waives [runtimeHandler]")
+                && w.contains("maps to handler \"runc\"")
+                && w.contains("handler migration to runsc")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("set to runtimeClassName \"fake-sandbox\"")),
+        "{warnings:?}"
     );
 }

@@ -7,7 +7,7 @@
 //! pinned by digest alone has no tag.
 
 use pci_shared::glob::glob;
-use pci_shared::images::ImageVerdict;
+use pci_shared::workload_images::ImageVerdict;
 
 use crate::settings::Settings;
 

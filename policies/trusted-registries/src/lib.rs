@@ -6,50 +6,26 @@
 pub mod evaluate;
 pub mod settings;
 
-use pci_shared::images::ImagePolicy;
-use pci_shared::input::InputError;
-use pci_shared::policy::{self, Policy};
-use pci_shared::request::AdmissionRequest;
-use pci_shared::response::Outcome;
-use pci_shared::time::Timestamp;
+use pci_shared::containers::ContainerRef;
+use pci_shared::workload_images::{ImagePolicy, ImageVerdict};
 
 use settings::Settings;
-
-/// The PCI guidance this policy enforces.
-pub const PCI_REFERENCE: &str = "3.3";
-
-/// The control ids: messages and exceptions name them.
-pub const CONTROLS: [&str; 4] = ["registries", "images", "tags", "reference"];
 
 /// The trusted-registries policy.
 pub struct TrustedRegistries;
 
-impl Policy for TrustedRegistries {
+impl ImagePolicy for TrustedRegistries {
     const NAME: &'static str = "trusted-registries";
+    const PCI: &'static str = "3.3";
+    const CONTROLS: &'static [&'static str] = &["registries", "images", "tags", "reference"];
     type Settings = Settings;
 
-    fn evaluate(
-        request: &AdmissionRequest<'_>,
-        settings: &Settings,
-        now: Timestamp,
-    ) -> Result<Outcome, InputError> {
-        let policy = ImagePolicy {
-            name: Self::NAME,
-            pci: PCI_REFERENCE,
-            exceptions: &settings.exceptions,
-            now,
-        };
-        policy.evaluate(request, |container| {
-            evaluate::check_image(container.container.image.as_deref(), settings)
-        })
+    fn check_image(container: &ContainerRef<'_>, settings: &Settings) -> ImageVerdict {
+        evaluate::check_image(container.container.image.as_deref(), settings)
     }
 }
 
-/// Registers the waPC operations.
-#[unsafe(no_mangle)]
-pub extern "C" fn wapc_init() {
-    policy::register::<TrustedRegistries>();
-}
+pci_shared::export_policy!(TrustedRegistries);
 
 #[cfg(test)]
 mod tests;

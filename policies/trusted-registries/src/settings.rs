@@ -1,11 +1,9 @@
 //! Settings of the trusted-registries policy (camelCase; unknown keys are rejected).
 
-use pci_shared::exception::{Exception, validate_exceptions};
-use pci_shared::glob::{ImagePattern, RegistryPattern};
-use pci_shared::policy::Validate;
+use pci_shared::exception::Exception;
+use pci_shared::image_pattern::{ImagePattern, RegistryPattern};
+use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
-
-use crate::CONTROLS;
 
 /// The policy settings.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -103,7 +101,7 @@ impl Settings {
     }
 }
 
-impl Validate for Settings {
+impl PolicySettings for Settings {
     fn validate(&self) -> Result<(), String> {
         if !self.has_rules() {
             return Err(
@@ -134,19 +132,24 @@ impl Validate for Settings {
                 ));
             }
         }
-        validate_exceptions(&self.exceptions, &CONTROLS)
+        Ok(())
+    }
+
+    fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Exported;
     use pci_shared::policy::read_settings;
     use rstest::rstest;
 
     #[test]
     fn reads_every_setting() {
-        let settings: Settings = read_settings(
+        let settings: Settings = read_settings::<Exported>(
             r#"{"registries":{"allow":["registry.corp.com","registry.corp.com:5000/payments"],"deny":["registry.corp.com/legacy"]},
                 "images":{"allow":["docker.io/library/busybox@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"deny":["*.corp.com/**:debug"]},
                 "tags":{"deny":["latest","*-rc*"]},
@@ -184,7 +187,7 @@ mod tests {
     )]
     #[case::exception_control(r#"{"tags":{"deny":["latest"]},"exceptions":[{"controls":["registry"],"containers":["a"],"reason":"r"}]}"#, "unknown control \"registry\"")]
     fn rejects_inconsistent_settings_precisely(#[case] json: &str, #[case] expected: &str) {
-        let error = read_settings::<Settings>(json).expect_err("invalid settings");
+        let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");
     }
 }

@@ -1,12 +1,12 @@
 //! Policy-level tests through the same entry point the wasm exports (`policy::evaluate`).
 
-use pci_shared::fixtures::{
-    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
-};
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
+use pci_testkit::{
+    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
+};
 use serde_json::{Value, json};
 
 use crate::TrustedRegistries;

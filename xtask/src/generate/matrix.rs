@@ -89,6 +89,21 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
             }
         }
     }
+    text.push_str(
+        "\n## What each policy checks\n\nThe control ids a rejection names and an exception may waive.\n\n\
+         | PCI control | Policy | Control id | What it checks |\n|---|---|---|---|\n",
+    );
+    for policy in policies {
+        for doc in &policy.pci.controls {
+            text.push_str(&format!(
+                "| {} | `{}` | `{}` | {} |\n",
+                doc.pci,
+                policy.name,
+                doc.id,
+                doc.what.trim().replace('|', "\\|")
+            ));
+        }
+    }
     for policy in policies {
         for control in policy.controls()? {
             if !CONTROLS.iter().any(|(id, _)| *id == control) {

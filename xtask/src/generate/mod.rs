@@ -1,11 +1,14 @@
 //! `make generate`: the files made from the policies' sources, checked in and kept current —
-//! Artifact Hub packages, deployable manifests and the PCI evidence matrix.
+//! Artifact Hub packages, deployable manifests, the PCI evidence matrix, the fuzz targets and
+//! the README's policy table.
 //! The tests fail when a checked-in file differs from what the sources give.
 
 pub mod artifacthub;
+pub mod fuzz_targets;
 pub mod manifests;
 pub mod matrix;
 pub mod policy;
+pub mod readme;
 
 use std::path::Path;
 
@@ -61,6 +64,14 @@ pub fn files(root: &Path, now: &str) -> Result<Vec<GeneratedFile>> {
     files.push(GeneratedFile {
         path: "docs/pci-matrix.md".into(),
         contents: matrix::matrix(&policies)?,
+    });
+    let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
+    files.extend(fuzz_targets::files(&names));
+    let readme =
+        std::fs::read_to_string(root.join("README.md")).context("cannot read README.md")?;
+    files.push(GeneratedFile {
+        path: "README.md".into(),
+        contents: readme::with_policy_table(&readme, &policies)?,
     });
     Ok(files)
 }
@@ -194,7 +205,7 @@ mod tests {
         let root = workspace::root();
         let bundle = std::fs::read_to_string(root.join(manifests::BUNDLE)).unwrap();
         let policies = manifests::parse_strict(&bundle).unwrap();
-        let names: Vec<String> = workspace::policies().unwrap();
+        let names: Vec<String> = workspace::bundle().policies().unwrap();
         assert_eq!(policies.len(), names.len());
         for (parsed, name) in policies.iter().zip(&names) {
             let sources = PolicySources::load(name).unwrap();

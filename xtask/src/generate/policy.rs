@@ -31,6 +31,19 @@ pub struct PciProfile {
     pub settings: Map<String, Value>,
     /// One entry per top-level setting: the control it serves and why this value.
     pub recommendations: Vec<Recommendation>,
+    /// The control ids the policy reports (in violations, exceptions name them).
+    pub controls: Vec<ControlDoc>,
+}
+
+/// One control id a policy reports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlDoc {
+    pub id: String,
+    /// The PCI guidance section it serves.
+    pub pci: String,
+    /// What it checks, in one line.
+    pub what: String,
 }
 
 /// Why a setting has its recommended value.
@@ -48,7 +61,7 @@ pub struct Recommendation {
 impl PolicySources {
     /// Reads the sources of `policies/<name>/` and checks that they agree.
     pub fn load(name: &str) -> Result<Self> {
-        let dir = workspace::root().join("policies").join(name);
+        let dir = workspace::bundle().policy_dir(name);
         let read = |file: &str| {
             let path = dir.join(file);
             std::fs::read_to_string(&path)
@@ -140,6 +153,15 @@ impl PolicySources {
         if let Some(unexplained) = settings.difference(&explained).next() {
             bail!("pci.yml sets {unexplained:?} without a recommendation saying why");
         }
+        for doc in &self.pci.controls {
+            if !controls.contains(&doc.pci) {
+                bail!(
+                    "pci.yml control {} serves {}, which metadata.yml ({CONTROLS_ANNOTATION}) does not declare",
+                    doc.id,
+                    doc.pci
+                );
+            }
+        }
         for control in &controls {
             if !self
                 .pci
@@ -172,7 +194,8 @@ pub fn required_annotation<'a>(metadata: &'a Metadata, key: &str) -> Result<&'a 
 
 /// Every policy's sources, in name order.
 pub fn all() -> Result<Vec<PolicySources>> {
-    workspace::policies()?
+    workspace::bundle()
+        .policies()?
         .iter()
         .map(|name| PolicySources::load(name))
         .collect()

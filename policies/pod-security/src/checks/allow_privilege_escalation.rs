@@ -3,23 +3,17 @@
 //! Field: every container's `securityContext.allowPrivilegeEscalation`. Allowed: `false`
 //! (explicitly). From v1.8 (the field's first version); from v1.25 Windows pods are exempt.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck, shown};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "allowPrivilegeEscalation",
     level: Level::Restricted,
+    fields: &["containers[*].securityContext.allowPrivilegeEscalation"],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(8),
-            check: check_1_8,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(25),
-            check: check_1_25,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(8), check_1_8),
+        VersionedCheck::since(Version::v1(25), check_1_25),
     ],
 };
 
@@ -36,7 +30,7 @@ fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                 container
                     .path()
                     .fields("securityContext.allowPrivilegeEscalation"),
-                format!("{}; must be false", super::shown(value)),
+                format!("{}; must be false", shown(value)),
             );
         }
     }

@@ -7,23 +7,21 @@
 
 use pci_shared::pod::AppArmorProfile;
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "appArmorProfile",
     level: Level::Baseline,
+    fields: &[
+        "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/*\"]",
+        "spec.securityContext.appArmorProfile.type",
+        "containers[*].securityContext.appArmorProfile.type",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(30),
-            check: check_1_30,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(30), check_1_30),
     ],
 };
 

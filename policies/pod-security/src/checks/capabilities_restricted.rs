@@ -4,25 +4,22 @@
 //! includes `ALL`; `add` only `NET_BIND_SERVICE` (or `allowedCapabilities` when set).
 //! From v1.25 Windows pods are exempt. Supersedes the baseline capabilities check.
 
-use super::capabilities_baseline::{check_added, check_required_drops};
-use super::{Check, Findings, PodContext, VersionedCheck};
+use super::common::{check_added, check_required_drops};
 use crate::capabilities::{self, ALL, RESTRICTED_ALLOWED};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "capabilities_restricted",
     level: Level::Restricted,
+    fields: &[
+        "containers[*].securityContext.capabilities.drop",
+        "containers[*].securityContext.capabilities.add",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(22),
-            check: check_1_22,
-            overrides: &["capabilities_baseline"],
-        },
-        VersionedCheck {
-            minimum: Version::v1(25),
-            check: check_1_25,
-            overrides: &["capabilities_baseline"],
-        },
+        VersionedCheck::since(Version::v1(22), check_1_22).overriding(&["capabilities_baseline"]),
+        VersionedCheck::since(Version::v1(25), check_1_25).overriding(&["capabilities_baseline"]),
     ],
 };
 

@@ -2,17 +2,15 @@
 //!
 //! Fields: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC`. Allowed: undefined, `false`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "hostNamespaces",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(0),
-        check: check_1_0,
-        overrides: &[],
-    }],
+    fields: &["spec.hostNetwork", "spec.hostPID", "spec.hostIPC"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {

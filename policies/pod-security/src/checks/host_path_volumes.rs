@@ -4,31 +4,17 @@
 //! at or below an allowed prefix (compared by path component), mounted read-only by every
 //! container when the entry says `readOnly: true`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
-use crate::host_path::is_under;
+use super::common::allowing_entries;
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
-use crate::settings::AllowedHostPath;
 
 pub const CHECK: Check = Check {
     id: "hostPathVolumes",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(0),
-        check: check_1_0,
-        overrides: &[],
-    }],
+    fields: &["spec.volumes[*].hostPath"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
-
-/// The `allowedHostPaths` entries covering `path`.
-pub fn allowing_entries<'a>(
-    allowed: &'a [AllowedHostPath],
-    path: &str,
-) -> Vec<&'a AllowedHostPath> {
-    allowed
-        .iter()
-        .filter(|entry| is_under(path, &entry.path_prefix))
-        .collect()
-}
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     let allowed = &pod.settings.allowed_host_paths;

@@ -3,17 +3,15 @@
 //! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`; or a port inside an
 //! `allowedHostPorts` range.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "hostPorts",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(0),
-        check: check_1_0,
-        overrides: &[],
-    }],
+    fields: &["containers[*].ports[*].hostPort"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {

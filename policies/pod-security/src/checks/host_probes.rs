@@ -5,17 +5,18 @@
 
 use pci_shared::pod::Probe;
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "hostProbesAndHostLifecycle",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(34),
-        check: check_1_34,
-        overrides: &[],
-    }],
+    fields: &[
+        "containers[*].{livenessProbe,readinessProbe,startupProbe}.{httpGet,tcpSocket}.host",
+        "containers[*].lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host",
+    ],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(34), check_1_34)],
 };
 
 fn check_1_34(pod: &PodContext<'_>, findings: &mut Findings<'_>) {

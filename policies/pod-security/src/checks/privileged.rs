@@ -2,17 +2,15 @@
 //!
 //! Field: every container's `securityContext.privileged`. Allowed: undefined, `false`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "privileged",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(0),
-        check: check_1_0,
-        overrides: &[],
-    }],
+    fields: &["containers[*].securityContext.privileged"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {

@@ -4,24 +4,18 @@
 //! persistentVolumeClaim, projected, secret; from v1.33 also `image`. A volume without a source
 //! defaults to emptyDir. A hostPath volume allowed by `allowedHostPaths` is not reported again.
 
-use super::host_path_volumes::allowing_entries;
-use super::{Check, Findings, PodContext, VersionedCheck};
+use super::common::allowing_entries;
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "restrictedVolumes",
     level: Level::Restricted,
+    fields: &["spec.volumes[*]"],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(33),
-            check: check_1_33,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(33), check_1_33),
     ],
 };
 

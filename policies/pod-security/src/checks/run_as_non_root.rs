@@ -5,23 +5,20 @@
 //! sets `true`; nobody may set `false`. From v1.35 any value is allowed when the pod sets
 //! `hostUsers: false`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "runAsNonRoot",
     level: Level::Restricted,
+    fields: &[
+        "spec.securityContext.runAsNonRoot",
+        "containers[*].securityContext.runAsNonRoot",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(35),
-            check: check_1_35,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(35), check_1_35),
     ],
 };
 

@@ -4,23 +4,20 @@
 //! Allowed: any non-zero value, undefined. From v1.35 any value is allowed when the pod sets
 //! `hostUsers: false`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "runAsUser",
     level: Level::Restricted,
+    fields: &[
+        "spec.securityContext.runAsUser",
+        "containers[*].securityContext.runAsUser",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(23),
-            check: check_1_23,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(35),
-            check: check_1_35,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(23), check_1_23),
+        VersionedCheck::since(Version::v1(35), check_1_35),
     ],
 };
 

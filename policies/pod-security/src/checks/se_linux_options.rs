@@ -7,23 +7,20 @@
 use pci_shared::path::FieldPath;
 use pci_shared::pod::SeLinuxOptions;
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "seLinuxOptions",
     level: Level::Baseline,
+    fields: &[
+        "spec.securityContext.seLinuxOptions.{type,user,role}",
+        "containers[*].securityContext.seLinuxOptions.{type,user,role}",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(31),
-            check: check_1_31,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(31), check_1_31),
     ],
 };
 

@@ -5,31 +5,28 @@
 //! v1.19: `spec.securityContext.seccompProfile.type` and every container's
 //! `securityContext.seccompProfile.type`; allowed `RuntimeDefault`, `Localhost`, undefined.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use super::common::SECCOMP_ALLOWED_TYPES;
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "seccompProfile_baseline",
     level: Level::Baseline,
+    fields: &[
+        "metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]",
+        "metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/*\"]",
+        "spec.securityContext.seccompProfile.type",
+        "containers[*].securityContext.seccompProfile.type",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(19),
-            check: check_1_19,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(19), check_1_19),
     ],
 };
 
 const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
 const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
-
-/// Allowed values of a `seccompProfile.type`.
-pub const ALLOWED_TYPES: [&str; 2] = ["RuntimeDefault", "Localhost"];
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     for (key, value) in &pod.workload.pod_metadata.annotations {
@@ -50,7 +47,8 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .security_context
         .as_ref()
         .and_then(|sc| sc.seccomp_profile.as_ref());
-    if let Some(profile) = pod_profile.filter(|p| !ALLOWED_TYPES.contains(&p.profile_type.as_str()))
+    if let Some(profile) =
+        pod_profile.filter(|p| !SECCOMP_ALLOWED_TYPES.contains(&p.profile_type.as_str()))
     {
         findings.pod(
             pod.spec_path("securityContext.seccompProfile.type"),
@@ -63,7 +61,8 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .security_context
             .as_ref()
             .and_then(|sc| sc.seccomp_profile.as_ref());
-        if let Some(profile) = profile.filter(|p| !ALLOWED_TYPES.contains(&p.profile_type.as_str()))
+        if let Some(profile) =
+            profile.filter(|p| !SECCOMP_ALLOWED_TYPES.contains(&p.profile_type.as_str()))
         {
             findings.container(
                 &container,

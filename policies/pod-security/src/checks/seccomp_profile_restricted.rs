@@ -5,24 +5,21 @@
 //! level or on every container; no container may set another type. From v1.25 Windows pods are
 //! exempt. Supersedes the baseline seccomp check.
 
-use super::seccomp_profile_baseline::ALLOWED_TYPES;
-use super::{Check, Findings, PodContext, VersionedCheck};
+use super::common::SECCOMP_ALLOWED_TYPES;
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "seccompProfile_restricted",
     level: Level::Restricted,
+    fields: &[
+        "spec.securityContext.seccompProfile.type",
+        "containers[*].securityContext.seccompProfile.type",
+    ],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(19),
-            check: check_1_19,
-            overrides: &["seccompProfile_baseline"],
-        },
-        VersionedCheck {
-            minimum: Version::v1(25),
-            check: check_1_25,
-            overrides: &["seccompProfile_baseline"],
-        },
+        VersionedCheck::since(Version::v1(19), check_1_19).overriding(&["seccompProfile_baseline"]),
+        VersionedCheck::since(Version::v1(25), check_1_25).overriding(&["seccompProfile_baseline"]),
     ],
 };
 
@@ -35,7 +32,7 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .as_ref()
         .and_then(|sc| sc.seccomp_profile.as_ref())
         .map(|p| p.profile_type.as_str());
-    let pod_ok = pod_type.is_some_and(|t| ALLOWED_TYPES.contains(&t));
+    let pod_ok = pod_type.is_some_and(|t| SECCOMP_ALLOWED_TYPES.contains(&t));
     if let Some(value) = pod_type.filter(|_| !pod_ok) {
         findings.pod(
             pod.spec_path("securityContext.seccompProfile.type"),
@@ -50,7 +47,7 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .and_then(|sc| sc.seccomp_profile.as_ref())
             .map(|p| p.profile_type.as_str());
         let message = match container_type {
-            Some(t) if ALLOWED_TYPES.contains(&t) => continue,
+            Some(t) if SECCOMP_ALLOWED_TYPES.contains(&t) => continue,
             Some(t) => format!("\"{t}\"; {REQUIRED}"),
             None if pod_ok => continue,
             None => format!(

@@ -8,38 +8,20 @@
 //! v1.32 adds net.ipv4.tcp_rmem, net.ipv4.tcp_wmem; v1.37 adds
 //! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "sysctls",
     level: Level::Baseline,
+    fields: &["spec.securityContext.sysctls[*].name"],
+    pci: PCI_REFERENCE,
     versions: &[
-        VersionedCheck {
-            minimum: Version::v1(0),
-            check: check_1_0,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(27),
-            check: check_1_27,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(29),
-            check: check_1_29,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(32),
-            check: check_1_32,
-            overrides: &[],
-        },
-        VersionedCheck {
-            minimum: Version::v1(37),
-            check: check_1_37,
-            overrides: &[],
-        },
+        VersionedCheck::since(Version::v1(0), check_1_0),
+        VersionedCheck::since(Version::v1(27), check_1_27),
+        VersionedCheck::since(Version::v1(29), check_1_29),
+        VersionedCheck::since(Version::v1(32), check_1_32),
+        VersionedCheck::since(Version::v1(37), check_1_37),
     ],
 };
 

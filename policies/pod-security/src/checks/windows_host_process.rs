@@ -3,17 +3,18 @@
 //! Fields: `spec.securityContext.windowsOptions.hostProcess` and every container's
 //! `securityContext.windowsOptions.hostProcess`. Allowed: undefined, `false`.
 
-use super::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "windowsHostProcess",
     level: Level::Baseline,
-    versions: &[VersionedCheck {
-        minimum: Version::v1(0),
-        check: check_1_0,
-        overrides: &[],
-    }],
+    fields: &[
+        "spec.securityContext.windowsOptions.hostProcess",
+        "containers[*].securityContext.windowsOptions.hostProcess",
+    ],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
 const ALLOWED: &str = "allowed: false or unset";

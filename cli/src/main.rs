@@ -1,0 +1,76 @@
+//! `pci-policies`: the bundle's command for users.
+//!
+//! - `run`: evaluate a compiled policy on one request, with the flags of `kwctl run`;
+//! - `annotate`: embed `metadata.yml` (and a README as usage) into a module, like `kwctl annotate`;
+//! - `push`: push an annotated module to a registry, like `kwctl push`, and print its immutable
+//!   reference.
+
+mod push;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use pci_host::annotate::annotate_file;
+use pci_host::host::Engine;
+
+/// The PCI DSS container-orchestration policies for Kubewarden, without kwctl.
+#[derive(Parser)]
+#[command(name = "pci-policies", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate an annotated policy on an admission request and print the AdmissionResponse.
+    Run(run::RunArgs),
+    /// Embed metadata.yml into a module as the io.kubewarden.metadata section.
+    Annotate {
+        /// The module (.wasm) to annotate.
+        module: PathBuf,
+        /// The policy metadata (metadata.yml).
+        #[arg(short = 'm', long = "metadata-path")]
+        metadata: PathBuf,
+        /// A README to embed as `io.kubewarden.policy.usage`.
+        #[arg(short = 'u', long = "usage-path")]
+        usage: Option<PathBuf>,
+        /// Where to write the annotated module.
+        #[arg(short = 'o', long = "output-path")]
+        output: PathBuf,
+    },
+    /// Push an annotated module to an OCI registry and print its immutable reference.
+    Push(push::PushArgs),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Run(args) => run::run(&args),
+        Command::Annotate {
+            module,
+            metadata,
+            usage,
+            output,
+        } => annotate(&module, &metadata, usage.as_deref(), &output),
+        Command::Push(args) => push::push(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn annotate(
+    module: &std::path::Path,
+    metadata: &std::path::Path,
+    usage: Option<&std::path::Path>,
+    output: &std::path::Path,
+) -> Result<()> {
+    annotate_file(&Engine::new()?, module, metadata, usage, output)
+}

@@ -1,0 +1,266 @@
+//! The `pci-policies` command as a user runs it: the built binary on the compiled modules in
+//! `dist/` (so these tests run after `make build`, with the end-to-end tests).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use pci_host::image_registry::ImageRegistry;
+use pci_shared::workload::WorkloadKind;
+use pci_testkit::{admission_request, workload_object};
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn pci_policies(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_prints_the_admission_response_like_kwctl() {
+    let (ok, stdout, _) = pci_policies(&[
+        "run",
+        "dist/pod-security.wasm",
+        "--request-path",
+        "policies/pod-security/examples/02-privileged-daemonset.json",
+        "--settings-json",
+        r#"{"level":"baseline"}"#,
+    ]);
+    assert!(ok);
+    let response: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(response["uid"], "3b1f0c7e-daemonset");
+    assert_eq!(response["allowed"], false);
+    assert_eq!(response["status"]["code"], 403);
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("pod-security rejected DaemonSet payments/node-agent"))
+    );
+
+    let review = std::env::temp_dir().join(format!("review-{}.yaml", std::process::id()));
+    let request: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("policies/pod-security/examples/03-bare-pod-with-safe-defaults.json"),
+        )
+        .expect("read"),
+    )
+    .expect("json");
+    let yaml = serde_yaml::to_string(&serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}))
+        .expect("yaml");
+    std::fs::write(&review, yaml).expect("write");
+    let (ok, stdout, _) = pci_policies(&[
+        "run",
+        "dist/pod-security.wasm",
+        "-r",
+        review.to_str().expect("utf8 path"),
+        "-s",
+        "policies/pod-security/examples/03-bare-pod-with-safe-defaults.settings.json",
+    ]);
+    std::fs::remove_file(&review).ok();
+    assert!(ok);
+    let response: Value = serde_json::from_str(stdout.trim()).expect("json");
+    assert_eq!(response["allowed"], true);
+    assert_eq!(response["patchType"], "JSONPatch");
+
+    let (ok, _, stderr) = pci_policies(&[
+        "run",
+        "dist/pod-security.wasm",
+        "-r",
+        "policies/pod-security/examples/01-compliant-deployment.json",
+        "--settings-json",
+        r#"{"level":"none"}"#,
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("Provided settings are not valid: level: \"none\" is not a level; expected baseline or restricted"),
+        "{stderr}"
+    );
+}
+
+/// A registry holding `app:v1`.
+struct Images {
+    at: ImageRegistry,
+    v1: String,
+}
+
+impl Images {
+    fn start() -> Self {
+        let at = ImageRegistry::start().expect("docker-registry (run `make setup`)");
+        let v1 = at.push("app:v1", "one").expect("push");
+        Self { at, v1 }
+    }
+
+    fn image(&self, name: &str) -> String {
+        self.at.image(name)
+    }
+}
+
+fn deployment(images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    admission_request(
+        WorkloadKind::Deployment,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Deployment,
+            "web",
+            json!({}),
+            json!({"containers": containers}),
+        ),
+    )
+}
+
+const POLICY: &str = "image-digest";
+
+/// `pci-policies run` answers OCI lookups live (plain HTTP only for `--insecure-registry`) and
+/// `--record-host-capabilities-interactions` writes a session that `--replay-…` accepts.
+#[test]
+fn run_records_a_live_session_and_replays_it() {
+    let images = Images::start();
+    let dir = std::env::temp_dir().join(format!("pci-policies-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let request_path = dir.join("request.json");
+    let session_path = dir.join("session.yml");
+    let image = images.image("app:v1");
+    std::fs::write(&request_path, deployment(&[&image]).to_string()).unwrap();
+    let module = root().join("dist").join(format!("{POLICY}.wasm"));
+    let run = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+            .arg("run")
+            .arg(&module)
+            .arg("--request-path")
+            .arg(&request_path)
+            .args(["--settings-json", r#"{"mode":"resolve"}"#])
+            .args(extra)
+            .output()
+            .expect("pci-policies");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str::<Value>(stdout.trim()).expect("one JSON line")
+    };
+    let session = session_path.to_str().unwrap();
+    let live = run(&[
+        "--insecure-registry",
+        images.at.registry.address(),
+        "--record-host-capabilities-interactions",
+        session,
+    ]);
+    assert_eq!(live["allowed"], true, "{live}");
+    assert_eq!(live["patchType"], "JSONPatch", "{live}");
+    let recorded = std::fs::read_to_string(&session_path).unwrap();
+    assert!(recorded.contains(&images.v1), "{recorded}");
+
+    // Without --insecure-registry the lookup goes over HTTPS, which this registry does not
+    // speak: the policy fails closed and names the image.
+    let https = run(&[]);
+    assert_eq!(https["allowed"], false, "{https}");
+    assert!(
+        https["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&image)
+    );
+
+    drop(images);
+    let replayed = run(&["--replay-host-capabilities-interactions", session]);
+    assert_eq!(replayed, live);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `pci-policies annotate` embeds metadata.yml and the README as `kwctl annotate` does.
+#[test]
+fn annotate_embeds_the_metadata_and_the_usage() {
+    let out = std::env::temp_dir().join(format!("annotated-{}.wasm", std::process::id()));
+    let policy_dir = root().join("policies/trusted-registries");
+    let (ok, _, stderr) = pci_policies(&[
+        "annotate",
+        "dist/trusted-registries.wasm",
+        "-m",
+        policy_dir.join("metadata.yml").to_str().unwrap(),
+        "-u",
+        policy_dir.join("README.md").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let module = std::fs::read(&out).unwrap();
+    std::fs::remove_file(&out).ok();
+    let metadata = pci_host::metadata::Metadata::from_module(&module)
+        .unwrap()
+        .expect("annotated");
+    assert_eq!(metadata.protocol_version.as_deref(), Some("v1"));
+    assert_eq!(
+        metadata.annotations["io.kubewarden.policy.usage"],
+        std::fs::read_to_string(policy_dir.join("README.md")).unwrap()
+    );
+    let (ok, _, stderr) = pci_policies(&[
+        "annotate",
+        "dist/trusted-registries.wasm",
+        "-m",
+        "no/such/metadata.yml",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("cannot read no/such/metadata.yml"),
+        "{stderr}"
+    );
+}
+
+/// `pci-policies push` pushes as `kwctl push` and prints the immutable reference, which pulls
+/// back the same bytes.
+#[test]
+fn push_prints_the_immutable_reference() {
+    use pci_host::oci::{Credentials, Registry, Transport};
+    let registry = pci_host::local_registry::LocalRegistry::start().expect("docker-registry");
+    let reference = format!("{}/pci/trusted-registries:v0.0.1-test", registry.address());
+    let (ok, stdout, stderr) = pci_policies(&[
+        "push",
+        "dist/trusted-registries.wasm",
+        &format!("registry://{reference}"),
+        "--insecure",
+    ]);
+    assert!(ok, "{stderr}");
+    let (pushed, immutable) = stdout
+        .trim()
+        .split_once(" -> ")
+        .expect("`<ref> -> <immutable>`");
+    assert_eq!(pushed, reference);
+    assert!(
+        immutable.starts_with(&format!(
+            "{}/pci/trusted-registries@sha256:",
+            registry.address()
+        )),
+        "{immutable}"
+    );
+    let pulled = Registry::new(Transport::Http, Credentials::Anonymous)
+        .unwrap()
+        .pull_policy(immutable)
+        .unwrap();
+    assert_eq!(
+        pulled.module,
+        std::fs::read(root().join("dist/trusted-registries.wasm")).unwrap()
+    );
+    let (ok, _, stderr) = pci_policies(&["push", "dist/trusted-registries.wasm", &reference]);
+    assert!(
+        !ok && stderr.contains("push of"),
+        "over HTTPS to a plain-HTTP registry: {stderr}"
+    );
+}

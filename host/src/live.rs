@@ -1,0 +1,68 @@
+//! Host capabilities answered for real, as policy-server answers them: OCI lookups against a
+//! registry with `oci-client`, cosign verification with the sigstore crate. Kubernetes, DNS and
+//! certificate calls need a replay session.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::capabilities::LiveAnswers;
+use crate::cosign::Cosign;
+use crate::oci::{Credentials, Registry, Transport};
+use crate::replay::CallbackRequest;
+
+/// A live answerer for the `oci` host capabilities.
+pub struct LiveHost {
+    registry: Registry,
+    cosign: Cosign,
+}
+
+impl std::fmt::Debug for LiveHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveHost")
+    }
+}
+
+impl LiveHost {
+    /// Answers OCI lookups and verifications over `transport`.
+    pub fn new(transport: Transport, credentials: Credentials) -> Result<Self> {
+        Ok(Self {
+            cosign: Cosign::new(&transport)?,
+            registry: Registry::new(transport, credentials)?,
+        })
+    }
+}
+
+impl LiveAnswers for LiveHost {
+    fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
+        let describe = |error: anyhow::Error| format!("{error:#}");
+        match request {
+            CallbackRequest::OciManifestDigest { image } => {
+                let digest = self.registry.manifest_digest(image).map_err(describe)?;
+                Ok(json!({ "digest": digest }).to_string().into_bytes())
+            }
+            CallbackRequest::OciManifest { image } => self
+                .registry
+                .manifest_raw(image)
+                .map(|(bytes, _)| bytes)
+                .map_err(describe),
+            CallbackRequest::OciManifestAndConfig { image } => {
+                let (manifest, digest, config) =
+                    self.registry.manifest_and_config(image).map_err(describe)?;
+                Ok(
+                    json!({ "manifest": manifest, "digest": digest, "config": config })
+                        .to_string()
+                        .into_bytes(),
+                )
+            }
+            CallbackRequest::SigstorePubKeyVerify { .. }
+            | CallbackRequest::SigstoreKeylessVerify { .. }
+            | CallbackRequest::SigstoreKeylessPrefixVerify { .. }
+            | CallbackRequest::SigstoreGithubActionsVerify { .. }
+            | CallbackRequest::SigstoreCertificateVerify { .. } => self.cosign.verify(request),
+            other => Err(format!(
+                "the live host does not answer {}: give a replay session",
+                other.kind_name()
+            )),
+        }
+    }
+}

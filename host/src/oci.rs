@@ -1,0 +1,481 @@
+//! Publishing and fetching policies as OCI artifacts, as `kwctl push` and policy-server do.
+//!
+//! A policy is one layer (`application/vnd.wasm.content.layer.v1+wasm`, the annotated module)
+//! and the config `{}` (`application/vnd.wasm.config.v1+json`); the manifest carries the
+//! metadata annotations that fit on one line. Credentials come from the Docker config.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::manifest::{
+    IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OciImageManifest, WASM_CONFIG_MEDIA_TYPE,
+    WASM_LAYER_MEDIA_TYPE,
+};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde_json::Value;
+
+use crate::metadata::Metadata;
+
+/// Manifest media types the OCI lookups accept: OCI and Docker manifests and indexes.
+const MANIFEST_MEDIA_TYPES: &[&str] = &[
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// The annotation OCI tools read for the source repository.
+pub const OCI_SOURCE_ANNOTATION: &str = "org.opencontainers.image.source";
+const POLICY_SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
+/// The first bytes of every wasm module.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// How to reach a registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTPS with the system's certificate authorities (the default).
+    Https,
+    /// Plain HTTP, only when asked (local registries).
+    Http,
+    /// HTTPS, except plain HTTP for these registries (`host[:port]`), like kwctl's insecure sources.
+    HttpsExcept(Vec<String>),
+}
+
+/// Where the registry's credentials come from.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// The Docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`).
+    DockerConfig,
+    /// A given Docker config file.
+    DockerConfigFile(std::path::PathBuf),
+    /// No credentials.
+    Anonymous,
+}
+
+/// A connection to one registry.
+pub struct Registry {
+    client: Client,
+    credentials: Credentials,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// What a push returns: the immutable reference and the manifest digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    /// `registry/repository@sha256:…`.
+    pub immutable_ref: String,
+    /// `sha256:…` of the manifest.
+    pub manifest_digest: String,
+}
+
+/// A policy pulled back from a registry.
+#[derive(Clone, Debug)]
+pub struct Pulled {
+    /// The module bytes (the first and only layer).
+    pub module: Vec<u8>,
+    /// Media type of that layer.
+    pub layer_media_type: String,
+    /// The config blob and its media type.
+    pub config: Vec<u8>,
+    pub config_media_type: String,
+    /// The manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `sha256:…` of the manifest.
+    pub manifest_digest: String,
+}
+
+impl Registry {
+    /// A client speaking `transport` with `credentials`.
+    pub fn new(transport: Transport, credentials: Credentials) -> Result<Self> {
+        let protocol = match transport {
+            Transport::Https => ClientProtocol::Https,
+            Transport::Http => ClientProtocol::Http,
+            Transport::HttpsExcept(hosts) => ClientProtocol::HttpsExcept(hosts),
+        };
+        let client = Client::new(ClientConfig {
+            protocol,
+            ..Default::default()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime for registry calls")?;
+        Ok(Self {
+            client,
+            credentials,
+            runtime,
+        })
+    }
+
+    /// Pushes an annotated policy module to `reference` (`registry/repository:tag`), as
+    /// `kwctl push` does, and returns the immutable reference.
+    pub fn push_policy(&self, module: &[u8], reference: &str) -> Result<Pushed> {
+        let metadata = Metadata::from_module(module)?.with_context(|| {
+            format!("the module for {reference} is not annotated: run `make build` first")
+        })?;
+        metadata.validate()?;
+        let layer = ImageLayer::new(module.to_vec(), WASM_LAYER_MEDIA_TYPE.to_string(), None);
+        let config = Config {
+            data: b"{}".to_vec(),
+            media_type: WASM_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        let annotations = manifest_annotations(&metadata.annotations);
+        self.push(reference, layer, config, Some(annotations))
+    }
+
+    /// Pushes a container image made of one config (`application/vnd.oci.image.config.v1+json`)
+    /// and one layer (`application/vnd.oci.image.layer.v1.tar+gzip`), for tests that need images.
+    pub fn push_image(&self, reference: &str, config: &[u8], layer: &[u8]) -> Result<Pushed> {
+        let layer = ImageLayer::new(
+            layer.to_vec(),
+            IMAGE_LAYER_GZIP_MEDIA_TYPE.to_string(),
+            None,
+        );
+        let config = Config {
+            data: config.to_vec(),
+            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        self.push(reference, layer, config, None)
+    }
+
+    /// Pushes one layer and a config with a manifest carrying `annotations`.
+    fn push(
+        &self,
+        reference: &str,
+        layer: ImageLayer,
+        config: Config,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> Result<Pushed> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let layers = [layer];
+        let manifest = OciImageManifest::build(&layers, &config, annotations);
+        let response = self
+            .runtime
+            .block_on(
+                self.client
+                    .push(&reference, &layers, config, &auth, Some(manifest)),
+            )
+            .with_context(|| format!("push of {reference} failed"))?;
+        let manifest_digest = digest_of_manifest_url(&response.manifest_url)?;
+        Ok(Pushed {
+            immutable_ref: format!(
+                "{}/{}@{}",
+                reference.registry(),
+                reference.repository(),
+                manifest_digest
+            ),
+            manifest_digest,
+        })
+    }
+
+    /// Pulls a policy as policy-server does: every layer must be a wasm layer, the first
+    /// layer is the module, and it must be wasm.
+    pub fn pull_policy(&self, reference: &str) -> Result<Pulled> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let image = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull(&reference, &auth, vec![WASM_LAYER_MEDIA_TYPE]),
+            )
+            .with_context(|| format!("pull of {reference} failed"))?;
+        let Some(layer) = image.layers.into_iter().next() else {
+            bail!("{reference} has no layer");
+        };
+        if !layer.data.starts_with(WASM_MAGIC) {
+            bail!("{reference}: the layer is not a wasm module");
+        }
+        let manifest_digest = image
+            .digest
+            .with_context(|| format!("{reference}: the registry sent no manifest digest"))?;
+        Ok(Pulled {
+            module: layer.data.to_vec(),
+            layer_media_type: layer.media_type,
+            config: image.config.data.to_vec(),
+            config_media_type: image.config.media_type,
+            annotations: image
+                .manifest
+                .and_then(|manifest| manifest.annotations)
+                .unwrap_or_default(),
+            manifest_digest,
+        })
+    }
+
+    /// The digest a tag points to now (`sha256:…`), as the host capability
+    /// `oci/v1/manifest_digest` answers it.
+    pub fn manifest_digest(&self, reference: &str) -> Result<String> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        self.runtime
+            .block_on(self.client.fetch_manifest_digest(&reference, &auth))
+            .with_context(|| format!("cannot read the manifest digest of {reference}"))
+    }
+
+    /// The manifest (image manifest or index) as the registry serves it, and its digest: what
+    /// the host capability `oci/v1/oci_manifest` answers.
+    pub fn manifest_raw(&self, reference: &str) -> Result<(Vec<u8>, String)> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let (bytes, digest) = self
+            .runtime
+            .block_on(
+                self.client
+                    .pull_manifest_raw(&reference, &auth, MANIFEST_MEDIA_TYPES),
+            )
+            .with_context(|| format!("cannot fetch the manifest of {reference}"))?;
+        Ok((bytes.to_vec(), digest))
+    }
+
+    /// The image manifest, its digest and the image configuration: what the host capability
+    /// `oci/v1/oci_manifest_config` answers.
+    pub fn manifest_and_config(&self, reference: &str) -> Result<(Value, String, Value)> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let (manifest, digest, config) = self
+            .runtime
+            .block_on(self.client.pull_manifest_and_config(&reference, &auth))
+            .with_context(|| format!("cannot fetch the manifest and config of {reference}"))?;
+        let config: Value = serde_json::from_str(&config)
+            .with_context(|| format!("the config of {reference} is not JSON"))?;
+        Ok((serde_json::to_value(&manifest)?, digest, config))
+    }
+
+    fn auth(&self, reference: &Reference) -> Result<RegistryAuth> {
+        let registry = reference.resolve_registry();
+        match &self.credentials {
+            Credentials::Anonymous => Ok(RegistryAuth::Anonymous),
+            Credentials::DockerConfig => {
+                let credential = docker_credential::get_credential(registry);
+                auth_from(credential, registry)
+            }
+            Credentials::DockerConfigFile(path) => {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("cannot read Docker config {}", path.display()))?;
+                let credential = docker_credential::get_credential_from_reader(file, registry);
+                auth_from(credential, registry)
+            }
+        }
+    }
+}
+
+/// Turns a Docker config lookup into registry auth, as kwctl does: user and password become
+/// basic auth; no config or no entry means anonymous; identity tokens are not supported.
+pub fn auth_from(
+    credential: Result<
+        docker_credential::DockerCredential,
+        docker_credential::CredentialRetrievalError,
+    >,
+    registry: &str,
+) -> Result<RegistryAuth> {
+    use docker_credential::{CredentialRetrievalError as Error, DockerCredential};
+    match credential {
+        Ok(DockerCredential::UsernamePassword(user, password)) => {
+            Ok(RegistryAuth::Basic(user, password))
+        }
+        Ok(DockerCredential::IdentityToken(_)) => {
+            eprintln!(
+                "warning: the Docker config holds an identity token for {registry}; identity tokens are not supported, pushing anonymously"
+            );
+            Ok(RegistryAuth::Anonymous)
+        }
+        Err(Error::ConfigNotFound | Error::ConfigReadError | Error::NoCredentialConfigured) => {
+            Ok(RegistryAuth::Anonymous)
+        }
+        Err(error) => bail!("cannot read the credentials for {registry}: {error}"),
+    }
+}
+
+/// The manifest annotations for a policy's metadata annotations, as `kwctl push` writes them:
+/// multi-line values are left out, the rest trimmed, and the policy source is copied to
+/// `org.opencontainers.image.source` unless that is set.
+pub fn manifest_annotations(annotations: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut manifest: BTreeMap<String, String> = annotations
+        .iter()
+        .filter(|(_, value)| value.trim().lines().count() <= 1)
+        .map(|(key, value)| (key.clone(), value.trim().to_owned()))
+        .collect();
+    if let Some(source) = manifest.get(POLICY_SOURCE_ANNOTATION).cloned() {
+        manifest
+            .entry(OCI_SOURCE_ANNOTATION.to_owned())
+            .or_insert(source);
+    }
+    manifest
+}
+
+/// Where a policy is published: `<prefix>/<id>:<tag>`, where `id` is the last path element of
+/// `io.kubewarden.policy.ociUrl` (as the upstream release does) and the tag defaults to
+/// `v<io.kubewarden.policy.version>`.
+pub fn policy_reference(prefix: &str, metadata: &Metadata, tag: Option<&str>) -> Result<String> {
+    let annotation = |key: &str| {
+        metadata
+            .annotations
+            .get(key)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+            .with_context(|| format!("the policy metadata has no {key} annotation"))
+    };
+    let oci_url = annotation("io.kubewarden.policy.ociUrl")?;
+    let id = oci_url.rsplit('/').next().unwrap_or(oci_url);
+    let tag = match tag {
+        Some(tag) => tag.to_owned(),
+        None => format!("v{}", annotation("io.kubewarden.policy.version")?),
+    };
+    let prefix = prefix.strip_prefix("registry://").unwrap_or(prefix);
+    let reference = format!("{}/{id}:{tag}", prefix.trim_end_matches('/'));
+    parse_reference(&reference)?;
+    Ok(reference)
+}
+
+/// Parses `registry/repository[:tag][@digest]`, accepting kwctl's `registry://` prefix.
+pub fn parse_reference(reference: &str) -> Result<Reference> {
+    let bare = reference.strip_prefix("registry://").unwrap_or(reference);
+    bare.parse::<Reference>()
+        .with_context(|| format!("{reference:?} is not an OCI reference"))
+}
+
+/// The `sha256:…` at the end of the manifest URL a push returns.
+fn digest_of_manifest_url(url: &str) -> Result<String> {
+    let digest = url
+        .rsplit('/')
+        .next()
+        .filter(|last| is_manifest_digest(last))
+        .with_context(|| {
+            format!("the registry answered the push with {url:?}, not a manifest digest")
+        })?;
+    Ok(digest.to_owned())
+}
+
+/// `sha256:` + 64 hex or `sha512:` + 128 hex, as kwctl accepts.
+fn is_manifest_digest(text: &str) -> bool {
+    let hex_of = |len: usize, hex: &str| {
+        hex.len() == len
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match text.split_once(':') {
+        Some(("sha256", hex)) => hex_of(64, hex),
+        Some(("sha512", hex)) => hex_of(128, hex),
+        _ => false,
+    }
+}
+
+/// Reads an annotated module from disk.
+pub fn read_module(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !bytes.starts_with(WASM_MAGIC) {
+        bail!("{} is not a wasm module", path.display());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_annotations_are_left_out_and_the_source_is_copied() {
+        let annotations = BTreeMap::from([
+            (
+                "io.kubewarden.policy.usage".to_owned(),
+                "# Title\n\nText".to_owned(),
+            ),
+            (
+                "io.kubewarden.policy.title".to_owned(),
+                "  image-digest \n".to_owned(),
+            ),
+            (
+                POLICY_SOURCE_ANNOTATION.to_owned(),
+                "https://github.com/a/b".to_owned(),
+            ),
+        ]);
+        let manifest = manifest_annotations(&annotations);
+        assert_eq!(
+            manifest,
+            BTreeMap::from([
+                (
+                    "io.kubewarden.policy.title".to_owned(),
+                    "image-digest".to_owned()
+                ),
+                (
+                    POLICY_SOURCE_ANNOTATION.to_owned(),
+                    "https://github.com/a/b".to_owned()
+                ),
+                (
+                    OCI_SOURCE_ANNOTATION.to_owned(),
+                    "https://github.com/a/b".to_owned()
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_explicit_oci_source_is_kept() {
+        let annotations = BTreeMap::from([
+            (
+                POLICY_SOURCE_ANNOTATION.to_owned(),
+                "https://github.com/a/b".to_owned(),
+            ),
+            (
+                OCI_SOURCE_ANNOTATION.to_owned(),
+                "https://git.example/c".to_owned(),
+            ),
+        ]);
+        assert_eq!(
+            manifest_annotations(&annotations)[OCI_SOURCE_ANNOTATION],
+            "https://git.example/c"
+        );
+    }
+
+    #[test]
+    fn the_push_answer_must_end_in_a_manifest_digest() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            digest_of_manifest_url(&format!("http://r:5000/v2/p/manifests/sha256:{hex}")).unwrap(),
+            format!("sha256:{hex}")
+        );
+        for bad in [
+            "http://r:5000/v2/p/manifests/v1",
+            "http://r:5000/v2/p/manifests/sha256:abc",
+            "http://r:5000/v2/p/manifests/md5:0123",
+        ] {
+            assert!(digest_of_manifest_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn docker_config_credentials_become_basic_auth() {
+        let config = r#"{"auths":{"registry.example.com":{"auth":"dXNlcjpzM2NyZXQ="}}}"#;
+        let credential = docker_credential::get_credential_from_reader(
+            config.as_bytes(),
+            "registry.example.com",
+        );
+        assert!(matches!(
+            auth_from(credential, "registry.example.com").unwrap(),
+            RegistryAuth::Basic(user, password) if user == "user" && password == "s3cret"
+        ));
+        let other =
+            docker_credential::get_credential_from_reader(config.as_bytes(), "other.example.com");
+        assert!(matches!(
+            auth_from(other, "other.example.com").unwrap(),
+            RegistryAuth::Anonymous
+        ));
+    }
+
+    #[test]
+    fn references_accept_the_registry_scheme() {
+        let reference =
+            parse_reference("registry://127.0.0.1:5000/pci/image-digest:v0.1.0").unwrap();
+        assert_eq!(reference.registry(), "127.0.0.1:5000");
+        assert_eq!(reference.repository(), "pci/image-digest");
+        assert_eq!(reference.tag(), Some("v0.1.0"));
+        assert!(parse_reference("Not A Reference!").is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Helpers several checks share: a baseline check and the restricted check that supersedes it
+//! read the same fields the same way.
+
+use pci_shared::containers::ContainerRef;
+
+use crate::capabilities::{self, ALL};
+use crate::check::{Findings, PodContext};
+use crate::host_path::is_under;
+use crate::settings::AllowedHostPath;
+
+/// Allowed values of a `seccompProfile.type` (`seccompProfile_baseline`,
+/// `seccompProfile_restricted`).
+pub const SECCOMP_ALLOWED_TYPES: [&str; 2] = ["RuntimeDefault", "Localhost"];
+
+/// The `allowedHostPaths` entries covering `path`.
+pub fn allowing_entries<'a>(
+    allowed: &'a [AllowedHostPath],
+    path: &str,
+) -> Vec<&'a AllowedHostPath> {
+    allowed
+        .iter()
+        .filter(|entry| is_under(path, &entry.path_prefix))
+        .collect()
+}
+
+/// Reports every container whose `procMount` is set to anything but `Default`.
+pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    for container in pod.containers() {
+        let proc_mount = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.proc_mount.as_deref());
+        if let Some(value) = proc_mount.filter(|v| *v != "Default") {
+            findings.container(
+                &container,
+                container.path().fields("securityContext.procMount"),
+                format!("\"{value}\"; allowed: Default or unset"),
+            );
+        }
+    }
+}
+
+/// Reports the capabilities `container` adds beyond `level_allowed` (or `allowedCapabilities`),
+/// and notes the ones only `allowedCapabilities` allows.
+pub fn check_added(
+    pod: &PodContext<'_>,
+    container: &ContainerRef<'_>,
+    level_allowed: &[&str],
+    level_name: &str,
+    findings: &mut Findings<'_>,
+) {
+    let Some(caps) = container
+        .container
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.capabilities.as_ref())
+    else {
+        return;
+    };
+    let configured = pod.allowed_capabilities.as_deref();
+    let is_allowed = |name: &str| match configured {
+        Some(list) => list.iter().any(|c| c == name),
+        None => level_allowed.contains(&name),
+    };
+    let mut refused = Vec::new();
+    for added in &caps.add {
+        let name = capabilities::normalize(added);
+        if !is_allowed(&name) {
+            refused.push(added.as_str());
+        } else if !level_allowed.contains(&name.as_str()) {
+            findings.note(format!(
+                "pod-security: container \"{}\" adds {added}, allowed by allowedCapabilities beyond the {level_name} level",
+                container.name()
+            ));
+        }
+    }
+    if !refused.is_empty() {
+        let allowed = match configured {
+            Some([]) => "none (allowedCapabilities is empty)".to_owned(),
+            Some(list) => list.join(", "),
+            None => level_allowed.join(", "),
+        };
+        findings.container(
+            container,
+            container.path().fields("securityContext.capabilities.add"),
+            format!("adds {}; allowed: {allowed}", refused.join(", ")),
+        );
+    }
+}
+
+/// Reports the `requiredDropCapabilities` that `container` does not drop.
+pub fn check_required_drops(
+    pod: &PodContext<'_>,
+    container: &ContainerRef<'_>,
+    findings: &mut Findings<'_>,
+) {
+    let required = &pod.required_drops;
+    if required.is_empty() || pod.is_windows() {
+        return;
+    }
+    let dropped: Vec<String> = container
+        .container
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.capabilities.as_ref())
+        .map(|caps| {
+            caps.drop
+                .iter()
+                .map(|d| capabilities::normalize(d))
+                .collect()
+        })
+        .unwrap_or_default();
+    if dropped.iter().any(|d| d == ALL) {
+        return;
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !dropped.iter().any(|d| d == name))
+        .collect();
+    if !missing.is_empty() {
+        findings.container(
+            container,
+            container.path().fields("securityContext.capabilities.drop"),
+            format!(
+                "does not drop {}; requiredDropCapabilities: {} (ALL in drop covers them all)",
+                missing.join(", "),
+                required.join(", ")
+            ),
+        );
+    }
+}

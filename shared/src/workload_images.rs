@@ -1,0 +1,156 @@
+//! The contract of the image policies (trusted-registries, image-digest, image-signatures),
+//! which judge every container's image on its own: implement [`ImagePolicy`] and the type is a
+//! [`Policy`]. The shared part turns the verdicts into violations (waived by exceptions) and
+//! warnings, and writes pinned images back surgically.
+
+use crate::containers::{ContainerRef, all_containers};
+use crate::exception::{Exception, apply_to_workload};
+use crate::image_reference::ImageReference;
+use crate::input::InputError;
+use crate::patch::ObjectEditor;
+use crate::policy::{Policy, PolicySettings, Target, object_value, read_workload};
+use crate::request::AdmissionRequest;
+use crate::response::Outcome;
+use crate::time::Timestamp;
+use crate::violation::{Violation, Violations};
+use crate::workload::Workload;
+
+/// A policy that judges each container's image on its own.
+pub trait ImagePolicy {
+    /// The policy name used in messages.
+    const NAME: &'static str;
+    /// The PCI guidance it enforces, e.g. `3.3`.
+    const PCI: &'static str;
+    /// The control ids its verdicts use (`reference` for an unreadable image included).
+    const CONTROLS: &'static [&'static str];
+    /// The settings.
+    type Settings: PolicySettings;
+
+    /// The verdict on one container's image.
+    fn check_image(container: &ContainerRef<'_>, settings: &Self::Settings) -> ImageVerdict;
+}
+
+impl<P: ImagePolicy> Policy for P {
+    const NAME: &'static str = P::NAME;
+    const CONTROLS: &'static [&'static str] = P::CONTROLS;
+    type Settings = P::Settings;
+
+    fn evaluate(
+        request: &AdmissionRequest<'_>,
+        settings: &P::Settings,
+        now: Timestamp,
+    ) -> Result<Outcome, InputError> {
+        let workload = match read_workload(request)? {
+            Target::Workload(workload) => workload,
+            Target::NotApplicable(_) => return Ok(Outcome::default()),
+        };
+        let judge = ImageJudge {
+            name: P::NAME,
+            pci: P::PCI,
+            exceptions: settings.exceptions(),
+            now,
+        };
+        judge.judge(request, &workload, |container| {
+            P::check_image(container, settings)
+        })
+    }
+}
+
+/// What an image policy concluded about one container's image.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageVerdict {
+    /// Reasons to reject: control id and explanation.
+    pub findings: Vec<(&'static str, String)>,
+    /// Warnings for the user.
+    pub warnings: Vec<String>,
+    /// The image to write instead (e.g. pinned by digest), if any.
+    pub pinned: Option<String>,
+}
+
+impl ImageVerdict {
+    /// A verdict with one finding.
+    pub fn finding(control: &'static str, message: String) -> Self {
+        Self {
+            findings: vec![(control, message)],
+            ..Self::default()
+        }
+    }
+
+    /// Parses a container's `image` field; a missing or unparsable image is the verdict itself
+    /// (control `reference`), naming the string and the reason.
+    pub fn parse(image: Option<&str>) -> Result<ImageReference, Self> {
+        let image =
+            image.ok_or_else(|| Self::finding("reference", "no image is set".to_owned()))?;
+        ImageReference::parse(image).map_err(|error| {
+            let message = format!(
+                "\"{}\" is not a valid image reference: {}",
+                image.escape_debug(),
+                error.reason
+            );
+            Self::finding("reference", message)
+        })
+    }
+}
+
+/// The context of one evaluation of an image policy.
+struct ImageJudge<'a> {
+    name: &'static str,
+    pci: &'static str,
+    exceptions: &'a [Exception],
+    now: Timestamp,
+}
+
+impl ImageJudge<'_> {
+    /// Judges every container's image (init, regular, ephemeral) and builds the outcome: the
+    /// findings become violations on `<container path>.image`, exceptions waive what they
+    /// cover, and when nothing is left to reject the pinned images are written into the object,
+    /// touching only those `image` fields.
+    fn judge(
+        &self,
+        request: &AdmissionRequest<'_>,
+        workload: &Workload,
+        mut judge: impl FnMut(&ContainerRef<'_>) -> ImageVerdict,
+    ) -> Result<Outcome, InputError> {
+        let mut violations = Violations::new();
+        let mut warnings = Vec::new();
+        let mut pins = Vec::new();
+        for container in all_containers(&workload.spec, &workload.spec_path) {
+            let verdict = judge(&container);
+            let path = container.path().field("image");
+            for (control, message) in verdict.findings {
+                violations.push(Violation {
+                    path: path.clone(),
+                    control,
+                    container: Some(container.name().to_owned()),
+                    message,
+                    pci: self.pci,
+                });
+            }
+            warnings.extend(verdict.warnings);
+            if let Some(pinned) = verdict.pinned {
+                pins.push((path, pinned));
+            }
+        }
+        let namespace = request.namespace.as_deref();
+        let report = apply_to_workload(
+            self.name,
+            self.exceptions,
+            violations,
+            workload,
+            namespace,
+            self.now,
+        );
+        let mut outcome = Outcome::from_exceptions(report);
+        outcome.warnings.extend(warnings);
+        if !pins.is_empty() && outcome.violations.is_empty() {
+            let mut editor = ObjectEditor::new(object_value(request)?);
+            for (path, pinned) in pins {
+                editor
+                    .set(&path, serde_json::Value::String(pinned))
+                    .map_err(|error| InputError::new("object", error.to_string()))?;
+            }
+            outcome.mutated = editor.finish();
+        }
+        Ok(outcome)
+    }
+}
