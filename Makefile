@@ -2,9 +2,10 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 XTASK := $(CARGO) run --quiet --locked -p xtask --
-# The registry tasks (publish, record) need the host's registry client and cosign; build and
-# run do without them, which keeps a first `make run` short.
+# Tasks that need more than build and run do (kept out of a first `make run`): the registry
+# tasks need the host's registry client and cosign, generate the Kubewarden CRD types.
 XTASK_LIVE := $(CARGO) run --quiet --locked -p xtask --features live --
+XTASK_GENERATE := $(CARGO) run --quiet --locked -p xtask --features generate --
 WASM_TARGET := wasm32-wasip1
 
 .PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint unit e2e clean
@@ -39,7 +40,7 @@ bench: build
 
 ## generate: Artifact Hub packages (artifacthub/), manifests (manifests/), docs/pci-matrix.md
 generate:
-	$(XTASK) generate
+	$(XTASK_GENERATE) generate
 
 ## artifacthub, manifests, pci-matrix: names for `make generate` (one generator keeps them consistent)
 artifacthub manifests pci-matrix: generate
@@ -75,7 +76,7 @@ lint:
 # Unit tests need no built module; the end-to-end tests and the command's own tests (cli/tests)
 # run the compiled modules of dist/.
 unit:
-	$(CARGO) test --locked --workspace --exclude e2e-tests --exclude pci-policies
+	$(CARGO) test --locked --workspace --all-features --exclude e2e-tests --exclude pci-policies
 
 e2e:
 	$(CARGO) test --locked -p e2e-tests -p pci-policies

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use pci_host::image_registry::ImageRegistry;
-use pci_shared::workload::WorkloadKind;
-use pci_testkit::{admission_request, workload_object};
-use serde_json::{Value, json};
+use pci_testkit::deployment_with_images;
+use serde_json::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -105,24 +104,6 @@ impl Images {
     }
 }
 
-fn deployment(images: &[&str]) -> Value {
-    let containers: Vec<Value> = images
-        .iter()
-        .enumerate()
-        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
-        .collect();
-    admission_request(
-        WorkloadKind::Deployment,
-        "CREATE",
-        workload_object(
-            WorkloadKind::Deployment,
-            "web",
-            json!({}),
-            json!({"containers": containers}),
-        ),
-    )
-}
-
 const POLICY: &str = "image-digest";
 
 /// `pci-policies run` answers OCI lookups live (plain HTTP only for `--insecure-registry`) and
@@ -135,7 +116,7 @@ fn run_records_a_live_session_and_replays_it() {
     let request_path = dir.join("request.json");
     let session_path = dir.join("session.yml");
     let image = images.image("app:v1");
-    std::fs::write(&request_path, deployment(&[&image]).to_string()).unwrap();
+    std::fs::write(&request_path, deployment_with_images(&[&image]).to_string()).unwrap();
     let module = root().join("dist").join(format!("{POLICY}.wasm"));
     let run = |extra: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))

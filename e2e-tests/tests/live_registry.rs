@@ -10,8 +10,7 @@ use pci_host::image_registry::ImageRegistry;
 use pci_host::live::LiveHost;
 use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run};
-use pci_shared::workload::WorkloadKind;
-use pci_testkit::{admission_request, workload_object};
+use pci_testkit::deployment_with_images;
 use serde_json::{Value, json};
 
 const POLICY: &str = "image-digest";
@@ -41,24 +40,6 @@ impl Images {
     }
 }
 
-fn deployment(images: &[&str]) -> Value {
-    let containers: Vec<Value> = images
-        .iter()
-        .enumerate()
-        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
-        .collect();
-    admission_request(
-        WorkloadKind::Deployment,
-        "CREATE",
-        workload_object(
-            WorkloadKind::Deployment,
-            "web",
-            json!({}),
-            json!({"containers": containers}),
-        ),
-    )
-}
-
 fn run_live(
     request: &Value,
     settings: Value,
@@ -79,7 +60,7 @@ fn resolve_mode_pins_to_the_digest_the_registry_serves_and_the_recording_replays
     let images = Images::start();
     let v1 = images.image("app:v1");
     let v2 = images.image("app:v2");
-    let request = deployment(&[&v1, &v2]);
+    let request = deployment_with_images(&[&v1, &v2]);
     let recorder = Arc::new(Recorder::default());
     let response = run_live(
         &request,
@@ -126,7 +107,7 @@ fn a_tag_moved_after_pinning_is_rejected() {
     let pinned = format!("{}@{}", images.image("app:v1"), images.v1);
     let settings = json!({"mode": "require", "checkTagMatchesDigest": "reject"});
     let before = run_live(
-        &deployment(&[&pinned]),
+        &deployment_with_images(&[&pinned]),
         settings.clone(),
         images.live(),
         None,
@@ -137,7 +118,12 @@ fn a_tag_moved_after_pinning_is_rejected() {
     // Someone pushes another image to the same tag.
     let moved = images.at.push("app:v1", "three").expect("push");
     assert_ne!(moved, images.v1);
-    let after = run_live(&deployment(&[&pinned]), settings, images.live(), None);
+    let after = run_live(
+        &deployment_with_images(&[&pinned]),
+        settings,
+        images.live(),
+        None,
+    );
     assert!(!after.allowed);
     let text = after.message();
     assert!(
@@ -154,7 +140,7 @@ fn a_registry_that_is_down_gives_a_clear_rejection() {
     let live = images.live();
     images.at.registry.stop();
     let response = run_live(
-        &deployment(&[&image]),
+        &deployment_with_images(&[&image]),
         json!({"mode": "resolve"}),
         live,
         None,

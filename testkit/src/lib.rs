@@ -85,6 +85,26 @@ pub fn admission_request(kind: WorkloadKind, operation: &str, object: Value) -> 
     })
 }
 
+/// A CREATE of Deployment `web` whose containers `c0`, `c1`… run `images`: what the image
+/// policies are tested on.
+pub fn deployment_with_images(images: &[&str]) -> Value {
+    let containers: Vec<Value> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+        .collect();
+    admission_request(
+        WorkloadKind::Deployment,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Deployment,
+            "web",
+            json!({}),
+            json!({"containers": containers}),
+        ),
+    )
+}
+
 /// The `validate` payload for a request and settings.
 pub fn validation_payload(request: &Value, settings: &Value) -> Vec<u8> {
     json!({"request": request, "settings": settings})

@@ -6,7 +6,8 @@
 //!   print a table;
 //! - `bench`: size, compile time and evaluation time of every policy, against budgets;
 //! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
-//! - `generate`: Artifact Hub packages, manifests and the PCI matrix (`--check`: fail when stale);
+//! - `generate` (feature `generate`): Artifact Hub packages, manifests, the PCI matrix, fuzz
+//!   targets and the README's policy table (`--check`: fail when stale);
 //! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
 //! - with the `live` feature: `publish` (push every policy in `dist/` to a registry, like
 //!   `kwctl push`) and `record` (regenerate the recorded replay fixtures from live runs against
@@ -18,6 +19,7 @@ mod bench;
 mod build;
 mod examples;
 mod fuzz;
+#[cfg(feature = "generate")]
 mod generate;
 #[cfg(test)]
 mod invariants;
@@ -64,6 +66,7 @@ enum Command {
         output: PathBuf,
     },
     /// Write the generated files (Artifact Hub, manifests, PCI matrix), or check them.
+    #[cfg(feature = "generate")]
     Generate {
         /// Only check that the checked-in files are current.
         #[arg(long)]
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Build { policies } => build::build(&policies),
         Command::Run { output } => examples::run(output.as_deref()),
         Command::Bench { iterations, output } => bench::bench(iterations, &output),
+        #[cfg(feature = "generate")]
         Command::Generate { check } => {
             if check {
                 generate::check()
