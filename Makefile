@@ -36,7 +36,7 @@ run: build
 
 ## bench: wasm size, compile time, median and p99 evaluation time per policy and request
 bench: build
-	$(XTASK) bench
+	$(CARGO) run --quiet --locked --profile bench-host -p xtask -- bench
 
 ## generate: Artifact Hub packages (artifacthub/), manifests (manifests/), docs/pci-matrix.md
 generate:
@@ -58,7 +58,7 @@ fuzz: setup
 
 ## bench-variants: opt-level and wasm-opt comparison (size, time) recorded in BENCHMARKS.md
 bench-variants: setup
-	$(XTASK) bench-variants
+	$(CARGO) run --quiet --locked --profile bench-host -p xtask -- bench-variants
 
 ## record: regenerate the recorded replay fixtures (policies/*/test_data/recorded/) from live runs
 record: build
