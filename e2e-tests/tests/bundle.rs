@@ -47,3 +47,46 @@ fn every_module_speaks_protocol_v1_and_names_its_controls_in_exceptions() {
         );
     }
 }
+
+/// The request Kubewarden's audit scanner sends for the stored object of `admission`: always a
+/// CREATE, without oldObject, userInfo, subResource or dryRun, and with the quirk of
+/// `resource.resource` holding the kind name.
+fn audit_scanner_request(admission: &serde_json::Value) -> serde_json::Value {
+    let kind = &admission["kind"];
+    serde_json::json!({
+        "uid": "audit-scanner",
+        "kind": kind,
+        "requestKind": kind,
+        "resource": {"group": kind["group"], "version": kind["version"], "resource": kind["kind"]},
+        "name": admission["name"],
+        "namespace": admission["namespace"],
+        "operation": "CREATE",
+        "object": admission["object"],
+    })
+}
+
+#[test]
+fn the_audit_scanner_gets_the_verdict_admission_gets_for_every_example() {
+    for policy in policies() {
+        let compiled = e2e::policy(&policy);
+        let examples =
+            pci_host::examples::load(&e2e::bundle().examples_dir(&policy)).expect("examples");
+        for example in examples {
+            let admitted = example.run(&compiled).expect("admission");
+            let mut replayed = example.clone();
+            replayed.request = audit_scanner_request(&example.request);
+            let audited = replayed.run(&compiled).expect("audit");
+            let name = format!("{policy}/{}", example.name);
+            assert_eq!(
+                audited.allowed,
+                admitted.allowed,
+                "{name}: {}",
+                audited.message()
+            );
+            assert_eq!(audited.patch.is_some(), admitted.patch.is_some(), "{name}");
+            if example.request["operation"] == "CREATE" {
+                assert_eq!(audited.message(), admitted.message(), "{name}");
+            }
+        }
+    }
+}

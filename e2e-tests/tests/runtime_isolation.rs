@@ -78,12 +78,11 @@ fn the_default_class_is_set_on_create_with_a_patch_of_that_field_only() {
 
 #[test]
 fn updates_never_change_the_runtime_class() {
-    let (deployment, _) = kwctl_run_replay(
-        POLICY,
-        &request(WorkloadKind::Deployment, "UPDATE", json!({})),
-        settings(),
-        "session-cde-only.yml",
-    );
+    // A template change (the image) is judged, and not defaulted.
+    let mut rollout = request(WorkloadKind::Deployment, "UPDATE", json!({}));
+    rollout["oldObject"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        json!("registry.corp.com/payments/api:0");
+    let (deployment, _) = kwctl_run_replay(POLICY, &rollout, settings(), "session-cde-only.yml");
     assert!(!deployment.allowed && deployment.patch.is_none());
     assert!(
         deployment

@@ -91,7 +91,7 @@ pub fn check_depth(context: &'static str, text: &str) -> Result<(), InputError> 
 }
 
 /// The offset of the first `"` or `\\` in `bytes`, eight bytes at a time.
-fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut base = 0usize;
     for chunk in &mut chunks {

@@ -10,6 +10,7 @@
 //!   references exactly;
 //! - [`workload_images`]: the contract of the image policies, which judge every container's
 //!   image on its own;
+//! - [`update`]: what an UPDATE changed, and so what a policy enforces on it (one rule for all);
 //! - [`patch`]: edit the raw object surgically;
 //! - [`host_calls`]: the Kubewarden host capabilities a policy calls.
 
@@ -20,6 +21,7 @@ pub mod host_calls;
 pub mod image_pattern;
 pub mod image_reference;
 pub mod input;
+pub mod json_span;
 #[cfg(not(target_arch = "wasm32"))]
 mod native_stubs;
 pub mod nullable;
@@ -31,6 +33,7 @@ pub mod request;
 pub mod response;
 pub mod selector;
 pub mod time;
+pub mod update;
 pub mod violation;
 pub mod workload;
 pub mod workload_images;

@@ -16,7 +16,8 @@ use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Timestamp;
-use crate::workload::{Workload, WorkloadKind};
+use crate::update::Review;
+use crate::workload::WorkloadKind;
 
 /// A policy's settings: read from camelCase JSON (unknown keys rejected) and checked for
 /// consistency.
@@ -150,19 +151,20 @@ pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse
 
 /// Whether a request concerns a pod-bearing object the policies must check.
 #[derive(Debug)]
-pub enum Target {
-    /// A workload to evaluate.
-    Workload(Box<Workload>),
+pub enum Target<'a> {
+    /// A workload to evaluate, with what the request changed ([`Review`]).
+    Workload(Box<Review<'a>>),
     /// Nothing to check, and why (accepted on purpose).
     NotApplicable(&'static str),
 }
 
-/// Decides whether the request carries a workload, and reads it.
+/// Decides whether the request carries a workload, and reads it with what it changed.
 ///
 /// DELETE and CONNECT, kinds without a pod spec, and Pod subresources other than
 /// `ephemeralcontainers` (status, binding, eviction…) are not applicable, as in Pod Security
-/// Admission. A pod-bearing object that is missing or malformed is an error.
-pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputError> {
+/// Admission. A pod-bearing object that is missing or malformed is an error; a malformed
+/// `oldObject` makes the UPDATE judged in full.
+pub fn read_workload<'a>(request: &AdmissionRequest<'a>) -> Result<Target<'a>, InputError> {
     if !request.operation.admits_an_object() {
         return Ok(Target::NotApplicable(
             "the operation admits no new pod spec",
@@ -182,7 +184,7 @@ pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputErro
     let object = request
         .object
         .ok_or_else(|| InputError::new("request", "request.object is missing"))?;
-    Workload::from_json(kind, object.get()).map(|w| Target::Workload(Box::new(w)))
+    Review::read(request, kind, object.get()).map(|review| Target::Workload(Box::new(review)))
 }
 
 /// The admitted object as JSON, for policies that mutate it.

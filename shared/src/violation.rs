@@ -115,6 +115,12 @@ impl IntoIterator for Violations {
     }
 }
 
+impl Extend<Violation> for Violations {
+    fn extend<I: IntoIterator<Item = Violation>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
 impl FromIterator<Violation> for Violations {
     fn from_iter<I: IntoIterator<Item = Violation>>(iter: I) -> Self {
         Self(iter.into_iter().collect())

@@ -138,6 +138,8 @@ impl Workload {
         Self::read(kind, Source::Value(object))
     }
 
+    // Not inlined: the object and the old object go through one copy of the deserializers.
+    #[inline(never)]
     fn read(kind: WorkloadKind, source: Source<'_>) -> Result<Self, InputError> {
         let (metadata, template) = match kind {
             WorkloadKind::Pod => {
@@ -161,6 +163,15 @@ impl Workload {
                 (shape.metadata, shape.spec.template)
             }
         };
+        if template.spec.containers.is_empty() {
+            // `containers` is required and may not be empty (a null or missing list reads as
+            // empty): a pod spec without containers is not a workload the policies can judge.
+            return Err(InputError {
+                path: format!("{}.containers", kind.pod_spec_path()),
+                message: "missing, null or empty: a pod spec needs at least one container".into(),
+                context: "object",
+            });
+        }
         Ok(Workload {
             kind,
             metadata,
@@ -280,6 +291,46 @@ mod tests {
             .expect_err("no template");
         assert_eq!(error.path, "spec");
         assert!(error.message.contains("template"), "{error}");
+    }
+
+    /// `value` placed at the dotted `path`.
+    fn nest(path: &str, value: Value) -> Value {
+        path.rsplit('.').fold(value, |inner, key| {
+            let mut map = serde_json::Map::new();
+            map.insert(key.to_owned(), inner);
+            Value::Object(map)
+        })
+    }
+
+    #[test]
+    fn every_kind_needs_its_containers() {
+        for kind in WorkloadKind::ALL {
+            let object = |containers: Option<Value>| {
+                let mut spec = serde_json::json!({"hostNetwork": true});
+                if let Some(containers) = containers {
+                    spec["containers"] = containers;
+                }
+                nest(kind.pod_spec_path(), spec).to_string()
+            };
+            let expected_path = format!("{}.containers", kind.pod_spec_path());
+            let cases = [
+                ("missing", None),
+                ("null", Some(Value::Null)),
+                ("empty", Some(serde_json::json!([]))),
+            ];
+            for (what, containers) in cases {
+                let error = Workload::from_json(kind, &object(containers))
+                    .expect_err("containers are required");
+                assert_eq!(error.path, expected_path, "{kind:?} {what}");
+                assert!(
+                    error.message.starts_with("missing, null or empty"),
+                    "{error}"
+                );
+            }
+            let wrong = object(Some(serde_json::json!({"name": "c"})));
+            let error = Workload::from_json(kind, &wrong).expect_err("wrong type");
+            assert_eq!(error.path, expected_path, "{kind:?} wrong type");
+        }
     }
 
     #[test]

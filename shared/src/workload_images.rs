@@ -12,8 +12,8 @@ use crate::policy::{Policy, PolicySettings, Target, object_value, read_workload}
 use crate::request::AdmissionRequest;
 use crate::response::Outcome;
 use crate::time::Timestamp;
+use crate::update::Review;
 use crate::violation::{Violation, Violations};
-use crate::workload::Workload;
 
 /// A policy that judges each container's image on its own.
 pub trait ImagePolicy {
@@ -28,6 +28,12 @@ pub trait ImagePolicy {
 
     /// The verdict on one container's image.
     fn check_image(container: &ContainerRef<'_>, settings: &Self::Settings) -> ImageVerdict;
+
+    /// True when checking an image asks the registry (through the host). Images an UPDATE does
+    /// not change are then not checked again: a finalizer removal must not wait on a registry.
+    fn asks_registry(_settings: &Self::Settings) -> bool {
+        false
+    }
 }
 
 impl<P: ImagePolicy> Policy for P {
@@ -40,17 +46,18 @@ impl<P: ImagePolicy> Policy for P {
         settings: &P::Settings,
         now: Timestamp,
     ) -> Result<Outcome, InputError> {
-        let workload = match read_workload(request)? {
-            Target::Workload(workload) => workload,
+        let review = match read_workload(request)? {
+            Target::Workload(review) => review,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
         let judge = ImageJudge {
             name: P::NAME,
             pci: P::PCI,
             exceptions: settings.exceptions(),
+            asks_registry: P::asks_registry(settings),
             now,
         };
-        judge.judge(request, &workload, |container| {
+        judge.judge(request, &review, |container| {
             P::check_image(container, settings)
         })
     }
@@ -97,24 +104,32 @@ struct ImageJudge<'a> {
     name: &'static str,
     pci: &'static str,
     exceptions: &'a [Exception],
+    asks_registry: bool,
     now: Timestamp,
 }
 
 impl ImageJudge<'_> {
-    /// Judges every container's image (init, regular, ephemeral) and builds the outcome: the
-    /// findings become violations on `<container path>.image`, exceptions waive what they
-    /// cover, and when nothing is left to reject the pinned images are written into the object,
-    /// touching only those `image` fields.
+    /// Judges every container's image (init, regular, ephemeral) within the review's scope and
+    /// builds the outcome: the findings become violations on `<container path>.image`,
+    /// exceptions waive what they cover, and when nothing is left to reject the pinned images
+    /// are written into the object, touching only those `image` fields. An image the UPDATE
+    /// did not change is never rewritten.
     fn judge(
         &self,
         request: &AdmissionRequest<'_>,
-        workload: &Workload,
+        review: &Review<'_>,
         mut judge: impl FnMut(&ContainerRef<'_>) -> ImageVerdict,
     ) -> Result<Outcome, InputError> {
+        let workload = &review.workload;
         let mut violations = Violations::new();
         let mut warnings = Vec::new();
         let mut pins = Vec::new();
+        let mut not_checked = Vec::new();
         for container in all_containers(&workload.spec, &workload.spec_path) {
+            if self.asks_registry && !review.scope.judges_container(container.name()) {
+                not_checked.push(format!("\"{}\"", container.name()));
+                continue;
+            }
             let verdict = judge(&container);
             let path = container.path().field("image");
             for (control, message) in verdict.findings {
@@ -128,8 +143,30 @@ impl ImageJudge<'_> {
             }
             warnings.extend(verdict.warnings);
             if let Some(pinned) = verdict.pinned {
-                pins.push((path, pinned));
+                let image = container.container.image.as_deref().unwrap_or_default();
+                if review.image_unchanged(&container) {
+                    warnings.push(format!(
+                        "{}: container \"{}\": \"{image}\" is unchanged by this UPDATE, so it is not rewritten to \"{pinned}\" (changing a Pod's image restarts its container)",
+                        self.name,
+                        container.name()
+                    ));
+                } else {
+                    warnings.push(format!(
+                        "{}: container \"{}\": pinned \"{image}\" to \"{pinned}\"",
+                        self.name,
+                        container.name()
+                    ));
+                    pins.push((path, pinned));
+                }
             }
+        }
+        if !not_checked.is_empty() {
+            warnings.push(format!(
+                "{}: not checked against the registry on this UPDATE ({}): containers {}",
+                self.name,
+                review.scope.why(),
+                not_checked.join(", ")
+            ));
         }
         let namespace = request.namespace.as_deref();
         let report = apply_to_workload(
@@ -142,7 +179,8 @@ impl ImageJudge<'_> {
         );
         let mut outcome = Outcome::from_exceptions(report);
         outcome.warnings.extend(warnings);
-        if !pins.is_empty() && outcome.violations.is_empty() {
+        let mut outcome = review.settle(outcome, self.name);
+        if !pins.is_empty() && outcome.violations.is_empty() && review.scope.may_mutate() {
             let mut editor = ObjectEditor::new(object_value(request)?);
             for (path, pinned) in pins {
                 editor

@@ -28,7 +28,7 @@ pub fn check_image<L: DigestLookup>(
                 settings.preferred_algorithm()
             ),
         )),
-        None => resolve::<L>(name, image, &reference, settings, &mut result),
+        None => resolve::<L>(image, &reference, settings, &mut result),
     }
     result
 }
@@ -72,7 +72,6 @@ fn check_pinned<L: DigestLookup>(
 }
 
 fn resolve<L: DigestLookup>(
-    name: &str,
     image: &str,
     reference: &ImageReference,
     settings: &Settings,
@@ -102,9 +101,6 @@ fn resolve<L: DigestLookup>(
                 Some(_) => format!("{image}@{digest}"),
                 None => format!("{image}:latest@{digest}"),
             };
-            result.warnings.push(format!(
-                "image-digest: container \"{name}\": pinned \"{image}\" to \"{pinned}\""
-            ));
             result.pinned = Some(pinned);
         }
     }

@@ -33,6 +33,11 @@ impl<L: DigestLookup> ImagePolicy for ImageDigest<L> {
             settings,
         )
     }
+
+    fn asks_registry(settings: &Settings) -> bool {
+        settings.mode == settings::Mode::Resolve
+            || settings.check_tag_matches_digest != settings::TagCheck::Off
+    }
 }
 
 pci_shared::export_policy!(ImageDigest<HostLookup>);

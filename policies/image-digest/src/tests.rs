@@ -226,3 +226,54 @@ fn exceptions_waive_a_named_control() {
     );
     assert!(!response.accepted);
 }
+
+#[test]
+fn an_update_rewrites_only_the_images_it_changes() {
+    answer("docker.io/library/nginx:1.25", Ok(OLD));
+    answer("docker.io/library/nginx:1.26", Ok(NEW));
+    let resolve = json!({"mode": "resolve"});
+    // A Pod created before the policy, unpinned; the UPDATE bumps c1 only.
+    let old = workload_object(
+        WorkloadKind::Pod,
+        "w",
+        json!({}),
+        json!({"containers": [{"name": "c0", "image": "nginx:1.25"}, {"name": "c1", "image": "nginx:1.25"}]}),
+    );
+    let mut bumped = old.clone();
+    bumped["spec"]["containers"][1]["image"] = json!("nginx:1.26");
+    let update = |new: &Value| {
+        let mut request = admission_request(WorkloadKind::Pod, "UPDATE", new.clone());
+        request["oldObject"] = old.clone();
+        evaluate::<ImageDigest<Recorded>>(&validation_payload(&request, &resolve), NOW)
+    };
+    let response = update(&bumped);
+    assert!(response.accepted, "{:?}", response.message);
+    let mutated = response.mutated_object.expect("the bumped image is pinned");
+    assert_eq!(
+        mutated["spec"]["containers"][0]["image"], "nginx:1.25",
+        "an unchanged image is never rewritten: the kubelet would restart its container"
+    );
+    assert_eq!(
+        mutated["spec"]["containers"][1]["image"],
+        json!(format!("nginx:1.26@{NEW}"))
+    );
+    let warnings = response.warnings.unwrap_or_default();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "container \"c0\": \"nginx:1.25\" is unchanged by this UPDATE, so it is not rewritten"
+        )),
+        "{warnings:?}"
+    );
+
+    // A label-only UPDATE (kubectl label) asks the registry nothing and patches nothing.
+    let mut labelled = old.clone();
+    labelled["metadata"]["labels"] = json!({"team": "payments"});
+    let asked_before = asked().len();
+    let response = update(&labelled);
+    assert_eq!(asked().len(), asked_before, "no registry lookup");
+    assert!(response.accepted && response.mutated_object.is_none());
+    assert!(
+        response.warnings.unwrap_or_default().iter().any(|w| w
+            .starts_with("image-digest: not checked against the registry on this UPDATE")),
+    );
+}

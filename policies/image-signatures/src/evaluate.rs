@@ -71,11 +71,7 @@ pub fn check_image<H: SignatureHost>(
     if let Some(digest) = verified_digest {
         match Digest::parse(&digest) {
             Ok(digest) => {
-                let pinned = format!("{image}@{digest}");
-                result
-                    .warnings
-                    .push(format!("image-signatures: container \"{name}\": pinned verified \"{image}\" to \"{pinned}\""));
-                result.pinned = Some(pinned);
+                result.pinned = Some(format!("{image}@{digest}"));
             }
             Err(reason) => result.findings.push((
                 "signature",

@@ -35,6 +35,10 @@ impl<H: SignatureHost> ImagePolicy for ImageSignatures<H> {
             settings,
         )
     }
+
+    fn asks_registry(_settings: &Settings) -> bool {
+        true
+    }
 }
 
 pci_shared::export_policy!(ImageSignatures<HostSignatures>);

@@ -21,6 +21,7 @@ use pci_shared::policy::{Policy, Target, object_value, read_workload};
 use pci_shared::request::{AdmissionRequest, Operation};
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
+use pci_shared::update::Review;
 use pci_shared::workload::{Workload, WorkloadKind};
 use serde_json::Value;
 
@@ -39,44 +40,51 @@ impl Policy for PodSecurity {
         settings: &Settings,
         now: Timestamp,
     ) -> Result<Outcome, InputError> {
-        let workload = match read_workload(request)? {
-            Target::Workload(workload) => *workload,
+        let review = match read_workload(request)? {
+            Target::Workload(review) => review,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
-        let (workload, mutated) = apply_defaults(request, workload, settings)?;
-        let (violations, notes) = registry::evaluate(&workload, settings);
+        let (edited, mutated) = apply_defaults(request, &review, settings)?;
+        let workload = edited.as_ref().unwrap_or(&review.workload);
+        let (violations, notes) = registry::evaluate(workload, settings);
         let namespace = request.namespace.as_deref();
         let report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
             violations,
-            &workload,
+            workload,
             namespace,
             now,
         );
         let mut outcome = Outcome::from_exceptions(report);
         outcome.warnings.extend(notes);
         outcome.mutated = mutated;
-        Ok(outcome)
+        Ok(review.settle(outcome, Self::NAME))
     }
 }
 
-/// Applies the enabled safe defaults and re-reads the workload from the edited object.
+/// Applies the enabled safe defaults; the workload read again from the edited object, and the
+/// object, when anything changed.
 ///
-/// A Pod's spec is immutable once created, so Pod UPDATEs are never mutated.
+/// A Pod's spec is immutable once created, so Pod UPDATEs are never mutated; nor is a workload
+/// whose UPDATE changes nothing judged.
 fn apply_defaults(
     request: &AdmissionRequest<'_>,
-    workload: Workload,
+    review: &Review<'_>,
     settings: &Settings,
-) -> Result<(Workload, Option<Value>), InputError> {
+) -> Result<(Option<Workload>, Option<Value>), InputError> {
+    let workload = &review.workload;
     let immutable = workload.kind == WorkloadKind::Pod && request.operation == Operation::Update;
-    if !settings.mutate.any() || immutable {
-        return Ok((workload, None));
+    if !settings.mutate.any() || immutable || !review.scope.may_mutate() {
+        return Ok((None, None));
     }
     let object = object_value(request)?;
-    match mutate::apply(object, &workload, &settings.mutate) {
-        Ok(Some(edited)) => Ok((Workload::from_value(workload.kind, &edited)?, Some(edited))),
-        Ok(None) => Ok((workload, None)),
+    match mutate::apply(object, workload, &settings.mutate) {
+        Ok(Some(edited)) => Ok((
+            Some(Workload::from_value(workload.kind, &edited)?),
+            Some(edited),
+        )),
+        Ok(None) => Ok((None, None)),
         Err(error) => Err(InputError::new("object", error.to_string())),
     }
 }

@@ -31,8 +31,7 @@ pub fn apply(
             let context_path = container.path().field("securityContext");
             let capabilities = context.and_then(|sc| sc.capabilities.as_ref());
             if settings.drop_all_capabilities {
-                let drops_all = capabilities
-                    .is_some_and(|c| c.drop.iter().any(|d| capabilities::normalize(d) == ALL));
+                let drops_all = capabilities.is_some_and(|c| c.drop.iter().any(|d| d == ALL));
                 if !drops_all {
                     editor.append_unique(&context_path.fields("capabilities.drop"), json!(ALL))?;
                 }

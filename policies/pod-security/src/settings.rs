@@ -99,12 +99,20 @@ impl PolicySettings for Settings {
                     "requiredDropCapabilities[{index}]: \"{name}\" is not a Linux capability or ALL"
                 ));
             }
-            let contradicts = self.allowed_capabilities.iter().flatten().find(|allowed| {
-                normalized == capabilities::ALL || capabilities::normalize(allowed) == normalized
-            });
-            if let Some(allowed) = contradicts {
+            if normalized == capabilities::ALL {
+                // Drop everything, then add back what allowedCapabilities lists: exactly what
+                // the restricted standard asks (drop ALL, add NET_BIND_SERVICE).
+                continue;
+            }
+            let same = self
+                .allowed_capabilities
+                .iter()
+                .flatten()
+                .enumerate()
+                .find(|(_, allowed)| capabilities::normalize(allowed) == normalized);
+            if let Some((allowed_index, allowed)) = same {
                 return Err(format!(
-                    "requiredDropCapabilities[{index}]: \"{name}\" contradicts allowedCapabilities entry \"{allowed}\": a capability cannot be both allowed and required to be dropped"
+                    "requiredDropCapabilities[{index}] \"{name}\" and allowedCapabilities[{allowed_index}] \"{allowed}\" name the same capability: a container cannot be required to drop what it is allowed to add"
                 ));
             }
         }
@@ -162,6 +170,16 @@ mod tests {
         assert!(settings.mutate.any());
     }
 
+    #[test]
+    fn least_privilege_drop_all_and_add_back_is_accepted() {
+        // What the restricted standard itself allows: drop ALL, add NET_BIND_SERVICE back.
+        let settings = read_settings::<Exported>(
+            r#"{"level":"restricted","allowedCapabilities":["NET_BIND_SERVICE"],"requiredDropCapabilities":["ALL"]}"#,
+        )
+        .expect("drop ALL and add back one capability is consistent");
+        assert_eq!(settings.required_drop_capabilities, ["ALL"]);
+    }
+
     #[rstest]
     #[case::unknown_key(r#"{"allowedHostPath":[]}"#, "unknown field `allowedHostPath`")]
     #[case::snake_case(
@@ -195,12 +213,8 @@ mod tests {
     )]
     #[case::allow_all(r#"{"allowedCapabilities":["all"]}"#, "ALL cannot be allowed")]
     #[case::contradiction(
-        r#"{"allowedCapabilities":["NET_RAW"],"requiredDropCapabilities":["CAP_NET_RAW"]}"#,
-        "contradicts"
-    )]
-    #[case::drop_all_contradicts(
-        r#"{"allowedCapabilities":["CHOWN"],"requiredDropCapabilities":["ALL"]}"#,
-        "contradicts"
+        r#"{"allowedCapabilities":["CHOWN","NET_RAW"],"requiredDropCapabilities":["ALL","CAP_NET_RAW"]}"#,
+        "requiredDropCapabilities[1] \"CAP_NET_RAW\" and allowedCapabilities[1] \"NET_RAW\" name the same capability"
     )]
     #[case::port_zero(r#"{"allowedHostPorts":[{"min":0,"max":10}]}"#, "from 1 to 65535")]
     #[case::port_order(

@@ -147,17 +147,26 @@ fn exceptions_waive_narrowly_and_visibly() {
 fn a_capability_only_allowed_by_settings_is_accepted_with_a_warning() {
     let mut spec = compliant_spec();
     spec["containers"][0]["securityContext"]["capabilities"]["add"] =
-        json!(["NET_BIND_SERVICE", "cap_net_raw"]);
-    let response = run(
-        &pod(spec.clone()),
-        json!({"allowedCapabilities": ["NET_BIND_SERVICE", "NET_RAW"]}),
-    );
+        json!(["NET_BIND_SERVICE", "NET_RAW"]);
+    let settings = json!({"allowedCapabilities": ["NET_BIND_SERVICE", "cap_net_raw"]});
+    let response = run(&pod(spec.clone()), settings.clone());
     assert!(response.accepted, "{:?}", response.message);
     assert_eq!(
         response.warnings,
         Some(vec![
-            "pod-security: container \"app\" adds cap_net_raw, allowed by allowedCapabilities beyond the restricted level".to_owned()
+            "pod-security: container \"app\" adds NET_RAW, allowed by allowedCapabilities beyond the restricted level".to_owned()
         ])
+    );
+    // The container's spelling is compared verbatim, as Pod Security Admission does.
+    let mut respelled = spec.clone();
+    respelled["containers"][0]["securityContext"]["capabilities"]["add"] = json!(["cap_net_raw"]);
+    let response = run(&pod(respelled), settings);
+    assert!(
+        response.message.as_deref().is_some_and(|m| m.ends_with(
+            "adds cap_net_raw; allowed: NET_BIND_SERVICE, NET_RAW (names are compared exactly, as Pod Security Admission does: write NET_RAW for cap_net_raw)"
+        )),
+        "{:?}",
+        response.message
     );
     let response = run(&pod(spec), json!({}));
     assert!(
@@ -171,14 +180,17 @@ fn non_workloads_deletes_and_status_updates_are_not_applicable() {
     let config_map = json!({"uid": "u", "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
         "operation": "CREATE", "object": {"data": {"hostNetwork": "true"}}});
     assert!(run(&config_map, json!({})).accepted);
-    let mut delete = pod(json!({"hostPID": true, "containers": []}));
+    let mut delete =
+        pod(json!({"hostPID": true, "containers": [{"name": "app", "image": "nginx"}]}));
     delete["operation"] = json!("DELETE");
     delete["object"] = Value::Null;
     assert!(run(&delete, json!({})).accepted);
-    let mut status = pod(json!({"hostPID": true, "containers": []}));
+    let mut status =
+        pod(json!({"hostPID": true, "containers": [{"name": "app", "image": "nginx"}]}));
     status["subResource"] = json!("status");
     assert!(run(&status, json!({})).accepted);
-    let mut debug = pod(json!({"hostPID": true, "containers": []}));
+    let mut debug =
+        pod(json!({"hostPID": true, "containers": [{"name": "app", "image": "nginx"}]}));
     debug["subResource"] = json!("ephemeralcontainers");
     assert!(!run(&debug, json!({})).accepted);
 }
@@ -345,12 +357,24 @@ mod mutation {
     }
 
     #[test]
-    fn pod_updates_are_never_mutated_but_templates_are() {
+    fn pod_updates_are_never_mutated_but_changed_templates_are() {
+        // A metadata-only Pod UPDATE (oldObject = object) passes, reported, unmutated.
         let mut update = pod(json!({"containers": [{"name": "app", "image": "nginx"}]}));
         update["operation"] = json!("UPDATE");
+        update["oldObject"] = update["object"].clone();
         let response = run(&update, all_defaults());
-        assert!(response.mutated_object.is_none());
-        assert!(!response.accepted, "the unmutated pod is validated as is");
+        assert!(response.accepted && response.mutated_object.is_none());
+        assert!(
+            response
+                .warnings
+                .unwrap_or_default()
+                .iter()
+                .any(|w| w.starts_with("pod-security: not enforced on this UPDATE")),
+        );
+        // An image bump is judged as is: a Pod's spec is not mutated on UPDATE.
+        update["oldObject"]["spec"]["containers"][0]["image"] = json!("nginx:old");
+        let response = run(&update, all_defaults());
+        assert!(!response.accepted && response.mutated_object.is_none());
 
         for kind in WorkloadKind::ALL
             .into_iter()
@@ -362,13 +386,27 @@ mod mutation {
                 json!({}),
                 json!({"containers": [{"name": "app", "image": "nginx"}]}),
             );
-            let response = run(&admission_request(kind, "UPDATE", object), all_defaults());
+            let mut old = object.clone();
+            let image = format!(
+                "/{}/containers/0/image",
+                kind.pod_spec_path().replace('.', "/")
+            );
+            *old.pointer_mut(&image).expect("image") = json!("nginx:old");
+            let mut request = admission_request(kind, "UPDATE", object.clone());
+            request["oldObject"] = old;
+            let response = run(&request, all_defaults());
             assert!(response.accepted, "{kind:?}: {:?}", response.message);
             let mutated = response.mutated_object.expect("mutated");
             let spec_path = format!("/{}", kind.pod_spec_path().replace('.', "/"));
             assert_eq!(
                 mutated.pointer(&format!("{spec_path}/securityContext/runAsNonRoot")),
                 Some(&json!(true)),
+                "{kind:?}"
+            );
+            // The same template: nothing to judge, nothing to change.
+            let unchanged = run(&admission_request(kind, "UPDATE", object), all_defaults());
+            assert!(
+                unchanged.accepted && unchanged.mutated_object.is_none(),
                 "{kind:?}"
             );
         }

@@ -58,6 +58,38 @@ pub fn judge<C: ClusterLookup>(
     judgement
 }
 
+/// On a Pod UPDATE, the violation for labels or annotations that make a running, unisolated Pod
+/// high-risk: a Pod's runtime class cannot change, so only a new Pod can comply. `None` when
+/// the Pod was already high-risk, is not now, or is isolated (`judgement` of `new` is clean).
+pub fn relabelled_into_high_risk<C: ClusterLookup>(
+    old: &Workload,
+    new: &Workload,
+    namespace: Option<&str>,
+    settings: &Settings,
+    judgement: &Judgement,
+) -> Option<Violation> {
+    if judgement.violations.is_empty()
+        || is_high_risk::<C>(old, namespace, &settings.high_risk) != Ok(false)
+        || is_high_risk::<C>(new, namespace, &settings.high_risk) != Ok(true)
+    {
+        return None;
+    }
+    let (control, pci, boundary) = if new.spec.targets_windows() {
+        ("windowsIsolation", PCI_WINDOWS, "a Hyper-V runtime class")
+    } else {
+        ("runtimeClass", PCI_LINUX, "a sandboxed runtime class")
+    };
+    Some(Violation {
+        path: new.pod_metadata_path.clone(),
+        control,
+        container: None,
+        message: format!(
+            "this UPDATE makes the running Pod high-risk (its labels or annotations now match settings.highRisk), but a Pod's runtimeClassName cannot change: delete the Pod and create it again in {boundary}"
+        ),
+        pci,
+    })
+}
+
 fn push(
     judgement: &mut Judgement,
     control: &'static str,

@@ -18,9 +18,10 @@ use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::patch::ObjectEditor;
 use pci_shared::policy::{Policy, Target, object_value, read_workload};
-use pci_shared::request::{AdmissionRequest, Operation};
+use pci_shared::request::AdmissionRequest;
 use pci_shared::response::Outcome;
 use pci_shared::time::Timestamp;
+use pci_shared::update::Scope;
 use pci_shared::workload::WorkloadKind;
 use serde_json::Value;
 
@@ -46,27 +47,36 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
         settings: &Settings,
         now: Timestamp,
     ) -> Result<Outcome, InputError> {
-        let workload = match read_workload(request)? {
-            Target::Workload(workload) => workload,
+        let mut review = match read_workload(request)? {
+            Target::Workload(review) => *review,
             Target::NotApplicable(_) => return Ok(Outcome::default()),
         };
-        if workload.kind == WorkloadKind::Pod && request.operation == Operation::Update {
-            // runtimeClassName and hostProcess are immutable on a Pod: an UPDATE cannot change
-            // the isolation the Pod was admitted with, so there is nothing to judge.
-            return Ok(Outcome::default());
-        }
         let namespace = request.namespace.as_deref();
-        let judgement = evaluate::judge::<C>(&workload, namespace, request.operation, settings);
+        let workload = &review.workload;
+        let mut judgement = evaluate::judge::<C>(workload, namespace, request.operation, settings);
+        // Only a Pod's labels can make it high-risk behind a class that cannot change; a
+        // controller's old object is not read for this.
+        if workload.kind == WorkloadKind::Pod
+            && let Some(old) = review.old()
+            && let Some(relabelled) = evaluate::relabelled_into_high_risk::<C>(
+                old, workload, namespace, settings, &judgement,
+            )
+        {
+            // Not a metadata-only change for this policy: it is what makes the Pod high-risk.
+            judgement.violations.push(relabelled);
+            review.scope = Scope::Full;
+        }
         let report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
             judgement.violations,
-            &workload,
+            &review.workload,
             namespace,
             now,
         );
         let mut outcome = Outcome::from_exceptions(report);
         if outcome.violations.is_empty()
+            && review.scope.may_mutate()
             && let Some((path, class)) = judgement.default_class
         {
             outcome.warnings.push(format!(
@@ -78,7 +88,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
                 .map_err(|error| InputError::new("object", error.to_string()))?;
             outcome.mutated = editor.finish();
         }
-        Ok(outcome)
+        Ok(review.settle(outcome, Self::NAME))
     }
 }
 

@@ -221,14 +221,20 @@ fn the_default_class_is_set_on_create_only_and_never_on_pod_updates() {
         pod_update.accepted && pod_update.mutated_object.is_none(),
         "a Pod's runtimeClassName is immutable"
     );
-    let deployment_update = run_in(
-        "web",
+    // A template change (here, the image) is judged, and never defaulted on UPDATE.
+    let object = workload_object(
         WorkloadKind::Deployment,
-        "UPDATE",
+        "w",
+        json!({"labels": {"pci": "cde"}}),
         pod(None),
-        json!({"pci": "cde"}),
-        settings.clone(),
     );
+    let mut old = object.clone();
+    old["spec"]["template"]["spec"]["containers"][0]["image"] = json!("registry.corp.com/old:1");
+    let mut request = admission_request(WorkloadKind::Deployment, "UPDATE", object);
+    request["oldObject"] = old;
+    request["namespace"] = json!("web");
+    let deployment_update =
+        evaluate::<RuntimeIsolation<Scripted>>(&validation_payload(&request, &settings), NOW);
     assert!(!deployment_update.accepted && deployment_update.mutated_object.is_none());
     let explicit = run_in(
         "web",
@@ -291,7 +297,7 @@ fn windows_needs_hyper_v_and_refuses_host_process() {
         "web",
         WorkloadKind::Pod,
         "CREATE",
-        json!({"os": {"name": "windows"}, "containers": []}),
+        json!({"os": {"name": "windows"}, "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}]}),
         json!({"pci": "cde"}),
         no_windows_settings,
     );

@@ -2,7 +2,8 @@
 //!
 //! Field: every container's `securityContext.capabilities.add`. Allowed: a subset of
 //! AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP,
-//! SETGID, SETPCAP, SETUID, SYS_CHROOT; or of `allowedCapabilities` when set.
+//! SETGID, SETPCAP, SETUID, SYS_CHROOT; or of `allowedCapabilities` when set. Names are compared
+//! verbatim, as Pod Security Admission compares them (`CAP_CHOWN` and `chown` are refused).
 //! With `requiredDropCapabilities`, `capabilities.drop` must also name each of them (or ALL).
 
 use super::common::{check_added, check_required_drops};

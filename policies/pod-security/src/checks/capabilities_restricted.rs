@@ -1,7 +1,8 @@
 //! Capabilities, restricted (`capabilities_restricted`, restricted, v1.22).
 //!
 //! Fields: every container's `securityContext.capabilities.drop` and `.add`. Required: `drop`
-//! includes `ALL`; `add` only `NET_BIND_SERVICE` (or `allowedCapabilities` when set).
+//! includes `ALL`; `add` only `NET_BIND_SERVICE` (or `allowedCapabilities` when set). Names are
+//! compared verbatim, as Pod Security Admission compares them.
 //! From v1.25 Windows pods are exempt. Supersedes the baseline capabilities check.
 
 use super::common::{check_added, check_required_drops};
@@ -30,19 +31,23 @@ fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .security_context
             .as_ref()
             .and_then(|sc| sc.capabilities.as_ref());
-        let drops_all = capabilities
-            .is_some_and(|caps| caps.drop.iter().any(|c| capabilities::normalize(c) == ALL));
-        if !drops_all {
-            let dropped = capabilities
-                .map(|caps| caps.drop.join(", "))
-                .filter(|d| !d.is_empty());
+        let dropped: &[String] = capabilities.map_or(&[], |caps| caps.drop.as_slice());
+        // Verbatim, as Pod Security Admission reads it: `all` or `CAP_ALL` is not `ALL`.
+        if !dropped.iter().any(|c| c == ALL) {
+            let listed = if dropped.is_empty() {
+                "nothing".to_owned()
+            } else {
+                dropped.join(", ")
+            };
+            let respelled = dropped
+                .iter()
+                .find(|c| capabilities::normalize(c) == ALL)
+                .map(|c| format!(" (names are compared exactly, as Pod Security Admission does: write ALL for {c})"))
+                .unwrap_or_default();
             findings.container(
                 &container,
                 container.path().fields("securityContext.capabilities.drop"),
-                format!(
-                    "drops {}; must include ALL",
-                    dropped.as_deref().unwrap_or("nothing")
-                ),
+                format!("drops {listed}; must include ALL{respelled}"),
             );
         }
         check_added(pod, &container, &RESTRICTED_ALLOWED, "restricted", findings);

@@ -43,6 +43,9 @@ pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findin
 
 /// Reports the capabilities `container` adds beyond `level_allowed` (or `allowedCapabilities`),
 /// and notes the ones only `allowedCapabilities` allows.
+///
+/// Names are compared verbatim, as Pod Security Admission compares them: `CAP_CHOWN` and
+/// `chown` are not `CHOWN` (the message says which spelling would be allowed).
 pub fn check_added(
     pod: &PodContext<'_>,
     container: &ContainerRef<'_>,
@@ -64,11 +67,15 @@ pub fn check_added(
         None => level_allowed.contains(&name),
     };
     let mut refused = Vec::new();
+    let mut respell = Vec::new();
     for added in &caps.add {
-        let name = capabilities::normalize(added);
-        if !is_allowed(&name) {
+        if !is_allowed(added) {
             refused.push(added.as_str());
-        } else if !level_allowed.contains(&name.as_str()) {
+            let canonical = capabilities::normalize(added);
+            if canonical != *added && is_allowed(&canonical) {
+                respell.push(format!("write {canonical} for {added}"));
+            }
+        } else if !level_allowed.contains(&added.as_str()) {
             findings.note(format!(
                 "pod-security: container \"{}\" adds {added}, allowed by allowedCapabilities beyond the {level_name} level",
                 container.name()
@@ -81,10 +88,17 @@ pub fn check_added(
             Some(list) => list.join(", "),
             None => level_allowed.join(", "),
         };
+        let mut message = format!("adds {}; allowed: {allowed}", refused.join(", "));
+        if !respell.is_empty() {
+            message.push_str(&format!(
+                " (names are compared exactly, as Pod Security Admission does: {})",
+                respell.join(", ")
+            ));
+        }
         findings.container(
             container,
             container.path().fields("securityContext.capabilities.add"),
-            format!("adds {}; allowed: {allowed}", refused.join(", ")),
+            message,
         );
     }
 }
