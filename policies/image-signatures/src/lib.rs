@@ -6,8 +6,10 @@
 //! `docker.io/library/*` rule), and an image no rule covers is rejected unless configured
 //! otherwise. This file is glue: the verdict is in [`evaluate`], the host calls in [`verifier`].
 
+pub mod der;
 pub mod evaluate;
 pub mod pem;
+pub mod public_key;
 pub mod settings;
 pub mod verifier;
 

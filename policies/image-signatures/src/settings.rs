@@ -7,6 +7,7 @@ use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
 use crate::pem;
+use crate::public_key::{self, PublicKey};
 use crate::verifier::{Verifier, VerifyRequest};
 
 /// The policy settings.
@@ -180,16 +181,24 @@ impl Rule {
             if keys.keys.is_empty() {
                 return Err("publicKeys.keys must list at least one key".into());
             }
-            for (index, key) in keys.keys.iter().enumerate() {
-                pem::check(key, "PUBLIC KEY")
+            let mut read: Vec<PublicKey> = Vec::with_capacity(keys.keys.len());
+            for (index, text) in keys.keys.iter().enumerate() {
+                let key = public_key::parse(text)
                     .map_err(|reason| format!("publicKeys.keys[{index}] {reason}"))?;
+                if let Some(first) = read.iter().position(|seen| seen.spki == key.spki) {
+                    return Err(format!(
+                        "publicKeys.keys[{index}] is the same {} key as publicKeys.keys[{first}] (the same SubjectPublicKeyInfo, however the PEM is wrapped): a key counts once towards the threshold",
+                        key.algorithm
+                    ));
+                }
+                read.push(key);
             }
             if let Some(threshold) = keys.threshold
-                && !(1..=keys.keys.len()).contains(&threshold)
+                && !(1..=read.len()).contains(&threshold)
             {
                 return Err(format!(
-                    "publicKeys.threshold {threshold} must be from 1 to the number of keys ({})",
-                    keys.keys.len()
+                    "publicKeys.threshold {threshold} must be from 1 to the number of distinct keys ({})",
+                    read.len()
                 ));
             }
         }
@@ -223,11 +232,11 @@ impl Rule {
             }
         }
         if let Some(certificates) = &self.certificates {
-            pem::check(&certificates.certificate, "CERTIFICATE")
+            pem::decode(&certificates.certificate, "CERTIFICATE")
                 .map_err(|r| format!("certificates.certificate {r}"))?;
             for (index, certificate) in certificates.certificate_chain.iter().flatten().enumerate()
             {
-                pem::check(certificate, "CERTIFICATE")
+                pem::decode(certificate, "CERTIFICATE")
                     .map_err(|r| format!("certificates.certificateChain[{index}] {r}"))?;
             }
         }
