@@ -7,6 +7,10 @@
 //! included, against the policy's controls), deciding whether the object is a workload, failing
 //! closed with a precise message, and serialising the answer.
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wapc_guest::{CallResult, register_function};
@@ -21,7 +25,7 @@ use crate::workload::WorkloadKind;
 
 /// A policy's settings: read from camelCase JSON (unknown keys rejected) and checked for
 /// consistency.
-pub trait PolicySettings: DeserializeOwned {
+pub trait PolicySettings: DeserializeOwned + 'static {
     /// `Err` with a precise message naming the setting at fault.
     fn validate(&self) -> Result<(), String>;
     /// The exceptions, checked against the policy's [`Policy::CONTROLS`] when read.
@@ -77,6 +81,28 @@ pub fn read_settings<P: Policy>(json: &str) -> Result<P::Settings, String> {
         })?;
     settings.validate()?;
     validate_exceptions(settings.exceptions(), P::CONTROLS)?;
+    Ok(settings)
+}
+
+thread_local! {
+    /// The settings of the last request, with their text: the host sends the same settings
+    /// with every request of a policy, so they are read and validated once, not per request.
+    static LAST_SETTINGS: RefCell<Option<(String, Rc<dyn Any>)>> = const { RefCell::new(None) };
+}
+
+/// The settings of `P` read from `text`, reusing the last ones when the text is the same.
+fn settings_for<P: Policy>(text: &str) -> Result<Rc<P::Settings>, String> {
+    let cached = LAST_SETTINGS.with(|last| {
+        let last = last.borrow();
+        let (cached_text, settings) = last.as_ref()?;
+        (cached_text == text).then(|| Rc::clone(settings).downcast::<P::Settings>().ok())?
+    });
+    if let Some(settings) = cached {
+        return Ok(settings);
+    }
+    let settings = Rc::new(read_settings::<P>(text)?);
+    let shared: Rc<dyn Any> = Rc::clone(&settings) as Rc<dyn Any>;
+    LAST_SETTINGS.with(|last| *last.borrow_mut() = Some((text.to_owned(), shared)));
     Ok(settings)
 }
 
@@ -136,7 +162,7 @@ pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse
         Err(error) => return ValidationResponse::invalid_input(P::NAME, "the request", &error),
     };
     let subject = parsed.request.subject();
-    let settings = match read_settings::<P>(parsed.settings_text()) {
+    let settings = match settings_for::<P>(parsed.settings_text()) {
         Ok(settings) => settings,
         Err(message) => {
             let error = InputError::new("settings", message);
@@ -240,6 +266,28 @@ mod tests {
             br#"{"valid":false,"message":"settings must be a JSON object"}"#
         );
         assert_eq!(protocol_version(&[]).unwrap(), br#""v1""#);
+    }
+
+    #[test]
+    fn the_same_settings_are_read_once() {
+        let first = settings_for::<Knobbed>(r#"{"level": 1}"#).expect("valid");
+        let again = settings_for::<Knobbed>(r#"{"level": 1}"#).expect("valid");
+        assert!(Rc::ptr_eq(&first, &again), "reused, not read again");
+        let other = settings_for::<Knobbed>(r#"{"level": 2}"#).expect("valid");
+        assert_eq!(other.level, 2);
+        assert!(!Rc::ptr_eq(&first, &other));
+        for _ in 0..2 {
+            assert_eq!(
+                settings_for::<Knobbed>("[]").expect_err("invalid, every time"),
+                "settings must be a JSON object"
+            );
+        }
+        assert_eq!(
+            settings_for::<Knobbed>(r#"{"level": 2}"#)
+                .expect("valid")
+                .level,
+            2
+        );
     }
 
     #[test]
