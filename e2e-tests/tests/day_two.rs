@@ -134,45 +134,36 @@ fn kubectl_scale_of_a_legacy_controller_passes() {
     }
 }
 
-/// `patch` applied to the pod template (or the Pod) of `kind`.
-fn in_template(kind: WorkloadKind, pod_patch: Value) -> Value {
-    let path = kind.pod_metadata_path().trim_end_matches(".metadata");
-    if kind == WorkloadKind::Pod {
-        return pod_patch;
+/// Every policy rejects, on every kind of `kinds`, the UPDATE from the legacy workload to
+/// `changed(kind)`: what `what` does to it.
+fn assert_judged(kinds: &[WorkloadKind], what: &str, changed: impl Fn(WorkloadKind) -> Value) {
+    for policy in policies() {
+        for &kind in kinds {
+            let old = object(kind, legacy_spec(LEGACY_IMAGE));
+            let what = format!("{what} of a {kind:?}");
+            assert_rejected(&policy, &what, &update(kind, &old, &changed(kind)));
+        }
     }
-    path.rsplit('.').fold(pod_patch, |inner, key| {
-        let mut map = serde_json::Map::new();
-        map.insert(key.to_owned(), inner);
-        Value::Object(map)
-    })
 }
 
 #[test]
 fn kubectl_rollout_restart_of_a_legacy_controller_is_judged() {
-    let restart = json!({"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-12-03T10:00:00Z"}}});
-    for policy in policies() {
-        for kind in WorkloadKind::ALL
-            .into_iter()
-            .filter(|k| *k != WorkloadKind::Pod)
-        {
-            let old = object(kind, legacy_spec(LEGACY_IMAGE));
-            let new = changed(&old, &in_template(kind, restart.clone()));
-            let what = format!("kubectl rollout restart of a {kind:?}");
-            assert_rejected(&policy, &what, &update(kind, &old, &new));
-        }
-    }
+    let restarted = json!({"labels": {"app": "web"},
+        "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-12-03T10:00:00Z"}});
+    let controllers: Vec<WorkloadKind> = WorkloadKind::ALL
+        .into_iter()
+        .filter(|k| *k != WorkloadKind::Pod)
+        .collect();
+    assert_judged(&controllers, "kubectl rollout restart", |kind| {
+        workload_object(kind, "web", restarted.clone(), legacy_spec(LEGACY_IMAGE))
+    });
 }
 
 #[test]
 fn an_image_bump_is_judged_on_every_kind() {
-    for policy in policies() {
-        for kind in WorkloadKind::ALL {
-            let old = object(kind, legacy_spec(LEGACY_IMAGE));
-            let new = object(kind, legacy_spec("ghcr.io/corp/app:1.1"));
-            let what = format!("kubectl set image on a {kind:?}");
-            assert_rejected(&policy, &what, &update(kind, &old, &new));
-        }
-    }
+    assert_judged(&WorkloadKind::ALL, "kubectl set image", |kind| {
+        object(kind, legacy_spec("ghcr.io/corp/app:1.1"))
+    });
 }
 
 #[test]

@@ -14,6 +14,22 @@ pub enum ContainerKind {
 }
 
 impl ContainerKind {
+    /// Every kind, in the order Pod Security Admission visits them.
+    pub const ALL: [ContainerKind; 3] = [
+        ContainerKind::InitContainer,
+        ContainerKind::Container,
+        ContainerKind::EphemeralContainer,
+    ];
+
+    /// The containers of this kind in `spec`.
+    pub fn list_in(self, spec: &PodSpec) -> &[Container] {
+        match self {
+            ContainerKind::InitContainer => &spec.init_containers,
+            ContainerKind::Container => &spec.containers,
+            ContainerKind::EphemeralContainer => &spec.ephemeral_containers,
+        }
+    }
+
     /// The pod spec field holding this kind of container.
     pub fn field(self) -> &'static str {
         match self {
@@ -61,17 +77,9 @@ pub fn all_containers<'a>(
     spec: &'a PodSpec,
     spec_path: &'a FieldPath,
 ) -> impl Iterator<Item = ContainerRef<'a>> + 'a {
-    [
-        (ContainerKind::InitContainer, &spec.init_containers),
-        (ContainerKind::Container, &spec.containers),
-        (
-            ContainerKind::EphemeralContainer,
-            &spec.ephemeral_containers,
-        ),
-    ]
-    .into_iter()
-    .flat_map(move |(kind, list)| {
-        list.iter()
+    ContainerKind::ALL.into_iter().flat_map(move |kind| {
+        kind.list_in(spec)
+            .iter()
             .enumerate()
             .map(move |(index, container)| ContainerRef {
                 kind,

@@ -21,7 +21,7 @@ use std::cell::OnceCell;
 
 use serde_json::value::RawValue;
 
-use crate::containers::{ContainerKind, ContainerRef};
+use crate::containers::ContainerRef;
 use crate::input::InputError;
 use crate::json_span::value_at;
 use crate::pod::Container;
@@ -73,11 +73,11 @@ impl Scope {
 
     /// True when a violation on container `container` (or on the pod, for `None`) is enforced.
     pub fn judges(&self, container: Option<&str>) -> bool {
-        match (self, container) {
-            (Scope::Full, _) => true,
-            (Scope::AddedContainers(_), None) => true,
-            (scope, Some(name)) => scope.judges_container(name),
-            (Scope::Unchanged(_), None) => false,
+        match container {
+            Some(name) => self.judges_container(name),
+            // Pod-level fields are shared by the added containers: only an unchanged workload
+            // leaves them unjudged.
+            None => !matches!(self, Scope::Unchanged(_)),
         }
     }
 
@@ -182,7 +182,9 @@ impl<'a> Review<'a> {
     /// an image is never rewritten, since changing a Pod's image restarts its container.
     pub fn image_unchanged(&self, container: &ContainerRef<'_>) -> bool {
         let Some(old) = self.old() else { return false };
-        list(&old.spec, container.kind)
+        container
+            .kind
+            .list_in(&old.spec)
             .iter()
             .find(|c| c.name == container.name())
             .is_some_and(|c| c.image == container.container.image)
@@ -263,14 +265,6 @@ fn pod_update_scope(new: &Workload, old: &Workload, debug: bool) -> Scope {
         Scope::Unchanged(Unchanged::PodMetadata)
     } else {
         Scope::AddedContainers(added)
-    }
-}
-
-fn list(spec: &crate::pod::PodSpec, kind: ContainerKind) -> &[Container] {
-    match kind {
-        ContainerKind::InitContainer => &spec.init_containers,
-        ContainerKind::Container => &spec.containers,
-        ContainerKind::EphemeralContainer => &spec.ephemeral_containers,
     }
 }
 

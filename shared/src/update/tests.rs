@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::containers::ContainerKind;
 use crate::path::FieldPath;
 use crate::request::GroupVersionKind;
 use crate::violation::Violation;
