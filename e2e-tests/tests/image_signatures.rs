@@ -1,7 +1,7 @@
 //! image-signatures through the compiled, annotated wasm, with kwctl replay sessions answering
 //! `oci/v2/verify` for every verifier.
 
-use e2e::{kwctl_run, kwctl_run_replay, root};
+use e2e::{instance, kwctl_run, kwctl_run_replay, root};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{admission_request, workload_object};
 use serde_json::{Value, json};
@@ -161,6 +161,105 @@ fn the_module_declares_the_host_capability_it_uses() {
     assert!(metadata.mutating);
     assert_eq!(
         metadata.host_capabilities,
-        Some(vec!["oci/v2/verify".to_owned()])
+        Some(vec![
+            "oci/v1/manifest_digest".to_owned(),
+            "oci/v2/verify".to_owned()
+        ])
+    );
+}
+
+#[test]
+fn an_answer_for_another_digest_is_rejected_naming_both() {
+    let settings = json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": [test_file("key-a.pub")]}}]});
+    let (response, unused) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Deployment, &[TRUSTED]),
+        settings,
+        "session-other-digest.yml",
+    );
+    assert_eq!(unused, 0);
+    assert!(!response.allowed);
+    assert!(response.patch.is_none(), "nothing is pinned");
+    let other = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    let message = response.status.and_then(|s| s.message).unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "(registry.corp.com/payments/api@{DIGEST}) fails rules[0] publicKeys: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {other}, not {DIGEST}"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_image_in_five_containers_costs_two_host_calls() {
+    let settings = json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": [test_file("key-a.pub")]}}]});
+    let (response, unused) = kwctl_run_replay(
+        POLICY,
+        &request(WorkloadKind::Pod, &[TRUSTED; 5]),
+        settings,
+        "session-five-containers.yml",
+    );
+    assert!(response.allowed, "{:?}", response.status);
+    assert_eq!(unused, 0, "one lookup and one verification were asked");
+    let patch = response
+        .patch_operations()
+        .expect("decodes")
+        .expect("pinned");
+    assert_eq!(patch.as_array().map(Vec::len), Some(5), "{patch}");
+}
+
+/// Issue 17, cases 3 and 5: a key counted twice and lax key material are refused by the
+/// compiled policy when the settings are loaded, naming the setting.
+#[test]
+fn duplicate_and_lax_key_material_is_refused_when_settings_load() {
+    let key = test_file("key-a.pub");
+    let rewrapped = format!("\n  {}\n", key.replace('\n', "\r\n"));
+    let truncated: String = key
+        .lines()
+        .take(2)
+        .chain(key.lines().last())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let cases = [
+        (
+            json!({"keys": [key, rewrapped], "threshold": 2}),
+            "rules[0]: publicKeys.keys[1] is the same ECDSA P-256 key (d1af860e6757e4a8) as publicKeys.keys[0]",
+        ),
+        (
+            json!({"keys": [truncated]}),
+            "rules[0]: publicKeys.keys[0] PEM PUBLIC KEY body is not DER",
+        ),
+        (
+            json!({"keys": [format!("{key}trailing")]}),
+            "rules[0]: publicKeys.keys[0] has data after -----END PUBLIC KEY-----",
+        ),
+        (
+            json!({"keys": [test_file("private-key-p256.pem")]}),
+            "rules[0]: publicKeys.keys[0] is a PRIVATE KEY",
+        ),
+        (
+            json!({"keys": [test_file("key-rsa1024.pub")]}),
+            "rules[0]: publicKeys.keys[0] is not a usable key: RSA key of 1024 bits is too weak",
+        ),
+    ];
+    for (public_keys, expected) in cases {
+        let settings =
+            json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": public_keys}]});
+        let validation = instance(POLICY)
+            .validate_settings(&settings)
+            .expect("answers");
+        assert!(!validation.valid, "{expected}");
+        let message = validation.message.unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+    }
+    let chain = |name: &str| test_file(&format!("chain/{name}"));
+    let settings = json!({"rules": [{"images": ["registry.corp.com/**"], "certificates": {"certificate": chain("leaf.crt"), "certificateChain": [chain("other-root.crt")]}}]});
+    let validation = instance(POLICY)
+        .validate_settings(&settings)
+        .expect("answers");
+    assert!(
+        validation
+            .message
+            .is_some_and(|m| m.contains("rules[0]: certificates.certificateChain does not chain")),
     );
 }

@@ -129,8 +129,8 @@ fn unsigned_images_and_signatures_by_another_key_are_rejected() {
     let signing = Signing::start();
     let trusted = Key::generate();
     let stranger = Key::generate();
-    let (unsigned, _) = signing.push_image("unsigned:v1", "one");
-    let (foreign, _) = signing.push_image("foreign:v1", "two");
+    let (unsigned, unsigned_digest) = signing.push_image("unsigned:v1", "one");
+    let (foreign, foreign_digest) = signing.push_image("foreign:v1", "two");
     signing.sign_with(&foreign, &[&stranger], &[]);
     let response = signing.evaluate(
         &[&unsigned, &foreign],
@@ -140,11 +140,17 @@ fn unsigned_images_and_signatures_by_another_key_are_rejected() {
     let text = response.message();
     assert!(text.contains("2 violations"), "{text}");
     assert!(
-        text.contains(&format!("no cosign signature of {unsigned} could be read")),
+        text.contains(&format!(
+            "no cosign signature of {}@{unsigned_digest} could be read",
+            repository(&unsigned)
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("Image verification failed for {foreign}")),
+        text.contains(&format!(
+            "Image verification failed for {}@{foreign_digest}",
+            repository(&foreign)
+        )),
         "{text}"
     );
 }
@@ -179,7 +185,7 @@ fn key_rotation_one_of_two_keys_and_required_annotations() {
     let signing = Signing::start();
     let old = Key::generate();
     let new = Key::generate();
-    let (image, _) = signing.push_image("rotating:v1", "one");
+    let (image, digest) = signing.push_image("rotating:v1", "one");
     signing.sign_with(&image, &[&new], &[("env", "prod")]);
 
     let both = signing.evaluate(
@@ -188,7 +194,8 @@ fn key_rotation_one_of_two_keys_and_required_annotations() {
     );
     assert!(!both.allowed, "all keys are required by default");
     assert!(
-        both.message().contains("1 of 2 keys verified, 2 required"),
+        both.message()
+            .contains(&format!("1 of 2 verified {digest}, 2 required")),
         "{}",
         both.message()
     );
@@ -224,7 +231,7 @@ fn a_registry_that_is_down_gives_a_clear_rejection() {
     assert!(
         response
             .message()
-            .contains(&format!("no cosign signature of {image} could be read")),
+            .contains(&format!("cannot resolve {image} to the digest to verify")),
         "{}",
         response.message()
     );
@@ -322,4 +329,11 @@ fn certificate_signatures_verify_against_the_given_chain() {
     }]});
     let response = signing.evaluate(&[&image], strict);
     assert!(!response.allowed);
+}
+
+/// `registry/repository` of a `registry/repository:tag` image.
+fn repository(image: &str) -> &str {
+    image
+        .rsplit_once(':')
+        .map_or(image, |(repository, _)| repository)
 }

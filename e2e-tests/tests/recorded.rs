@@ -33,7 +33,7 @@ fn checked_in_recordings_replay_to_the_live_verdicts() {
     let counts = replay_recorded(&root());
     assert_eq!(
         counts,
-        vec![("image-digest", 3), ("image-signatures", 3)],
+        vec![("image-digest", 3), ("image-signatures", 6)],
         "run `make record` to produce the recorded cases"
     );
 }
@@ -42,10 +42,10 @@ fn checked_in_recordings_replay_to_the_live_verdicts() {
 fn the_recorder_writes_cases_that_replay() {
     let out = std::env::temp_dir().join(format!("pci-recorded-{}", std::process::id()));
     let written = record_all(&out, &|name| Ok(policy(name))).expect("record");
-    assert_eq!(written.len(), 6 * 4);
+    assert_eq!(written.len(), 9 * 4);
     assert_eq!(
         replay_recorded(&out),
-        vec![("image-digest", 3), ("image-signatures", 3)]
+        vec![("image-digest", 3), ("image-signatures", 6)]
     );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -177,7 +177,63 @@ impl Studio {
             images: vec![self.image("plain/tool:0.9"), self.image("other/lib:2.2")],
             settings: rule(vec![&release_key], None),
         });
+        cases.extend(self.one_digest_cases()?);
         Ok(cases)
+    }
+
+    /// image-signatures: every key and rule is counted on the one digest the image resolves
+    /// to. `split/app:1.0` was built twice: the first build signed with the release key, the
+    /// second (where the tag points now) with the security team's key.
+    fn one_digest_cases(&mut self) -> Result<Vec<Case>> {
+        let (release_signer, release_again) = key()?;
+        let (security_signer, security_key) = key()?;
+        self.push("split/app:1.0", "app, first build")?;
+        self.sign(
+            &self.image("split/app:1.0"),
+            vec![release_signer],
+            &BTreeMap::new(),
+        )?;
+        self.push("split/app:1.0", "app, second build")?;
+        self.sign(
+            &self.image("split/app:1.0"),
+            vec![security_signer],
+            &BTreeMap::new(),
+        )?;
+        let everything = format!("{}/**", self.registry.address());
+        let keys =
+            |keys: Vec<&String>, threshold: usize| json!({"keys": keys, "threshold": threshold});
+        // The image pins a build nobody signed, while its tag points to a signed one.
+        let unsigned = self.push("split/app:0.9", "app, unsigned build")?;
+        let (tag_signer, tag_key) = key()?;
+        self.push("split/app:1.1", "app, 1.1")?;
+        self.sign(
+            &self.image("split/app:1.1"),
+            vec![tag_signer],
+            &BTreeMap::new(),
+        )?;
+        Ok(vec![
+            Case {
+                policy: "image-signatures",
+                name: "threshold-counts-one-digest",
+                images: vec![self.image("split/app:1.0")],
+                settings: json!({"rules": [{"images": [everything], "publicKeys": keys(vec![&release_again, &security_key], 2)}]}),
+            },
+            Case {
+                policy: "image-signatures",
+                name: "rules-share-one-digest",
+                images: vec![self.image("split/app:1.0")],
+                settings: json!({"rules": [
+                    {"images": [everything], "publicKeys": keys(vec![&release_again], 1)},
+                    {"images": [format!("{}/split/*", self.registry.address())], "publicKeys": keys(vec![&security_key], 1)}
+                ]}),
+            },
+            Case {
+                policy: "image-signatures",
+                name: "pinned-digest-is-verified",
+                images: vec![format!("{}@{unsigned}", self.image("split/app:1.1"))],
+                settings: json!({"rules": [{"images": [everything], "publicKeys": keys(vec![&tag_key], 1)}]}),
+            },
+        ])
     }
 
     fn registry_down_case(&self) -> Case {

@@ -12,11 +12,13 @@
 //!   image on its own;
 //! - [`update`]: what an UPDATE changed, and so what a policy enforces on it (one rule for all);
 //! - [`patch`]: edit the raw object surgically;
-//! - [`host_calls`]: the Kubewarden host capabilities a policy calls.
+//! - [`host_calls`]: the Kubewarden host capabilities a policy calls, and [`host_answers`]: their
+//!   answers remembered for one request.
 
 pub mod containers;
 pub mod exception;
 pub mod glob;
+pub mod host_answers;
 pub mod host_calls;
 pub mod image_pattern;
 pub mod image_reference;

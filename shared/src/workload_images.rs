@@ -26,8 +26,16 @@ pub trait ImagePolicy {
     /// The settings.
     type Settings: PolicySettings;
 
+    /// What one request remembers from container to container (host answers, so the same
+    /// image is asked about once); `()` for a policy that asks nothing.
+    type Memo: Default;
+
     /// The verdict on one container's image.
-    fn check_image(container: &ContainerRef<'_>, settings: &Self::Settings) -> ImageVerdict;
+    fn check_image(
+        container: &ContainerRef<'_>,
+        settings: &Self::Settings,
+        memo: &mut Self::Memo,
+    ) -> ImageVerdict;
 
     /// True when checking an image asks the registry (through the host). Images an UPDATE does
     /// not change are then not checked again: a finalizer removal must not wait on a registry.
@@ -57,8 +65,9 @@ impl<P: ImagePolicy> Policy for P {
             asks_registry: P::asks_registry(settings),
             now,
         };
+        let mut memo = P::Memo::default();
         judge.judge(request, &review, |container| {
-            P::check_image(container, settings)
+            P::check_image(container, settings, &mut memo)
         })
     }
 }

@@ -17,11 +17,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use pci_host::capabilities::HostCapabilities;
+use pci_host::capabilities::{HostCapabilities, LiveAnswers};
 use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine, Instance};
+use pci_host::replay::CallbackRequest;
 use pci_host::server_path::{ServerPath, review_body};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -73,6 +75,47 @@ struct Subject {
     server_best_round_median: Duration,
 }
 
+/// The digest every tag of the benchmark's registry points to.
+const BENCH_DIGEST: &str =
+    "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The host answers of a cluster where every image is signed: tags resolve to
+/// [`BENCH_DIGEST`] and every verification holds for the digest asked. The image policies are
+/// measured on their whole path, host calls through waPC included.
+#[derive(Debug)]
+struct SignedRegistry;
+
+impl LiveAnswers for SignedRegistry {
+    fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
+        let image = match request {
+            CallbackRequest::OciManifestDigest { .. } => {
+                return Ok(json!({ "digest": BENCH_DIGEST }).to_string().into_bytes());
+            }
+            CallbackRequest::SigstorePubKeyVerify { image, .. }
+            | CallbackRequest::SigstoreKeylessVerify { image, .. }
+            | CallbackRequest::SigstoreKeylessPrefixVerify { image, .. }
+            | CallbackRequest::SigstoreGithubActionsVerify { image, .. }
+            | CallbackRequest::SigstoreCertificateVerify { image, .. } => image,
+            other => {
+                return Err(format!(
+                    "{} is not answered in the benchmark",
+                    other.kind_name()
+                ));
+            }
+        };
+        let digest = image
+            .rsplit_once('@')
+            .map_or(BENCH_DIGEST, |(_, digest)| digest);
+        Ok(json!({ "is_trusted": true, "digest": digest })
+            .to_string()
+            .into_bytes())
+    }
+}
+
+fn signed_registry() -> HostCapabilities {
+    HostCapabilities::none().with_live(Arc::new(SignedRegistry))
+}
+
 /// Runs the benchmark, writes the table to `output`, and fails on a budget exceeded.
 ///
 /// The rounds are interleaved: round 1 of every subject, then round 2 of every subject…, so a
@@ -100,8 +143,7 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
                 .collect::<Result<Vec<_>>>()?,
         );
         let compiled = engine.load(&module)?;
-        let instance =
-            Rc::new(compiled.instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)?);
+        let instance = Rc::new(compiled.instantiate(signed_registry(), DEFAULT_DEADLINE_TICKS)?);
         let policy_bench = policy_bench(&policy)?;
         for (name, request) in &corpus {
             let payload = json!({"request": request, "settings": policy_bench.settings})

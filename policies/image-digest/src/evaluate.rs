@@ -3,7 +3,7 @@
 use pci_shared::image_reference::{Digest, ImageReference};
 use pci_shared::workload_images::ImageVerdict;
 
-use crate::lookup::DigestLookup;
+use crate::lookup::{self, DigestLookup, Lookups};
 use crate::settings::{Mode, Settings, TagCheck};
 
 /// Checks (and in `resolve` mode pins) the image of container `name`.
@@ -11,6 +11,7 @@ pub fn check_image<L: DigestLookup>(
     name: &str,
     image: Option<&str>,
     settings: &Settings,
+    lookups: &mut Lookups,
 ) -> ImageVerdict {
     let reference = match ImageVerdict::parse(image) {
         Ok(reference) => reference,
@@ -19,7 +20,15 @@ pub fn check_image<L: DigestLookup>(
     let image = image.unwrap_or_default();
     let mut result = ImageVerdict::default();
     match reference.digest() {
-        Some(digest) => check_pinned::<L>(name, image, &reference, digest, settings, &mut result),
+        Some(digest) => check_pinned::<L>(
+            name,
+            image,
+            &reference,
+            digest,
+            settings,
+            lookups,
+            &mut result,
+        ),
         None if settings.mode == Mode::Require => result.findings.push((
             "digest",
             format!(
@@ -28,7 +37,7 @@ pub fn check_image<L: DigestLookup>(
                 settings.preferred_algorithm()
             ),
         )),
-        None => resolve::<L>(image, &reference, settings, &mut result),
+        None => resolve::<L>(image, &reference, settings, lookups, &mut result),
     }
     result
 }
@@ -39,6 +48,7 @@ fn check_pinned<L: DigestLookup>(
     reference: &ImageReference,
     digest: &Digest,
     settings: &Settings,
+    lookups: &mut Lookups,
     result: &mut ImageVerdict,
 ) {
     if !settings.allows(digest.algorithm) {
@@ -56,7 +66,7 @@ fn check_pinned<L: DigestLookup>(
         return;
     }
     let tagged = format!("{}:{tag}", reference.name());
-    let problem = match L::manifest_digest(&tagged) {
+    let problem = match lookup::manifest_digest::<L>(lookups, tagged.clone()) {
         Ok(current) if current == digest.to_string() => return,
         Ok(current) => {
             format!("\"{image}\": tag {tag} now points to {current}, the image pins {digest}")
@@ -75,11 +85,12 @@ fn resolve<L: DigestLookup>(
     image: &str,
     reference: &ImageReference,
     settings: &Settings,
+    lookups: &mut Lookups,
     result: &mut ImageVerdict,
 ) {
     let tag = reference.effective_tag().unwrap_or("latest");
     let tagged = format!("{}:{tag}", reference.name());
-    let resolved = L::manifest_digest(&tagged).and_then(|text| {
+    let resolved = lookup::manifest_digest::<L>(lookups, tagged.clone()).and_then(|text| {
         Digest::parse(&text)
             .map_err(|reason| format!("the host answered an invalid digest \"{text}\": {reason}"))
     });

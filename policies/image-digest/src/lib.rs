@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use pci_shared::containers::ContainerRef;
 use pci_shared::workload_images::{ImagePolicy, ImageVerdict};
 
-use lookup::{DigestLookup, HostLookup};
+use lookup::{DigestLookup, HostLookup, Lookups};
 use settings::Settings;
 
 /// The image-digest policy, asking `L` for digests.
@@ -25,12 +25,18 @@ impl<L: DigestLookup> ImagePolicy for ImageDigest<L> {
     const CONTROLS: &'static [&'static str] =
         &["digest", "reference", "resolve", "tagMatchesDigest"];
     type Settings = Settings;
+    type Memo = Lookups;
 
-    fn check_image(container: &ContainerRef<'_>, settings: &Settings) -> ImageVerdict {
+    fn check_image(
+        container: &ContainerRef<'_>,
+        settings: &Settings,
+        lookups: &mut Lookups,
+    ) -> ImageVerdict {
         evaluate::check_image::<L>(
             container.name(),
             container.container.image.as_deref(),
             settings,
+            lookups,
         )
     }
 

@@ -277,3 +277,23 @@ fn an_update_rewrites_only_the_images_it_changes() {
             .starts_with("image-digest: not checked against the registry on this UPDATE")),
     );
 }
+
+/// The host-call budget: an image written in five containers is looked up once per request.
+#[test]
+fn an_image_in_five_containers_is_looked_up_once() {
+    answer("docker.io/library/nginx:1.25", Ok(NEW));
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["nginx:1.25"; 5],
+        json!({"mode": "resolve"}),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    assert_eq!(asked(), ["docker.io/library/nginx:1.25"]);
+    let mutated = response.mutated_object.expect("pinned");
+    for index in 0..5 {
+        assert_eq!(
+            mutated["spec"]["containers"][index]["image"],
+            json!(format!("nginx:1.25@{NEW}"))
+        );
+    }
+}

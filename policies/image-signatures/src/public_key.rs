@@ -25,6 +25,20 @@ pub struct PublicKey {
     pub algorithm: String,
 }
 
+impl PublicKey {
+    /// The key's fingerprint for messages: the first 16 hex digits of the SHA-256 of its DER
+    /// SubjectPublicKeyInfo, which
+    /// `openssl pkey -pubin -in cosign.pub -outform DER | sha256sum` prints in full.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&self.spki)
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
 /// Reads a PEM `PUBLIC KEY` strictly; the error says what is wrong and what is supported.
 pub fn parse(text: &str) -> Result<PublicKey, String> {
     let spki = pem::decode(text, "PUBLIC KEY")?;
@@ -33,7 +47,7 @@ pub fn parse(text: &str) -> Result<PublicKey, String> {
 }
 
 /// The algorithm of a SubjectPublicKeyInfo, checked against what cosign verifies.
-fn algorithm(spki: &[u8]) -> Result<String, String> {
+pub fn algorithm(spki: &[u8]) -> Result<String, String> {
     let (info, _) = der::expect(spki, SEQUENCE, "SubjectPublicKeyInfo")?;
     let (identifier, rest) = der::expect(info, SEQUENCE, "algorithm")?;
     let (key_bits, rest) = der::expect(rest, BIT_STRING, "subjectPublicKey")?;
@@ -143,6 +157,14 @@ mod tests {
         }
         let private = parse(&key("private-key-p256.pem")).expect_err("private");
         assert!(private.starts_with("is a PRIVATE KEY"), "{private}");
+    }
+
+    /// The fingerprint is what `openssl pkey -pubin -outform DER | sha256sum` starts with.
+    #[test]
+    fn fingerprints_are_the_sha256_of_the_key_info() {
+        let fingerprint = |file: &str| parse(&key(file)).map(|k| k.fingerprint());
+        assert_eq!(fingerprint("key-a.pub"), Ok("d1af860e6757e4a8".to_owned()));
+        assert_ne!(fingerprint("key-a.pub"), fingerprint("key-b.pub"));
     }
 
     #[test]

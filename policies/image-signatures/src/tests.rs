@@ -15,32 +15,57 @@ use crate::ImageSignatures;
 use crate::verifier::{SignatureHost, VerifyRequest};
 
 const NOW: Timestamp = Timestamp(20_779 * 86_400);
+/// What the tags of `registry.corp.com` point to: signed with key A, the GitHub owner `corp`,
+/// the test certificate and the keyless identities below.
 const DIGEST: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+/// What the tags of `registry.corp.com/moved/` point to now: signed with key B only.
+const MOVED: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
+/// What the tags of `other.corp.com` point to: signed by nobody.
+const UNSIGNED: &str = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
 const KEY_A: &str = include_str!("../test_data/key-a.pub");
 const KEY_B: &str = include_str!("../test_data/key-b.pub");
 const CERT: &str = include_str!("../test_data/signer.crt");
 
 thread_local! {
-    /// Images signed with key A; everything else fails.
+    static LOOKUPS: RefCell<Vec<String>> = RefCell::default();
     static CALLS: RefCell<Vec<(String, VerifyRequest)>> = RefCell::default();
 }
 
-/// Trusts images under `registry.corp.com/` signed with key A, GitHub owner `corp`, and the test
-/// certificate; the registry `down.corp.com` is unreachable.
+/// A registry and its signatures, by digest. `down.corp.com` is unreachable; `liar.corp.com`
+/// answers every verification with the digest [`MOVED`], whatever was asked.
 struct Scripted;
 
 impl SignatureHost for Scripted {
+    fn manifest_digest(image: &str) -> Result<String, String> {
+        LOOKUPS.with(|lookups| lookups.borrow_mut().push(image.to_owned()));
+        let digest = if image.starts_with("down.corp.com/") {
+            return Err("error sending request: connection refused".into());
+        } else if image.starts_with("registry.corp.com/moved/") {
+            MOVED
+        } else if image.starts_with("registry.corp.com/") || image.starts_with("liar.corp.com/") {
+            DIGEST
+        } else if image.starts_with("other.corp.com/") {
+            UNSIGNED
+        } else {
+            return Err(format!("manifest unknown: {image}"));
+        };
+        Ok(digest.to_owned())
+    }
+
     fn verify(
         image: &str,
         request: &VerifyRequest,
         _annotations: Option<&BTreeMap<String, String>>,
     ) -> Result<String, String> {
         CALLS.with(|calls| calls.borrow_mut().push((image.to_owned(), request.clone())));
-        if image.starts_with("down.corp.com/") {
-            return Err("error sending request: connection refused".into());
+        let Some((_, digest)) = image.split_once('@') else {
+            return Err(format!("{image} is not a digest reference"));
+        };
+        if image.starts_with("liar.corp.com/") {
+            return Ok(MOVED.to_owned());
         }
-        let trusted = image.starts_with("registry.corp.com/")
-            && match request {
+        let trusted = match digest {
+            DIGEST => match request {
                 VerifyRequest::PublicKey(key) => key == KEY_A,
                 VerifyRequest::GithubActions { owner, .. } => owner == "corp",
                 VerifyRequest::Certificate { certificate, .. } => certificate == CERT,
@@ -50,9 +75,12 @@ impl SignatureHost for Scripted {
                 VerifyRequest::KeylessPrefix(prefixes) => prefixes
                     .iter()
                     .any(|(_, prefix)| prefix.starts_with("https://github.com/corp/")),
-            };
+            },
+            MOVED => *request == VerifyRequest::PublicKey(KEY_B.to_owned()),
+            _ => false,
+        };
         if trusted {
-            Ok(DIGEST.to_owned())
+            Ok(digest.to_owned())
         } else {
             Err("no signature matches".into())
         }
@@ -61,6 +89,15 @@ impl SignatureHost for Scripted {
 
 fn calls() -> Vec<(String, VerifyRequest)> {
     CALLS.with(|calls| calls.borrow().clone())
+}
+
+fn lookups() -> Vec<String> {
+    LOOKUPS.with(|lookups| lookups.borrow().clone())
+}
+
+/// `registry/repository@digest`, what the host is asked to verify.
+fn at(name: &str, digest: &str) -> String {
+    format!("{name}@{digest}")
 }
 
 fn run(kind: WorkloadKind, images: &[&str], settings: Value) -> (ValidationResponse, Value) {
@@ -104,10 +141,11 @@ fn a_signed_image_is_accepted_and_pinned_surgically() {
     expected["spec"]["template"]["spec"]["containers"][0]["image"] =
         json!(format!("registry.corp.com/payments/api:1.0@{DIGEST}"));
     assert_eq!(response.mutated_object, Some(expected));
+    assert_eq!(lookups(), ["registry.corp.com/payments/api:1.0"]);
     assert_eq!(
         calls(),
         vec![(
-            "registry.corp.com/payments/api:1.0".to_owned(),
+            at("registry.corp.com/payments/api", DIGEST),
             VerifyRequest::PublicKey(KEY_A.to_owned())
         )]
     );
@@ -138,10 +176,13 @@ fn a_threshold_lets_keys_rotate() {
         &["registry.corp.com/api:1"],
         keys_rule(&[KEY_B, KEY_A], None),
     );
-    assert!(!all.accepted);
-    assert!(all.message.is_some_and(|m| m.contains(
-        "fails rules[0] publicKeys: 1 of 2 keys verified, 2 required; key #0: no signature matches"
-    )));
+    let message = all.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "(registry.corp.com/api@{DIGEST}) fails rules[0] publicKeys: 1 of 2 verified {DIGEST}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key d1af860e6757e4a8); publicKeys.keys[0] (ECDSA P-256 key "
+        )) && message.ends_with("): no signature matches"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -168,7 +209,7 @@ fn every_matching_rule_must_pass_and_unmatched_images_fail_closed() {
     );
     let message = response.message.unwrap_or_default();
     assert!(
-        message.contains("fails rules[1] githubActions: no signature matches"),
+        message.contains(&format!("fails rules[1] githubActions: 0 of 1 verified {DIGEST}, 1 required; githubActions (other/*): no signature matches")),
         "{message}"
     );
     assert!(
@@ -196,7 +237,8 @@ fn rules_match_normalised_references() {
         vec!["signature spec.containers[0].image"],
         "nginx cannot escape a docker.io/library rule"
     );
-    assert_eq!(calls()[0].0, "docker.io/library/nginx:latest");
+    assert_eq!(lookups(), ["docker.io/library/nginx:latest"]);
+    assert!(calls().is_empty(), "nothing to verify without a digest");
 }
 
 #[rstest]
@@ -232,6 +274,18 @@ fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
     );
 }
 
+fn chain_file(name: &str) -> String {
+    let path = format!("{}/test_data/chain/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn a_chain_that_chains_is_accepted_in_any_order() {
+    let chain = [chain_file("root.crt"), chain_file("intermediate.crt")];
+    let settings = json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": chain_file("leaf.crt"), "certificateChain": chain}}]});
+    assert!(read_settings::<crate::Exported>(&settings.to_string()).is_ok());
+}
+
 #[rstest]
 #[case::no_rules(json!({}), "rules must list at least one rule")]
 #[case::no_verifier(json!({"rules": [{"images": ["r.io/**"]}]}), "rules[0]: sets no verifier")]
@@ -241,8 +295,8 @@ fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
 #[case::certificate_as_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [CERT]}}]}), "is not a PEM PUBLIC KEY")]
 #[case::threshold_zero(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A], "threshold": 0}}]}), "threshold 0 must be from 1 to the number of distinct keys (1)")]
 #[case::threshold_high(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, KEY_B], "threshold": 3}}]}), "threshold 3 must be from 1")]
-#[case::same_key_twice(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, KEY_B, KEY_A], "threshold": 2}}]}), "rules[0]: publicKeys.keys[2] is the same ECDSA P-256 key as publicKeys.keys[0]")]
-#[case::same_key_rewrapped(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, format!("  {}\n\n", KEY_A.replace('\n', "\r\n"))]}}]}), "publicKeys.keys[1] is the same ECDSA P-256 key as publicKeys.keys[0]")]
+#[case::same_key_twice(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, KEY_B, KEY_A], "threshold": 2}}]}), "rules[0]: publicKeys.keys[2] is the same ECDSA P-256 key (d1af860e6757e4a8) as publicKeys.keys[0]")]
+#[case::same_key_rewrapped(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A, format!("  {}\n\n", KEY_A.replace('\n', "\r\n"))]}}]}), "publicKeys.keys[1] is the same ECDSA P-256 key (d1af860e6757e4a8) as publicKeys.keys[0]")]
 #[case::private_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [include_str!("../test_data/private-key-p256.pem")]}}]}), "publicKeys.keys[0] is a PRIVATE KEY: give the public key")]
 #[case::unsupported_curve(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [include_str!("../test_data/key-p521.pub")]}}]}), "publicKeys.keys[0] is not a usable key: ECDSA P-521 is not verified by cosign; supported: ECDSA P-256")]
 #[case::trailing_data(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [format!("{KEY_A}junk")]}}]}), "publicKeys.keys[0] has data after -----END PUBLIC KEY-----")]
@@ -251,9 +305,128 @@ fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
 #[case::prefix_url(json!({"rules": [{"images": ["r.io/**"], "keylessPrefix": [{"issuer": "https://i.io", "urlPrefix": "github.com/corp"}]}]}), "urlPrefix \"github.com/corp\" is not an http(s):// URL")]
 #[case::github_owner(json!({"rules": [{"images": ["r.io/**"], "githubActions": {"owner": "a b"}}]}), "githubActions.owner \"a b\" is not a GitHub name")]
 #[case::bad_certificate(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": KEY_A}}]}), "certificates.certificate is not a PEM CERTIFICATE")]
+#[case::chain_without_issuer(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": chain_file("leaf.crt"), "certificateChain": [chain_file("root.crt")]}}]}), "rules[0]: certificates.certificateChain does not chain: the certificate's issuer \"CN=Corp Signing Intermediate, O=Corp\" is the subject of none of its certificates")]
+#[case::chain_stray(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": chain_file("leaf.crt"), "certificateChain": [chain_file("intermediate.crt"), chain_file("other-root.crt")]}}]}), "rules[0]: certificates.certificateChain[1] (\"CN=Other Root, O=Elsewhere\") is not on the certificate's chain")]
+#[case::chain_not_ca(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": chain_file("issued-by-leaf.crt"), "certificateChain": [chain_file("leaf.crt")]}}]}), "certificates.certificateChain[0] (\"CN=payments-release, O=Corp\") issued the certificate but is not a CA")]
+#[case::chain_entry_not_pem(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": CERT, "certificateChain": [format!("{CERT}x")]}}]}), "certificates.certificateChain[0] has data after -----END CERTIFICATE-----")]
+#[case::certificate_p521(json!({"rules": [{"images": ["r.io/**"], "certificates": {"certificate": chain_file("p521.crt")}}]}), "certificates.certificate is not a usable certificate: ECDSA P-521 is not verified by cosign")]
 #[case::unmatched(json!({"rules": [{"images": ["r.io/**"], "githubActions": {"owner": "corp"}}], "unmatchedImages": "ignore"}), "unmatchedImages: \"ignore\" is not reject or accept")]
 #[case::bad_glob(json!({"rules": [{"images": ["R.io/App"], "githubActions": {"owner": "corp"}}]}), "rules[0].images[0]")]
 fn settings_are_validated_precisely(#[case] settings: Value, #[case] expected: &str) {
     let error = read_settings::<crate::Exported>(&settings.to_string()).expect_err("invalid");
     assert!(error.contains(expected), "{error}");
+}
+
+/// Issue 17, case 1: with two keys and threshold 2, both keys are checked against the one digest
+/// the tag points to; a key that signed another digest does not count.
+#[test]
+fn a_threshold_counts_signatures_of_one_digest() {
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/moved/api:1.0"],
+        keys_rule(&[KEY_A, KEY_B], Some(2)),
+    );
+    let message = response.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!("\"registry.corp.com/moved/api:1.0\" (registry.corp.com/moved/api@{MOVED}) fails rules[0] publicKeys: 1 of 2 verified {MOVED}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key ")),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): no signature matches"
+        ),
+        "{message}"
+    );
+    assert!(response.mutated_object.is_none(), "nothing pinned");
+    let asked: Vec<String> = calls().into_iter().map(|(image, _)| image).collect();
+    assert_eq!(
+        asked,
+        [
+            at("registry.corp.com/moved/api", MOVED),
+            at("registry.corp.com/moved/api", MOVED)
+        ]
+    );
+}
+
+/// Issue 17, case 2: two rules covering one image are both checked against the same digest.
+#[test]
+fn every_rule_is_satisfied_by_the_same_digest() {
+    let settings = json!({"rules": [
+        {"images": ["registry.corp.com/**"], "publicKeys": {"keys": [KEY_A]}},
+        {"images": ["registry.corp.com/moved/*"], "publicKeys": {"keys": [KEY_B]}}
+    ]});
+    let (response, _) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/moved/api:1.0"],
+        settings,
+    );
+    assert_eq!(
+        violations(&response),
+        ["signature spec.containers[0].image"]
+    );
+    let message = response.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!("(registry.corp.com/moved/api@{MOVED}) fails rules[0] publicKeys: 0 of 1 verified {MOVED}")),
+        "{message}"
+    );
+    assert!(!message.contains("rules[1]"), "rules[1] holds: {message}");
+    assert_eq!(lookups().len(), 1, "one digest for both rules");
+}
+
+/// Issue 17, case 4: an image pinned by digest is verified at that digest, and an answer for
+/// another digest is a rejection naming both.
+#[test]
+fn a_pinned_digest_is_the_one_verified_and_compared() {
+    let pinned = format!("registry.corp.com/api:1.0@{DIGEST}");
+    let (response, _) = run(WorkloadKind::Pod, &[&pinned], keys_rule(&[KEY_A], None));
+    assert!(response.accepted, "{:?}", response.message);
+    assert!(response.mutated_object.is_none(), "already pinned");
+    assert!(lookups().is_empty(), "a pinned image is not looked up");
+    assert_eq!(calls()[0].0, at("registry.corp.com/api", DIGEST));
+
+    let liar =
+        json!({"rules": [{"images": ["liar.corp.com/**"], "publicKeys": {"keys": [KEY_A]}}]});
+    let (lied, _) = run(WorkloadKind::Pod, &["liar.corp.com/api:1.0"], liar);
+    let message = lied.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!("(liar.corp.com/api@{DIGEST}) fails rules[0] publicKeys: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {MOVED}, not {DIGEST}")),
+        "{message}"
+    );
+    assert!(lied.mutated_object.is_none());
+}
+
+/// The host-call budget: one lookup per distinct image, one verification per (digest, key),
+/// however many containers and rules mention them.
+#[test]
+fn an_image_in_five_containers_costs_one_lookup_and_one_verify_per_key() {
+    let settings = json!({"rules": [
+        {"images": ["registry.corp.com/**"], "publicKeys": {"keys": [KEY_A, KEY_B], "threshold": 1}},
+        {"images": ["registry.corp.com/payments/*"], "publicKeys": {"keys": [KEY_B, KEY_A], "threshold": 1}}
+    ]});
+    let image = "registry.corp.com/payments/api:1.0";
+    let (response, request) = run(WorkloadKind::Pod, &[image; 5], settings);
+    assert!(response.accepted, "{:?}", response.message);
+    assert_eq!(lookups(), [image]);
+    let subject = at("registry.corp.com/payments/api", DIGEST);
+    assert_eq!(
+        calls(),
+        vec![
+            (subject.clone(), VerifyRequest::PublicKey(KEY_A.to_owned())),
+            (subject, VerifyRequest::PublicKey(KEY_B.to_owned())),
+        ],
+        "rules[0] stops at key A; rules[1] asks key B, then reuses key A's answer"
+    );
+    let mutated = response.mutated_object.expect("pinned");
+    for index in 0..5 {
+        assert_eq!(
+            mutated["spec"]["containers"][index]["image"],
+            json!(format!("{image}@{DIGEST}"))
+        );
+    }
+    assert_eq!(
+        request["object"]["spec"]["containers"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
 }

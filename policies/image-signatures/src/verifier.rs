@@ -1,5 +1,5 @@
-//! Signature verification through the host (`oci/v2/verify`), behind a trait so the policy is
-//! a pure function in native tests.
+//! Tag resolution (`oci/v1/manifest_digest`) and signature verification (`oci/v2/verify`)
+//! through the host, behind a trait so the policy is a pure function in native tests.
 
 use std::collections::BTreeMap;
 
@@ -24,32 +24,13 @@ pub enum VerifyRequest {
     },
 }
 
-/// How a rule verifies an image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verifier {
-    /// Each key is verified on its own; at least `threshold` must pass (key rotation).
-    PublicKeys { keys: Vec<String>, threshold: usize },
-    /// One host verification.
-    Single(VerifyRequest),
-}
-
-impl Verifier {
-    /// The verifier's settings name, for messages.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Verifier::PublicKeys { .. } => "publicKeys",
-            Verifier::Single(VerifyRequest::PublicKey(_)) => "publicKey",
-            Verifier::Single(VerifyRequest::Keyless(_)) => "keyless",
-            Verifier::Single(VerifyRequest::KeylessPrefix(_)) => "keylessPrefix",
-            Verifier::Single(VerifyRequest::GithubActions { .. }) => "githubActions",
-            Verifier::Single(VerifyRequest::Certificate { .. }) => "certificates",
-        }
-    }
-}
-
-/// Who verifies signatures: the Kubewarden host in a policy, a recording in native tests.
+/// Who resolves tags and verifies signatures: the Kubewarden host in a policy, a script in
+/// native tests.
 pub trait SignatureHost {
-    /// The verified digest of `image`, or why it is not trusted.
+    /// The digest `image` (`registry/repository:tag`) points to now, or the host's error.
+    fn manifest_digest(image: &str) -> Result<String, String>;
+
+    /// The verified digest of `image` (`registry/repository@digest`), or why it is not trusted.
     fn verify(
         image: &str,
         request: &VerifyRequest,
@@ -61,6 +42,10 @@ pub trait SignatureHost {
 pub struct HostSignatures;
 
 impl SignatureHost for HostSignatures {
+    fn manifest_digest(image: &str) -> Result<String, String> {
+        host_calls::manifest_digest(image)
+    }
+
     fn verify(
         image: &str,
         request: &VerifyRequest,

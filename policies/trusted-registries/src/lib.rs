@@ -19,8 +19,9 @@ impl ImagePolicy for TrustedRegistries {
     const PCI: &'static str = "3.3";
     const CONTROLS: &'static [&'static str] = &["registries", "images", "tags", "reference"];
     type Settings = Settings;
+    type Memo = ();
 
-    fn check_image(container: &ContainerRef<'_>, settings: &Settings) -> ImageVerdict {
+    fn check_image(container: &ContainerRef<'_>, settings: &Settings, _: &mut ()) -> ImageVerdict {
         evaluate::check_image(container.container.image.as_deref(), settings)
     }
 }
