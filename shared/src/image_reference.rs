@@ -181,6 +181,17 @@ impl ImageReference {
         }
     }
 
+    /// `registry/repository:tag` with the tag a runtime resolves, as the host's
+    /// `oci/v1/manifest_digest` is asked about it. Meant for a reference with a tag, or with
+    /// neither tag nor digest (`latest`).
+    pub fn tagged_name(&self) -> String {
+        format!(
+            "{}:{}",
+            self.name(),
+            self.effective_tag().unwrap_or("latest")
+        )
+    }
+
     /// The same reference with a different digest (the tag is kept for readability).
     pub fn with_digest(&self, digest: Digest) -> Self {
         Self {
@@ -522,5 +533,19 @@ mod tests {
         let pinned =
             ImageReference::parse(&format!("registry.corp.com/app@{SHA256}")).expect("valid");
         assert_eq!(pinned.effective_tag(), None);
+    }
+
+    #[test]
+    fn tagged_name_is_what_the_host_resolves() {
+        let tagged = |input: &str| ImageReference::parse(input).expect("valid").tagged_name();
+        assert_eq!(tagged("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(
+            tagged("registry.corp.com/app:1.0"),
+            "registry.corp.com/app:1.0"
+        );
+        assert_eq!(
+            tagged(&format!("registry.corp.com/app:1.0@{SHA256}")),
+            "registry.corp.com/app:1.0"
+        );
     }
 }

@@ -65,7 +65,7 @@ fn check_pinned<L: DigestLookup>(
     if settings.check_tag_matches_digest == TagCheck::Off {
         return;
     }
-    let tagged = format!("{}:{tag}", reference.name());
+    let tagged = reference.tagged_name();
     let problem = match lookup::manifest_digest::<L>(lookups, tagged.clone()) {
         Ok(current) if current == digest.to_string() => return,
         Ok(current) => {
@@ -88,8 +88,7 @@ fn resolve<L: DigestLookup>(
     lookups: &mut Lookups,
     result: &mut ImageVerdict,
 ) {
-    let tag = reference.effective_tag().unwrap_or("latest");
-    let tagged = format!("{}:{tag}", reference.name());
+    let tagged = reference.tagged_name();
     let resolved = lookup::manifest_digest::<L>(lookups, tagged.clone()).and_then(|text| {
         Digest::parse(&text)
             .map_err(|reason| format!("the host answered an invalid digest \"{text}\": {reason}"))

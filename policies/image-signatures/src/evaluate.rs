@@ -30,13 +30,6 @@ struct Question {
     annotations: Option<BTreeMap<String, String>>,
 }
 
-impl Answers {
-    /// How many host calls this request made: digest lookups and verifications.
-    pub fn host_calls(&self) -> (usize, usize) {
-        (self.digests.len(), self.verifications.len())
-    }
-}
-
 /// Verifies the image of container `name` against every rule covering it.
 pub fn check_image<H: SignatureHost>(
     name: &str,
@@ -124,11 +117,7 @@ fn digest_to_verify<H: SignatureHost>(
     if let Some(digest) = reference.digest() {
         return Ok(digest.clone());
     }
-    let tagged = format!(
-        "{}:{}",
-        reference.name(),
-        reference.effective_tag().unwrap_or("latest")
-    );
+    let tagged = reference.tagged_name();
     let text = answers
         .digests
         .get_or_ask(tagged.clone(), |tagged| H::manifest_digest(tagged))

@@ -7,7 +7,7 @@ use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
 use crate::plan::{self, RulePlan};
-pub use crate::rule::Rule;
+use crate::rule::Rule;
 
 /// The policy settings.
 #[derive(Clone, Debug, Deserialize)]
