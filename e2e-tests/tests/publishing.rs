@@ -193,21 +193,53 @@ fn an_unannotated_module_is_not_pushed() {
     assert!(error.to_string().contains("not annotated"), "{error}");
 }
 
-/// The settings of every generated manifest are accepted by the compiled policy.
+/// The settings of every generated manifest (both rollouts, every instance, every group member)
+/// are accepted by the compiled policy, and only a module declared mutating is deployed so.
 #[test]
 fn the_recommended_manifests_carry_settings_each_policy_accepts() {
-    for name in e2e::policies() {
-        let name = name.as_str();
-        let path = root().join("manifests").join(format!("{name}.yaml"));
-        let text = std::fs::read_to_string(&path).expect("run `make generate`");
-        let manifest: Value = serde_yaml::from_str(&text).expect("yaml");
-        assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
-        assert_eq!(manifest["spec"]["mode"], "protect", "{name}");
-        let metadata = e2e::checked_metadata(name);
-        assert_eq!(manifest["spec"]["mutating"], metadata.mutating, "{name}");
+    let check = |name: &str, spec: &Value, at: &str| {
         let validation = e2e::instance(name)
-            .validate_settings(&manifest["spec"]["settings"])
+            .validate_settings(&spec["settings"])
             .expect("validate_settings");
-        assert!(validation.valid, "{name}: {:?}", validation.message);
+        assert!(validation.valid, "{at}: {:?}", validation.message);
+    };
+    let mut instances = 0;
+    for dir in ["manifests", "manifests/monitor"] {
+        for name in e2e::policies() {
+            let name = name.as_str();
+            let path = root().join(dir).join(format!("{name}.yaml"));
+            let text = std::fs::read_to_string(&path).expect("run `make generate`");
+            for document in text.split("\n---\n").skip(1) {
+                let manifest: Value = serde_yaml::from_str(document).expect("yaml");
+                assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
+                let mode = if dir == "manifests" {
+                    "protect"
+                } else {
+                    "monitor"
+                };
+                assert_eq!(manifest["spec"]["mode"], mode, "{}", path.display());
+                if manifest["spec"]["mutating"] == true {
+                    assert!(e2e::checked_metadata(name).mutating, "{name}");
+                }
+                check(name, &manifest["spec"], &path.display().to_string());
+                instances += 1;
+            }
+        }
+        let path = root().join(dir).join("pci-3.2-image-integrity.yaml");
+        let text = std::fs::read_to_string(&path).expect("run `make generate`");
+        let group: Value = serde_yaml::from_str(text.split_once("---\n").unwrap().1).unwrap();
+        assert_eq!(group["kind"], "ClusterAdmissionPolicyGroup");
+        for (member, spec) in group["spec"]["policies"].as_object().unwrap() {
+            let module = spec["module"].as_str().unwrap();
+            let name = module
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap();
+            check(name, spec, &format!("{}: {member}", path.display()));
+        }
     }
+    assert!(instances >= 2 * e2e::policies().len());
 }

@@ -250,3 +250,61 @@ fn the_module_declares_its_context_aware_resources_and_capability() {
         expected
     );
 }
+
+/// What the Rancher form (questions-ui.yml) fills in for `highRisk` — every subquestion's
+/// default, then the selectors of a CDE namespace with the others left untouched — is read by
+/// the compiled policy: `{all: true}` as every workload, the selectors as selectors.
+#[test]
+fn the_high_risk_form_of_the_rancher_ui_is_accepted() {
+    let path = e2e::bundle()
+        .policy_dir("runtime-isolation")
+        .join("questions-ui.yml");
+    let questions: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let high_risk = questions["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["variable"] == "highRisk")
+        .expect("a highRisk question");
+    let mut form = high_risk["default"].clone();
+    for sub in high_risk["subquestions"].as_array().unwrap() {
+        let path: Vec<&str> = sub["variable"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .skip(1)
+            .collect();
+        let mut at = &mut form;
+        for key in &path[..path.len() - 1] {
+            at = at
+                .as_object_mut()
+                .unwrap()
+                .entry(key.to_string())
+                .or_insert(json!({}));
+        }
+        at[path[path.len() - 1]] = sub["default"].clone();
+    }
+    let instance = e2e::instance("runtime-isolation");
+    let mut settings = settings();
+    settings["highRisk"] = form.clone();
+    let validation = instance.validate_settings(&settings).unwrap();
+    assert!(validation.valid, "{form}: {:?}", validation.message);
+    // All off, a namespace label set, the other fields left as the form sends them.
+    form["all"] = json!(false);
+    form["namespaceSelector"]["matchLabels"] = json!({"pci": "cde"});
+    settings["highRisk"] = form.clone();
+    let validation = instance.validate_settings(&settings).unwrap();
+    assert!(validation.valid, "{form}: {:?}", validation.message);
+    // Selectors beside all: true are refused, naming the conflict.
+    form["all"] = json!(true);
+    settings["highRisk"] = form;
+    let validation = instance.validate_settings(&settings).unwrap();
+    assert!(!validation.valid);
+    assert!(
+        validation
+            .message
+            .unwrap()
+            .contains("all: true already makes"),
+        "conflict named"
+    );
+}

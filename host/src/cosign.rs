@@ -27,6 +27,7 @@ use crate::replay::CallbackRequest;
 pub struct Cosign {
     client: Mutex<sigstore::cosign::Client>,
     runtime: tokio::runtime::Runtime,
+    auth: Auth,
 }
 
 impl std::fmt::Debug for Cosign {
@@ -57,7 +58,15 @@ impl Cosign {
         Ok(Self {
             client: Mutex::new(client),
             runtime,
+            auth: Auth::Anonymous,
         })
+    }
+
+    /// The same client, reading and pushing signatures as `user` (a registry that needs
+    /// credentials to push, as a release registry does).
+    pub fn with_basic_auth(mut self, user: String, password: String) -> Self {
+        self.auth = Auth::Basic(user, password);
+        self
     }
 
     /// Answers a `Sigstore*` verification request: `{"is_trusted": true, "digest": …}`, or
@@ -120,7 +129,7 @@ impl Cosign {
             layers.push(layer);
         }
         self.runtime
-            .block_on(client.push_signature(None, &Auth::Anonymous, &signature_image, layers))
+            .block_on(client.push_signature(None, &self.auth, &signature_image, layers))
             .map_err(|e| anyhow!("cannot push the signature of {image}: {e}"))?;
         Ok(())
     }
@@ -138,16 +147,21 @@ impl Cosign {
         reference: &OciReference,
     ) -> Result<(OciReference, String)> {
         self.runtime
-            .block_on(client.triangulate(reference, &Auth::Anonymous))
+            .block_on(client.triangulate(reference, &self.auth))
             .map_err(|e| anyhow!("{e}"))
     }
 
-    fn signature_layers(&self, reference: &OciReference) -> Result<(String, Vec<SignatureLayer>)> {
+    /// The digest `reference` resolves to and the signature layers cosign finds for it (those
+    /// whose signed payload names that digest).
+    pub fn signature_layers(
+        &self,
+        reference: &OciReference,
+    ) -> Result<(String, Vec<SignatureLayer>)> {
         let mut client = self.client()?;
         let (signature_image, digest) = self.triangulate(&mut client, reference)?;
         let layers = self
             .runtime
-            .block_on(client.trusted_signature_layers(&Auth::Anonymous, &digest, &signature_image))
+            .block_on(client.trusted_signature_layers(&self.auth, &digest, &signature_image))
             .map_err(|e| anyhow!("{e}"))?;
         Ok((digest, layers))
     }

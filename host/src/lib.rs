@@ -3,7 +3,7 @@
 //! ([`metadata`], [`annotate`]), host capabilities answered from kwctl replay sessions or
 //! recorded ([`replay`], [`capabilities`]), kwctl's AdmissionResponse ([`admission`], [`run`]),
 //! the example requests ([`examples`]) and what policy-server adds around each call
-//! ([`server_path`]).
+//! ([`server_path`]), and policy groups as policy-server evaluates them ([`group`]).
 //!
 //! With the `live` feature it also talks to OCI registries: host capabilities answered live
 //! ([`live`]: manifest digests and manifests with `oci-client`, cosign verification with
@@ -16,6 +16,7 @@ pub mod annotate;
 pub mod bundle;
 pub mod capabilities;
 pub mod examples;
+pub mod group;
 pub mod host;
 pub mod local_registry;
 pub mod metadata;
@@ -36,3 +37,7 @@ pub mod oci;
 pub mod publish;
 #[cfg(feature = "live")]
 pub mod recording;
+#[cfg(feature = "live")]
+pub mod release;
+#[cfg(feature = "live")]
+pub mod verification;

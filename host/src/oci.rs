@@ -27,6 +27,9 @@ const MANIFEST_MEDIA_TYPES: &[&str] = &[
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
+/// The media type of a DSSE envelope layer (cosign attestations).
+pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+
 /// The annotation OCI tools read for the source repository.
 pub const OCI_SOURCE_ANNOTATION: &str = "org.opencontainers.image.source";
 const POLICY_SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
@@ -69,6 +72,13 @@ pub struct Pushed {
     pub immutable_ref: String,
     /// `sha256:…` of the manifest.
     pub manifest_digest: String,
+}
+
+/// One layer of an image, with the annotations of its descriptor.
+#[derive(Clone, Debug)]
+pub struct PulledLayer {
+    pub data: Vec<u8>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A policy pulled back from a registry.
@@ -171,6 +181,83 @@ impl Registry {
                 manifest_digest
             ),
             manifest_digest,
+        })
+    }
+
+    /// Pushes a cosign attestation of the manifest `digest` in `repository`
+    /// (`registry/repository`): the signed DSSE `envelope` as the one layer of
+    /// `<repository>:sha256-<hex>.att`, where `cosign verify-attestation` and
+    /// `cosign download attestation` look for it.
+    pub fn push_attestation(
+        &self,
+        repository: &str,
+        digest: &str,
+        envelope: &[u8],
+        predicate_type: &str,
+    ) -> Result<Pushed> {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .with_context(|| format!("{digest} is not a sha256 digest"))?;
+        let layer = ImageLayer::new(
+            envelope.to_vec(),
+            DSSE_MEDIA_TYPE.to_string(),
+            Some(BTreeMap::from([
+                (
+                    "dev.cosignproject.cosign/signature".to_owned(),
+                    String::new(),
+                ),
+                ("predicateType".to_owned(), predicate_type.to_owned()),
+            ])),
+        );
+        let config = serde_json::json!({
+            "architecture": "",
+            "os": "",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [layer.sha256_digest()]},
+        });
+        let config = Config {
+            data: serde_json::to_vec(&config)?,
+            media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        self.push(
+            &format!("{repository}:sha256-{hex}.att"),
+            layer,
+            config,
+            None,
+        )
+    }
+
+    /// The layers of `reference` of `media_type`, with their annotations.
+    pub fn pull_layers(&self, reference: &str, media_type: &str) -> Result<Vec<PulledLayer>> {
+        let reference = parse_reference(reference)?;
+        let auth = self.auth(&reference)?;
+        let image = self
+            .runtime
+            .block_on(self.client.pull(&reference, &auth, vec![media_type]))
+            .with_context(|| format!("pull of {reference} failed"))?;
+        let descriptors = image.manifest.map(|m| m.layers).unwrap_or_default();
+        Ok(image
+            .layers
+            .into_iter()
+            .zip(descriptors)
+            .map(|(layer, descriptor)| PulledLayer {
+                data: layer.data.to_vec(),
+                annotations: descriptor
+                    .annotations
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The user and password the Docker config holds for `reference`'s registry, if any.
+    pub fn basic_credentials(&self, reference: &str) -> Result<Option<(String, String)>> {
+        let reference = parse_reference(reference)?;
+        Ok(match self.auth(&reference)? {
+            RegistryAuth::Basic(user, password) => Some((user, password)),
+            _ => None,
         })
     }
 

@@ -30,6 +30,12 @@ pub trait PolicySettings: DeserializeOwned + 'static {
     fn validate(&self) -> Result<(), String>;
     /// The exceptions, checked against the policy's [`Policy::CONTROLS`] when read.
     fn exceptions(&self) -> &[Exception];
+    /// True when these settings can make the policy return a patch. Such a policy is deployed
+    /// as a mutating webhook with a validating twin; any other as a validating webhook.
+    fn can_patch(&self) -> bool;
+    /// Rewrites `settings` (the JSON object, everything else kept) into the validating twin's:
+    /// the same checks, never a patch.
+    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>);
 }
 
 /// A policy: a name, its controls, settings, and a pure evaluation of one admission request.
@@ -59,7 +65,9 @@ macro_rules! export_policy {
         /// The policy behind this module's waPC entry points.
         pub type Exported = $policy;
 
-        /// Registers the waPC operations.
+        /// Registers the waPC operations (only in the wasm module: natively several policies
+        /// link into one test binary, and none is called through waPC).
+        #[cfg(target_arch = "wasm32")]
         #[unsafe(no_mangle)]
         pub extern "C" fn wapc_init() {
             $crate::policy::register::<$policy>();
@@ -239,6 +247,10 @@ mod tests {
         fn exceptions(&self) -> &[Exception] {
             &self.exceptions
         }
+        fn can_patch(&self) -> bool {
+            false
+        }
+        fn turn_off_patching(_: &mut serde_json::Map<String, serde_json::Value>) {}
     }
 
     struct Knobbed;

@@ -6,11 +6,12 @@
 //!   print a table;
 //! - `bench`: size, compile time and evaluation time of every policy, against budgets;
 //! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
-//! - `generate` (feature `generate`): Artifact Hub packages, manifests, the PCI matrix, fuzz
-//!   targets and the README's policy table (`--check`: fail when stale);
+//! - `generate` (feature `generate`): Artifact Hub packages, manifests (protect and monitor
+//!   rollouts), the PCI matrix, fuzz targets and the README's policy table (`--check`: fail
+//!   when stale); `manifests --mode monitor|protect`: only one rollout's manifests;
 //! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
-//! - with the `live` feature: `publish` (push every policy in `dist/` to a registry, like
-//!   `kwctl push`) and `record` (regenerate the recorded replay fixtures from live runs against
+//! - with the `live` feature: `publish` (also `generate`: push every policy in `dist/` to a
+//!   registry like `kwctl push`, sign it, attest its SBOM, write pinned manifests) and `record` (regenerate the recorded replay fixtures from live runs against
 //!   a real registry).
 //!
 //! Users annotate, run and push single modules with the `pci-policies` command (`cli/`).
@@ -23,10 +24,12 @@ mod fuzz;
 mod generate;
 #[cfg(test)]
 mod invariants;
-#[cfg(feature = "live")]
+#[cfg(all(feature = "live", feature = "generate"))]
 mod publish;
 #[cfg(feature = "live")]
 mod record;
+#[cfg(feature = "live")]
+mod sbom;
 mod variants;
 mod workspace;
 
@@ -72,6 +75,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Write the manifests of one rollout: protect (manifests/) or monitor (manifests/monitor/).
+    #[cfg(feature = "generate")]
+    Manifests {
+        #[arg(long, default_value = "protect")]
+        mode: String,
+    },
     /// Compare opt-level and wasm-opt choices: size and time on the reference request.
     BenchVariants {
         #[arg(long, default_value = "target/bench/variants.md")]
@@ -86,8 +95,9 @@ enum Command {
     /// Record replay fixtures from live runs against a local registry (test_data/recorded/).
     #[cfg(feature = "live")]
     Record,
-    /// Push every policy in dist/ to a registry and print the immutable references.
-    #[cfg(feature = "live")]
+    /// Push every policy in dist/ to a registry, sign each pushed digest, attest its SBOM, and
+    /// write the release files (pinned manifests, SBOMs, verification config).
+    #[cfg(all(feature = "live", feature = "generate"))]
     Publish {
         /// `host[:port][/path]`; each policy goes to `<registry>/<id>:<tag>`.
         #[arg(long)]
@@ -101,6 +111,12 @@ enum Command {
         /// Docker config file with the credentials (default `$DOCKER_CONFIG` or `~/.docker`).
         #[arg(long = "docker-config-json-path")]
         docker_config: Option<PathBuf>,
+        /// Where the release files go.
+        #[arg(long, default_value = "dist/release")]
+        out: PathBuf,
+        /// Push without signing (throwaway registries only).
+        #[arg(long)]
+        unsigned: bool,
     },
 }
 
@@ -117,21 +133,29 @@ fn main() -> ExitCode {
                 generate::write()
             }
         }
+        #[cfg(feature = "generate")]
+        Command::Manifests { mode } => {
+            generate::manifests::Rollout::parse(&mode).and_then(generate::write_manifests)
+        }
         #[cfg(feature = "live")]
         Command::Record => record::record(),
         Command::Fuzz { seconds } => fuzz::fuzz(seconds),
         Command::BenchVariants { output } => variants::bench_variants(&output),
-        #[cfg(feature = "live")]
+        #[cfg(all(feature = "live", feature = "generate"))]
         Command::Publish {
             registry,
             tag,
             insecure,
             docker_config,
+            out,
+            unsigned,
         } => publish::publish(&publish::Target {
             prefix: registry,
             tag,
             insecure,
             docker_config,
+            out,
+            unsigned,
         }),
     };
     match result {

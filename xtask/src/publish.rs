@@ -1,12 +1,23 @@
-//! `make publish`: push every annotated policy in `dist/` to a registry, as `kwctl push` does.
+//! `make publish`: push every annotated policy in `dist/` to a registry, as `kwctl push` does,
+//! sign each pushed digest, attach each module's SBOM as a signed attestation, and write the
+//! release files: manifests pinned to the pushed digests, the SBOMs, the verification config.
+//!
+//! Signing: with `COSIGN_KEY` (a cosign private key file, or its PEM text) and
+//! `COSIGN_PASSWORD`, in-process; with a CI OIDC token (GitHub Actions' `id-token: write`) and no
+//! key, keyless through the `cosign` command, in both of cosign's layouts; never unsigned unless
+//! asked (`UNSIGNED=1`, for a throwaway registry).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use pci_host::cosign::Cosign;
 use pci_host::oci::{Credentials, Registry, Transport};
-use pci_host::publish::publish_bundle;
+use pci_host::publish::{Published, publish_bundle, sign_published};
+use pci_host::release::SigningKey;
 
-use crate::workspace;
+use crate::generate::{self, manifests::Rollout, policy};
+use crate::{sbom, workspace};
 
 /// Where and how to publish.
 pub struct Target {
@@ -18,13 +29,53 @@ pub struct Target {
     pub insecure: bool,
     /// A Docker config file instead of the default one.
     pub docker_config: Option<PathBuf>,
+    /// Where the release files go (`dist/release`).
+    pub out: PathBuf,
+    /// Push without signing (only for throwaway registries).
+    pub unsigned: bool,
 }
 
-/// Pushes `dist/<name>.wasm` for each policy and prints its immutable reference.
+/// How the pushed modules are signed.
+enum Signing {
+    Key(Box<SigningKey>),
+    Keyless,
+    Unsigned,
+}
+
+impl Signing {
+    fn from_env(unsigned: bool) -> Result<Self> {
+        if let Ok(key) = std::env::var("COSIGN_KEY")
+            && !key.trim().is_empty()
+        {
+            let pem = if key.trim_start().starts_with("-----BEGIN") {
+                key.into_bytes()
+            } else {
+                std::fs::read(&key).with_context(|| format!("cannot read COSIGN_KEY {key}"))?
+            };
+            let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
+            return Ok(Self::Key(Box::new(SigningKey::from_cosign_pem(
+                &pem,
+                password.as_bytes(),
+            )?)));
+        }
+        if std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL").is_some() {
+            return Ok(Self::Keyless);
+        }
+        if unsigned {
+            return Ok(Self::Unsigned);
+        }
+        bail!(
+            "nothing to sign with: set COSIGN_KEY (a cosign private key file or its PEM, with COSIGN_PASSWORD), run in CI with an OIDC token (keyless), or pass UNSIGNED=1 for a throwaway registry"
+        )
+    }
+}
+
+/// Pushes `dist/<name>.wasm` for each policy, signs it, and writes the release files.
 pub fn publish(target: &Target) -> Result<()> {
     if target.prefix.trim().is_empty() {
         bail!("REGISTRY is empty: say where to push, e.g. REGISTRY=ghcr.io/acme/pci-policies");
     }
+    let signing = Signing::from_env(target.unsigned)?;
     let transport = if target.insecure {
         Transport::Http
     } else {
@@ -34,17 +85,281 @@ pub fn publish(target: &Target) -> Result<()> {
         Some(path) => Credentials::DockerConfigFile(path.clone()),
         None => Credentials::DockerConfig,
     };
-    let registry = Registry::new(transport, credentials)?;
-    for published in publish_bundle(
+    let registry = Registry::new(transport.clone(), credentials)?;
+    let root = workspace::root();
+    let names = workspace::bundle().policies()?;
+    let sboms = sbom::cyclonedx(&root, &names)?;
+    let published = publish_bundle(
         &workspace::bundle(),
         &registry,
         &target.prefix,
         target.tag.as_deref(),
-    )? {
+    )?;
+    for module in &published {
         println!(
             "{}: pushed {} -> {}",
-            published.policy, published.reference, published.pushed.immutable_ref
+            module.policy, module.reference, module.pushed.immutable_ref
         );
     }
+    std::fs::create_dir_all(target.out.join("sbom"))?;
+    for (name, sbom) in &sboms {
+        std::fs::write(
+            target.out.join("sbom").join(format!("{name}.cdx.json")),
+            serde_json::to_vec_pretty(sbom)?,
+        )?;
+    }
+    match &signing {
+        Signing::Key(key) => {
+            let mut cosign = Cosign::new(&transport)?;
+            if let Some((user, password)) =
+                registry.basic_credentials(&published[0].pushed.immutable_ref)?
+            {
+                cosign = cosign.with_basic_auth(user, password);
+            }
+            let lookup = |policy: &str| {
+                sboms
+                    .get(policy)
+                    .cloned()
+                    .with_context(|| format!("no SBOM for {policy}"))
+            };
+            for signed in sign_published(&published, &registry, &cosign, key, &lookup)? {
+                println!(
+                    "{}: signed {}, SBOM attested in {}",
+                    signed.policy, signed.immutable_ref, signed.attestation.immutable_ref
+                );
+            }
+            std::fs::write(
+                target.out.join("verification-config.yml"),
+                pub_key_config(&key.public_key_pem()?),
+            )?;
+        }
+        Signing::Keyless => {
+            for module in &published {
+                sign_keyless(module, &target.out)?;
+            }
+            std::fs::copy(
+                root.join("verification-config.yml"),
+                target.out.join("verification-config.yml"),
+            )?;
+        }
+        Signing::Unsigned => {
+            eprintln!("warning: UNSIGNED=1: the pushed modules carry no signature")
+        }
+    }
+    write_pinned_manifests(&published, &target.out)?;
+    write_released_packages(&published, &target.out)?;
+    write_release_assets(&published, &target.out)?;
+    println!("release files in {}", target.out.display());
     Ok(())
+}
+
+/// `cosign sign` (legacy `.sig` layout, which kwctl and policy-server read, then the cosign v3
+/// bundle) and `cosign attest` of the SBOM, keyless with the CI's OIDC token.
+fn sign_keyless(module: &Published, out: &Path) -> Result<()> {
+    let reference = &module.pushed.immutable_ref;
+    let sbom = out.join("sbom").join(format!("{}.cdx.json", module.policy));
+    let runs: [Vec<String>; 3] = [
+        vec![
+            "sign".into(),
+            "--yes".into(),
+            "--new-bundle-format=false".into(),
+            "--use-signing-config=false".into(),
+            reference.clone(),
+        ],
+        vec![
+            "sign".into(),
+            "--yes".into(),
+            "--new-bundle-format=true".into(),
+            "--use-signing-config=true".into(),
+            reference.clone(),
+        ],
+        vec![
+            "attest".into(),
+            "--yes".into(),
+            "--type".into(),
+            "cyclonedx".into(),
+            "--predicate".into(),
+            sbom.display().to_string(),
+            reference.clone(),
+        ],
+    ];
+    for args in runs {
+        let status = Command::new("cosign")
+            .args(&args)
+            .status()
+            .context("cannot run cosign (install it, e.g. sigstore/cosign-installer)")?;
+        if !status.success() {
+            bail!("cosign {} failed for {reference} ({status})", args[0]);
+        }
+    }
+    println!(
+        "{}: signed keyless and SBOM attested: {reference}",
+        module.policy
+    );
+    Ok(())
+}
+
+/// The verification config accepting modules signed with `public_key`.
+fn pub_key_config(public_key: &str) -> String {
+    let indented: String = public_key.lines().map(|l| format!("      {l}\n")).collect();
+    format!(
+        "# Accepts only modules signed with the key `make publish` used (kwctl verify\n# --verification-config-path, PolicyServer spec.verificationConfig).\napiVersion: v1\nallOf:\n  - kind: pubKey\n    owner: pci-policies-release\n    key: |\n{indented}"
+    )
+}
+
+/// The GitHub release assets the Artifact Hub `policy` links point at: for each policy,
+/// `assets/<release tag>/policy.wasm` (tag `com.github.release.tag`, e.g.
+/// `image-digest/v0.1.0`), and `release-tags.txt` listing the tags.
+fn write_release_assets(published: &[Published], out: &Path) -> Result<()> {
+    let policies = policy::all()?;
+    let mut tags = String::new();
+    for module in published {
+        let sources = policies
+            .iter()
+            .find(|p| p.name == module.policy)
+            .with_context(|| format!("no sources for {}", module.policy))?;
+        let tag = match sources.optional_annotation("com.github.release.tag") {
+            Some(tag) => tag.to_owned(),
+            None => sources.tag()?,
+        };
+        let dir = out.join("assets").join(&tag);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::copy(
+            workspace::bundle().module(&module.policy),
+            dir.join("policy.wasm"),
+        )
+        .with_context(|| format!("cannot copy dist/{}.wasm", module.policy))?;
+        tags.push_str(&tag);
+        tags.push('\n');
+    }
+    std::fs::write(out.join("release-tags.txt"), tags)?;
+    Ok(())
+}
+
+/// `artifacthub/` as released: each package with the pushed digest, its README, and the
+/// repository file.
+fn write_released_packages(published: &[Published], out: &Path) -> Result<()> {
+    let policies = policy::all()?;
+    let root = workspace::root();
+    let now = generate::now_rfc3339();
+    for module in published {
+        let sources = policies
+            .iter()
+            .find(|p| p.name == module.policy)
+            .with_context(|| format!("no sources for {}", module.policy))?;
+        let dir = generate::artifacthub::package_dir(sources)?;
+        let created_at = std::fs::read_to_string(root.join(&dir).join("artifacthub-pkg.yml"))
+            .ok()
+            .and_then(|text| generate::artifacthub::created_at_of(&text))
+            .unwrap_or_else(|| now.clone());
+        let package = generate::artifacthub::released_package(
+            sources,
+            &created_at,
+            &module.pushed.manifest_digest,
+        )?;
+        std::fs::create_dir_all(out.join(&dir))?;
+        std::fs::write(out.join(&dir).join("artifacthub-pkg.yml"), package)?;
+        std::fs::write(out.join(&dir).join("README.md"), &sources.readme)?;
+    }
+    std::fs::write(
+        out.join("artifacthub/artifacthub-repo.yml"),
+        generate::artifacthub::repository(&policies)?,
+    )?;
+    Ok(())
+}
+
+/// The manifests of both rollouts with every module pinned to what was pushed:
+/// `registry://<prefix>/<policy>:<tag>@sha256:…`.
+fn write_pinned_manifests(published: &[Published], out: &Path) -> Result<()> {
+    let policies = policy::all()?;
+    let module = |sources: &policy::PolicySources| {
+        published
+            .iter()
+            .find(|p| p.policy == sources.name)
+            .map(|p| format!("registry://{}@{}", p.reference, p.pushed.manifest_digest))
+            .with_context(|| format!("{} was not published", sources.name))
+    };
+    for rollout in [Rollout::Protect, Rollout::Monitor] {
+        for file in generate::manifests_of(&policies, rollout, &module)? {
+            let path = out.join(&file.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, file.contents)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pci_host::oci::Pushed;
+
+    #[test]
+    fn release_manifests_pin_every_module_to_the_pushed_digest() {
+        let published: Vec<Published> = workspace::bundle()
+            .policies()
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .map(|(index, policy)| Published {
+                reference: format!("registry.test/pci/{policy}:v9"),
+                pushed: Pushed {
+                    immutable_ref: format!("registry.test/pci/{policy}@sha256:{index:064}"),
+                    manifest_digest: format!("sha256:{index:064}"),
+                },
+                policy,
+            })
+            .collect();
+        let out = std::env::temp_dir().join(format!("pci-release-{}", std::process::id()));
+        write_pinned_manifests(&published, &out).unwrap();
+        for file in [
+            "manifests/pci-policies.yaml",
+            "manifests/monitor/pci-3.2-image-integrity.yaml",
+        ] {
+            let text = std::fs::read_to_string(out.join(file)).unwrap();
+            let modules: Vec<&str> = text
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("module: "))
+                .collect();
+            assert!(modules.len() >= 3, "{file}");
+            for module in modules {
+                assert!(
+                    module.starts_with("registry://registry.test/pci/")
+                        && module.contains(":v9@sha256:"),
+                    "{file}: {module}"
+                );
+            }
+        }
+        write_released_packages(&published, &out).unwrap();
+        let package =
+            std::fs::read_to_string(out.join("artifacthub/image-digest/0.1.0/artifacthub-pkg.yml"))
+                .unwrap();
+        let index = published
+            .iter()
+            .position(|p| p.policy == "image-digest")
+            .unwrap();
+        let digest = format!("sha256:{index:064}");
+        assert!(
+            package.contains(&format!("\ndigest: {digest}\n")),
+            "{package}"
+        );
+        assert!(
+            package.contains(&format!("image-digest:v0.1.0@{digest}")),
+            "{package}"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn the_written_verification_config_reads_back() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+        let config =
+            pci_host::verification::VerificationConfig::from_yaml(&pub_key_config(pem)).unwrap();
+        match &config.all_of.unwrap()[0] {
+            pci_host::verification::Requirement::PubKey { key, .. } => assert_eq!(key, pem),
+            other => panic!("{other:?}"),
+        }
+    }
 }

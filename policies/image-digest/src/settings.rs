@@ -128,6 +128,16 @@ impl PolicySettings for Settings {
     fn exceptions(&self) -> &[Exception] {
         &self.exceptions
     }
+
+    /// Only `resolve` pins (patches) images.
+    fn can_patch(&self) -> bool {
+        self.mode == Mode::Resolve
+    }
+
+    /// `require`: after a resolving instance pinned every image, the twin finds them pinned.
+    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>) {
+        settings.insert("mode".into(), "require".into());
+    }
 }
 
 #[cfg(test)]

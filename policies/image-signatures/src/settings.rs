@@ -91,4 +91,14 @@ impl PolicySettings for Settings {
     fn exceptions(&self) -> &[Exception] {
         &self.exceptions
     }
+
+    /// `pinDigest` (on unless set off) writes the verified digest into the workload.
+    fn can_patch(&self) -> bool {
+        self.pin_digest
+    }
+
+    /// The same rules verified, nothing pinned.
+    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>) {
+        settings.insert("pinDigest".into(), false.into());
+    }
 }

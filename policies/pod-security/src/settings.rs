@@ -136,6 +136,16 @@ impl PolicySettings for Settings {
     fn exceptions(&self) -> &[Exception] {
         &self.exceptions
     }
+
+    /// Only the `mutate` defaults patch.
+    fn can_patch(&self) -> bool {
+        self.mutate.any()
+    }
+
+    /// Every `mutate` default off (the checks stay).
+    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>) {
+        settings.remove("mutate");
+    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,45 @@ pub struct Selectors {
     pub namespace_selector: Option<LabelSelector>,
 }
 
+/// The object form of `highRisk`, as a form (the Rancher UI) fills it in: `all: true`, or the
+/// selectors with `all` false or absent.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+struct HighRiskForm {
+    all: bool,
+    pod_selector: Option<LabelSelector>,
+    pod_annotations: BTreeMap<String, String>,
+    namespace_selector: Option<LabelSelector>,
+}
+
+impl HighRiskForm {
+    fn into_high_risk(self) -> Result<HighRisk, String> {
+        let selector_given = |selector: &Option<LabelSelector>| {
+            selector
+                .as_ref()
+                .is_some_and(|s| !s.match_labels.is_empty() || !s.match_expressions.is_empty())
+        };
+        if self.all {
+            if selector_given(&self.pod_selector)
+                || selector_given(&self.namespace_selector)
+                || !self.pod_annotations.is_empty()
+            {
+                return Err("all: true already makes every workload high-risk; remove podSelector, podAnnotations and namespaceSelector, or set all: false".into());
+            }
+            return Ok(HighRisk::All);
+        }
+        // An empty selector is a form field left untouched, not "every pod": to mean every
+        // workload, say all: true.
+        let given =
+            |selector: Option<LabelSelector>| selector.filter(|s| selector_given(&Some(s.clone())));
+        Ok(HighRisk::Selected(Selectors {
+            pod_selector: given(self.pod_selector),
+            pod_annotations: self.pod_annotations,
+            namespace_selector: given(self.namespace_selector),
+        }))
+    }
+}
+
 impl<'de> Deserialize<'de> for HighRisk {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct HighRiskVisitor;
@@ -54,7 +93,7 @@ impl<'de> Deserialize<'de> for HighRisk {
             type Value = HighRisk;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("\"all\" or {podSelector, podAnnotations, namespaceSelector}")
+                f.write_str("\"all\" or {all, podSelector, podAnnotations, namespaceSelector}")
             }
 
             fn visit_str<E: de::Error>(self, value: &str) -> Result<HighRisk, E> {
@@ -67,8 +106,9 @@ impl<'de> Deserialize<'de> for HighRisk {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<HighRisk, A::Error> {
-                Selectors::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(HighRisk::Selected)
+                HighRiskForm::deserialize(de::value::MapAccessDeserializer::new(map))?
+                    .into_high_risk()
+                    .map_err(de::Error::custom)
             }
         }
 
@@ -207,6 +247,17 @@ impl PolicySettings for Settings {
 
     fn exceptions(&self) -> &[Exception] {
         &self.exceptions
+    }
+
+    /// Only `defaultRuntimeClass` patches (sets the class of a high-risk workload).
+    fn can_patch(&self) -> bool {
+        self.default_runtime_class.is_some()
+    }
+
+    /// No default class: a high-risk workload without a sandbox class is rejected, so the twin
+    /// checks what the mutating instance set.
+    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>) {
+        settings.remove("defaultRuntimeClass");
     }
 }
 

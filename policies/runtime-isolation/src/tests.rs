@@ -360,3 +360,47 @@ fn a_waived_handler_check_waives_only_that_check_and_says_so() {
         "{warnings:?}"
     );
 }
+
+/// The object form a UI fills in: `{all: true}` is "all"; selectors beside it are refused,
+/// empty ones (an untouched form field) are not.
+#[test]
+fn high_risk_takes_all_in_its_object_form() {
+    use crate::settings::{HighRisk, Settings};
+    let read = |high_risk: Value| {
+        let mut settings = settings();
+        settings["highRisk"] = high_risk;
+        serde_json::from_value::<Settings>(settings).map(|s| s.high_risk)
+    };
+    assert_eq!(read(json!({"all": true})).unwrap(), HighRisk::All);
+    assert_eq!(
+        read(json!({"all": true, "podSelector": {"matchLabels": {}}, "podAnnotations": {}}))
+            .unwrap(),
+        HighRisk::All
+    );
+    let error = read(json!({"all": true, "namespaceSelector": {"matchLabels": {"pci": "cde"}}}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("all: true already makes every workload high-risk"),
+        "{error}"
+    );
+    assert!(matches!(
+        read(json!({"all": false, "namespaceSelector": {"matchLabels": {"pci": "cde"}}})).unwrap(),
+        HighRisk::Selected(_)
+    ));
+    assert!(read(json!({"al": true})).is_err());
+    // An empty selector is not "every pod": alone, it selects nothing and is refused.
+    let selected = read(json!({"all": false, "podSelector": {"matchLabels": {}},
+                               "namespaceSelector": {"matchLabels": {"pci": "cde"}}}))
+    .unwrap();
+    match selected {
+        HighRisk::Selected(selectors) => assert!(selectors.pod_selector.is_none()),
+        HighRisk::All => panic!("selectors expected"),
+    }
+    let mut alone = settings();
+    alone["highRisk"] = json!({"podSelector": {}});
+    let error = pci_shared::policy::read_settings::<crate::Exported>(&alone.to_string())
+        .err()
+        .unwrap();
+    assert!(error.contains("highRisk selects nothing"), "{error}");
+}

@@ -138,6 +138,13 @@ impl PolicySettings for Settings {
     fn exceptions(&self) -> &[Exception] {
         &self.exceptions
     }
+
+    /// trusted-registries only validates.
+    fn can_patch(&self) -> bool {
+        false
+    }
+
+    fn turn_off_patching(_settings: &mut serde_json::Map<String, serde_json::Value>) {}
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@ struct Package {
     name: String,
     display_name: String,
     created_at: String,
+    /// The released module's manifest digest (release copies only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
     description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     license: Option<String>,
@@ -78,6 +81,18 @@ pub fn package_dir(policy: &PolicySources) -> Result<String> {
 
 /// `artifacthub-pkg.yml` of `policy`, created at `created_at` (RFC 3339).
 pub fn package(policy: &PolicySources, created_at: &str) -> Result<String> {
+    package_of(policy, created_at, None)
+}
+
+/// The package of a release: `digest` is the pushed module's manifest digest, and the image
+/// is pinned to it (`<ociUrl>:v<version>@sha256:…`), so Artifact Hub and its users get exactly
+/// the signed module.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+pub fn released_package(policy: &PolicySources, created_at: &str, digest: &str) -> Result<String> {
+    package_of(policy, created_at, Some(digest))
+}
+
+fn package_of(policy: &PolicySources, created_at: &str, digest: Option<&str>) -> Result<String> {
     let version = policy.annotation("io.kubewarden.policy.version")?;
     if !is_semver(version) {
         bail!("io.kubewarden.policy.version {version:?} is not a semantic version");
@@ -136,9 +151,13 @@ pub fn package(policy: &PolicySources, created_at: &str) -> Result<String> {
             .optional_annotation("io.kubewarden.policy.license")
             .map(str::to_owned),
         home_url: home_url.map(str::to_owned),
+        digest: digest.map(str::to_owned),
         containers_images: vec![ContainerImage {
             name: "policy".into(),
-            image: image.clone(),
+            image: match digest {
+                Some(digest) => format!("{image}@{digest}"),
+                None => image.clone(),
+            },
         }],
         keywords: policy
             .optional_annotation("io.artifacthub.keywords")

@@ -9,47 +9,151 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::policy::{CONTROLS_ANNOTATION, PolicySources};
+use super::webhook::Switch;
 
-/// The file that deploys every policy.
+/// The file that deploys every policy, in the protect rollout.
 pub const BUNDLE: &str = "manifests/pci-policies.yaml";
 
-/// Spec fields that come from metadata.yml, never from pci.yml.
-const FROM_METADATA: [&str; 5] = [
+/// Spec fields that come from metadata.yml, the settings or `timeouts`, never from
+/// pci.yml's `deployment`.
+const NOT_FROM_DEPLOYMENT: [&str; 7] = [
     "module",
     "rules",
     "mutating",
     "settings",
     "contextAwareResources",
+    "timeoutSeconds",
+    "timeoutEvalSeconds",
 ];
 
-/// The `ClusterAdmissionPolicy` of `policy`.
-pub fn cluster_admission_policy(policy: &PolicySources) -> Result<ClusterAdmissionPolicy> {
+/// The suffix of the mutating instance's name; the validating policy keeps `pci-<name>`, so
+/// the audit evidence is filed under the same name whatever the settings.
+pub const MUTATING_SUFFIX: &str = "-mutate";
+
+/// How the generated manifests deploy the bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rollout {
+    /// The PCI deployment: `mode` and `failurePolicy` as pci.yml says (protect, Fail).
+    Protect,
+    /// The first step of a rollout: `mode: monitor` and `failurePolicy: Ignore`; every verdict
+    /// is logged and reported, no request is rejected.
+    Monitor,
+}
+
+impl Rollout {
+    /// `protect` or `monitor` (the Makefile's `MODE`).
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "protect" => Ok(Self::Protect),
+            "monitor" => Ok(Self::Monitor),
+            other => bail!("MODE {other:?} is not a rollout mode; expected protect or monitor"),
+        }
+    }
+
+    /// Where its manifests are written.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Protect => "manifests",
+            Self::Monitor => "manifests/monitor",
+        }
+    }
+
+    /// Sets the spec fields this rollout decides.
+    fn apply(self, spec: &mut Map<String, Value>) {
+        if self == Self::Monitor {
+            spec.insert("mode".into(), Value::String("monitor".into()));
+            spec.insert("failurePolicy".into(), Value::String("Ignore".into()));
+        }
+    }
+}
+
+/// `registry://<ociUrl>:v<version>`, the module a manifest names before a release pins it.
+pub fn default_module(policy: &PolicySources) -> Result<String> {
+    Ok(format!("registry://{}", policy.image()?))
+}
+
+/// The `ClusterAdmissionPolicy`s deploying `policy` with `module`: a validating policy
+/// `pci-<name>`, preceded by a mutating instance `pci-<name>-mutate` when the recommended
+/// settings can patch. The validating one runs after every mutating webhook (service-mesh
+/// sidecars included) and carries the background audit; the mutating one does not, because
+/// the audit scanner counts a patch as a pass.
+pub fn cluster_admission_policies(
+    policy: &PolicySources,
+    rollout: Rollout,
+    module: &str,
+) -> Result<Vec<ClusterAdmissionPolicy>> {
+    let switch = Switch::for_policy(&policy.name)?;
+    let settings = &policy.pci.settings;
+    let mut policies = Vec::new();
+    if switch.can_patch(settings)? {
+        policies.push(instance(
+            policy,
+            Instance {
+                name: format!("pci-{}{MUTATING_SUFFIX}", policy.name),
+                settings: settings.clone(),
+                mutating: true,
+            },
+            rollout,
+            module,
+        )?);
+    }
+    policies.push(instance(
+        policy,
+        Instance {
+            name: format!("pci-{}", policy.name),
+            settings: switch.validating_twin(settings)?,
+            mutating: false,
+        },
+        rollout,
+        module,
+    )?);
+    Ok(policies)
+}
+
+/// One deployed instance of a policy.
+struct Instance {
+    name: String,
+    settings: Map<String, Value>,
+    mutating: bool,
+}
+
+fn instance(
+    policy: &PolicySources,
+    instance: Instance,
+    rollout: Rollout,
+    module: &str,
+) -> Result<ClusterAdmissionPolicy> {
     let mut spec = Map::new();
-    spec.insert(
-        "module".into(),
-        Value::String(format!("registry://{}", policy.image()?)),
-    );
+    spec.insert("module".into(), Value::String(module.to_owned()));
     spec.insert(
         "rules".into(),
         serde_json::to_value(&policy.metadata.rules)?,
     );
-    spec.insert("mutating".into(), Value::Bool(policy.metadata.mutating));
-    spec.insert(
-        "settings".into(),
-        Value::Object(policy.pci.settings.clone()),
-    );
+    spec.insert("mutating".into(), Value::Bool(instance.mutating));
+    spec.insert("settings".into(), Value::Object(instance.settings));
     if !policy.metadata.context_aware_resources.is_empty() {
         spec.insert(
             "contextAwareResources".into(),
             serde_json::to_value(&policy.metadata.context_aware_resources)?,
         );
     }
+    let timeouts = &policy.pci.timeouts;
+    spec.insert("timeoutSeconds".into(), timeouts.webhook_seconds.into());
+    if let Some(eval) = timeouts.evaluation_seconds {
+        spec.insert("timeoutEvalSeconds".into(), eval.into());
+    }
     for (key, value) in &policy.pci.deployment {
-        if FROM_METADATA.contains(&key.as_str()) {
-            bail!("pci.yml deployment must not set {key}: it comes from metadata.yml and settings");
+        if NOT_FROM_DEPLOYMENT.contains(&key.as_str()) {
+            bail!(
+                "pci.yml deployment must not set {key}: it comes from metadata.yml, the settings or timeouts"
+            );
         }
         spec.insert(key.clone(), value.clone());
     }
+    if instance.mutating {
+        spec.insert("backgroundAudit".into(), Value::Bool(false));
+    }
+    rollout.apply(&mut spec);
     let spec: ClusterAdmissionPolicySpec = serde_json::from_value(Value::Object(spec))
         .context("pci.yml deployment is not a valid ClusterAdmissionPolicy spec")?;
     let mut annotations = std::collections::BTreeMap::new();
@@ -64,7 +168,7 @@ pub fn cluster_admission_policy(policy: &PolicySources) -> Result<ClusterAdmissi
     }
     Ok(ClusterAdmissionPolicy {
         metadata: ObjectMeta {
-            name: Some(format!("pci-{}", policy.name)),
+            name: Some(instance.name),
             annotations: Some(annotations),
             ..ObjectMeta::default()
         },
@@ -73,8 +177,8 @@ pub fn cluster_admission_policy(policy: &PolicySources) -> Result<ClusterAdmissi
     })
 }
 
-/// `manifests/<name>.yaml`.
-pub fn manifest(policy: &PolicySources) -> Result<String> {
+/// `<dir>/<name>.yaml`: the policy's documents with a header saying what they are.
+pub fn manifest(policy: &PolicySources, rollout: Rollout, module: &str) -> Result<String> {
     let placeholders: Vec<&str> = policy
         .pci
         .recommendations
@@ -82,42 +186,67 @@ pub fn manifest(policy: &PolicySources) -> Result<String> {
         .filter(|r| r.organisation_specific)
         .map(|r| r.setting.as_str())
         .collect();
+    let policies = cluster_admission_policies(policy, rollout, module)?;
     let mut header = format!(
         "# PCI-recommended deployment of {name}, generated by `make generate` from\n# policies/{name}/metadata.yml and pci.yml; docs/pci-matrix.md says why each value.\n",
         name = policy.name
     );
+    if rollout == Rollout::Monitor {
+        header.push_str("# Monitor rollout (docs/rollout.md): nothing is rejected; read the reports, then deploy manifests/.\n");
+    }
+    if policies.len() > 1 {
+        header.push_str(&format!(
+            "# Its settings patch, so it is deployed twice: pci-{name}{MUTATING_SUFFIX} (mutating, no audit) applies\n# the fix, pci-{name} (validating, audited) checks the final object after every other webhook.\n",
+            name = policy.name
+        ));
+    }
     if !placeholders.is_empty() {
         header.push_str(&format!(
             "# Replace before deploying (organisation-specific examples): settings {}.\n",
             placeholders.join(", ")
         ));
     }
-    Ok(format!(
-        "{header}{}",
-        to_yaml(&cluster_admission_policy(policy)?)?
-    ))
+    Ok(format!("{header}{}", documents(&policies)?))
 }
 
-/// `manifests/pci-policies.yaml`: every policy, one YAML document each.
-pub fn bundle(policies: &[PolicySources]) -> Result<String> {
+/// `<dir>/pci-policies.yaml`: every policy's documents.
+pub fn bundle(
+    policies: &[PolicySources],
+    rollout: Rollout,
+    module: &dyn Fn(&PolicySources) -> Result<String>,
+) -> Result<String> {
     let mut text = String::from(
-        "# The whole pci-policies bundle with PCI-recommended settings, generated by `make generate`.\n# kubectl apply -f manifests/pci-policies.yaml (after replacing the organisation-specific\n# examples each manifests/<policy>.yaml names).\n",
+        "# The whole pci-policies bundle with PCI-recommended settings, generated by `make generate`.\n# kubectl apply -f this file (after replacing the organisation-specific\n# examples each <policy>.yaml beside it names).\n",
     );
     for policy in policies {
+        text.push_str(&documents(&cluster_admission_policies(
+            policy,
+            rollout,
+            &module(policy)?,
+        )?)?);
+    }
+    Ok(text)
+}
+
+/// The policies as YAML documents, each after `---`.
+fn documents(policies: &[ClusterAdmissionPolicy]) -> Result<String> {
+    let mut text = String::new();
+    for policy in policies {
         text.push_str("---\n");
-        text.push_str(&to_yaml(&cluster_admission_policy(policy)?)?);
+        text.push_str(&to_yaml(policy)?);
     }
     Ok(text)
 }
 
 /// YAML without the `null`s of unset optional fields.
-fn to_yaml(policy: &ClusterAdmissionPolicy) -> Result<String> {
+fn to_yaml(policy: &impl serde::Serialize) -> Result<String> {
     let mut value = serde_json::to_value(policy)?;
     drop_nulls(&mut value);
     Ok(serde_yaml::to_string(&value)?)
 }
 
-fn drop_nulls(value: &mut Value) {
+/// Removes the `null`s of unset optional fields, at any depth.
+pub fn drop_nulls(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.retain(|_, v| !v.is_null());
@@ -138,9 +267,7 @@ pub fn parse_strict(text: &str) -> Result<Vec<ClusterAdmissionPolicy>> {
             .with_context(|| format!("document {} is not YAML", index + 1))?;
         let policy: ClusterAdmissionPolicy = serde_json::from_value(document.clone())
             .with_context(|| format!("document {} is not a ClusterAdmissionPolicy", index + 1))?;
-        let written = serde_json::to_value(&policy)?;
-        let mut unknown = Vec::new();
-        fields_not_kept(&document, &written, String::new(), &mut unknown);
+        let unknown = unknown_fields(&document, &serde_json::to_value(&policy)?);
         if !unknown.is_empty() {
             bail!(
                 "document {}: fields the ClusterAdmissionPolicy CRD does not know: {}",
@@ -151,6 +278,14 @@ pub fn parse_strict(text: &str) -> Result<Vec<ClusterAdmissionPolicy>> {
         policies.push(policy);
     }
     Ok(policies)
+}
+
+/// The paths of `document` that do not come back, with the same value, in `written` (the
+/// document read with the CRD types and written out again).
+pub fn unknown_fields(document: &Value, written: &Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    fields_not_kept(document, written, String::new(), &mut unknown);
+    unknown
 }
 
 /// The paths of `original` that `written` does not have with the same value.

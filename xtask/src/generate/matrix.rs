@@ -4,7 +4,7 @@
 use anyhow::{Result, bail};
 use serde_json::Value;
 
-use super::manifests::BUNDLE;
+use super::manifests::{self, BUNDLE, Rollout};
 use super::policy::PolicySources;
 
 /// The PCI container-orchestration guidance sections this bundle enforces.
@@ -25,7 +25,7 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
          control it serves, the value the bundle recommends (deployed by `manifests/`), and why.\n\
          *Organisation-specific* values are examples to replace with your registry, keys or runtime classes.\n\n\
          ## Controls and policies\n\n\
-         | PCI control | Policy | Module | Mode | Mutating | Workload kinds |\n|---|---|---|---|---|---|\n",
+         | PCI control | Policy | Module | Mode | Webhooks (audit) | Timeouts (webhook / evaluation) | Workload kinds |\n|---|---|---|---|---|---|---|\n",
     );
     for (id, title) in CONTROLS {
         let serving: Vec<&PolicySources> = policies
@@ -37,7 +37,7 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
         }
         for policy in serving {
             text.push_str(&format!(
-                "| {id} {title} | `{}` | `registry://{}` | {} | {} | {} |\n",
+                "| {id} {title} | `{}` | `registry://{}` | {} | {} | {} | {} |\n",
                 policy.name,
                 policy.image()?,
                 policy
@@ -46,17 +46,15 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
                     .get("mode")
                     .and_then(Value::as_str)
                     .unwrap_or("protect"),
-                if policy.metadata.mutating {
-                    "yes"
-                } else {
-                    "no"
-                },
+                webhooks(policy)?,
+                timeouts(policy),
                 policy
                     .optional_annotation("io.artifacthub.resources")
                     .unwrap_or("see metadata.yml"),
             ));
         }
     }
+    text.push_str(WHY_TWO_WEBHOOKS);
     text.push_str(
         "\n## Settings\n\n| PCI control | Policy | Setting | Recommended value | Why |\n|---|---|---|---|---|\n",
     );
@@ -127,4 +125,60 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
          namespaces, reason and expiry; expired ones stop applying and the response says so.\n"
     ));
     Ok(text)
+}
+
+/// Why a policy whose settings patch is deployed as two webhooks.
+const WHY_TWO_WEBHOOKS: &str = "\n## Webhook type and audit\n\n\
+A policy is deployed as a mutating webhook only when its settings can patch (pod-security `mutate`,\n\
+image-digest `mode: resolve`, image-signatures `pinDigest`, runtime-isolation `defaultRuntimeClass`).\n\
+Kubernetes runs mutating webhooks one after another and never calls them again\n\
+(`reinvocationPolicy: Never`), so a mutating policy does not see a sidecar or init container another\n\
+webhook injects after it. Such a policy is therefore deployed twice: `pci-<policy>-mutate` (mutating,\n\
+the recommended settings) applies the fix, and `pci-<policy>` (validating, the same settings with\n\
+patching off) checks the final object, after every mutating webhook, and fails closed. The\n\
+Kubewarden audit scanner counts a patch as a pass, which would report a high-risk Pod without a\n\
+sandbox as compliant because a default class *would* have been set; so only the validating policy\n\
+carries `backgroundAudit: true`, and the reports an assessor reads are its verdicts. Every other\n\
+policy is a single validating webhook.\n\n\
+Policies that call host capabilities (registry, Sigstore, Kubernetes API) carry an explicit\n\
+`timeoutEvalSeconds` below the audit scanner's 10 s client and a webhook `timeoutSeconds` at least\n\
+3 s above it, so a slow registry rejects with the policy's own message instead of failing at\n\
+policy-server's global 2 s; each policy's pci.yml says why its values.\n";
+
+/// The webhooks deploying `policy`, e.g. "mutating `pci-x-mutate` + validating `pci-x` (audited)".
+fn webhooks(policy: &PolicySources) -> Result<String> {
+    let deployed = manifests::cluster_admission_policies(
+        policy,
+        Rollout::Protect,
+        &manifests::default_module(policy)?,
+    )?;
+    let mut shown = Vec::new();
+    for instance in &deployed {
+        let value = serde_json::to_value(instance)?;
+        let kind = if value["spec"]["mutating"] == Value::Bool(true) {
+            "mutating"
+        } else {
+            "validating"
+        };
+        // Unset means the CRD default, true.
+        let audit = if value["spec"]["backgroundAudit"] == Value::Bool(false) {
+            "not audited"
+        } else {
+            "audited"
+        };
+        shown.push(format!(
+            "{kind} `{}` ({audit})",
+            instance.metadata.name.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(shown.join(" + "))
+}
+
+/// "12 s / 8 s", or "10 s / global" for a policy without an evaluation timeout.
+fn timeouts(policy: &PolicySources) -> String {
+    let timeouts = &policy.pci.timeouts;
+    match timeouts.evaluation_seconds {
+        Some(eval) => format!("{} s / {eval} s", timeouts.webhook_seconds),
+        None => format!("{} s / global", timeouts.webhook_seconds),
+    }
 }

@@ -27,12 +27,76 @@ pub struct PolicySources {
 pub struct PciProfile {
     /// ClusterAdmissionPolicy spec fields beyond those metadata.yml gives.
     pub deployment: Map<String, Value>,
+    /// The webhook and evaluation timeouts, and why.
+    pub timeouts: Timeouts,
     /// The recommended settings.
     pub settings: Map<String, Value>,
     /// One entry per top-level setting: the control it serves and why this value.
     pub recommendations: Vec<Recommendation>,
     /// The control ids the policy reports (in violations, exceptions name them).
     pub controls: Vec<ControlDoc>,
+}
+
+/// How long the API server waits for the webhook, and policy-server for one evaluation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Timeouts {
+    /// `spec.timeoutSeconds`.
+    pub webhook_seconds: u32,
+    /// `spec.timeoutEvalSeconds`: required when the policy calls host capabilities (unset, a
+    /// slow registry would fail every request at policy-server's global 2 s).
+    #[serde(default)]
+    pub evaluation_seconds: Option<u32>,
+    /// Why these values.
+    pub why: String,
+}
+
+/// The CRD's range for both timeouts (kubebuilder `Minimum=2`, `Maximum=30`).
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 2..=30;
+/// The audit scanner's fixed HTTP client timeout: an evaluation must end before it, or audit
+/// reports a transport error instead of the policy's message.
+pub const AUDIT_CLIENT_SECONDS: u32 = 10;
+/// The margin the webhook timeout keeps above the evaluation timeout, so users see the
+/// policy's own message rather than a generic webhook timeout.
+pub const WEBHOOK_MARGIN_SECONDS: u32 = 3;
+
+impl Timeouts {
+    /// Checks the values against the CRD and against what the policy calls.
+    pub fn check(&self, calls_host: bool) -> Result<()> {
+        if !TIMEOUT_RANGE.contains(&self.webhook_seconds) {
+            bail!(
+                "timeouts.webhookSeconds {} is outside the CRD's 2–30",
+                self.webhook_seconds
+            );
+        }
+        if self.why.trim().is_empty() {
+            bail!("timeouts.why is empty: say why these timeouts");
+        }
+        match self.evaluation_seconds {
+            None if calls_host => bail!(
+                "timeouts.evaluationSeconds is required: the policy calls host capabilities, and policy-server's global 2 s would fail requests on a slow registry"
+            ),
+            None => Ok(()),
+            Some(eval) => {
+                if !TIMEOUT_RANGE.contains(&eval) {
+                    bail!("timeouts.evaluationSeconds {eval} is outside the CRD's 2–30");
+                }
+                if eval >= AUDIT_CLIENT_SECONDS {
+                    bail!(
+                        "timeouts.evaluationSeconds {eval} must stay below the audit scanner's {AUDIT_CLIENT_SECONDS} s client timeout"
+                    );
+                }
+                if self.webhook_seconds < eval + WEBHOOK_MARGIN_SECONDS {
+                    bail!(
+                        "timeouts.webhookSeconds {} must be at least evaluationSeconds + {WEBHOOK_MARGIN_SECONDS} ({})",
+                        self.webhook_seconds,
+                        eval + WEBHOOK_MARGIN_SECONDS
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// One control id a policy reports.
@@ -125,7 +189,16 @@ impl PolicySources {
         ))
     }
 
+    /// True when the policy declares host capabilities (registry, Sigstore, Kubernetes).
+    pub fn calls_host(&self) -> bool {
+        self.metadata
+            .host_capabilities
+            .as_ref()
+            .is_some_and(|capabilities| !capabilities.is_empty())
+    }
+
     fn check(&self) -> Result<()> {
+        self.pci.timeouts.check(self.calls_host())?;
         let controls: BTreeSet<String> = self.controls()?.into_iter().collect();
         let settings: BTreeSet<&str> = self.pci.settings.keys().map(String::as_str).collect();
         let mut explained = BTreeSet::new();

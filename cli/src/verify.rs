@@ -1,0 +1,61 @@
+//! `pci-policies verify`: check a published module's cosign signatures against a Kubewarden
+//! verification config, as `kwctl verify` and policy-server (`--verification-path`) do.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+/// What to verify, and against which config.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// `[registry://]host[:port]/repository[:tag|@sha256:…]`.
+    reference: String,
+    /// The verification config (`apiVersion: v1`, `allOf`, `anyOf`).
+    #[arg(long = "verification-config-path")]
+    config: PathBuf,
+    /// Plain HTTP (local registries only).
+    #[arg(long)]
+    insecure: bool,
+}
+
+/// Verifies, pulls the module by the verified digest, and prints
+/// `<reference>: verified <digest>`; an error names every requirement that failed.
+#[cfg(feature = "live")]
+pub fn verify(args: &VerifyArgs) -> Result<()> {
+    use anyhow::Context;
+    use pci_host::cosign::Cosign;
+    use pci_host::oci::{Credentials, Registry, Transport};
+    use pci_host::verification::{VerificationConfig, verify_policy};
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read {}", args.config.display()))?;
+    let config = VerificationConfig::from_yaml(&text)
+        .with_context(|| format!("{}", args.config.display()))?;
+    let transport = if args.insecure {
+        Transport::Http
+    } else {
+        Transport::Https
+    };
+    let registry = Registry::new(transport.clone(), Credentials::DockerConfig)?;
+    let mut cosign = Cosign::new(&transport)?;
+    let reference = args
+        .reference
+        .strip_prefix("registry://")
+        .unwrap_or(&args.reference);
+    if let Some((user, password)) = registry.basic_credentials(reference)? {
+        cosign = cosign.with_basic_auth(user, password);
+    }
+    let verified = verify_policy(&cosign, &registry, reference, &config)?;
+    println!(
+        "{reference}: verified {} ({} bytes of module)",
+        verified.digest,
+        verified.pulled.module.len()
+    );
+    Ok(())
+}
+
+/// Built without the `live` feature: no registry client.
+#[cfg(not(feature = "live"))]
+pub fn verify(_args: &VerifyArgs) -> Result<()> {
+    anyhow::bail!("this pci-policies was built without the `live` feature, which verifying needs")
+}

@@ -1,0 +1,378 @@
+//! Policy groups (`ClusterAdmissionPolicyGroup`) as policy-server evaluates them: the members
+//! are zero-argument functions in a boolean expression (`==`, `!=`, `&&`, `||`, `!`,
+//! parentheses), evaluated lazily with short-circuit. A member is true only when it accepts
+//! without a patch; a rejection, an error, a trap or a timeout, and a patch ("mutation is not
+//! allowed inside of policy group") are all false. The group's response carries its message
+//! and one cause per evaluated member that said no.
+
+use std::collections::BTreeSet;
+
+/// A parsed group expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expression(Node);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    Literal(bool),
+    Member(String),
+    Not(Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Equal(Box<Node>, Box<Node>),
+    NotEqual(Box<Node>, Box<Node>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Name(String),
+    Call(String),
+    And,
+    Or,
+    Not,
+    Equal,
+    NotEqual,
+    Open,
+    Close,
+}
+
+fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        let two: String = chars[at..chars.len().min(at + 2)].iter().collect();
+        let (token, width) = match (c, two.as_str()) {
+            (c, _) if c.is_whitespace() => {
+                at += 1;
+                continue;
+            }
+            (_, "&&") => (Token::And, 2),
+            (_, "||") => (Token::Or, 2),
+            (_, "==") => (Token::Equal, 2),
+            (_, "!=") => (Token::NotEqual, 2),
+            ('!', _) => (Token::Not, 1),
+            ('(', _) => (Token::Open, 1),
+            (')', _) => (Token::Close, 1),
+            (c, _) if c == '_' || c.is_ascii_alphabetic() => {
+                let end = (at..chars.len())
+                    .find(|&i| !(chars[i] == '_' || chars[i].is_ascii_alphanumeric()))
+                    .unwrap_or(chars.len());
+                let name: String = chars[at..end].iter().collect();
+                let rest: String = chars[end..].iter().collect();
+                let after = rest.trim_start();
+                if let Some(args) = after.strip_prefix('(') {
+                    if !args.trim_start().starts_with(')') {
+                        return Err(format!("member {name}() takes no arguments"));
+                    }
+                    let skipped = rest.len() - args.trim_start().len() + 1;
+                    tokens.push(Token::Call(name));
+                    at = end + skipped;
+                    continue;
+                }
+                (Token::Name(name), end - at)
+            }
+            (c, _) => {
+                return Err(format!(
+                    "{c:?} at {at} is not allowed in a group expression"
+                ));
+            }
+        };
+        tokens.push(token);
+        at += width;
+    }
+    Ok(tokens)
+}
+
+/// Recursive descent, lowest precedence first: `||`, `&&`, `==`/`!=`, `!`, atoms.
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    fn next_is(&mut self, token: &Token) -> bool {
+        if self.tokens.get(self.at) == Some(token) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or(&mut self) -> Result<Node, String> {
+        let mut node = self.and()?;
+        while self.next_is(&Token::Or) {
+            node = Node::Or(Box::new(node), Box::new(self.and()?));
+        }
+        Ok(node)
+    }
+
+    fn and(&mut self) -> Result<Node, String> {
+        let mut node = self.comparison()?;
+        while self.next_is(&Token::And) {
+            node = Node::And(Box::new(node), Box::new(self.comparison()?));
+        }
+        Ok(node)
+    }
+
+    fn comparison(&mut self) -> Result<Node, String> {
+        let mut node = self.unary()?;
+        loop {
+            if self.next_is(&Token::Equal) {
+                node = Node::Equal(Box::new(node), Box::new(self.unary()?));
+            } else if self.next_is(&Token::NotEqual) {
+                node = Node::NotEqual(Box::new(node), Box::new(self.unary()?));
+            } else {
+                return Ok(node);
+            }
+        }
+    }
+
+    fn unary(&mut self) -> Result<Node, String> {
+        if self.next_is(&Token::Not) {
+            return Ok(Node::Not(Box::new(self.unary()?)));
+        }
+        let token = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        match token {
+            Some(Token::Open) => {
+                let node = self.or()?;
+                if !self.next_is(&Token::Close) {
+                    return Err("a parenthesis is not closed".into());
+                }
+                Ok(node)
+            }
+            Some(Token::Call(name)) => Ok(Node::Member(name)),
+            Some(Token::Name(name)) if name == "true" => Ok(Node::Literal(true)),
+            Some(Token::Name(name)) if name == "false" => Ok(Node::Literal(false)),
+            Some(Token::Name(name)) => Err(format!(
+                "{name} is not a call: members are called as {name}()"
+            )),
+            Some(other) => Err(format!("unexpected {other:?}")),
+            None => Err("the expression ends too early".into()),
+        }
+    }
+}
+
+impl Expression {
+    /// Parses `text`; only the operators policy-server's controller allows.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parser = Parser {
+            tokens: tokens(text)?,
+            at: 0,
+        };
+        let node = parser.or()?;
+        if parser.at != parser.tokens.len() {
+            return Err(format!(
+                "unexpected {:?} after the expression",
+                parser.tokens[parser.at]
+            ));
+        }
+        Ok(Self(node))
+    }
+
+    /// The members the expression calls.
+    pub fn members(&self) -> BTreeSet<String> {
+        let mut members = BTreeSet::new();
+        self.0.visit(false, &mut |name, _| {
+            members.insert(name.to_owned());
+        });
+        members
+    }
+
+    /// Members whose false could make the expression true: under `!` or compared with `==` /
+    /// `!=`. An erroring member reads as false, so such a member fails open.
+    pub fn members_that_can_fail_open(&self) -> BTreeSet<String> {
+        let mut members = BTreeSet::new();
+        self.0.visit(false, &mut |name, inverted| {
+            if inverted {
+                members.insert(name.to_owned());
+            }
+        });
+        members
+    }
+
+    /// Evaluates with `member` answering each call, lazily and left to right.
+    pub fn evaluate(&self, member: &mut dyn FnMut(&str) -> bool) -> bool {
+        self.0.evaluate(member)
+    }
+}
+
+impl Node {
+    /// Calls `found(name, inverted)` for every member; `inverted` when its false can count as
+    /// true (under an odd number of `!`, or inside a comparison).
+    fn visit(&self, inverted: bool, found: &mut dyn FnMut(&str, bool)) {
+        match self {
+            Self::Literal(_) => {}
+            Self::Member(name) => found(name, inverted),
+            Self::Not(node) => node.visit(!inverted, found),
+            Self::And(left, right) | Self::Or(left, right) => {
+                left.visit(inverted, found);
+                right.visit(inverted, found);
+            }
+            Self::Equal(left, right) | Self::NotEqual(left, right) => {
+                left.visit(true, found);
+                right.visit(true, found);
+            }
+        }
+    }
+
+    fn evaluate(&self, member: &mut dyn FnMut(&str) -> bool) -> bool {
+        match self {
+            Self::Literal(value) => *value,
+            Self::Member(name) => member(name),
+            Self::Not(node) => !node.evaluate(member),
+            Self::And(left, right) => left.evaluate(member) && right.evaluate(member),
+            Self::Or(left, right) => left.evaluate(member) || right.evaluate(member),
+            Self::Equal(left, right) => left.evaluate(member) == right.evaluate(member),
+            Self::NotEqual(left, right) => left.evaluate(member) != right.evaluate(member),
+        }
+    }
+}
+
+/// What one member answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberAnswer {
+    /// Accepted without a patch: true.
+    Accepted,
+    /// Rejected, with its message: false.
+    Rejected(String),
+    /// Returned a patch: false, as policy-server counts it.
+    Patched,
+    /// Errored, trapped or timed out: false.
+    Failed(String),
+}
+
+/// A group's verdict: allowed, and the causes (`spec.policies.<member>`, message) of every
+/// evaluated member that said no, in evaluation order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupVerdict {
+    pub allowed: bool,
+    pub message: Option<String>,
+    pub causes: Vec<(String, String)>,
+    /// The members evaluated (the others were short-circuited).
+    pub evaluated: Vec<String>,
+}
+
+/// Evaluates `expression` with `member` answering each member once.
+pub fn evaluate_group(
+    expression: &Expression,
+    message: &str,
+    member: &mut dyn FnMut(&str) -> MemberAnswer,
+) -> GroupVerdict {
+    let mut causes = Vec::new();
+    let mut evaluated = Vec::new();
+    let allowed = expression.evaluate(&mut |name| {
+        evaluated.push(name.to_owned());
+        let (verdict, cause) = match member(name) {
+            MemberAnswer::Accepted => (true, None),
+            MemberAnswer::Rejected(message) | MemberAnswer::Failed(message) => {
+                (false, Some(message))
+            }
+            MemberAnswer::Patched => (
+                false,
+                Some("mutation is not allowed inside of policy group".to_owned()),
+            ),
+        };
+        if let Some(cause) = cause {
+            causes.push((format!("spec.policies.{name}"), cause));
+        }
+        verdict
+    });
+    GroupVerdict {
+        allowed,
+        message: (!allowed).then(|| message.to_owned()),
+        causes: if allowed { Vec::new() } else { causes },
+        evaluated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn truth(expression: &str, answers: &[(&str, bool)]) -> bool {
+        Expression::parse(expression)
+            .unwrap()
+            .evaluate(&mut |name| {
+                answers
+                    .iter()
+                    .find(|(member, _)| *member == name)
+                    .map(|(_, value)| *value)
+                    .unwrap()
+            })
+    }
+
+    #[test]
+    fn expressions_parse_and_evaluate_with_precedence() {
+        let e = "a() || b() && c()";
+        assert!(truth(e, &[("a", true), ("b", false), ("c", false)]));
+        assert!(!truth(e, &[("a", false), ("b", true), ("c", false)]));
+        assert!(truth(
+            "(a() || b()) && !c()",
+            &[("a", false), ("b", true), ("c", false)]
+        ));
+        assert!(truth("a() == b()", &[("a", false), ("b", false)]));
+        assert!(truth("a( ) != true", &[("a", false)]));
+    }
+
+    #[test]
+    fn bad_expressions_are_refused_with_the_reason() {
+        for (text, reason) in [
+            ("a() + b()", "'+'"),
+            ("a", "not a call"),
+            ("a(1)", "no arguments"),
+            ("(a() || b()", "not closed"),
+            ("a() b()", "after the expression"),
+            ("a() ||", "ends too early"),
+        ] {
+            let error = Expression::parse(text).unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn members_that_can_fail_open_are_found() {
+        let e = Expression::parse("a() || !(b() && c()) || d() == e()").unwrap();
+        assert_eq!(e.members().len(), 5);
+        let open: Vec<String> = e.members_that_can_fail_open().into_iter().collect();
+        assert_eq!(open, ["b", "c", "d", "e"]);
+        assert!(
+            Expression::parse("!!a() || b()")
+                .unwrap()
+                .members_that_can_fail_open()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn evaluation_is_lazy_and_collects_the_causes_of_no() {
+        let e = Expression::parse("a() || b() || c()").unwrap();
+        let verdict = evaluate_group(&e, "nope", &mut |name| match name {
+            "a" => MemberAnswer::Failed("registry unreachable".into()),
+            "b" => MemberAnswer::Patched,
+            _ => MemberAnswer::Rejected("untrusted".into()),
+        });
+        assert!(!verdict.allowed);
+        assert_eq!(verdict.message.as_deref(), Some("nope"));
+        assert_eq!(
+            verdict.causes,
+            [
+                ("spec.policies.a".into(), "registry unreachable".into()),
+                (
+                    "spec.policies.b".into(),
+                    "mutation is not allowed inside of policy group".into()
+                ),
+                ("spec.policies.c".into(), "untrusted".into()),
+            ]
+        );
+        let verdict = evaluate_group(&e, "nope", &mut |name| match name {
+            "a" => MemberAnswer::Rejected("no".into()),
+            _ => MemberAnswer::Accepted,
+        });
+        assert!(verdict.allowed);
+        assert_eq!(verdict.evaluated, ["a", "b"], "c is short-circuited");
+        assert!(verdict.causes.is_empty());
+    }
+}

@@ -1,0 +1,232 @@
+//! Verifying a policy module before running it, as `kwctl verify` and policy-server
+//! (`--verification-path`) do: the Kubewarden verification config (`apiVersion: v1`, `allOf`,
+//! `anyOf`), checked against the cosign signatures of the module's manifest digest; then the
+//! module pulled by that digest, so what runs is what was signed.
+//!
+//! Public keys are verified offline. Keyless entries (`githubAction`, `genericIssuer`) need
+//! Sigstore's Fulcio and Rekor trust root, which this offline host does not have: they are
+//! read and checked for shape, and reported as not verifiable here.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use sigstore::cosign::verification_constraint::{
+    AnnotationVerifier, PublicKeyVerifier, VerificationConstraint,
+};
+use sigstore::registry::OciReference;
+
+use crate::cosign::Cosign;
+use crate::oci::{Pulled, Registry};
+
+/// `verification-config.yml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerificationConfig {
+    pub api_version: String,
+    #[serde(default)]
+    pub all_of: Option<Vec<Requirement>>,
+    #[serde(default)]
+    pub any_of: Option<AnyOf>,
+}
+
+/// `anyOf`: at least `minimumMatches` of `signatures`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnyOf {
+    #[serde(default = "one")]
+    pub minimum_matches: usize,
+    pub signatures: Vec<Requirement>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One signature requirement.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Requirement {
+    /// Signed with this public key (PEM).
+    #[serde(rename_all = "camelCase")]
+    PubKey {
+        #[serde(default)]
+        owner: Option<String>,
+        key: String,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    /// Keyless, from a GitHub Actions workflow of `owner` (and `repo`).
+    #[serde(rename_all = "camelCase")]
+    GithubAction {
+        owner: String,
+        #[serde(default)]
+        repo: Option<String>,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+    /// Keyless, from `issuer` with a subject equal to or starting with a value.
+    #[serde(rename_all = "camelCase")]
+    GenericIssuer {
+        issuer: String,
+        subject: Subject,
+        #[serde(default)]
+        annotations: Option<BTreeMap<String, String>>,
+    },
+}
+
+/// A keyless subject.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Subject {
+    Equal(String),
+    UrlPrefix(String),
+}
+
+impl VerificationConfig {
+    /// Reads and checks a config: `apiVersion: v1`, at least one of `allOf` / `anyOf`, and
+    /// `minimumMatches` within the signatures listed.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        let config: Self = serde_yaml::from_str(text).context("not a verification config")?;
+        if config.api_version != "v1" {
+            bail!("apiVersion {:?}: only v1 is known", config.api_version);
+        }
+        let all = config.all_of.as_ref().map_or(0, Vec::len);
+        let any = config.any_of.as_ref().map_or(0, |a| a.signatures.len());
+        if all == 0 && any == 0 {
+            bail!("give allOf or anyOf: a config without requirements verifies nothing");
+        }
+        if let Some(any_of) = &config.any_of
+            && (any_of.minimum_matches == 0 || any_of.minimum_matches > any_of.signatures.len())
+        {
+            bail!(
+                "anyOf.minimumMatches {} must be from 1 to the {} signatures listed",
+                any_of.minimum_matches,
+                any_of.signatures.len()
+            );
+        }
+        Ok(config)
+    }
+}
+
+impl Requirement {
+    fn describe(&self) -> String {
+        match self {
+            Self::PubKey { owner, .. } => format!(
+                "pubKey{}",
+                owner
+                    .as_ref()
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default()
+            ),
+            Self::GithubAction { owner, repo, .. } => format!(
+                "githubAction {owner}{}",
+                repo.as_ref().map(|r| format!("/{r}")).unwrap_or_default()
+            ),
+            Self::GenericIssuer { issuer, .. } => format!("genericIssuer {issuer}"),
+        }
+    }
+
+    /// `Ok` when a signature layer satisfies the requirement.
+    fn check(&self, layers: &[sigstore::cosign::SignatureLayer]) -> Result<(), String> {
+        match self {
+            Self::PubKey {
+                key, annotations, ..
+            } => {
+                let verifier = PublicKeyVerifier::try_from(key.as_bytes())
+                    .map_err(|e| format!("the key is not usable: {e}"))?;
+                let annotations = AnnotationVerifier {
+                    annotations: annotations.clone().unwrap_or_default().into_iter().collect(),
+                };
+                let satisfied = layers.iter().any(|layer| {
+                    verifier.verify(layer).unwrap_or(false)
+                        && annotations.verify(layer).unwrap_or(false)
+                });
+                if satisfied {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "none of the {} signature(s) is by this key{}",
+                        layers.len(),
+                        if annotations.annotations.is_empty() {
+                            ""
+                        } else {
+                            " with these annotations"
+                        }
+                    ))
+                }
+            }
+            Self::GithubAction { .. } | Self::GenericIssuer { .. } => Err(
+                "keyless signatures need Sigstore's Fulcio and Rekor trust root, which this offline host does not have (kwctl verify and policy-server check them)".into(),
+            ),
+        }
+    }
+}
+
+/// A module that passed verification.
+pub struct Verified {
+    /// The manifest digest the signatures are for.
+    pub digest: String,
+    /// The module, pulled by that digest.
+    pub pulled: Pulled,
+}
+
+/// Verifies `reference` (`registry/repository:tag` or `@sha256:…`) against `config`, then pulls
+/// the module by the verified digest. The error names every requirement that failed.
+pub fn verify_policy(
+    cosign: &Cosign,
+    registry: &Registry,
+    reference: &str,
+    config: &VerificationConfig,
+) -> Result<Verified> {
+    let oci: OciReference = reference
+        .parse()
+        .map_err(|e| anyhow!("{reference:?} is not a reference: {e}"))?;
+    let (digest, layers) = cosign.signature_layers(&oci).map_err(|e| {
+        anyhow!("{reference} cannot be verified: no signature could be read: {e:#}")
+    })?;
+    let mut failures = Vec::new();
+    for (index, requirement) in config.all_of.iter().flatten().enumerate() {
+        if let Err(reason) = requirement.check(&layers) {
+            failures.push(format!(
+                "allOf[{index}] {}: {reason}",
+                requirement.describe()
+            ));
+        }
+    }
+    if let Some(any_of) = &config.any_of {
+        let mut reasons = Vec::new();
+        let mut matched = 0;
+        for (index, requirement) in any_of.signatures.iter().enumerate() {
+            match requirement.check(&layers) {
+                Ok(()) => matched += 1,
+                Err(reason) => reasons.push(format!(
+                    "anyOf.signatures[{index}] {}: {reason}",
+                    requirement.describe()
+                )),
+            }
+        }
+        if matched < any_of.minimum_matches {
+            failures.push(format!(
+                "anyOf: {matched} of {} required signatures matched ({})",
+                any_of.minimum_matches,
+                reasons.join("; ")
+            ));
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{reference} ({digest}) cannot be verified: {}",
+            failures.join("; ")
+        );
+    }
+    let pinned = format!("{}/{}@{digest}", oci.resolve_registry(), oci.repository());
+    let pulled = registry.pull_policy(&pinned)?;
+    if pulled.manifest_digest != digest {
+        bail!(
+            "{reference}: the registry served {} for the verified {digest}",
+            pulled.manifest_digest
+        );
+    }
+    Ok(Verified { digest, pulled })
+}
