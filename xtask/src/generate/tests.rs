@@ -1,0 +1,361 @@
+//! Tests of the generated files: drift, CRD shapes, webhook types, rollouts, timeouts, the
+//! Rancher conventions of the questions.
+use super::*;
+use policy::PolicySources;
+
+#[test]
+fn checked_in_generated_files_are_current() {
+    let stale = stale(&workspace::root()).unwrap();
+    assert!(
+        stale.is_empty(),
+        "run `make generate` and commit:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn rfc3339_dates() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(rfc3339(1_795_392_000 + 3_723), "2026-11-23T01:02:03Z");
+}
+
+#[test]
+fn every_required_package_field_is_enforced() {
+    for key in [
+        "io.kubewarden.policy.version",
+        "io.kubewarden.policy.title",
+        "io.artifacthub.displayName",
+        "io.kubewarden.policy.description",
+        "io.kubewarden.policy.ociUrl",
+    ] {
+        let mut policy = PolicySources::load("image-digest").unwrap();
+        policy.metadata.annotations.remove(key);
+        let error = artifacthub::package(&policy, "2026-11-22T00:00:00Z").unwrap_err();
+        assert!(format!("{error:#}").contains(key), "{key}: {error:#}");
+    }
+}
+
+/// The Rancher UI conventions (kubewarden-operations.md §7): every question in
+/// `group: Settings` (a `map[` without a group breaks the form), a type the renderer knows,
+/// a label and a description, `[]` defaults for lists (or Add does nothing), flat `show_if`,
+/// and nesting one level deep.
+fn rancher_faults(question: &serde_yaml::Value, depth: usize, faults: &mut Vec<String>) {
+    let variable = question["variable"].as_str().unwrap_or("?").to_owned();
+    if question["group"].as_str() != Some("Settings") {
+        faults.push(format!("{variable}: group is not Settings"));
+    }
+    let kind = question["type"].as_str().unwrap_or_default();
+    let known = [
+        "string",
+        "boolean",
+        "int",
+        "enum",
+        "array[",
+        "map[",
+        "sequence[",
+    ];
+    if !known.contains(&kind) {
+        faults.push(format!("{variable}: type {kind:?}"));
+    }
+    if question["label"].as_str().is_none_or(str::is_empty) {
+        faults.push(format!("{variable}: no label"));
+    }
+    if depth == 0 && question["description"].as_str().is_none_or(str::is_empty) {
+        faults.push(format!("{variable}: no description"));
+    }
+    if (kind == "sequence[" || kind == "array[") && !question["default"].is_sequence() {
+        faults.push(format!("{variable}: a list needs a [] default"));
+    }
+    if let Some(show_if) = question["show_if"].as_str() {
+        let flat = show_if.split("||").flat_map(|p| p.split("&&")).all(|test| {
+            let test = test.trim();
+            !test.contains(['(', ')']) && (test.contains("!=") || test.contains('='))
+        });
+        if !flat {
+            faults.push(format!("{variable}: show_if {show_if:?} is not flat"));
+        }
+    }
+    for nested in ["sequence_questions", "subquestions"] {
+        for child in question[nested].as_sequence().into_iter().flatten() {
+            if depth >= 1 {
+                faults.push(format!("{variable}: nested deeper than one level"));
+            }
+            rancher_faults(child, depth + 1, faults);
+        }
+    }
+}
+
+#[test]
+fn questions_follow_the_rancher_ui_conventions() {
+    for name in workspace::bundle().policies().unwrap() {
+        let sources = PolicySources::load(&name).unwrap();
+        let questions: serde_yaml::Value = serde_yaml::from_str(&sources.questions).unwrap();
+        let mut faults = Vec::new();
+        for question in questions["questions"].as_sequence().unwrap() {
+            rancher_faults(question, 0, &mut faults);
+        }
+        assert!(faults.is_empty(), "{name}: {faults:#?}");
+    }
+    let bad: serde_yaml::Value = serde_yaml::from_str(
+        "{variable: x, type: \"sequence[\", group: Rules, show_if: \"(a=b)\"}",
+    )
+    .unwrap();
+    let mut faults = Vec::new();
+    rancher_faults(&bad, 0, &mut faults);
+    assert_eq!(faults.len(), 5, "{faults:#?}");
+}
+
+#[test]
+fn an_empty_questions_file_is_refused() {
+    let mut policy = PolicySources::load("image-digest").unwrap();
+    policy.questions = "\n".into();
+    let error = artifacthub::package(&policy, "2026-11-22T00:00:00Z").unwrap_err();
+    assert!(error.to_string().contains("questions-ui.yml"), "{error}");
+}
+
+#[test]
+fn manifests_parse_with_the_sdk_crd_types() {
+    let root = workspace::root();
+    for rollout in [Rollout::Protect, Rollout::Monitor] {
+        let dir = rollout.dir();
+        let bundle =
+            std::fs::read_to_string(root.join(format!("{dir}/pci-policies.yaml"))).unwrap();
+        let mut bundled = manifests::parse_strict(&bundle).unwrap().into_iter();
+        for name in workspace::bundle().policies().unwrap() {
+            let sources = PolicySources::load(&name).unwrap();
+            let module = manifests::default_module(&sources).unwrap();
+            let expected =
+                manifests::cluster_admission_policies(&sources, rollout, &module).unwrap();
+            let single = std::fs::read_to_string(root.join(format!("{dir}/{name}.yaml"))).unwrap();
+            assert_eq!(
+                manifests::parse_strict(&single).unwrap(),
+                expected,
+                "{name}"
+            );
+            for instance in &expected {
+                assert_eq!(
+                    bundled.next().as_ref(),
+                    Some(instance),
+                    "{dir} bundle: {name}"
+                );
+                assert!(
+                    instance
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .module
+                        .starts_with("registry://")
+                );
+            }
+        }
+        assert!(bundled.next().is_none(), "{dir} bundle has extra documents");
+    }
+}
+
+/// The JSON of every instance generated for `name` with `settings` in `rollout`.
+fn instances(name: &str, settings: serde_json::Value, rollout: Rollout) -> Vec<serde_json::Value> {
+    let mut sources = PolicySources::load(name).unwrap();
+    sources.pci.settings = settings.as_object().unwrap().clone();
+    let module = manifests::default_module(&sources).unwrap();
+    manifests::cluster_admission_policies(&sources, rollout, &module)
+        .unwrap()
+        .iter()
+        .map(|instance| serde_json::to_value(instance).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_webhook_type_follows_what_the_settings_can_patch() {
+    for name in workspace::bundle().policies().unwrap() {
+        let sources = PolicySources::load(&name).unwrap();
+        let switch = webhook::Switch::for_policy(&name).unwrap();
+        let recommended = serde_json::Value::Object(sources.pci.settings.clone());
+        let deployed = instances(&name, recommended, Rollout::Protect);
+        // Exactly one validating, audited instance named pci-<name>, and it is last.
+        let validating = deployed.last().unwrap();
+        assert_eq!(validating["metadata"]["name"], format!("pci-{name}"));
+        assert_eq!(validating["spec"]["mutating"], false, "{name}");
+        assert_eq!(validating["spec"]["backgroundAudit"], true, "{name}");
+        for instance in &deployed {
+            let settings = instance["spec"]["settings"].as_object().unwrap();
+            let patches = switch.can_patch(settings).unwrap();
+            assert_eq!(instance["spec"]["mutating"], patches, "{name}: {instance}");
+            if patches {
+                assert_eq!(instance["spec"]["backgroundAudit"], false, "{name}");
+                assert_eq!(
+                    instance["metadata"]["name"],
+                    format!("pci-{name}{}", manifests::MUTATING_SUFFIX)
+                );
+            }
+        }
+        assert!(deployed.len() <= 2, "{name}");
+    }
+}
+
+#[test]
+fn settings_that_patch_deploy_a_mutating_instance_and_a_validating_twin() {
+    let pod_security =
+        serde_json::json!({"level": "restricted", "mutate": {"dropAllCapabilities": true}});
+    let digest = serde_json::json!({"mode": "resolve"});
+    let signatures = serde_json::json!({"rules": [{"images": ["registry.example.com/**"], "githubActions": {"owner": "example-org"}}]});
+    for (name, settings, off) in [
+        (
+            "pod-security",
+            pod_security,
+            ("mutate", serde_json::Value::Null),
+        ),
+        (
+            "image-digest",
+            digest,
+            ("mode", serde_json::json!("require")),
+        ),
+        // pinDigest is on unless set off.
+        (
+            "image-signatures",
+            signatures,
+            ("pinDigest", serde_json::json!(false)),
+        ),
+    ] {
+        let deployed = instances(name, settings.clone(), Rollout::Protect);
+        assert_eq!(deployed.len(), 2, "{name}");
+        assert_eq!(deployed[0]["spec"]["mutating"], true);
+        assert_eq!(
+            deployed[0]["spec"]["settings"], settings,
+            "{name}: the recommended settings"
+        );
+        assert_eq!(deployed[1]["spec"]["mutating"], false);
+        let twin = &deployed[1]["spec"]["settings"];
+        assert_eq!(twin[off.0], off.1, "{name}: {twin}");
+        // Only the patch switch changed.
+        for (key, value) in settings.as_object().unwrap() {
+            if key != off.0 {
+                assert_eq!(&twin[key], value, "{name}.{key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_monitor_rollout_never_rejects_and_keeps_everything_else() {
+    for name in workspace::bundle().policies().unwrap() {
+        let sources = PolicySources::load(&name).unwrap();
+        let settings = serde_json::Value::Object(sources.pci.settings.clone());
+        let protect = instances(&name, settings.clone(), Rollout::Protect);
+        let monitor = instances(&name, settings, Rollout::Monitor);
+        assert_eq!(protect.len(), monitor.len());
+        for (mut protect, monitor) in protect.into_iter().zip(monitor) {
+            assert_eq!(protect["spec"]["mode"], "protect", "{name}");
+            assert_eq!(protect["spec"]["failurePolicy"], "Fail", "{name}");
+            assert_eq!(monitor["spec"]["mode"], "monitor", "{name}");
+            assert_eq!(monitor["spec"]["failurePolicy"], "Ignore", "{name}");
+            protect["spec"]["mode"] = "monitor".into();
+            protect["spec"]["failurePolicy"] = "Ignore".into();
+            assert_eq!(protect, monitor, "{name}");
+        }
+    }
+}
+
+#[test]
+fn host_calling_policies_carry_explicit_timeouts() {
+    for name in workspace::bundle().policies().unwrap() {
+        let sources = PolicySources::load(&name).unwrap();
+        let settings = serde_json::Value::Object(sources.pci.settings.clone());
+        for instance in instances(&name, settings, Rollout::Protect) {
+            let spec = &instance["spec"];
+            let webhook = spec["timeoutSeconds"].as_u64().unwrap();
+            assert!((2..=30).contains(&webhook), "{name}");
+            match spec["timeoutEvalSeconds"].as_u64() {
+                Some(eval) => {
+                    assert!((2..10).contains(&eval), "{name}: {eval}");
+                    assert!(webhook >= eval + 3, "{name}: {webhook} < {eval} + 3");
+                }
+                None => assert!(
+                    !sources.calls_host(),
+                    "{name} calls the host without timeoutEvalSeconds"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn timeouts_are_checked_against_the_crd_and_the_audit_client() {
+    let timeouts = |eval: Option<u32>, webhook: u32| policy::Timeouts {
+        webhook_seconds: webhook,
+        evaluation_seconds: eval,
+        why: "because".into(),
+    };
+    let error = |t: policy::Timeouts, host: bool| t.check(host).unwrap_err().to_string();
+    assert!(error(timeouts(None, 10), true).contains("evaluationSeconds is required"));
+    assert!(timeouts(None, 10).check(false).is_ok());
+    assert!(error(timeouts(Some(10), 15), true).contains("audit scanner"));
+    assert!(error(timeouts(Some(8), 10), true).contains("at least evaluationSeconds + 3 (11)"));
+    assert!(error(timeouts(Some(1), 10), true).contains("2–30"));
+    assert!(error(timeouts(Some(8), 31), true).contains("2–30"));
+    assert!(timeouts(Some(8), 11).check(true).is_ok());
+    let mut silent = timeouts(Some(8), 12);
+    silent.why = " ".into();
+    assert!(error(silent, true).contains("timeouts.why"));
+}
+
+#[test]
+fn manifest_fields_the_crd_does_not_know_are_rejected() {
+    let sources = PolicySources::load("runtime-isolation").unwrap();
+    let module = manifests::default_module(&sources).unwrap();
+    let good = manifests::manifest(&sources, Rollout::Protect, &module).unwrap();
+    assert!(manifests::parse_strict(&good).is_ok());
+    for (from, to, field) in [
+        ("  mutating:", "  mutatin:", "mutatin"),
+        ("  - apiGroups:", "  - apiGroupz:", "apiGroupz"),
+        ("  name: pci-", "  nam: pci-", "nam"),
+        (
+            "    kind: Namespace",
+            "    kind: Namespace\n    group: core",
+            "group",
+        ),
+        (
+            "kind: ClusterAdmissionPolicy\n",
+            "kind: ClusterAdmissionPolicy\nstatuz: {}\n",
+            "statuz",
+        ),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let bad = good.replacen(from, to, 1);
+        let error = format!("{:#}", manifests::parse_strict(&bad).unwrap_err());
+        assert!(
+            error.contains(&format!(".{field}"))
+                || error.contains(&format!("`{field}`"))
+                || error.ends_with(field),
+            "{field}: {error}"
+        );
+    }
+}
+
+#[test]
+fn deployment_fields_owned_by_the_metadata_are_refused() {
+    let mut sources = PolicySources::load("image-digest").unwrap();
+    sources
+        .pci
+        .deployment
+        .insert("mutating".into(), serde_json::Value::Bool(false));
+    let module = manifests::default_module(&sources).unwrap();
+    let deploy = |sources: &PolicySources| {
+        manifests::cluster_admission_policies(sources, Rollout::Protect, &module)
+    };
+    let error = deploy(&sources).unwrap_err();
+    assert!(error.to_string().contains("mutating"), "{error}");
+    let mut sources = PolicySources::load("image-digest").unwrap();
+    sources
+        .pci
+        .deployment
+        .insert("timeoutEvalSeconds".into(), serde_json::json!(20));
+    let error = deploy(&sources).unwrap_err();
+    assert!(error.to_string().contains("timeoutEvalSeconds"), "{error}");
+    let mut sources = PolicySources::load("image-digest").unwrap();
+    sources
+        .pci
+        .deployment
+        .insert("mode".into(), serde_json::Value::String("watch".into()));
+    assert!(deploy(&sources).is_err());
+}
