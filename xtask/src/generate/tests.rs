@@ -1,5 +1,6 @@
 //! Tests of the generated files: drift, CRD shapes, webhook types, rollouts, timeouts, the
 //! Rancher conventions of the questions.
+
 use super::*;
 use policy::PolicySources;
 
