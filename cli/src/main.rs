@@ -5,10 +5,12 @@
 //! - `push`: push an annotated module to a registry, like `kwctl push`, and print its immutable
 //!   reference;
 //! - `verify`: check a published module's signatures with a Kubewarden verification config,
-//!   like `kwctl verify`.
+//!   like `kwctl verify`;
+//! - `scan`: check files of manifests with the deployed policies, in CI (exit 0/1/2).
 
 mod push;
 mod run;
+mod scan;
 mod verify;
 
 use std::path::PathBuf;
@@ -49,6 +51,8 @@ enum Command {
     Push(push::PushArgs),
     /// Verify a published module's signatures with a verification config, as `kwctl verify`.
     Verify(verify::VerifyArgs),
+    /// Scan manifests with the deployed policies: exit 0 all pass, 1 a rejection, 2 bad input.
+    Scan(scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,16 @@ fn main() -> ExitCode {
         } => annotate(&module, &metadata, usage.as_deref(), &output),
         Command::Push(args) => push::push(&args),
         Command::Verify(args) => verify::verify(&args),
+        Command::Scan(args) => {
+            // 0 all pass, 1 a rejection, 2 bad input or usage (also when the scan cannot start).
+            return match scan::scan(&args) {
+                Ok(code) => ExitCode::from(code),
+                Err(error) => {
+                    eprintln!("Error: {error:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -308,3 +308,144 @@ fn verify_accepts_the_signed_module_and_refuses_a_tampered_one() {
     assert!(stderr.contains("cannot be verified"), "{stderr}");
     std::fs::remove_file(config).unwrap();
 }
+
+/// `pci-policies` with `stdin` piped in.
+fn pci_policies_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+        .current_dir(root())
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The scan of a folder of AdmissionRequests with the recommended deployment, offline: every
+/// workload judged by every validating policy; checks that need the registry or the cluster
+/// report an error, never a pass; files that are not objects are skipped; exit 1.
+#[test]
+fn scan_judges_every_workload_and_never_passes_what_it_cannot_check() {
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "policies/pod-security/examples",
+            "--offline",
+            "-o",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let verdict = |file: &str, policy: &str| {
+        results
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(file) && r["policy"] == policy)
+            .map(|r| r["verdict"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        verdict("01-compliant-deployment.json", "pci-pod-security").as_deref(),
+        Some("pass")
+    );
+    assert_eq!(
+        verdict("02-privileged-daemonset.json", "pci-pod-security").as_deref(),
+        Some("fail")
+    );
+    // runtime-isolation reads the namespace from the cluster: offline, an error.
+    assert_eq!(
+        verdict("02-privileged-daemonset.json", "pci-runtime-isolation").as_deref(),
+        Some("error")
+    );
+    // Only validating policies report (the mutating instances' checks are their twins').
+    assert!(
+        results
+            .iter()
+            .all(|r| !r["policy"].as_str().unwrap().ends_with("-mutate"))
+    );
+    let skipped = results.iter().filter(|r| r["verdict"] == "skip").count();
+    assert_eq!(skipped, 3, "the settings files");
+    let passes = results.iter().filter(|r| r["verdict"] == "pass").count();
+    assert_eq!(report["summary"]["pass"], passes);
+}
+
+/// `helm template … | pci-policies scan -`: multi-document YAML on stdin, scanned with the
+/// policies of a manifest file; a compliant workload passes (exit 0), a bad document is named
+/// by line and makes the exit 2, an unknown format is a usage error (2).
+#[test]
+fn scan_reads_standard_input_with_the_deployed_policies() {
+    let bundle = std::fs::read_to_string(root().join("manifests/pci-policies.yaml")).unwrap();
+    let chosen: Vec<&str> = bundle
+        .split("\n---\n")
+        .filter(|doc| {
+            doc.contains("name: pci-pod-security\n")
+                || doc.contains("name: pci-trusted-registries\n")
+        })
+        .collect();
+    assert_eq!(chosen.len(), 2);
+    let policies = std::env::temp_dir().join(format!("scan-policies-{}.yaml", std::process::id()));
+    std::fs::write(&policies, chosen.join("\n---\n")).unwrap();
+    let policies = policies.to_str().unwrap().to_owned();
+    let compliant = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+      - name: web
+        image: registry.example.com/shop/web:1.4.2
+        securityContext:
+          allowPrivilegeEscalation: false
+          capabilities: {drop: [ALL]}
+";
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &["scan", "-", "--policies", &policies, "--offline"],
+        compliant,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("-:5  Deployment shop/web"), "{stdout}");
+    assert!(
+        stdout.contains("2 pass, 0 warn, 0 fail, 0 error, 1 skipped, 0 invalid"),
+        "{stdout}"
+    );
+
+    let broken = format!("{compliant}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: [x\n");
+    let (code, stdout, _) = pci_policies_with_stdin(
+        &["scan", "-", "--policies", &policies, "--offline"],
+        &broken,
+    );
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.contains("INVALID"), "{stdout}");
+    assert!(
+        stdout.contains("-:23"),
+        "the broken line is named: {stdout}"
+    );
+
+    let (code, _, stderr) = pci_policies_with_stdin(&["scan", "-", "-o", "xml"], "");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("expected table or json"), "{stderr}");
+    std::fs::remove_file(&policies).unwrap();
+}
