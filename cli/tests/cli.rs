@@ -270,16 +270,10 @@ fn verify_accepts_the_signed_module_and_refuses_a_tampered_one() {
         &pushed.immutable_ref,
     )
     .unwrap();
-    let indented: String = key
-        .public_key_pem()
-        .unwrap()
-        .lines()
-        .map(|line| format!("      {line}\n"))
-        .collect();
     let config = std::env::temp_dir().join(format!("verification-{}.yml", std::process::id()));
     std::fs::write(
         &config,
-        format!("apiVersion: v1\nallOf:\n  - kind: pubKey\n    key: |\n{indented}"),
+        pci_host::verification::pub_key_config("release", &key.public_key_pem().unwrap()),
     )
     .unwrap();
     let config = config.to_str().unwrap();
@@ -299,9 +293,7 @@ fn verify_accepts_the_signed_module_and_refuses_a_tampered_one() {
         "{stdout}"
     );
     // Another module pushed over the signed tag: its digest carries no signature.
-    let mut tampered = module.clone();
-    tampered.extend_from_slice(&[0, 9, 8]);
-    tampered.extend_from_slice(b"tampered");
+    let tampered = pci_host::sections::append_custom(&module, "tampered", b"").unwrap();
     registry.push_policy(&tampered, &reference).unwrap();
     let (ok, _, stderr) = verify();
     assert!(!ok);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use e2e::{policy, root};
 use pci_host::admission::Deployment;
+use pci_host::bundle::policy_of_module;
 use pci_host::capabilities::LiveAnswers;
 use pci_host::group::{Expression, GroupVerdict, MemberAnswer, evaluate_group};
 use pci_host::replay::CallbackRequest;
@@ -36,12 +37,6 @@ fn group() -> Value {
     serde_yaml::from_str(text.split_once("---\n").unwrap().1).unwrap()
 }
 
-/// `registry://host/path/<policy>:vX[@sha256:…]` → `<policy>`.
-fn policy_of(module: &str) -> &str {
-    let last = module.rsplit('/').next().unwrap();
-    last.split([':', '@']).next().unwrap()
-}
-
 fn evaluate(image: &str, registry: &Arc<Unreachable>) -> GroupVerdict {
     let group = group();
     let spec = &group["spec"];
@@ -69,7 +64,7 @@ fn evaluate(image: &str, registry: &Arc<Unreachable>) -> GroupVerdict {
                 ..RunOptions::default()
             };
             match run(
-                &policy(policy_of(member["module"].as_str().unwrap())),
+                &policy(policy_of_module(member["module"].as_str().unwrap()).unwrap()),
                 &request,
                 options,
             ) {

@@ -231,13 +231,7 @@ fn the_recommended_manifests_carry_settings_each_policy_accepts() {
         assert_eq!(group["kind"], "ClusterAdmissionPolicyGroup");
         for (member, spec) in group["spec"]["policies"].as_object().unwrap() {
             let module = spec["module"].as_str().unwrap();
-            let name = module
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .split(':')
-                .next()
-                .unwrap();
+            let name = pci_host::bundle::policy_of_module(module).unwrap();
             check(name, spec, &format!("{}: {member}", path.display()));
         }
     }

@@ -9,7 +9,7 @@ use pci_host::local_registry::LocalRegistry;
 use pci_host::oci::{Credentials, DSSE_MEDIA_TYPE, Registry, Transport};
 use pci_host::publish::{publish_bundle, sign_published};
 use pci_host::release::{CYCLONEDX_PREDICATE_TYPE, SigningKey, verify_attestation};
-use pci_host::verification::{VerificationConfig, verify_policy};
+use pci_host::verification::{self, VerificationConfig, verify_policy};
 use serde_json::json;
 use sigstore::crypto::SigningScheme;
 
@@ -28,24 +28,13 @@ fn cosign_key() -> (String, SigningKey) {
 }
 
 fn pub_key_config(public_key: &str) -> VerificationConfig {
-    let indented: String = public_key.lines().map(|l| format!("      {l}\n")).collect();
-    VerificationConfig::from_yaml(&format!(
-        "apiVersion: v1\nallOf:\n  - kind: pubKey\n    owner: release-team\n    key: |\n{indented}"
-    ))
-    .unwrap()
+    VerificationConfig::from_yaml(&verification::pub_key_config("release-team", public_key))
+        .unwrap()
 }
 
 /// `module` with one more custom section: still an annotated wasm module, another digest.
 fn tampered(module: &[u8]) -> Vec<u8> {
-    let name = b"tampered";
-    let payload = b"not what was signed";
-    let mut out = module.to_vec();
-    out.push(0);
-    out.push(u8::try_from(1 + name.len() + payload.len()).unwrap());
-    out.push(u8::try_from(name.len()).unwrap());
-    out.extend_from_slice(name);
-    out.extend_from_slice(payload);
-    out
+    pci_host::sections::append_custom(module, "tampered", b"not what was signed").unwrap()
 }
 
 #[test]

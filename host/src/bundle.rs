@@ -80,6 +80,15 @@ impl Bundle {
     }
 }
 
+/// The policy a module reference names: the last path segment without tag or digest,
+/// `registry://host/path/<policy>:v1@sha256:…` → `<policy>` (`file://…/<policy>.wasm` too).
+pub fn policy_of_module(reference: &str) -> Option<&str> {
+    let last = reference.rsplit('/').next()?;
+    let name = last.split([':', '@']).next()?;
+    let name = name.strip_suffix(".wasm").unwrap_or(name);
+    (!name.is_empty()).then_some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +110,26 @@ mod tests {
         assert!(!missing.contains(&"Cargo.toml"));
         assert!(missing.contains(&"metadata.yml") && missing.contains(&"examples/README.md"));
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn module_references_name_their_policy() {
+        for (module, policy) in [
+            (
+                "registry://ghcr.io/pci-policies/pod-security:v0.1.0",
+                Some("pod-security"),
+            ),
+            (
+                "registry://r/x/image-digest:v1@sha256:00",
+                Some("image-digest"),
+            ),
+            (
+                "file:///tmp/trusted-registries.wasm",
+                Some("trusted-registries"),
+            ),
+            ("registry://r/x/", None),
+        ] {
+            assert_eq!(policy_of_module(module), policy, "{module}");
+        }
     }
 }

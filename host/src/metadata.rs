@@ -20,6 +20,18 @@ pub struct Rule {
     pub operations: Vec<String>,
 }
 
+impl Rule {
+    /// True when the API server calls the webhook for this group, version, resource and
+    /// operation (`*` matches anything).
+    pub fn matches(&self, group: &str, version: &str, resource: &str, operation: &str) -> bool {
+        let any = |list: &[String], value: &str| list.iter().any(|v| v == "*" || v == value);
+        any(&self.api_groups, group)
+            && any(&self.api_versions, version)
+            && any(&self.resources, resource)
+            && any(&self.operations, operation)
+    }
+}
+
 /// A Kubernetes resource a context-aware policy reads.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,4 +141,27 @@ impl Metadata {
 
 fn field_has_empty(values: &[String]) -> bool {
     values.iter().any(String::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_group_version_resource_and_operation() {
+        let rule = Rule {
+            api_groups: vec!["apps".into()],
+            api_versions: vec!["v1".into()],
+            resources: vec!["deployments".into()],
+            operations: vec!["CREATE".into(), "UPDATE".into()],
+        };
+        assert!(rule.matches("apps", "v1", "deployments", "CREATE"));
+        assert!(!rule.matches("", "v1", "pods", "CREATE"));
+        assert!(!rule.matches("apps", "v1", "deployments", "DELETE"));
+        let any_group = Rule {
+            api_groups: vec!["*".into()],
+            ..rule.clone()
+        };
+        assert!(any_group.matches("batch", "v1", "deployments", "UPDATE"));
+    }
 }

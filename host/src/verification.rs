@@ -83,6 +83,18 @@ pub enum Subject {
     UrlPrefix(String),
 }
 
+/// A config accepting only modules signed with `public_key_pem`, as `make publish` writes it
+/// for the key it signed with (`owner` labels the key).
+pub fn pub_key_config(owner: &str, public_key_pem: &str) -> String {
+    let indented: String = public_key_pem
+        .lines()
+        .map(|line| format!("      {line}\n"))
+        .collect();
+    format!(
+        "# Accepts only modules signed with this key (kwctl verify --verification-config-path,\n# PolicyServer spec.verificationConfig).\napiVersion: v1\nallOf:\n  - kind: pubKey\n    owner: {owner}\n    key: |\n{indented}"
+    )
+}
+
 impl VerificationConfig {
     /// Reads and checks a config: `apiVersion: v1`, at least one of `allOf` / `anyOf`, and
     /// `minimumMatches` within the signatures listed.
@@ -229,4 +241,22 @@ pub fn verify_policy(
         );
     }
     Ok(Verified { digest, pulled })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_pub_key_config_reads_back() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+        let config = VerificationConfig::from_yaml(&pub_key_config("release", pem)).unwrap();
+        match &config.all_of.unwrap()[0] {
+            Requirement::PubKey { key, owner, .. } => {
+                assert_eq!(key, pem);
+                assert_eq!(owner.as_deref(), Some("release"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

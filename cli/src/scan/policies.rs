@@ -6,36 +6,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use pci_host::bundle::policy_of_module;
 use pci_host::host::{Engine, Policy};
+use pci_host::metadata::Rule;
 use serde::Deserialize;
 use serde_json::Value;
 
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
 pub const RECOMMENDED: &str = include_str!("../../../manifests/pci-policies.yaml");
-
-/// One rule of a policy (`spec.rules[]`).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    #[serde(default)]
-    pub api_groups: Vec<String>,
-    #[serde(default)]
-    pub api_versions: Vec<String>,
-    #[serde(default)]
-    pub resources: Vec<String>,
-    #[serde(default)]
-    pub operations: Vec<String>,
-}
-
-impl Rule {
-    fn matches(&self, group: &str, version: &str, resource: &str, operation: &str) -> bool {
-        let any = |list: &[String], value: &str| list.iter().any(|v| v == "*" || v == value);
-        any(&self.api_groups, group)
-            && any(&self.api_versions, version)
-            && any(&self.resources, resource)
-            && any(&self.operations, operation)
-    }
-}
 
 /// A deployed policy.
 pub struct Deployed {
@@ -106,7 +84,11 @@ pub fn read(text: &str, engine: &Engine, modules_dir: &Path) -> Result<Vec<Deplo
         let module = spec["module"]
             .as_str()
             .with_context(|| format!("{name}: spec.module is required"))?;
-        let file = module_file(module, modules_dir)?;
+        let file = format!(
+            "{}.wasm",
+            policy_of_module(module)
+                .with_context(|| format!("{name}: no policy name in {module}"))?
+        );
         let policy = match compiled.get(&file) {
             Some(policy) => policy.clone(),
             None => {
@@ -136,59 +118,4 @@ pub fn read(text: &str, engine: &Engine, modules_dir: &Path) -> Result<Vec<Deplo
     // Mutating webhooks run first, in name order, as the API server orders them.
     deployed.sort_by(|a, b| (!a.mutating, &a.name).cmp(&(!b.mutating, &b.name)));
     Ok(deployed)
-}
-
-/// `registry://host/path/<policy>:v1@sha256:…` → `<policy>.wasm`.
-fn module_file(module: &str, modules_dir: &Path) -> Result<String> {
-    let last = module.rsplit('/').next().unwrap_or(module);
-    let name = last.split([':', '@']).next().unwrap_or(last);
-    if name.is_empty() {
-        bail!("{module}: no policy name in the module reference");
-    }
-    let file = if name.ends_with(".wasm") {
-        name.to_owned()
-    } else {
-        format!("{name}.wasm")
-    };
-    let _ = modules_dir;
-    Ok(file)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_match_group_version_resource_and_operation() {
-        let rule = Rule {
-            api_groups: vec!["apps".into()],
-            api_versions: vec!["v1".into()],
-            resources: vec!["deployments".into()],
-            operations: vec!["CREATE".into(), "UPDATE".into()],
-        };
-        assert!(rule.matches("apps", "v1", "deployments", "CREATE"));
-        assert!(!rule.matches("", "v1", "pods", "CREATE"));
-        assert!(!rule.matches("apps", "v1", "deployments", "DELETE"));
-    }
-
-    #[test]
-    fn module_references_name_their_file() {
-        let dir = Path::new("dist");
-        for (module, file) in [
-            (
-                "registry://ghcr.io/pci-policies/pod-security:v0.1.0",
-                "pod-security.wasm",
-            ),
-            (
-                "registry://r/x/image-digest:v1@sha256:00",
-                "image-digest.wasm",
-            ),
-            (
-                "file:///tmp/trusted-registries.wasm",
-                "trusted-registries.wasm",
-            ),
-        ] {
-            assert_eq!(module_file(module, dir).unwrap(), file);
-        }
-    }
 }

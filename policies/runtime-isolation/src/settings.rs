@@ -35,8 +35,8 @@ pub enum HighRisk {
 }
 
 /// Selectors of high-risk workloads; a workload is high-risk when any of them matches.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+/// Read through `HighRiskForm`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selectors {
     /// On the pod (template) labels.
     pub pod_selector: Option<LabelSelector>,
@@ -59,29 +59,23 @@ struct HighRiskForm {
 
 impl HighRiskForm {
     fn into_high_risk(self) -> Result<HighRisk, String> {
-        let selector_given = |selector: &Option<LabelSelector>| {
-            selector
-                .as_ref()
-                .is_some_and(|s| !s.match_labels.is_empty() || !s.match_expressions.is_empty())
-        };
-        if self.all {
-            if selector_given(&self.pod_selector)
-                || selector_given(&self.namespace_selector)
-                || !self.pod_annotations.is_empty()
-            {
-                return Err("all: true already makes every workload high-risk; remove podSelector, podAnnotations and namespaceSelector, or set all: false".into());
-            }
-            return Ok(HighRisk::All);
-        }
         // An empty selector is a form field left untouched, not "every pod": to mean every
         // workload, say all: true.
-        let given =
-            |selector: Option<LabelSelector>| selector.filter(|s| selector_given(&Some(s.clone())));
-        Ok(HighRisk::Selected(Selectors {
+        let given = |selector: Option<LabelSelector>| {
+            selector.filter(|s| !s.match_labels.is_empty() || !s.match_expressions.is_empty())
+        };
+        let selectors = Selectors {
             pod_selector: given(self.pod_selector),
             pod_annotations: self.pod_annotations,
             namespace_selector: given(self.namespace_selector),
-        }))
+        };
+        if !self.all {
+            return Ok(HighRisk::Selected(selectors));
+        }
+        if selectors != Selectors::default() {
+            return Err("all: true already makes every workload high-risk; remove podSelector, podAnnotations and namespaceSelector, or set all: false".into());
+        }
+        Ok(HighRisk::All)
     }
 }
 

@@ -134,6 +134,7 @@ impl GroupSource {
             );
         }
         let mut sum = 0;
+        let mut group_rules = None;
         for (name, member) in &self.members {
             let policy = find(policies, &member.policy)?;
             if member.why.trim().is_empty() {
@@ -148,9 +149,11 @@ impl GroupSource {
                     self.name
                 );
             }
-            if policy.metadata.rules != policies[0].metadata.rules {
+            // The group has one set of rules: every member must be written for the same.
+            let rules: &Vec<_> = group_rules.get_or_insert(&policy.metadata.rules);
+            if *rules != policy.metadata.rules {
                 bail!(
-                    "{}: member {name} has other rules than the group",
+                    "{}: member {name} has other rules than the other members",
                     self.name
                 );
             }
@@ -201,27 +204,27 @@ impl GroupSource {
             }
             members.insert(name.clone(), Value::Object(spec));
         }
-        let (mode, failure_policy) = match rollout {
-            Rollout::Protect => ("protect", "Fail"),
-            Rollout::Monitor => ("monitor", "Ignore"),
-        };
-        let spec: ClusterAdmissionPolicyGroupSpec = serde_json::from_value(json!({
+        let mut spec = json!({
             "policyServer": "default",
-            "mode": mode,
-            "failurePolicy": failure_policy,
+            "mode": "protect",
+            "failurePolicy": "Fail",
             "backgroundAudit": true,
             "rules": rules,
             "policies": members,
             "expression": self.expression,
             "message": self.message.trim(),
             "timeoutSeconds": self.timeout_seconds,
-        }))
-        .with_context(|| {
-            format!(
-                "{} is not a valid ClusterAdmissionPolicyGroup spec",
-                self.name
-            )
-        })?;
+        });
+        if let Value::Object(fields) = &mut spec {
+            rollout.apply(fields);
+        }
+        let spec: ClusterAdmissionPolicyGroupSpec =
+            serde_json::from_value(spec).with_context(|| {
+                format!(
+                    "{} is not a valid ClusterAdmissionPolicyGroup spec",
+                    self.name
+                )
+            })?;
         let annotations = BTreeMap::from([
             (
                 "io.kubewarden.policy.category".to_owned(),
@@ -403,6 +406,21 @@ mod tests {
         assert!(check_member_name("9lives").is_err());
         assert!(check_member_name("has-dash").is_err());
         assert!(check_member_name("_ok9").is_ok());
+    }
+
+    #[test]
+    fn members_written_for_other_rules_are_refused() {
+        let mut policies = policy::all().unwrap();
+        let trusted = policies
+            .iter_mut()
+            .find(|p| p.name == "trusted-registries")
+            .unwrap();
+        trusted.metadata.rules.pop();
+        let error = format!("{:#}", source().check(&policies).unwrap_err());
+        assert!(
+            error.contains("other rules than the other members"),
+            "{error}"
+        );
     }
 
     /// Whatever the members answer, turning any one member from true to false (an error, a

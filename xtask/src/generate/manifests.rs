@@ -58,8 +58,8 @@ impl Rollout {
         }
     }
 
-    /// Sets the spec fields this rollout decides.
-    fn apply(self, spec: &mut Map<String, Value>) {
+    /// Sets the spec fields this rollout decides (on a spec set up for protect).
+    pub fn apply(self, spec: &mut Map<String, Value>) {
         if self == Self::Monitor {
             spec.insert("mode".into(), Value::String("monitor".into()));
             spec.insert("failurePolicy".into(), Value::String("Ignore".into()));
