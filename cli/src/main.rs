@@ -6,8 +6,12 @@
 //!   reference;
 //! - `verify`: check a published module's signatures with a Kubewarden verification config,
 //!   like `kwctl verify`;
-//! - `scan`: check files of manifests with the deployed policies, in CI (exit 0/1/2).
+//! - `scan`: check files of manifests with the deployed policies, in CI (exit 0/1/2);
+//! - `evidence`: the assessor's evidence pack (index.html and evidence.json).
 
+mod evidence;
+mod markup;
+mod profile;
 mod push;
 mod run;
 mod scan;
@@ -53,6 +57,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Scan manifests with the deployed policies: exit 0 all pass, 1 a rejection, 2 bad input.
     Scan(scan::ScanArgs),
+    /// Build the assessor's evidence pack from the deployed manifests, reports and scans.
+    Evidence(evidence::EvidenceArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         } => annotate(&module, &metadata, usage.as_deref(), &output),
         Command::Push(args) => push::push(&args),
         Command::Verify(args) => verify::verify(&args),
+        Command::Evidence(args) => evidence::evidence(&args),
         Command::Scan(args) => {
             // 0 all pass, 1 a rejection, 2 bad input or usage (also when the scan cannot start).
             return match scan::scan(&args) {

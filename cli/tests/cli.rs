@@ -438,6 +438,6 @@ spec:
 
     let (code, _, stderr) = pci_policies_with_stdin(&["scan", "-", "-o", "xml"], "");
     assert_eq!(code, 2);
-    assert!(stderr.contains("expected table or json"), "{stderr}");
+    assert!(stderr.contains("expected table, json, junit"), "{stderr}");
     std::fs::remove_file(&policies).unwrap();
 }

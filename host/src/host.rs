@@ -1,5 +1,6 @@
 //! The waPC host: compiles a policy with wasmtime and calls it as policy-server does.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -48,6 +49,47 @@ impl Engine {
         let metadata = Metadata::from_module(module)?;
         let compiled = wasmtime::Module::new(&self.engine, module)
             .map_err(|e| anyhow!("cannot compile the module: {e}"))?;
+        self.prepare(compiled, metadata)
+    }
+
+    /// Compiles an annotated policy, refusing a module without metadata as policy-server does.
+    pub fn load(&self, module: &[u8]) -> Result<Policy> {
+        self.checked(self.compile(module)?)
+    }
+
+    /// [`Engine::load`] through an on-disk cache of compiled code in `cache_dir`, keyed by the
+    /// module's SHA-256, so a second run skips compilation. A
+    /// cache that cannot be read or written is bypassed, never an error.
+    pub fn load_cached(&self, module: &[u8], cache_dir: &Path) -> Result<Policy> {
+        let metadata = Metadata::from_module(module)?;
+        let key = compiled_cache_key(module);
+        let file = cache_dir.join(format!("{key}.cwasm"));
+        let cached = std::fs::read(&file).ok().and_then(|bytes| {
+            // SAFETY: the file is one this function wrote (named by the module's hash and the
+            // wasmtime version) and wasmtime checks its header against this engine's config.
+            unsafe { wasmtime::Module::deserialize(&self.engine, bytes) }.ok()
+        });
+        let compiled = match cached {
+            Some(compiled) => compiled,
+            None => {
+                let compiled = wasmtime::Module::new(&self.engine, module)
+                    .map_err(|e| anyhow!("cannot compile the module: {e}"))?;
+                if let Ok(bytes) = compiled.serialize() {
+                    let partial = cache_dir.join(format!("{key}.{}.partial", std::process::id()));
+                    let written = std::fs::create_dir_all(cache_dir)
+                        .and_then(|()| std::fs::write(&partial, bytes))
+                        .and_then(|()| std::fs::rename(&partial, &file));
+                    if written.is_err() {
+                        let _ = std::fs::remove_file(&partial);
+                    }
+                }
+                compiled
+            }
+        };
+        self.checked(self.prepare(compiled, metadata)?)
+    }
+
+    fn prepare(&self, compiled: wasmtime::Module, metadata: Option<Metadata>) -> Result<Policy> {
         let pre = WasmtimeEngineProviderBuilder::new()
             .engine(self.engine.clone())
             .module(compiled)
@@ -56,9 +98,7 @@ impl Engine {
         Ok(Policy { pre, metadata })
     }
 
-    /// Compiles an annotated policy, refusing a module without metadata as policy-server does.
-    pub fn load(&self, module: &[u8]) -> Result<Policy> {
-        let policy = self.compile(module)?;
+    fn checked(&self, policy: Policy) -> Result<Policy> {
         let metadata = policy
             .metadata
             .as_ref()
@@ -66,6 +106,15 @@ impl Engine {
         metadata.validate()?;
         Ok(policy)
     }
+}
+
+/// The cache file name of a module's compiled code: its SHA-256 and the target architecture.
+fn compiled_cache_key(module: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(module);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    // wasmtime refuses code from another version or configuration; it is then recompiled.
+    format!("{hex}-{}", std::env::consts::ARCH)
 }
 
 impl Drop for Engine {

@@ -260,6 +260,11 @@ impl Replay {
         }
     }
 
+    /// The exchanges not used yet, in order.
+    pub fn into_exchanges(self) -> Vec<(CallbackRequest, Response)> {
+        self.queue.into_inner().map(Vec::from).unwrap_or_default()
+    }
+
     /// How many recorded exchanges were not used.
     pub fn remaining(&self) -> usize {
         self.queue.lock().map_or(0, |q| q.len())

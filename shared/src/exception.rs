@@ -35,6 +35,9 @@ pub struct Exception {
     pub namespaces: Vec<String>,
     /// Why this exception exists (required: an assessor reads it).
     pub reason: String,
+    /// Who approved it (a person, a role or a change ticket), for the exceptions register.
+    #[serde(default)]
+    pub approved_by: Option<String>,
     /// Last day (UTC) the exception applies.
     #[serde(default)]
     pub expires: Option<DateSetting>,
@@ -74,6 +77,15 @@ pub fn validate_exceptions(
         if exception.reason.trim().is_empty() {
             return Err(format!(
                 "{at}.reason must explain why the exception is needed"
+            ));
+        }
+        if exception
+            .approved_by
+            .as_ref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(format!(
+                "{at}.approvedBy is empty: name who approved the exception, or leave it out"
             ));
         }
         if exception.controls.is_empty() {
@@ -231,6 +243,7 @@ fn audit_entry(index: usize, exception: &Exception, violation: &Violation) -> se
         "path": violation.path.to_string(),
         "container": violation.container,
         "reason": exception.reason,
+        "approvedBy": exception.approved_by,
         "expires": exception.expires.map(|DateSetting(date)| date.to_string()),
     })
 }

@@ -59,6 +59,30 @@ impl Date {
         era * 146_097 + day_of_era - 719_468
     }
 
+    /// The date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`), the inverse of
+    /// [`Date::days_since_epoch`].
+    pub fn from_days_since_epoch(days: i64) -> Self {
+        let shifted = days + 719_468;
+        let era = shifted.div_euclid(146_097);
+        let day_of_era = shifted - era * 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        Self {
+            year: i32::try_from(year).unwrap_or(i32::MAX),
+            month: u32::try_from(month).unwrap_or(1),
+            day: u32::try_from(day).unwrap_or(1),
+        }
+    }
+
     /// True once the whole day (UTC) is over at `now`: an exception expiring on a date is valid
     /// through that date.
     pub fn is_past(self, now: Timestamp) -> bool {
@@ -85,6 +109,20 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_of_day_counts_invert_the_count() {
+        for text in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-12-03",
+            "1969-12-31",
+            "2400-03-01",
+        ] {
+            let date = Date::parse(text).expect("a date");
+            assert_eq!(Date::from_days_since_epoch(date.days_since_epoch()), date);
+        }
+    }
 
     #[test]
     fn counts_days_from_the_epoch() {

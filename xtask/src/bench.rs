@@ -43,6 +43,8 @@ struct Budgets {
     /// Largest best-round median per request of the corpus, in µs, for every policy unless its
     /// `bench.json` sets its own.
     max_median_micros: BTreeMap<String, f64>,
+    /// Slowest acceptable `pci-policies scan` of the generated corpus (`scan_bench`).
+    min_scan_workloads_per_second: f64,
 }
 
 /// `policies/<name>/bench.json`.
@@ -228,6 +230,13 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
                 .map_or_else(|| "–".to_owned(), |b| format!("{b:.0}")),
             micros(subject.server_best_round_median),
         );
+    }
+    match crate::scan_bench::bench_scan(
+        &crate::scan_bench::binary(),
+        budgets.min_scan_workloads_per_second,
+    ) {
+        Ok(scan) => table.push_str(&scan),
+        Err(error) => regressions.push(format!("{error:#}")),
     }
     print!("{table}");
     if let Some(parent) = output.parent() {

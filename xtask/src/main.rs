@@ -4,7 +4,8 @@
 //!   `metadata.yml` and README, and write `dist/<name>.wasm`;
 //! - `run`: evaluate every policy on its example requests (`policies/<name>/examples/`) and
 //!   print a table;
-//! - `bench`: size, compile time and evaluation time of every policy, against budgets;
+//! - `bench`: size, compile time and evaluation time of every policy, and the throughput of
+//!   `pci-policies scan`, against budgets;
 //! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
 //! - `generate` (feature `generate`): Artifact Hub packages, manifests (protect and monitor
 //!   rollouts), the PCI matrix, fuzz targets and the README's policy table (`--check`: fail
@@ -30,6 +31,7 @@ mod publish;
 mod record;
 #[cfg(feature = "live")]
 mod sbom;
+mod scan_bench;
 mod variants;
 mod workspace;
 

@@ -4,6 +4,7 @@
 //! and line, and the scan goes on.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pci_shared::workload::WorkloadKind;
 use serde_json::{Value, json};
@@ -13,6 +14,33 @@ use serde_json::{Value, json};
 pub struct Origin {
     pub file: String,
     pub line: usize,
+}
+
+/// The text of the document an object was read from, and the object's path within it
+/// (`items[2]` for an item of a `List`).
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub text: Arc<str>,
+    pub prefix: String,
+}
+
+impl Source {
+    /// The line of the object's field `path` (see [`super::lines::line_of`]).
+    pub fn line_of(&self, first_line: usize, path: &str) -> usize {
+        super::lines::line_of(&self.text, first_line, &self.prefix, path)
+    }
+
+    fn within(&self, step: &str) -> Self {
+        let prefix = if self.prefix.is_empty() || step.starts_with('[') {
+            format!("{}{step}", self.prefix)
+        } else {
+            format!("{}.{step}", self.prefix)
+        };
+        Self {
+            text: Arc::clone(&self.text),
+            prefix,
+        }
+    }
 }
 
 /// One object of the input.
@@ -25,6 +53,8 @@ pub enum Document {
         name: String,
         namespace: String,
         request: Value,
+        /// Where its fields are written: to place findings on their lines.
+        source: Source,
     },
     /// Another kind of object: counted, not evaluated.
     Skipped { origin: Origin, kind: String },
@@ -35,28 +65,52 @@ pub enum Document {
 /// The namespace a namespaced object without one gets (`kubectl apply` without `-n`).
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// Every document of `paths` (`-` is standard input), folders walked recursively for
-/// `.yaml`, `.yml` and `.json`, in name order.
-pub fn read_all(paths: &[PathBuf], stdin: &mut dyn std::io::Read) -> Vec<Document> {
-    let mut documents = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut text = String::new();
-            match stdin.read_to_string(&mut text) {
-                Ok(_) => documents.extend(read_text("-", &text)),
-                Err(error) => documents.push(invalid("-", 1, format!("cannot read: {error}"))),
-            }
-            continue;
-        }
-        for file in files_under(path) {
-            let name = file.display().to_string();
-            match std::fs::read_to_string(&file) {
-                Ok(text) => documents.extend(read_text(&name, &text)),
-                Err(error) => documents.push(invalid(&name, 1, format!("cannot read: {error}"))),
+/// One input of a scan: a manifest file, or standard input already read. Workers read and
+/// parse units in parallel.
+#[derive(Debug)]
+pub enum Unit {
+    File(PathBuf),
+    Text { name: String, text: String },
+    Unreadable { name: String, error: String },
+}
+
+impl Unit {
+    /// The documents of this input, in order.
+    pub fn documents(&self) -> Vec<Document> {
+        match self {
+            Self::Text { name, text } => read_text(name, text),
+            Self::Unreadable { name, error } => vec![invalid(name, 1, error.clone())],
+            Self::File(file) => {
+                let name = file.display().to_string();
+                match std::fs::read_to_string(file) {
+                    Ok(text) => read_text(&name, &text),
+                    Err(error) => vec![invalid(&name, 1, format!("cannot read: {error}"))],
+                }
             }
         }
     }
-    documents
+}
+
+/// The inputs of `paths` (`-` is standard input, read now), folders walked recursively for
+/// `.yaml`, `.yml` and `.json`, in name order.
+pub fn units(paths: &[PathBuf], stdin: &mut dyn std::io::Read) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            let name = "-".to_owned();
+            units.push(match stdin.read_to_string(&mut text) {
+                Ok(_) => Unit::Text { name, text },
+                Err(error) => Unit::Unreadable {
+                    name,
+                    error: format!("cannot read: {error}"),
+                },
+            });
+            continue;
+        }
+        units.extend(files_under(path).into_iter().map(Unit::File));
+    }
+    units
 }
 
 fn invalid(file: &str, line: usize, error: String) -> Document {
@@ -70,7 +124,7 @@ fn invalid(file: &str, line: usize, error: String) -> Document {
 }
 
 /// The manifest files under `path` (itself when it is a file), sorted.
-fn files_under(path: &Path) -> Vec<PathBuf> {
+pub fn files_under(path: &Path) -> Vec<PathBuf> {
     if !path.is_dir() {
         return vec![path.to_path_buf()];
     }
@@ -108,7 +162,13 @@ pub fn read_text(file: &str, text: &str) -> Vec<Document> {
             continue;
         }
         match serde_yaml::from_str::<Value>(&chunk) {
-            Ok(value) => expand(file, line, value, &mut documents),
+            Ok(value) => {
+                let source = Source {
+                    text: Arc::from(chunk.as_str()),
+                    prefix: String::new(),
+                };
+                expand(file, line, value, &source, &mut documents);
+            }
             Err(error) => {
                 // Where the parser noticed, within the document (at its end, not past it).
                 let last = line + chunk.lines().count().saturating_sub(1);
@@ -141,19 +201,18 @@ fn chunks(text: &str) -> Vec<(usize, String)> {
 }
 
 /// One parsed document: a `List`'s items each, else the object.
-fn expand(file: &str, line: usize, value: Value, documents: &mut Vec<Document>) {
+fn expand(file: &str, line: usize, value: Value, source: &Source, documents: &mut Vec<Document>) {
     let origin = Origin {
         file: file.to_owned(),
         line,
     };
     // An AdmissionReview or AdmissionRequest (as kwctl run takes): its object.
-    if let Some(object) = value
-        .get("request")
-        .and_then(|request| request.get("object"))
-        .or_else(|| value.get("operation").and(value.get("object")))
-        .filter(|object| object.is_object())
-    {
-        expand(file, line, object.clone(), documents);
+    let (object, step) = match value.get("request") {
+        Some(request) => (request.get("object"), "request.object"),
+        None => (value.get("operation").and(value.get("object")), "object"),
+    };
+    if let Some(object) = object.filter(|object| object.is_object()) {
+        expand(file, line, object.clone(), &source.within(step), documents);
         return;
     }
     let Some(kind) = value.get("kind").and_then(Value::as_str) else {
@@ -165,8 +224,15 @@ fn expand(file: &str, line: usize, value: Value, documents: &mut Vec<Document>) 
         return;
     };
     if kind == "List" || kind.ends_with("List") && value.get("items").is_some() {
-        for item in value["items"].as_array().cloned().unwrap_or_default() {
-            expand(file, line, item, documents);
+        let items = value["items"].as_array().cloned().unwrap_or_default();
+        for (index, item) in items.into_iter().enumerate() {
+            expand(
+                file,
+                line,
+                item,
+                &source.within(&format!("items[{index}]")),
+                documents,
+            );
         }
         return;
     }
@@ -210,10 +276,12 @@ fn expand(file: &str, line: usize, value: Value, documents: &mut Vec<Document>) 
         name,
         namespace,
         request,
+        source: source.clone(),
     });
 }
 
-/// The AdmissionRequest the API server sends for creating `object`.
+/// The AdmissionRequest the API server sends for creating `object` (built field by field:
+/// `json!` would copy the object through serialisation).
 fn create_request(
     kind: WorkloadKind,
     version: &str,
@@ -223,20 +291,29 @@ fn create_request(
 ) -> Value {
     let gvk = json!({"group": kind.group(), "version": version, "kind": kind.name()});
     let gvr = json!({"group": kind.group(), "version": version, "resource": kind.resource()});
-    json!({
-        "uid": format!("pci-policies-scan-{namespace}-{name}"),
-        "kind": gvk,
-        "resource": gvr,
-        "requestKind": gvk,
-        "requestResource": gvr,
-        "name": name,
-        "namespace": namespace,
-        "operation": "CREATE",
-        "userInfo": {"username": "pci-policies-scan"},
-        "object": object,
-        "dryRun": true,
-        "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
-    })
+    let mut request = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        request.insert(key.to_owned(), value);
+    };
+    put(
+        "uid",
+        Value::String(format!("pci-policies-scan-{namespace}-{name}")),
+    );
+    put("kind", gvk.clone());
+    put("resource", gvr.clone());
+    put("requestKind", gvk);
+    put("requestResource", gvr);
+    put("name", Value::String(name.to_owned()));
+    put("namespace", Value::String(namespace.to_owned()));
+    put("operation", Value::String("CREATE".to_owned()));
+    put("userInfo", json!({"username": "pci-policies-scan"}));
+    put("object", object);
+    put("dryRun", Value::Bool(true));
+    put(
+        "options",
+        json!({"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}),
+    );
+    Value::Object(request)
 }
 
 #[cfg(test)]

@@ -3,23 +3,25 @@
 //! would send; the mutating policies patch it first (in name order, as the API server calls
 //! them), then every validating policy judges the final object.
 
-mod input;
+mod evaluate;
+pub mod input;
+mod lines;
+mod modules;
+pub mod outcome;
 mod output;
 mod policies;
+mod progress;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use pci_host::admission::Deployment;
-use pci_host::capabilities::LiveAnswers;
-use pci_host::host::Engine;
-use pci_host::replay::{CallbackRequest, Replay};
-use pci_host::run::{RunOptions, run};
+use pci_host::capabilities::{CachedAnswers, LiveAnswers, SessionAnswers};
 
-use input::Document;
-use output::{Outcome, Verdict};
+use outcome::{Outcome, ScanResults, Summary, Verdict};
+use output::Destination;
 
 /// What to scan, with which policies, and how to report.
 #[derive(Args)]
@@ -28,192 +30,151 @@ pub struct ScanArgs {
     /// standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// ClusterAdmissionPolicy / AdmissionPolicy manifests to scan with (default: the bundle's
-    /// recommended deployment, manifests/pci-policies.yaml).
+    /// ClusterAdmissionPolicy, AdmissionPolicy and policy-group manifests to scan with
+    /// (default: the bundle's recommended deployment, manifests/pci-policies.yaml).
     #[arg(long)]
     policies: Option<PathBuf>,
-    /// Where the policy modules are, as `<policy>.wasm`.
+    /// Where the policy modules are, as `<policy>.wasm`; a module not there is pulled from
+    /// its `registry://` reference once and cached.
     #[arg(long, default_value = "dist")]
     modules: PathBuf,
-    /// No registry: checks that need one report an error, never a pass.
+    /// The cache of pulled modules and compiled code (default: $PCI_POLICIES_CACHE, else
+    /// $XDG_CACHE_HOME/pci-policies, else ~/.cache/pci-policies).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Plain HTTP to registries (local registries only).
+    #[arg(long)]
+    insecure: bool,
+    /// No registry: checks that need one report an error, never a pass; no module is pulled.
     #[arg(long, conflicts_with = "replay")]
     offline: bool,
-    /// A kwctl session answering host capability calls.
+    /// A kwctl session answering host capability calls (any recorded question, in any order).
     #[arg(long)]
     replay: Option<PathBuf>,
-    /// Output format: table or json.
+    /// Output: table, json, junit, sarif, report (OpenReports), policyreport
+    /// (wgpolicyk8s.io/v1alpha2) or html; `FORMAT=FILE` writes a file. Repeatable.
     #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    output: Vec<String>,
     /// Fail (exit 1) on warnings too, not only on rejections.
     #[arg(long = "fail-on", default_value = "fail")]
     fail_on: String,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Print the throughput and peak memory on standard error.
+    #[arg(long)]
+    stats: bool,
 }
 
-/// The host error every call gets in `--offline` mode.
-const OFFLINE: &str = "offline scan: this check needs the registry or the cluster";
-
-#[derive(Debug)]
-struct Offline;
-
-impl LiveAnswers for Offline {
-    fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
-        Err(format!("{OFFLINE} ({})", request.kind_name()))
-    }
-}
-
-/// Scans and prints; the exit code: 0 all pass, 1 a rejection (or a warning with
-/// `--fail-on warn`, or a check that errored), 2 a document that could not be read.
+/// Scans and writes the outputs; the exit code: 0 all pass, 1 a rejection (or a warning
+/// with `--fail-on warn`, or a check that errored), 2 a document that could not be read.
 pub fn scan(args: &ScanArgs) -> Result<u8> {
+    let started = Instant::now();
     let fail_on_warn = match args.fail_on.as_str() {
         "fail" => false,
         "warn" => true,
         other => bail!("--fail-on {other:?}: expected fail or warn"),
     };
-    let format = output::Format::parse(&args.output)?;
-    let engine = Engine::new()?;
+    let destinations = args
+        .output
+        .iter()
+        .map(|text| Destination::parse(text))
+        .collect::<Result<Vec<_>>>()?;
     let text = match &args.policies {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
         None => policies::RECOMMENDED.to_owned(),
     };
-    let deployed = policies::read(&text, &engine, &args.modules)?;
-    let replay = match &args.replay {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        ),
-        None => None,
+    let cache = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(modules::default_cache);
+    let pull = (!args.offline).then_some(modules::Puller {
+        insecure: args.insecure,
+    });
+    let mut modules = modules::Modules::new(args.modules.clone(), cache, pull)?;
+    let deployed = policies::read(&text, &mut modules)?;
+    let live: Option<Arc<dyn LiveAnswers>> = match (&args.replay, args.offline) {
+        (_, true) => Some(Arc::new(evaluate::Offline)),
+        (Some(path), false) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(Arc::new(
+                SessionAnswers::from_yaml(&text).with_context(|| format!("{}", path.display()))?,
+            ))
+        }
+        (None, false) => live_host(args.insecure)?
+            .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
     };
-    let live: Option<Arc<dyn LiveAnswers>> = if args.offline {
-        Some(Arc::new(Offline))
-    } else if replay.is_none() {
-        live_host()?
-    } else {
-        None
+    let units = input::units(&args.paths, &mut std::io::stdin());
+    let progress = progress::Progress::new(units.len());
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let judged =
+        progress.around(|| evaluate::evaluate_all(&units, &deployed, live, jobs, &progress))?;
+    let results = ScanResults {
+        summary: Summary::of(&judged.outcomes),
+        results: judged.outcomes,
     };
-    let documents = input::read_all(&args.paths, &mut std::io::stdin());
-    let mut outcomes = Vec::new();
-    for document in &documents {
-        outcomes.extend(evaluate(document, &deployed, replay.as_deref(), &live)?);
+    for destination in &destinations {
+        destination.write(&results)?;
     }
-    output::print(format, &outcomes, &mut std::io::stdout())?;
+    if args.stats {
+        print_stats(judged.workloads, started);
+    }
+    Ok(exit_code(&results.results, fail_on_warn))
+}
+
+/// 2 when a document could not be read, else 1 when a check failed or errored (or warned,
+/// with `--fail-on warn`), else 0.
+fn exit_code(outcomes: &[Outcome], fail_on_warn: bool) -> u8 {
     let invalid = outcomes.iter().any(|o| o.verdict == Verdict::Invalid);
     let failed = outcomes.iter().any(|o| {
         matches!(o.verdict, Verdict::Fail | Verdict::Error)
             || (fail_on_warn && o.verdict == Verdict::Warn)
     });
-    Ok(if invalid { 2 } else { u8::from(failed) })
+    if invalid { 2 } else { u8::from(failed) }
 }
 
-/// The outcomes of one document: one per validating policy that applies to a workload.
-fn evaluate(
-    document: &Document,
-    deployed: &[policies::Deployed],
-    replay: Option<&str>,
-    live: &Option<Arc<dyn LiveAnswers>>,
-) -> Result<Vec<Outcome>> {
-    let (origin, kind, name, namespace, request) = match document {
-        Document::Workload {
-            origin,
-            kind,
-            name,
-            namespace,
-            request,
-        } => (origin, kind, name, namespace, request),
-        Document::Skipped { origin, kind } => {
-            return Ok(vec![Outcome::other(
-                origin,
-                kind,
-                Verdict::Skip,
-                String::new(),
-            )]);
-        }
-        Document::Invalid { origin, error } => {
-            return Ok(vec![Outcome::other(
-                origin,
-                "",
-                Verdict::Invalid,
-                error.clone(),
-            )]);
-        }
-    };
-    let mut request = request.clone();
-    let mut outcomes = Vec::new();
-    for policy in deployed {
-        if !policy.applies_to(&request) {
-            continue;
-        }
-        let options = RunOptions {
-            settings: policy.settings.clone(),
-            replay: replay.map(Replay::from_yaml).transpose()?.map(Arc::new),
-            live: live.clone(),
-            allow_context_aware: true,
-            deployment: Deployment {
-                monitor: false,
-                allowed_to_mutate: policy.mutating,
-            },
-            ..RunOptions::default()
-        };
-        let (verdict, message, warnings) = match run(&policy.policy, &request, options) {
-            Err(error) => (Verdict::Error, format!("{error:#}"), Vec::new()),
-            Ok(response) => {
-                if policy.mutating
-                    && let Some(operations) = response.patch_operations()?
-                {
-                    let patch: json_patch::Patch = serde_json::from_value(operations)?;
-                    json_patch::patch(&mut request["object"], &patch)
-                        .with_context(|| format!("{}: its patch does not apply", policy.name))?;
-                }
-                let warnings = response.warnings.clone().unwrap_or_default();
-                let message = response.message();
-                let verdict = if response.allowed {
-                    if warnings.is_empty() {
-                        Verdict::Pass
-                    } else {
-                        Verdict::Warn
-                    }
-                } else if message.contains(OFFLINE) {
-                    Verdict::Error
-                } else if policy.monitor {
-                    Verdict::Warn
-                } else {
-                    Verdict::Fail
-                };
-                (verdict, message, warnings)
-            }
-        };
-        if policy.mutating {
-            // Its fix is applied; its checks are its validating twin's, which reports them on
-            // the final object, as in the cluster's audit.
-            continue;
-        }
-        outcomes.push(Outcome {
-            file: origin.file.clone(),
-            line: origin.line,
-            kind: kind.name().to_owned(),
-            name: name.clone(),
-            namespace: namespace.clone(),
-            policy: policy.name.clone(),
-            verdict,
-            message,
-            warnings,
-        });
-    }
-    Ok(outcomes)
+/// `N workloads in S s (W workloads/s), peak memory M MiB` on standard error.
+fn print_stats(workloads: usize, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1}", kib as f64 / 1024.0),
+        );
+    eprintln!(
+        "scanned {workloads} workloads in {seconds:.3} s ({:.0} workloads/s), peak memory {peak} MiB",
+        workloads as f64 / seconds.max(1e-9)
+    );
 }
 
 /// Registry lookups and cosign verification answered live.
 #[cfg(feature = "live")]
-fn live_host() -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
     use pci_host::live::LiveHost;
     use pci_host::oci::{Credentials, Transport};
+    let transport = if insecure {
+        Transport::Http
+    } else {
+        Transport::Https
+    };
     Ok(Some(Arc::new(LiveHost::new(
-        Transport::Https,
+        transport,
         Credentials::DockerConfig,
     )?)))
 }
 
 #[cfg(not(feature = "live"))]
-fn live_host() -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(_insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
     Ok(None)
 }

@@ -1,31 +1,63 @@
-//! The policies a scan evaluates, read from `ClusterAdmissionPolicy` / `AdmissionPolicy`
-//! manifests (by default the bundle's recommended deployment, embedded): module, settings,
-//! mode, webhook type and rules, with each module compiled once.
+//! The policies a scan evaluates, read from `ClusterAdmissionPolicy`, `AdmissionPolicy` and
+//! policy-group manifests (by default the bundle's recommended deployment, embedded): module,
+//! settings, mode, webhook type, rules and the PCI annotations, with each module compiled once.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use pci_host::bundle::policy_of_module;
-use pci_host::host::{Engine, Policy};
+use pci_host::group::Expression;
+use pci_host::host::Policy;
 use pci_host::metadata::Rule;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::modules::Modules;
+
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
 pub const RECOMMENDED: &str = include_str!("../../../manifests/pci-policies.yaml");
 
-/// A deployed policy.
+/// What a deployed policy runs: one module, or a group of them under an expression.
+pub enum Evaluator {
+    Single {
+        policy: Arc<Policy>,
+        settings: Value,
+    },
+    Group {
+        expression: Expression,
+        message: String,
+        /// Members by name (the expression's function names), in name order.
+        members: Vec<Member>,
+    },
+}
+
+/// A member of a policy group.
+pub struct Member {
+    pub name: String,
+    pub policy: Arc<Policy>,
+    pub settings: Value,
+}
+
+/// A deployed policy or policy group.
 pub struct Deployed {
     /// `metadata.name`.
     pub name: String,
+    /// The name policy-server and the audit scanner know it by.
+    pub unique_name: String,
     /// The namespace of an `AdmissionPolicy` (it sees only that namespace).
     pub namespace: Option<String>,
-    pub policy: std::sync::Arc<Policy>,
-    pub settings: Value,
+    pub evaluator: Evaluator,
+    /// The bundle policy its module is (`pod-security`), or the group's name.
+    pub module: String,
     pub mutating: bool,
     pub monitor: bool,
     pub rules: Vec<Rule>,
+    /// `io.pci-policies.controls`, split.
+    pub controls: Vec<String>,
+    /// `io.kubewarden.policy.severity` (`medium` when absent).
+    pub severity: String,
+    /// `io.kubewarden.policy.category` (`PCI DSS` when absent).
+    pub category: String,
 }
 
 impl Deployed {
@@ -51,10 +83,8 @@ impl Deployed {
     }
 }
 
-/// Reads the policies of a manifest text; modules come from `modules_dir` (`<policy>.wasm`,
-/// the last path segment of the module reference without its tag).
-pub fn read(text: &str, engine: &Engine, modules_dir: &Path) -> Result<Vec<Deployed>> {
-    let mut compiled: BTreeMap<String, std::sync::Arc<Policy>> = BTreeMap::new();
+/// Reads the policies of a manifest text, finding each module through `modules`.
+pub fn read(text: &str, modules: &mut Modules) -> Result<Vec<Deployed>> {
     let mut deployed = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let document = Value::deserialize(document)
@@ -62,60 +92,145 @@ pub fn read(text: &str, engine: &Engine, modules_dir: &Path) -> Result<Vec<Deplo
         if document.is_null() {
             continue;
         }
-        let kind = document["kind"].as_str().unwrap_or_default();
-        let namespace = match kind {
-            "ClusterAdmissionPolicy" => None,
-            "AdmissionPolicy" => Some(
-                document["metadata"]["namespace"]
+        // `kubectl get clusteradmissionpolicies -o yaml` prints a List.
+        let items = match document["items"].as_array() {
+            Some(items)
+                if document["kind"]
                     .as_str()
-                    .unwrap_or("default")
-                    .to_owned(),
-            ),
-            other => bail!(
-                "policies: document {} is a {other:?}; a scan reads ClusterAdmissionPolicy and AdmissionPolicy",
-                index + 1
-            ),
-        };
-        let name = document["metadata"]["name"]
-            .as_str()
-            .with_context(|| format!("policies: document {} has no name", index + 1))?
-            .to_owned();
-        let spec = &document["spec"];
-        let module = spec["module"]
-            .as_str()
-            .with_context(|| format!("{name}: spec.module is required"))?;
-        let file = format!(
-            "{}.wasm",
-            policy_of_module(module)
-                .with_context(|| format!("{name}: no policy name in {module}"))?
-        );
-        let policy = match compiled.get(&file) {
-            Some(policy) => policy.clone(),
-            None => {
-                let bytes = std::fs::read(modules_dir.join(&file)).with_context(|| {
-                    format!(
-                        "{name}: cannot read {} for {module} (run `make build`, or give --modules)",
-                        modules_dir.join(&file).display()
-                    )
-                })?;
-                let policy = std::sync::Arc::new(engine.load(&bytes)?);
-                compiled.insert(file, policy.clone());
-                policy
+                    .is_some_and(|k| k.ends_with("List")) =>
+            {
+                items.clone()
             }
+            _ => vec![document],
         };
-        let rules: Vec<Rule> = serde_json::from_value(spec["rules"].clone())
-            .with_context(|| format!("{name}: spec.rules"))?;
-        deployed.push(Deployed {
-            name,
-            namespace,
-            policy,
-            settings: spec.get("settings").cloned().unwrap_or(Value::Null),
-            mutating: spec["mutating"].as_bool().unwrap_or(false),
-            monitor: spec["mode"].as_str() == Some("monitor"),
-            rules,
-        });
+        for item in &items {
+            let at = format!("policies: document {}", index + 1);
+            deployed.push(read_one(item, modules).with_context(|| at)?);
+        }
     }
     // Mutating webhooks run first, in name order, as the API server orders them.
     deployed.sort_by(|a, b| (!a.mutating, &a.name).cmp(&(!b.mutating, &b.name)));
     Ok(deployed)
+}
+
+fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
+    let kind = document["kind"].as_str().unwrap_or_default();
+    let name = document["metadata"]["name"]
+        .as_str()
+        .context("metadata.name is required")?
+        .to_owned();
+    let namespaced = || {
+        Some(
+            document["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned(),
+        )
+    };
+    let (namespace, group) = match kind {
+        "ClusterAdmissionPolicy" => (None, false),
+        "AdmissionPolicy" => (namespaced(), false),
+        "ClusterAdmissionPolicyGroup" => (None, true),
+        "AdmissionPolicyGroup" => (namespaced(), true),
+        other => bail!(
+            "{name} is a {other:?}; a scan reads ClusterAdmissionPolicy, AdmissionPolicy and their groups"
+        ),
+    };
+    let unique_name = match (&namespace, group) {
+        (None, false) => format!("clusterwide-{name}"),
+        (None, true) => format!("clusterwide-group-{name}"),
+        (Some(ns), false) => format!("namespaced-{ns}-{name}"),
+        (Some(ns), true) => format!("namespaced-group-{ns}-{name}"),
+    };
+    let spec = &document["spec"];
+    let (evaluator, module, metadata) = if group {
+        read_group(&name, spec, modules)?
+    } else {
+        let reference = spec["module"]
+            .as_str()
+            .with_context(|| format!("{name}: spec.module is required"))?;
+        let (module, policy) = modules
+            .load(reference)
+            .with_context(|| format!("{name}: spec.module {reference}"))?;
+        let metadata = policy
+            .metadata()
+            .map(|m| m.annotations.clone())
+            .unwrap_or_default();
+        let settings = spec.get("settings").cloned().unwrap_or(Value::Null);
+        let settings = if settings.is_null() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            settings
+        };
+        (Evaluator::Single { policy, settings }, module, metadata)
+    };
+    let rules: Vec<Rule> = serde_json::from_value(spec["rules"].clone())
+        .with_context(|| format!("{name}: spec.rules"))?;
+    // The manifest's annotations win over the module's, as the audit scanner reads them.
+    let annotation = |key: &str| {
+        document["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| metadata.get(key).cloned())
+    };
+    let controls = annotation("io.pci-policies.controls")
+        .map(|c| c.split(',').map(|s| s.trim().to_owned()).collect())
+        .unwrap_or_default();
+    Ok(Deployed {
+        unique_name,
+        namespace,
+        evaluator,
+        module,
+        mutating: spec["mutating"].as_bool().unwrap_or(false),
+        monitor: spec["mode"].as_str() == Some("monitor"),
+        rules,
+        controls,
+        severity: annotation("io.kubewarden.policy.severity").unwrap_or_else(|| "medium".into()),
+        category: annotation("io.kubewarden.policy.category").unwrap_or_else(|| "PCI DSS".into()),
+        name,
+    })
+}
+
+type Read = (Evaluator, String, BTreeMap<String, String>);
+
+fn read_group(name: &str, spec: &Value, modules: &mut Modules) -> Result<Read> {
+    let text = spec["expression"]
+        .as_str()
+        .with_context(|| format!("{name}: spec.expression is required"))?;
+    let expression = Expression::parse(text)
+        .map_err(|e| anyhow::anyhow!("{name}: spec.expression {text:?}: {e}"))?;
+    let Some(members) = spec["policies"].as_object() else {
+        bail!("{name}: spec.policies must map member names to policies");
+    };
+    let mut read = Vec::new();
+    for (member, definition) in members {
+        let reference = definition["module"]
+            .as_str()
+            .with_context(|| format!("{name}: spec.policies.{member}.module is required"))?;
+        let (_, policy) = modules
+            .load(reference)
+            .with_context(|| format!("{name}: spec.policies.{member}.module {reference}"))?;
+        let settings = match definition.get("settings") {
+            Some(settings) if !settings.is_null() => settings.clone(),
+            _ => Value::Object(serde_json::Map::new()),
+        };
+        read.push(Member {
+            name: member.clone(),
+            policy,
+            settings,
+        });
+    }
+    if let Some(unknown) = expression
+        .members()
+        .into_iter()
+        .find(|m| !read.iter().any(|r| &r.name == m))
+    {
+        bail!("{name}: spec.expression calls {unknown}(), which is not in spec.policies");
+    }
+    let evaluator = Evaluator::Group {
+        expression,
+        message: spec["message"].as_str().unwrap_or_default().to_owned(),
+        members: read,
+    };
+    Ok((evaluator, name.to_owned(), BTreeMap::new()))
 }

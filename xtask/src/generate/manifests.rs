@@ -85,7 +85,8 @@ pub fn cluster_admission_policies(
     let switch = Switch::for_policy(&policy.name)?;
     let settings = &policy.pci.settings;
     let mut policies = Vec::new();
-    if switch.can_patch(settings)? {
+    let patches = switch.can_patch(settings)?;
+    if patches {
         policies.push(instance(
             policy,
             Instance {
@@ -101,7 +102,13 @@ pub fn cluster_admission_policies(
         policy,
         Instance {
             name: format!("pci-{}", policy.name),
-            settings: switch.validating_twin(settings)?,
+            // Settings that cannot patch are deployed as recommended, every key written, so
+            // the evidence pack compares each with its recommendation.
+            settings: if patches {
+                switch.validating_twin(settings)?
+            } else {
+                settings.clone()
+            },
             mutating: false,
         },
         rollout,

@@ -4,6 +4,7 @@
 //! The tests fail when a checked-in file differs from what the sources give.
 
 pub mod artifacthub;
+pub mod controls;
 pub mod fuzz_targets;
 pub mod group;
 pub mod manifests;
@@ -62,6 +63,12 @@ pub fn files(root: &Path, now: &str) -> Result<Vec<GeneratedFile>> {
     files.push(GeneratedFile {
         path: "docs/pci-matrix.md".into(),
         contents: matrix::matrix(&policies)?,
+    });
+    let mapping = std::fs::read_to_string(root.join("docs/pci-dss.yml"))
+        .context("cannot read docs/pci-dss.yml")?;
+    files.push(GeneratedFile {
+        path: "docs/pci-controls.json".into(),
+        contents: controls::controls_json(&mapping, &policies)?,
     });
     let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
     files.extend(fuzz_targets::files(&names));
@@ -176,23 +183,10 @@ pub fn now_rfc3339() -> String {
 }
 
 fn rfc3339(unix_seconds: u64) -> String {
-    let days = (unix_seconds / 86_400) as i64;
+    let days = i64::try_from(unix_seconds / 86_400).unwrap_or(i64::MAX);
     let time = unix_seconds % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let pci_shared::time::Date { year, month, day } =
+        pci_shared::time::Date::from_days_since_epoch(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         time / 3600,

@@ -1,0 +1,232 @@
+//! What happened: in-cluster reports exported over time (`--reports`, the Report and
+//! PolicyReport objects of `kubectl get -o yaml`, several exports merged into one history) and
+//! shift-left scan results (`--scan`, the JSON of `pci-policies scan -o json`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::scan::outcome::{ScanResults, Verdict};
+
+/// Result counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Counts {
+    fn add(&mut self, result: &str) {
+        match result {
+            "pass" => self.pass += 1,
+            "fail" => self.fail += 1,
+            "warn" => self.warn += 1,
+            "error" => self.error += 1,
+            _ => self.skip += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.warn + self.error + self.skip
+    }
+}
+
+/// The merged report exports: per day and policy, and the latest failing resources.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportHistory {
+    pub files: Vec<String>,
+    pub reports: usize,
+    /// `YYYY-MM-DD` → policy → counts.
+    pub days: BTreeMap<String, BTreeMap<String, Counts>>,
+    /// Failing results of the newest day, `namespace/kind/name`, policy, message.
+    pub latest_failures: Vec<[String; 4]>,
+}
+
+/// Reads and merges report exports; the same result exported twice is counted once.
+pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
+    let mut history = ReportHistory::default();
+    let mut seen = BTreeSet::new();
+    let mut failures: BTreeMap<String, Vec<[String; 4]>> = BTreeMap::new();
+    let mut files = Vec::new();
+    for path in paths {
+        files.extend(super::policies::files_in(path)?);
+    }
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--reports {}: cannot read", path.display()))?;
+        history.files.push(path.display().to_string());
+        for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            let value = Value::deserialize(document).with_context(|| {
+                format!(
+                    "--reports {}: document {} is not YAML",
+                    path.display(),
+                    index + 1
+                )
+            })?;
+            let items = match value["items"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![value],
+            };
+            for report in items.iter().filter(|r| is_report(r)) {
+                history.reports += 1;
+                let scope = &report["scope"];
+                let resource = format!(
+                    "{}/{}/{}",
+                    scope["namespace"].as_str().unwrap_or("-"),
+                    scope["kind"].as_str().unwrap_or_default(),
+                    scope["name"].as_str().unwrap_or_default()
+                );
+                for result in report["results"].as_array().into_iter().flatten() {
+                    let policy = result["policy"].as_str().unwrap_or_default().to_owned();
+                    let seconds = result["timestamp"]["seconds"].as_i64().unwrap_or_default();
+                    let outcome = result["result"]
+                        .as_str()
+                        .or_else(|| result["status"].as_str())
+                        .unwrap_or("skip")
+                        .to_owned();
+                    if !seen.insert((resource.clone(), policy.clone(), seconds, outcome.clone())) {
+                        continue;
+                    }
+                    let day = date_of(seconds);
+                    history
+                        .days
+                        .entry(day.clone())
+                        .or_default()
+                        .entry(policy.clone())
+                        .or_default()
+                        .add(&outcome);
+                    if outcome == "fail" || outcome == "error" {
+                        failures.entry(day).or_default().push([
+                            resource.clone(),
+                            policy,
+                            outcome,
+                            result["message"].as_str().unwrap_or_default().to_owned(),
+                        ]);
+                    }
+                }
+            }
+        }
+    }
+    history.latest_failures = failures.into_values().next_back().unwrap_or_default();
+    history.latest_failures.sort();
+    Ok(history)
+}
+
+fn is_report(value: &Value) -> bool {
+    let api = value["apiVersion"].as_str().unwrap_or_default();
+    let kind = value["kind"].as_str().unwrap_or_default();
+    (api.starts_with("openreports.io/") && matches!(kind, "Report" | "ClusterReport"))
+        || (api.starts_with("wgpolicyk8s.io/")
+            && matches!(kind, "PolicyReport" | "ClusterPolicyReport"))
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time.
+pub fn date_of(seconds: i64) -> String {
+    pci_shared::time::Date::from_days_since_epoch(seconds.div_euclid(86_400)).to_string()
+}
+
+/// Scan results per guidance section, and the failing workloads.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanEvidence {
+    pub files: Vec<String>,
+    /// Section → counts.
+    pub sections: BTreeMap<String, Counts>,
+    pub workloads: usize,
+    pub invalid_documents: usize,
+    /// `file:line`, workload, policy, what failed.
+    pub failing: Vec<[String; 4]>,
+}
+
+/// Reads `pci-policies scan -o json` files.
+pub fn read_scans(paths: &[PathBuf]) -> Result<Option<ScanEvidence>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut evidence = ScanEvidence::default();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--scan {}: cannot read", path.display()))?;
+        let results: ScanResults = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--scan {}: not the JSON of `pci-policies scan -o json`",
+                path.display()
+            )
+        })?;
+        evidence.add(&results);
+        evidence.files.push(path.display().to_string());
+    }
+    Ok(Some(evidence))
+}
+
+impl ScanEvidence {
+    /// Adds one scan's results.
+    pub fn add(&mut self, results: &ScanResults) {
+        let mut workloads = BTreeSet::new();
+        for outcome in &results.results {
+            if outcome.verdict == Verdict::Invalid {
+                self.invalid_documents += 1;
+            }
+            if !outcome.is_judged() {
+                continue;
+            }
+            workloads.insert((outcome.file.clone(), outcome.line, outcome.workload()));
+            let result = match outcome.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Warn => "warn",
+                Verdict::Fail => "fail",
+                Verdict::Error | Verdict::Invalid => "error",
+                Verdict::Skip => "skip",
+            };
+            for section in &outcome.controls {
+                self.sections
+                    .entry(section.clone())
+                    .or_default()
+                    .add(result);
+            }
+            if matches!(outcome.verdict, Verdict::Fail | Verdict::Error) {
+                let what = if outcome.findings.is_empty() {
+                    outcome.message.clone()
+                } else {
+                    outcome
+                        .findings
+                        .iter()
+                        .map(|f| format!("[{}] {} (line {})", f.control, f.path, f.line))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                self.failing.push([
+                    format!("{}:{}", outcome.file, outcome.line),
+                    outcome.workload(),
+                    outcome.policy.clone(),
+                    what,
+                ]);
+            }
+        }
+        self.workloads += workloads.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_of_unix_times() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(1_767_225_600), "2026-01-01");
+        assert_eq!(date_of(951_782_400), "2000-02-29");
+        let date = pci_shared::time::Date::parse("2031-07-15").expect("date");
+        assert_eq!(
+            date_of(date.days_since_epoch() * 86_400 + 86_399),
+            "2031-07-15"
+        );
+    }
+}

@@ -1,0 +1,415 @@
+//! The pack as one self-contained HTML page: no script, no external font, style or image,
+//! an inline SVG chart, and print styles so it prints cleanly as the assessor's copy.
+
+use std::fmt::Write;
+
+use super::Pack;
+use super::history::Counts;
+use super::policies::PolicyEvidence;
+use crate::markup::escape;
+
+const STYLE: &str = "
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:75rem;color:#1b1b1b;line-height:1.4}
+h1{font-size:1.6rem}h2{border-bottom:2px solid #444;padding-bottom:.2rem;margin-top:2.2rem}h3{margin-bottom:.3rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9rem}
+th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top}
+th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
+pre{background:#f4f4f4;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
+.flag{color:#a00;font-weight:bold}.ok{color:#060}.muted{color:#666}
+tr.deviation td,tr.exception.expired td{background:#fde8e8}tr.exception.expiring td{background:#fff6db}
+nav a{margin-right:1rem}
+@media print{nav{display:none}body{margin:0;max-width:none}section{break-inside:avoid-page}h2{break-before:page}}
+";
+
+/// The page.
+pub fn render(pack: &Pack) -> String {
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>PCI container controls evidence {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&pack.date)
+    );
+    let _ = write!(
+        page,
+        "<header><h1>PCI DSS container-orchestration controls: evidence pack</h1>\n<p>Date {} · {} · mapped to {} · manifests read: {}</p></header>\n",
+        escape(&pack.date),
+        escape(&pack.tool),
+        escape(&pack.standard),
+        escape(&if pack.manifests.is_empty() {
+            "none".to_owned()
+        } else {
+            pack.manifests.join(", ")
+        })
+    );
+    page.push_str("<nav>");
+    for section in &pack.sections {
+        let _ = write!(
+            page,
+            "<a href=\"#control-{0}\">{0}</a>",
+            escape(&section.id)
+        );
+    }
+    page.push_str("<a href=\"#exceptions\">Exceptions</a><a href=\"#history\">Reports</a><a href=\"#scan\">Scan</a><a href=\"#reproduce\">Reproduce</a></nav>\n");
+    overview(&mut page, pack);
+    for section in &pack.sections {
+        let _ = write!(
+            page,
+            "<section class=\"control\" id=\"control-{}\">\n<h2>{} {}</h2>\n",
+            escape(&section.id),
+            escape(&section.id),
+            escape(&section.title)
+        );
+        page.push_str(
+            "<table><tr><th>PCI DSS requirement</th><th>Basis</th><th>Why it applies</th></tr>\n",
+        );
+        for requirement in &section.requirements {
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&requirement.id),
+                escape(&requirement.basis),
+                escape(&requirement.why)
+            );
+        }
+        page.push_str("</table>\n");
+        if section.policies.is_empty() {
+            page.push_str("<p class=\"flag\">No deployed policy enforces this section in the manifests read.</p>\n");
+        }
+        for policy in pack
+            .policies
+            .iter()
+            .filter(|p| section.policies.contains(&p.name))
+        {
+            policy_block(&mut page, &section.id, policy);
+        }
+        page.push_str("</section>\n");
+    }
+    exceptions(&mut page, pack);
+    reports(&mut page, pack);
+    scan(&mut page, pack);
+    page.push_str("<section id=\"reproduce\">\n<h2>How to reproduce</h2>\n<pre>");
+    for command in &pack.reproduce {
+        page.push_str(&escape(command));
+        page.push('\n');
+    }
+    page.push_str("</pre>\n</section>\n</body>\n</html>\n");
+    page
+}
+
+fn overview(page: &mut String, pack: &Pack) {
+    page.push_str("<section id=\"overview\">\n<h2>Overview</h2>\n<table><tr><th>Section</th><th>Policy</th><th>Mode</th><th>Failure policy</th><th>Webhook</th><th>Audit</th><th>Deviations</th></tr>\n");
+    for section in &pack.sections {
+        for policy in pack
+            .policies
+            .iter()
+            .filter(|p| section.policies.contains(&p.name))
+        {
+            let deviations = policy.settings.iter().filter(|s| s.is_deviation()).count();
+            let flag = |good: bool, text: &str| {
+                if good {
+                    format!("<span class=\"ok\">{}</span>", escape(text))
+                } else {
+                    format!("<span class=\"flag\">{}</span>", escape(text))
+                }
+            };
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&section.id),
+                escape(&policy.name),
+                flag(policy.mode == "protect", &policy.mode),
+                flag(policy.failure_policy == "Fail", &policy.failure_policy),
+                escape(&policy.webhook),
+                if policy.background_audit { "yes" } else { "no" },
+                flag(deviations == 0, &deviations.to_string())
+            );
+        }
+    }
+    page.push_str("</table>\n</section>\n");
+}
+
+fn policy_block(page: &mut String, section: &str, policy: &PolicyEvidence) {
+    let _ = write!(
+        page,
+        "<h3 id=\"policy-{}-{1}\">{1}</h3>\n<table>\n",
+        escape(section),
+        escape(&policy.name)
+    );
+    let row = |page: &mut String, key: &str, value: String| {
+        let _ = writeln!(page, "<tr><th>{}</th><td>{value}</td></tr>", escape(key));
+    };
+    row(page, "Kind", escape(&policy.kind));
+    row(
+        page,
+        "Read from",
+        format!("<code>{}</code>", escape(&policy.file)),
+    );
+    for module in &policy.modules {
+        let label = if module.member.is_empty() {
+            "Module".to_owned()
+        } else {
+            format!("Module of {}", module.member)
+        };
+        row(
+            page,
+            &label,
+            format!(
+                "<code>{}</code><br>digest: {}<br>signature: {}",
+                escape(&module.reference),
+                module.digest.as_deref().map_or_else(
+                    || "<span class=\"flag\">not pinned</span>".to_owned(),
+                    |d| format!("<code>{}</code>", escape(d))
+                ),
+                escape(&module.signature)
+            ),
+        );
+    }
+    if let Some(expression) = &policy.expression {
+        row(
+            page,
+            "Group expression",
+            format!("<code>{}</code>", escape(expression)),
+        );
+    }
+    row(page, "Mode", escape(&policy.mode));
+    row(page, "Failure policy", escape(&policy.failure_policy));
+    row(page, "Webhook", escape(&policy.webhook));
+    row(
+        page,
+        "Background audit",
+        escape(if policy.background_audit { "yes" } else { "no" }),
+    );
+    row(page, "Kinds", escape(&policy.kinds.join(", ")));
+    row(page, "Operations", escape(&policy.operations.join(", ")));
+    row(page, "Namespaces", escape(&policy.namespace_selector));
+    row(page, "Objects", escape(&policy.object_selector));
+    if !policy.match_conditions.is_empty() {
+        row(
+            page,
+            "Match conditions",
+            escape(&policy.match_conditions.join("; ")),
+        );
+    }
+    if let Some(timeout) = policy.timeout_seconds {
+        row(page, "Webhook timeout", format!("{timeout} s"));
+    }
+    page.push_str("</table>\n<table><tr><th>Setting</th><th>Deployed</th><th>Recommended</th><th>Status</th><th>Why</th></tr>\n");
+    for setting in &policy.settings {
+        let class = if setting.is_deviation() {
+            " class=\"deviation\""
+        } else {
+            ""
+        };
+        let status = if setting.is_deviation() {
+            "<span class=\"flag\">DEVIATION</span>".to_owned()
+        } else {
+            escape(&setting.status)
+        };
+        let _ = writeln!(
+            page,
+            "<tr{class}><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{status}</td><td>{}</td></tr>",
+            escape(&setting.setting),
+            escape(&setting.value.to_string()),
+            escape(
+                &setting
+                    .recommended
+                    .as_ref()
+                    .map_or_else(|| "—".to_owned(), ToString::to_string)
+            ),
+            escape(&setting.why)
+        );
+    }
+    page.push_str("</table>\n");
+}
+
+fn exceptions(page: &mut String, pack: &Pack) {
+    page.push_str("<section id=\"exceptions\">\n<h2>Exceptions register</h2>\n");
+    let _ = writeln!(
+        page,
+        "<p>{} exceptions on {}; expired and expiring within {} days are flagged. An expired exception waives nothing: the policy rejects again.</p>",
+        pack.exceptions.len(),
+        escape(&pack.date),
+        super::register::EXPIRING_WITHIN_DAYS
+    );
+    page.push_str("<table><tr><th>Policy</th><th>#</th><th>Controls</th><th>Scope</th><th>Reason</th><th>Approved by</th><th>Expires</th><th>Status</th></tr>\n");
+    for entry in &pack.exceptions {
+        let mut scope = Vec::new();
+        if !entry.images.is_empty() {
+            scope.push(format!("images {}", entry.images.join(", ")));
+        }
+        if !entry.containers.is_empty() {
+            scope.push(format!("containers {}", entry.containers.join(", ")));
+        }
+        scope.push(if entry.namespaces.is_empty() {
+            "every namespace".to_owned()
+        } else {
+            format!("namespaces {}", entry.namespaces.join(", "))
+        });
+        let status_class = entry.status.replace(' ', "-");
+        let status = match (&entry.status[..], entry.days_left) {
+            ("active", Some(days)) => format!("active ({days} days left)"),
+            ("expiring", Some(days)) => {
+                format!("<span class=\"flag\">EXPIRING in {days} days</span>")
+            }
+            ("expired", Some(days)) => {
+                format!("<span class=\"flag\">EXPIRED {} days ago</span>", -days)
+            }
+            (other, _) => format!("<span class=\"flag\">{}</span>", escape(other)),
+        };
+        let _ = writeln!(
+            page,
+            "<tr class=\"exception {status_class}\" data-policy=\"{}\" data-index=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+            escape(&entry.policy),
+            entry.index,
+            escape(&entry.policy),
+            entry.index,
+            escape(&entry.controls.join(", ")),
+            escape(&scope.join("; ")),
+            escape(&entry.reason),
+            entry.approved_by.as_deref().map_or_else(
+                || "<span class=\"flag\">not recorded</span>".to_owned(),
+                escape
+            ),
+            escape(entry.expires.as_deref().unwrap_or("—")),
+        );
+    }
+    page.push_str("</table>\n</section>\n");
+}
+
+fn reports(page: &mut String, pack: &Pack) {
+    page.push_str("<section id=\"history\">\n<h2>In-cluster reports</h2>\n");
+    let Some(history) = &pack.reports else {
+        page.push_str("<p class=\"muted\">No report export given (<code>--reports</code>). Export the audit scanner's reports on a schedule and pass every export to build the 12-month history PCI DSS 10.5.1 asks for.</p>\n</section>\n");
+        return;
+    };
+    let _ = writeln!(
+        page,
+        "<p>{} reports from {} exports: {}.</p>",
+        history.reports,
+        history.files.len(),
+        escape(&history.files.join(", "))
+    );
+    page.push_str("<table><tr><th>Day</th><th>Policy</th><th>Pass</th><th>Fail</th><th>Warn</th><th>Error</th><th>Skip</th></tr>\n");
+    for (day, policies) in &history.days {
+        for (policy, counts) in policies {
+            let _ = writeln!(
+                page,
+                "<tr class=\"report-day\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(day),
+                escape(policy),
+                counts.pass,
+                counts.fail,
+                counts.warn,
+                counts.error,
+                counts.skip
+            );
+        }
+    }
+    page.push_str("</table>\n");
+    if !history.latest_failures.is_empty() {
+        page.push_str("<h3>Failing on the latest day</h3>\n<table><tr><th>Resource</th><th>Policy</th><th>Result</th><th>Message</th></tr>\n");
+        for [resource, policy, result, message] in &history.latest_failures {
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(resource),
+                escape(policy),
+                escape(result),
+                escape(message)
+            );
+        }
+        page.push_str("</table>\n");
+    }
+    page.push_str("</section>\n");
+}
+
+fn scan(page: &mut String, pack: &Pack) {
+    page.push_str("<section id=\"scan\">\n<h2>Shift-left scan</h2>\n");
+    let Some(scan) = &pack.scan else {
+        page.push_str("<p class=\"muted\">No scan results given (<code>--scan</code>, from <code>pci-policies scan -o json</code>).</p>\n</section>\n");
+        return;
+    };
+    let _ = writeln!(
+        page,
+        "<p>{} workloads from {}; {} unreadable documents.</p>",
+        scan.workloads,
+        escape(&scan.files.join(", ")),
+        scan.invalid_documents
+    );
+    page.push_str(&chart(&scan.sections));
+    page.push_str(
+        "<table><tr><th>Section</th><th>Pass</th><th>Warn</th><th>Fail</th><th>Error</th></tr>\n",
+    );
+    for (section, counts) in &scan.sections {
+        let _ = writeln!(
+            page,
+            "<tr class=\"scan-section\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(section),
+            counts.pass,
+            counts.warn,
+            counts.fail,
+            counts.error
+        );
+    }
+    page.push_str("</table>\n");
+    if !scan.failing.is_empty() {
+        page.push_str("<h3>Failing workloads</h3>\n<table><tr><th>Where</th><th>Workload</th><th>Policy</th><th>What</th></tr>\n");
+        for [at, workload, policy, what] in &scan.failing {
+            let _ = writeln!(
+                page,
+                "<tr class=\"failing\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(at),
+                escape(workload),
+                escape(policy),
+                escape(what)
+            );
+        }
+        page.push_str("</table>\n");
+    }
+    page.push_str("</section>\n");
+}
+
+/// A horizontal stacked bar per section: pass, warn, fail, error.
+fn chart(sections: &std::collections::BTreeMap<String, Counts>) -> String {
+    let width = 600.0;
+    let bar = 22.0;
+    let height = 30.0 * sections.len() as f64 + 30.0;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"Scan results per PCI section\" width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\">\n",
+        width + 80.0,
+        width + 80.0
+    );
+    for (row, (section, counts)) in sections.iter().enumerate() {
+        let y = 30.0 * row as f64 + 4.0;
+        let total = counts.total().max(1) as f64;
+        let _ = writeln!(
+            svg,
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>",
+            y + 15.0,
+            escape(section)
+        );
+        let mut x = 40.0;
+        for (count, colour, label) in [
+            (counts.pass, "#2e7d32", "pass"),
+            (counts.warn, "#f9a825", "warn"),
+            (counts.fail, "#c62828", "fail"),
+            (counts.error, "#6a1b9a", "error"),
+        ] {
+            if count == 0 {
+                continue;
+            }
+            let w = width * count as f64 / total;
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bar}\" fill=\"{colour}\"><title>{label}: {count}</title></rect>"
+            );
+            x += w;
+        }
+    }
+    let legend_y = 30.0 * sections.len() as f64 + 20.0;
+    let _ = writeln!(
+        svg,
+        "<text x=\"40\" y=\"{legend_y}\" font-size=\"12\">green pass · yellow warn · red fail · purple error</text>\n</svg>"
+    );
+    svg
+}

@@ -1,0 +1,133 @@
+//! The exceptions register: every exception of every deployed policy (and group member), with
+//! its control, scope, reason, approver and expiry, flagged when expired or expiring within
+//! 30 days.
+
+use pci_shared::time::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::policies::PolicyEvidence;
+
+/// Days before expiry an exception is flagged as expiring.
+pub const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+/// One row of the register.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionEntry {
+    /// The deployed policy (and group member) the exception belongs to.
+    pub policy: String,
+    /// Its index in the `exceptions` setting, as warnings and audit annotations cite it.
+    pub index: usize,
+    pub controls: Vec<String>,
+    pub images: Vec<String>,
+    pub containers: Vec<String>,
+    /// Empty: every namespace.
+    pub namespaces: Vec<String>,
+    pub reason: String,
+    pub approved_by: Option<String>,
+    pub expires: Option<String>,
+    /// `active`, `expiring`, `expired`, `no expiry` or `invalid expiry`.
+    pub status: String,
+    /// Days from the pack's date to the expiry (negative once expired).
+    pub days_left: Option<i64>,
+}
+
+impl ExceptionEntry {
+    /// True when an assessor must look at it (expired, expiring, no expiry or approver).
+    pub fn flagged(&self) -> bool {
+        self.status != "active" || self.approved_by.is_none()
+    }
+}
+
+/// The register of `policies`' settings, on `today`.
+pub fn register(policies: &[PolicyEvidence], today: Date) -> Vec<ExceptionEntry> {
+    let mut entries = Vec::new();
+    for policy in policies {
+        for setting in &policy.settings {
+            let Some(owner) = setting.setting.strip_suffix("exceptions") else {
+                continue;
+            };
+            if !(owner.is_empty() || owner.ends_with('.')) {
+                continue;
+            }
+            let owner = if owner.is_empty() {
+                policy.name.clone()
+            } else {
+                format!("{} / {}", policy.name, owner.trim_end_matches('.'))
+            };
+            for (index, exception) in setting.value.as_array().into_iter().flatten().enumerate() {
+                entries.push(entry(&owner, index, exception, today));
+            }
+        }
+    }
+    entries
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn entry(policy: &str, index: usize, exception: &Value, today: Date) -> ExceptionEntry {
+    let expires = exception["expires"].as_str().map(str::to_owned);
+    let (status, days_left) = match expires.as_deref().map(Date::parse) {
+        None => ("no expiry", None),
+        Some(Err(_)) => ("invalid expiry", None),
+        Some(Ok(date)) => {
+            let days = date.days_since_epoch() - today.days_since_epoch();
+            let status = if days < 0 {
+                "expired"
+            } else if days <= EXPIRING_WITHIN_DAYS {
+                "expiring"
+            } else {
+                "active"
+            };
+            (status, Some(days))
+        }
+    };
+    ExceptionEntry {
+        policy: policy.to_owned(),
+        index,
+        controls: strings(&exception["controls"]),
+        images: strings(&exception["images"]),
+        containers: strings(&exception["containers"]),
+        namespaces: strings(&exception["namespaces"]),
+        reason: exception["reason"].as_str().unwrap_or_default().to_owned(),
+        approved_by: exception["approvedBy"].as_str().map(str::to_owned),
+        expires,
+        status: status.to_owned(),
+        days_left,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn expiry_is_flagged_against_the_pack_date() {
+        let today = Date::parse("2026-12-03").expect("date");
+        let status = |expires: Value| {
+            entry(
+                "p",
+                0,
+                &json!({"controls": ["c"], "reason": "r", "expires": expires}),
+                today,
+            )
+            .status
+        };
+        assert_eq!(status(json!("2026-12-02")), "expired");
+        assert_eq!(status(json!("2026-12-03")), "expiring");
+        assert_eq!(status(json!("2027-01-02")), "expiring");
+        assert_eq!(status(json!("2027-01-03")), "active");
+        assert_eq!(status(json!(null)), "no expiry");
+        assert_eq!(status(json!("soon")), "invalid expiry");
+    }
+}

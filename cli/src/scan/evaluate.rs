@@ -1,0 +1,430 @@
+//! Judging the documents: every workload through the deployed policies, spread over worker
+//! threads, each with its own instance of every policy (settings validated once), as
+//! policy-server's workers do. Mutating policies patch the request first, in name order; the
+//! validating policies judge the final object.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+use pci_host::admission::{AdmissionResponse, Deployment};
+use pci_host::capabilities::LiveAnswers;
+use pci_host::group::{MemberAnswer, evaluate_group};
+use pci_host::host::Policy;
+use pci_host::run::{RunOptions, Session};
+use serde_json::Value;
+
+use super::input::{Document, Source, Unit};
+use super::outcome::{Finding, Outcome, Verdict, Waiver};
+use super::policies::{Deployed, Evaluator, Member};
+use super::progress::Progress;
+
+/// The host error every call gets in `--offline` mode.
+pub const OFFLINE: &str = "offline scan: this check needs the registry or the cluster";
+
+/// Answers every host call with [`OFFLINE`].
+#[derive(Debug)]
+pub struct Offline;
+
+impl LiveAnswers for Offline {
+    fn answer(&self, request: &pci_host::replay::CallbackRequest) -> Result<Vec<u8>, String> {
+        Err(format!("{OFFLINE} ({})", request.kind_name()))
+    }
+}
+
+/// What a scan judged.
+pub struct Judged {
+    /// In input order: by unit, then by document.
+    pub outcomes: Vec<Outcome>,
+    /// Workload documents read.
+    pub workloads: usize,
+}
+
+/// Reads, parses and judges every unit on `jobs` worker threads, each with its own instance
+/// of every policy; the outcomes come back in input order.
+pub fn evaluate_all(
+    units: &[Unit],
+    deployed: &[Deployed],
+    live: Option<Arc<dyn LiveAnswers>>,
+    jobs: usize,
+    progress: &Progress,
+) -> Result<Judged> {
+    let next = AtomicUsize::new(0);
+    let workloads = AtomicUsize::new(0);
+    let jobs = jobs.clamp(1, units.len().max(1));
+    type Done = Vec<(usize, Vec<Outcome>)>;
+    let judged: Vec<Result<Done>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let live = live.clone();
+                let (next, workloads) = (&next, &workloads);
+                scope.spawn(move || -> Result<Done> {
+                    let sessions = start_sessions(deployed, live)?;
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(unit) = units.get(index) else {
+                            break;
+                        };
+                        let mut outcomes = Vec::new();
+                        for document in unit.documents() {
+                            if matches!(document, Document::Workload { .. }) {
+                                workloads.fetch_add(1, Ordering::Relaxed);
+                            }
+                            outcomes.extend(judge(&document, deployed, &sessions)?);
+                        }
+                        done.push((index, outcomes));
+                        progress.advance();
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scan worker panicked")))
+            })
+            .collect()
+    });
+    let mut by_unit = BTreeMap::new();
+    for worker in judged {
+        by_unit.extend(worker?);
+    }
+    Ok(Judged {
+        outcomes: by_unit.into_values().flatten().collect(),
+        workloads: workloads.into_inner(),
+    })
+}
+
+/// A worker's instances of one deployed policy: one session, or one per group member.
+enum Judge {
+    Single(Session),
+    Group(Vec<Session>),
+}
+
+/// One instance of every deployed policy (of every member of a group), its settings
+/// validated.
+fn start_sessions(deployed: &[Deployed], live: Option<Arc<dyn LiveAnswers>>) -> Result<Vec<Judge>> {
+    let start = |policy: &Policy, settings: &Value, mutating: bool| {
+        let options = RunOptions {
+            settings: settings.clone(),
+            live: live.clone(),
+            allow_context_aware: true,
+            deployment: Deployment {
+                monitor: false,
+                allowed_to_mutate: mutating,
+            },
+            ..RunOptions::default()
+        };
+        Session::start(policy, options)
+    };
+    deployed
+        .iter()
+        .map(|deployed| match &deployed.evaluator {
+            Evaluator::Single { policy, settings } => start(policy, settings, deployed.mutating)
+                .map(Judge::Single)
+                .with_context(|| deployed.name.clone()),
+            Evaluator::Group { members, .. } => members
+                .iter()
+                .map(|member| {
+                    start(&member.policy, &member.settings, false)
+                        .with_context(|| format!("{}: member {}", deployed.name, member.name))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Judge::Group),
+        })
+        .collect()
+}
+
+/// What one deployed policy said of a request.
+struct Answer {
+    verdict: Verdict,
+    message: String,
+    warnings: Vec<String>,
+    /// Audit annotations, with the prefix of their controls (a group member's name).
+    annotations: Vec<(String, BTreeMap<String, String>)>,
+    patch: Option<Value>,
+}
+
+impl Answer {
+    fn of(response: Result<AdmissionResponse>, monitor: bool) -> Result<Self> {
+        Ok(match response {
+            Err(error) => Self {
+                verdict: Verdict::Error,
+                message: format!("{error:#}"),
+                warnings: Vec::new(),
+                annotations: Vec::new(),
+                patch: None,
+            },
+            Ok(response) => Self {
+                verdict: verdict_of(&response, monitor),
+                message: response.message(),
+                warnings: response.warnings.clone().unwrap_or_default(),
+                annotations: vec![(
+                    String::new(),
+                    response.audit_annotations.clone().unwrap_or_default(),
+                )],
+                patch: response.patch_operations()?,
+            },
+        })
+    }
+}
+
+/// A group's answer: its expression over the members' answers, as policy-server evaluates it.
+fn group_answer(
+    deployed: &Deployed,
+    expression: &pci_host::group::Expression,
+    message: &str,
+    members: &[Member],
+    sessions: &[Session],
+    request: &Value,
+    text: &str,
+) -> Result<Answer> {
+    let mut answers: BTreeMap<String, Answer> = BTreeMap::new();
+    let mut failure = None;
+    let verdict = evaluate_group(expression, message, &mut |name| {
+        let Some(index) = members.iter().position(|m| m.name == name) else {
+            return MemberAnswer::Failed(format!("no member {name}"));
+        };
+        match Answer::of(sessions[index].evaluate_text(request, text), false) {
+            Err(error) => {
+                failure = Some(error);
+                MemberAnswer::Failed(String::new())
+            }
+            Ok(answer) => {
+                let member = match answer.verdict {
+                    _ if answer.patch.is_some() => MemberAnswer::Patched,
+                    Verdict::Pass | Verdict::Warn => MemberAnswer::Accepted,
+                    Verdict::Error => MemberAnswer::Failed(answer.message.clone()),
+                    _ => MemberAnswer::Rejected(answer.message.clone()),
+                };
+                answers.insert(name.to_owned(), answer);
+                member
+            }
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let warnings = answers.values().flat_map(|a| a.warnings.clone()).collect();
+    if verdict.allowed {
+        return Ok(Answer {
+            verdict: Verdict::Pass,
+            message: String::new(),
+            warnings,
+            annotations: Vec::new(),
+            patch: None,
+        });
+    }
+    let causes: Vec<String> = verdict
+        .causes
+        .iter()
+        .map(|(member, cause)| format!("{member}: {cause}"))
+        .collect();
+    let errored = answers.values().any(|a| a.verdict == Verdict::Error);
+    Ok(Answer {
+        verdict: if errored {
+            Verdict::Error
+        } else if deployed.monitor {
+            Verdict::Warn
+        } else {
+            Verdict::Fail
+        },
+        message: format!("{message} ({})", causes.join("; ")),
+        warnings,
+        annotations: answers
+            .into_iter()
+            .flat_map(|(name, answer)| {
+                answer
+                    .annotations
+                    .into_iter()
+                    .map(move |(_, annotations)| (format!("{name}."), annotations))
+            })
+            .collect(),
+        patch: None,
+    })
+}
+
+/// The outcomes of one document: one per validating policy that applies to a workload.
+fn judge(document: &Document, deployed: &[Deployed], sessions: &[Judge]) -> Result<Vec<Outcome>> {
+    let (origin, kind, name, namespace, request, source) = match document {
+        Document::Workload {
+            origin,
+            kind,
+            name,
+            namespace,
+            request,
+            source,
+        } => (origin, kind, name, namespace, request, source),
+        Document::Skipped { origin, kind } => {
+            return Ok(vec![Outcome::document(
+                &origin.file,
+                origin.line,
+                kind,
+                Verdict::Skip,
+                String::new(),
+            )]);
+        }
+        Document::Invalid { origin, error } => {
+            return Ok(vec![Outcome::document(
+                &origin.file,
+                origin.line,
+                "",
+                Verdict::Invalid,
+                error.clone(),
+            )]);
+        }
+    };
+    // Copied only when a mutating policy patches it.
+    let mut request = std::borrow::Cow::Borrowed(request);
+    let mut text = serde_json::to_string(&*request)?;
+    let mut outcomes = Vec::new();
+    for (policy, judge) in deployed.iter().zip(sessions) {
+        if !policy.applies_to(&request) {
+            continue;
+        }
+        let answer = match (judge, &policy.evaluator) {
+            (Judge::Single(session), _) => {
+                Answer::of(session.evaluate_text(&request, &text), policy.monitor)?
+            }
+            (
+                Judge::Group(sessions),
+                Evaluator::Group {
+                    expression,
+                    message,
+                    members,
+                },
+            ) => group_answer(
+                policy, expression, message, members, sessions, &request, &text,
+            )?,
+            (Judge::Group(_), Evaluator::Single { .. }) => {
+                anyhow::bail!("{}: a group's sessions for a single policy", policy.name)
+            }
+        };
+        if policy.mutating {
+            if let Some(operations) = &answer.patch {
+                let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
+                json_patch::patch(&mut request.to_mut()["object"], &patch)
+                    .with_context(|| format!("{}: its patch does not apply", policy.name))?;
+                text = serde_json::to_string(&*request)?;
+            }
+            // Its fix is applied; its checks are its validating twin's, which reports them on
+            // the final object, as in the cluster's audit.
+            continue;
+        }
+        let mut findings = Vec::new();
+        let mut all_waivers = Vec::new();
+        for (prefix, annotations) in &answer.annotations {
+            findings.extend(findings_of(annotations, prefix, source, origin.line));
+            all_waivers.extend(waivers(annotations, source, origin.line));
+        }
+        outcomes.push(Outcome {
+            file: origin.file.clone(),
+            line: origin.line,
+            api_version: request["object"]["apiVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            kind: kind.name().to_owned(),
+            name: name.clone(),
+            namespace: namespace.clone(),
+            policy: policy.name.clone(),
+            unique_name: policy.unique_name.clone(),
+            module: policy.module.clone(),
+            controls: policy.controls.clone(),
+            severity: if policy.monitor {
+                "info".to_owned()
+            } else {
+                policy.severity.clone()
+            },
+            category: policy.category.clone(),
+            verdict: answer.verdict,
+            message: answer.message,
+            warnings: other_warnings(answer.warnings, &findings),
+            findings,
+            waivers: all_waivers,
+        });
+    }
+    Ok(outcomes)
+}
+
+fn verdict_of(response: &AdmissionResponse, monitor: bool) -> Verdict {
+    let code = response.status.as_ref().and_then(|s| s.code);
+    let warned = response.warnings.as_ref().is_some_and(|w| !w.is_empty());
+    if response.allowed {
+        if warned { Verdict::Warn } else { Verdict::Pass }
+    } else if code == Some(500) || response.message().contains(OFFLINE) {
+        Verdict::Error
+    } else if monitor {
+        Verdict::Warn
+    } else {
+        Verdict::Fail
+    }
+}
+
+/// The `violations` audit annotation, each placed on its line; a group member's controls are
+/// prefixed with its name.
+fn findings_of(
+    annotations: &BTreeMap<String, String>,
+    prefix: &str,
+    source: &Source,
+    line: usize,
+) -> Vec<Finding> {
+    let Some(text) = annotations.get("violations") else {
+        return Vec::new();
+    };
+    let mut findings: Vec<Finding> = serde_json::from_str(text).unwrap_or_default();
+    for finding in &mut findings {
+        finding.control = format!("{prefix}{}", finding.control);
+        finding.line = source.line_of(line, &finding.path);
+    }
+    findings
+}
+
+/// The warnings that do not restate a finding (a rejecting policy of this bundle also warns
+/// once per violation, `<policy>: [<control>] <path>…`).
+fn other_warnings(warnings: Vec<String>, findings: &[Finding]) -> Vec<String> {
+    warnings
+        .into_iter()
+        .filter(|warning| {
+            !findings.iter().any(|f| {
+                let control = f.control.rsplit('.').next().unwrap_or_default();
+                warning
+                    .split_once(": ")
+                    .is_some_and(|(_, rest)| rest.starts_with(&format!("[{control}] {}", f.path)))
+            })
+        })
+        .collect()
+}
+
+/// The `exceptions-applied` and `exceptions-expired` audit annotations.
+fn waivers(annotations: &BTreeMap<String, String>, source: &Source, line: usize) -> Vec<Waiver> {
+    let mut waivers = Vec::new();
+    for (key, expired) in [("exceptions-applied", false), ("exceptions-expired", true)] {
+        let Some(text) = annotations.get(key) else {
+            continue;
+        };
+        let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_default();
+        for entry in entries {
+            let text = |field: &str| entry[field].as_str().map(str::to_owned);
+            waivers.push(Waiver {
+                exception: entry["exception"]
+                    .as_u64()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .unwrap_or_default(),
+                control: text("control").unwrap_or_default(),
+                line: source.line_of(line, &text("path").unwrap_or_default()),
+                path: text("path").unwrap_or_default(),
+                container: text("container"),
+                reason: text("reason").unwrap_or_default(),
+                expires: text("expires"),
+                expired,
+            });
+        }
+    }
+    waivers
+}

@@ -1,0 +1,87 @@
+//! The table: grouped by file and workload, one line per policy, each violation below it with
+//! its line; coloured when standard output is a terminal.
+
+use std::fmt::Write;
+
+use crate::scan::outcome::{ScanResults, Verdict};
+
+fn paint(text: &str, verdict: Verdict, colour: bool) -> String {
+    if !colour {
+        return text.to_owned();
+    }
+    let code = match verdict {
+        Verdict::Pass => "32",
+        Verdict::Warn => "33",
+        Verdict::Fail | Verdict::Invalid => "31",
+        Verdict::Error => "35",
+        Verdict::Skip => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// The table text.
+pub fn render(results: &ScanResults, colour: bool) -> String {
+    let mut out = String::new();
+    let mut last = (String::new(), 0, String::new());
+    for outcome in &results.results {
+        let at = (outcome.file.clone(), outcome.line, outcome.workload());
+        if at != last {
+            let what = if outcome.name.is_empty() {
+                outcome.kind.clone()
+            } else {
+                format!("{} {}/{}", outcome.kind, outcome.namespace, outcome.name)
+            };
+            let _ = writeln!(out, "{}:{}  {what}", outcome.file, outcome.line);
+            last = at;
+        }
+        let policy = if outcome.policy.is_empty() {
+            "-"
+        } else {
+            outcome.policy.as_str()
+        };
+        let label = paint(
+            &format!("{:<7}", outcome.verdict.label()),
+            outcome.verdict,
+            colour,
+        );
+        let detail = if !outcome.findings.is_empty() {
+            let n = outcome.findings.len();
+            format!("{n} violation{}", if n == 1 { "" } else { "s" })
+        } else if outcome.message.is_empty() {
+            outcome.warnings.join("; ")
+        } else {
+            outcome.message.clone()
+        };
+        let _ = writeln!(out, "  {label} {policy:<32} {}", detail.replace('\n', " "));
+        for finding in &outcome.findings {
+            let container = finding
+                .container
+                .as_ref()
+                .map_or_else(String::new, |c| format!(" (container \"{c}\")"));
+            let _ = writeln!(
+                out,
+                "          line {:<5} [{}] {}{container}: {}",
+                finding.line, finding.control, finding.path, finding.message
+            );
+        }
+        for waiver in &outcome.waivers {
+            let state = if waiver.expired {
+                "EXPIRED exception"
+            } else {
+                "exception"
+            };
+            let _ = writeln!(
+                out,
+                "          {state} #{} [{}] {}: {}",
+                waiver.exception, waiver.control, waiver.path, waiver.reason
+            );
+        }
+    }
+    let s = &results.summary;
+    let _ = writeln!(
+        out,
+        "{} pass, {} warn, {} fail, {} error, {} skipped, {} invalid",
+        s.pass, s.warn, s.fail, s.error, s.skip, s.invalid
+    );
+    out
+}

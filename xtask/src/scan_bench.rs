@@ -1,0 +1,200 @@
+//! The scan benchmark of `make bench`: `pci-policies scan` (the release binary) on a generated
+//! corpus of 10,000 workloads — every workload kind in turn, 1 to 5 containers, one in ten
+//! privileged — with the whole recommended bundle offline. It reports workloads per second
+//! and peak memory (the scan's own `--stats`) and fails under the floor of
+//! `bench/budgets.json` (`minScanWorkloadsPerSecond`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::workspace;
+
+/// Workloads in the corpus.
+pub const WORKLOADS: usize = 10_000;
+const PER_FILE: usize = 100;
+
+/// What one scan measured.
+#[derive(Debug)]
+pub struct ScanFigures {
+    pub workloads: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub peak_mib: f64,
+}
+
+/// The kinds in turn: (apiVersion, kind).
+const KINDS: [(&str, &str); 9] = [
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("apps/v1", "DaemonSet"),
+    ("v1", "Pod"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("apps/v1", "ReplicaSet"),
+    ("v1", "ReplicationController"),
+    ("v1", "PodTemplate"),
+];
+
+/// Workload `index` of the corpus, as YAML.
+pub fn workload(index: usize) -> String {
+    let (api, kind) = KINDS[index % KINDS.len()];
+    let mut containers = String::new();
+    for c in 0..=(index % 5) {
+        let privileged = index.is_multiple_of(10) && c == 0;
+        let _ = write!(
+            containers,
+            "  - name: c{c}\n    image: registry.example.com/team/app{}-{c}@sha256:{:064x}\n    securityContext:\n      allowPrivilegeEscalation: false\n      capabilities: {{drop: [ALL]}}\n      privileged: {privileged}\n",
+            index % 50,
+            index * 7 + c
+        );
+    }
+    let pod = format!(
+        "spec:\n  securityContext: {{runAsNonRoot: true, seccompProfile: {{type: RuntimeDefault}}}}\n  containers:\n{containers}"
+    );
+    let indent = |text: &str, by: usize| -> String {
+        text.lines()
+            .map(|line| format!("{}{line}\n", " ".repeat(by)))
+            .collect()
+    };
+    let template = format!("metadata:\n  labels: {{app: w{index}}}\n{pod}");
+    let body = match kind {
+        "Pod" => pod.clone(),
+        "PodTemplate" => format!("template:\n{}", indent(&template, 2)),
+        "CronJob" => format!(
+            "spec:\n  schedule: '*/5 * * * *'\n  jobTemplate:\n    spec:\n      template:\n{}",
+            indent(&template, 8)
+        ),
+        _ => format!(
+            "spec:\n  selector: {{matchLabels: {{app: w{index}}}}}\n  template:\n{}",
+            indent(&template, 4)
+        ),
+    };
+    format!(
+        "apiVersion: {api}\nkind: {kind}\nmetadata:\n  name: w{index}\n  namespace: ns{}\n{body}",
+        index % 20
+    )
+}
+
+/// Writes the corpus under `dir` (100 files of 100 documents).
+pub fn write_corpus(dir: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for file in 0..WORKLOADS / PER_FILE {
+        let documents: Vec<String> = (file * PER_FILE..(file + 1) * PER_FILE)
+            .map(workload)
+            .collect();
+        std::fs::write(
+            dir.join(format!("workloads-{file:03}.yaml")),
+            documents.join("---\n"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads `scanned N workloads in S s (W workloads/s), peak memory M MiB`.
+pub fn parse_stats(line: &str) -> Option<ScanFigures> {
+    let rest = line.trim().strip_prefix("scanned ")?;
+    let (workloads, rest) = rest.split_once(" workloads in ")?;
+    let (seconds, rest) = rest.split_once(" s (")?;
+    let (per_second, rest) = rest.split_once(" workloads/s), peak memory ")?;
+    let peak = rest.strip_suffix(" MiB")?;
+    Some(ScanFigures {
+        workloads: workloads.parse().ok()?,
+        seconds: seconds.parse().ok()?,
+        per_second: per_second.parse().ok()?,
+        peak_mib: peak.parse().ok()?,
+    })
+}
+
+/// Scans the corpus with `binary` (a warm-up run fills the compiled-code cache, then the best
+/// of three), checks the floor, and returns the Markdown lines for the results table.
+pub fn bench_scan(binary: &Path, floor: f64) -> Result<String> {
+    let root = workspace::root();
+    let dir = root.join("target/bench/scan");
+    let corpus = dir.join("corpus");
+    write_corpus(&corpus)?;
+    let run = || -> Result<ScanFigures> {
+        let output = Command::new(binary)
+            .current_dir(&root)
+            .args(["scan", "--offline", "--stats", "--cache-dir"])
+            .arg(dir.join("cache"))
+            .arg("-o")
+            .arg(format!("json={}", dir.join("results.json").display()))
+            .arg(&corpus)
+            .output()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Exit 1: the corpus has violations, and offline checks that need the registry error.
+        if output.status.code() != Some(1) {
+            bail!("the scan exited {:?}: {stderr}", output.status.code());
+        }
+        stderr
+            .lines()
+            .find_map(parse_stats)
+            .with_context(|| format!("no --stats line in: {stderr}"))
+    };
+    run()?;
+    let mut best: Option<ScanFigures> = None;
+    for _ in 0..3 {
+        let figures = run()?;
+        if figures.workloads != WORKLOADS {
+            bail!(
+                "the scan read {} workloads, not {WORKLOADS}",
+                figures.workloads
+            );
+        }
+        if best
+            .as_ref()
+            .is_none_or(|b| figures.per_second > b.per_second)
+        {
+            best = Some(figures);
+        }
+    }
+    let best = best.context("no scan run")?;
+    let table = format!(
+        "\n| scan | workloads | seconds | workloads/s | peak memory MiB | floor workloads/s |\n|---|---|---|---|---|---|\n| examples of every kind, 1–5 containers, whole bundle offline | {} | {:.2} | {:.0} | {:.1} | {floor:.0} |\n",
+        best.workloads, best.seconds, best.per_second, best.peak_mib
+    );
+    if best.per_second < floor {
+        bail!(
+            "scan throughput {:.0} workloads/s is under the floor {floor:.0} of bench/budgets.json",
+            best.per_second
+        );
+    }
+    Ok(table)
+}
+
+/// The release binary `make bench` builds.
+pub fn binary() -> PathBuf {
+    workspace::root().join("target/bench-host/pci-policies")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_corpus_is_every_kind_with_one_to_five_containers() {
+        let kinds: std::collections::BTreeSet<String> = (0..KINDS.len())
+            .map(|i| {
+                let doc: serde_json::Value = serde_yaml::from_str(&workload(i)).unwrap();
+                doc["kind"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(kinds.len(), 9);
+        let pod: serde_json::Value = serde_yaml::from_str(&workload(3 + 9)).unwrap();
+        assert_eq!(pod["kind"], "Pod");
+        let cron: serde_json::Value = serde_yaml::from_str(&workload(5 + 9 * 4)).unwrap();
+        let containers = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers.as_array().unwrap().len(), (5 + 9 * 4) % 5 + 1);
+        assert_eq!(
+            parse_stats("scanned 10 workloads in 0.500 s (20 workloads/s), peak memory 12.5 MiB")
+                .unwrap()
+                .per_second,
+            20.0
+        );
+    }
+}
