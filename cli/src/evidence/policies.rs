@@ -63,7 +63,7 @@ pub struct SettingEvidence {
     pub value: Value,
     pub recommended: Option<Value>,
     /// `matches`, `deviation`, `organisation-specific`, `twin` (the validating twin's patch
-    /// switch) or `not in the bundle's profile`.
+    /// switch), `in the exceptions register`, `group member` or `not in the bundle's profile`.
     pub status: String,
     pub why: String,
 }
@@ -377,6 +377,10 @@ fn settings_of(
             let why = recommendation.map_or_else(String::new, |r| r.why.clone());
             let status = match (&wanted, recommendation) {
                 _ if !prefix.is_empty() => "group member",
+                // Exceptions are expected; each is judged in the register, not here.
+                (Some(wanted), _) if key == "exceptions" && *wanted != value => {
+                    "in the exceptions register"
+                }
                 (None, _) => "not in the bundle's profile",
                 (Some(wanted), _) if *wanted == value => "matches",
                 (_, Some(rec)) if rec.organisation_specific => "organisation-specific",
