@@ -7,9 +7,12 @@
 //! - `verify`: check a published module's signatures with a Kubewarden verification config,
 //!   like `kwctl verify`;
 //! - `scan`: check files of manifests with the deployed policies, in CI (exit 0/1/2);
-//! - `evidence`: the assessor's evidence pack (index.html and evidence.json).
+//! - `evidence`: the assessor's evidence pack (index.html and evidence.json);
+//! - `import`: PodSecurityPolicy, SCC, Gatekeeper PSP and upstream `*-psp` settings as
+//!   pod-security settings.
 
 mod evidence;
+mod import;
 mod markup;
 mod profile;
 mod push;
@@ -59,6 +62,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Build the assessor's evidence pack from the deployed manifests, reports and scans.
     Evidence(evidence::EvidenceArgs),
+    /// Convert PodSecurityPolicy, SCC, Gatekeeper PSP or upstream *-psp settings to pod-security settings.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Push(args) => push::push(&args),
         Command::Verify(args) => verify::verify(&args),
         Command::Evidence(args) => evidence::evidence(&args),
+        Command::Import(args) => import::import(&args),
         Command::Scan(args) => {
             // 0 all pass, 1 a rejection, 2 bad input or usage (also when the scan cannot start).
             return match scan::scan(&args) {

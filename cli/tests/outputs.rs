@@ -750,3 +750,47 @@ fn waived_violations_are_suppressed_results() {
             .any(|w| w["expired"] == true && w["control"] == "hostNamespaces")
     );
 }
+
+/// examples/pod-security: the PodSecurityPolicy settings reject what the workloads' comments
+/// say, each under its own control, and the compliant Deployment passes.
+#[test]
+fn the_pod_security_policy_example_rejects_what_it_says() {
+    let dir = scratch("psp-example");
+    let sarif_file = dir.join("scan.sarif");
+    let (code, stdout, stderr) = pci_policies(&[
+        "scan",
+        "examples/pod-security/workloads.yaml",
+        "--policies",
+        "examples/pod-security/policies.yaml",
+        "--offline",
+        "-o",
+        &format!("sarif={}", sarif_file.display()),
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let sarif: Value = serde_json::from_str(&read(&sarif_file)).unwrap();
+    let mut rules: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .map(|r| r["ruleId"].as_str().unwrap().to_owned())
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "pod-security/hostPathVolumes",
+            "pod-security/psp.forbiddenSysctls",
+            "pod-security/psp.readOnlyRootFilesystem",
+            "pod-security/psp.runAsGroup",
+            "pod-security/psp.runAsUser",
+            "pod-security/restrictedVolumes",
+            "pod-security/runAsUser",
+        ]
+    );
+    let text = sarif.to_string();
+    assert!(
+        !text.contains("ledger"),
+        "the compliant Deployment has no result"
+    );
+}

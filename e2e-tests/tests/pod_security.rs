@@ -24,6 +24,15 @@ fn every_control_case_through_the_wasm_matches_the_table_and_the_native_build() 
 }
 
 #[test]
+fn every_knob_case_through_the_wasm_matches_the_table_and_the_native_build() {
+    e2e::check_table_through_wasm(
+        POLICY,
+        &e2e::case_table(POLICY, "knobs.yaml"),
+        pci_shared::policy::evaluate::<PodSecurity>,
+    );
+}
+
+#[test]
 fn protocol_version_and_settings_validation() {
     let policy = instance(POLICY);
     assert_eq!(policy.protocol_version().expect("protocol"), "v1");
@@ -250,4 +259,86 @@ fn the_module_carries_complete_metadata() {
         .flat_map(|r| r.resources.iter().map(String::as_str))
         .collect();
     assert!(resources.contains(&"pods/ephemeralcontainers"));
+}
+
+#[test]
+fn pod_security_policy_defaults_through_the_wasm_are_a_json_patch_of_only_unset_fields() {
+    let settings = json!({
+        "runAsUser": {"rule": "MustRunAs", "ranges": [{"min": 1000, "max": 2000}]},
+        "fsGroup": {"rule": "MustRunAs", "ranges": [{"min": 4000, "max": 5000}]},
+        "requiredDropCapabilities": ["ALL"],
+        "defaultAllowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "mutate": {"podSecurityPolicyDefaults": true, "seccompRuntimeDefault": true, "runAsNonRoot": true}
+    });
+    let spec = json!({
+        "x-unknown-to-k8s-openapi": {"kept": true},
+        "containers": [
+            {"name": "app", "image": "nginx", "securityContext": {"readOnlyRootFilesystem": true}},
+            {"name": "side", "image": "nginx", "securityContext": {"runAsUser": 1500}}
+        ]
+    });
+    for kind in [WorkloadKind::StatefulSet, WorkloadKind::Job] {
+        let request = admission_request(
+            kind,
+            "CREATE",
+            workload_object(kind, "web", json!({}), spec.clone()),
+        );
+        let response = kwctl_run(POLICY, &request, settings.clone());
+        assert!(response.allowed, "{kind:?}: {:?}", response.status);
+        let operations = response
+            .patch_operations()
+            .expect("decodes")
+            .expect("patch");
+        let prefix = format!("/{}", kind.pod_spec_path().replace('.', "/"));
+        let mut patched = request["object"].clone();
+        let patch: json_patch::Patch = serde_json::from_value(operations).expect("patch");
+        json_patch::patch(&mut patched, &patch).expect("applies");
+        let after = patched.pointer(&prefix).expect("spec");
+        assert_eq!(
+            after["x-unknown-to-k8s-openapi"],
+            spec["x-unknown-to-k8s-openapi"]
+        );
+        assert_eq!(after["securityContext"]["runAsUser"], 1000, "{kind:?}");
+        assert_eq!(after["securityContext"]["fsGroup"], 4000);
+        assert_eq!(
+            after["containers"][1]["securityContext"]["runAsUser"], 1500,
+            "kept"
+        );
+        for index in 0..2 {
+            let context = &after["containers"][index]["securityContext"];
+            assert_eq!(context["readOnlyRootFilesystem"], true);
+            assert_eq!(context["allowPrivilegeEscalation"], false);
+            assert_eq!(context["capabilities"]["drop"], json!(["ALL"]));
+        }
+        // The patched object is accepted as it is: no second patch.
+        let again = admission_request(kind, "CREATE", patched);
+        let response = kwctl_run(POLICY, &again, settings.clone());
+        assert!(response.allowed && response.patch.is_none(), "{kind:?}");
+    }
+}
+
+#[test]
+fn pod_security_policy_settings_are_validated_by_the_wasm_naming_the_path() {
+    let policy = instance(POLICY);
+    for (settings, expected) in [
+        (
+            json!({"runAsUser": {"rule": "MustRunAs", "ranges": [{"min": 5, "max": 1}]}}),
+            "runAsUser.ranges[0]: min 5 is greater than max 1",
+        ),
+        (
+            json!({"supplementalGroups": {"rule": "MayRunAs"}}),
+            "supplementalGroups.ranges: MayRunAs needs at least one range",
+        ),
+        (
+            json!({"fsGroup": {"rule": "MustRunAs", "ranges": [{"min": -1, "max": 1}]}}),
+            "fsGroup.ranges[0]: ids are not negative, got min -1 and max 1",
+        ),
+    ] {
+        let answer = policy.validate_settings(&settings).expect("call");
+        assert!(!answer.valid, "{settings}");
+        assert_eq!(answer.message.as_deref(), Some(expected));
+    }
+    let overlapping = json!({"runAsGroup": {"rule": "MustRunAs", "ranges": [{"min": 1, "max": 10}, {"min": 5, "max": 20}]}});
+    assert!(policy.validate_settings(&overlapping).expect("call").valid);
 }

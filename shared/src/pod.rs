@@ -133,6 +133,10 @@ pub struct PodOs {
 pub struct PodSecurityContext {
     pub run_as_non_root: Option<bool>,
     pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
+    pub supplemental_groups: Vec<i64>,
     pub seccomp_profile: Option<SeccompProfile>,
     pub se_linux_options: Option<SeLinuxOptions>,
     pub app_armor_profile: Option<AppArmorProfile>,
@@ -175,6 +179,8 @@ pub struct SecurityContext {
     pub proc_mount: Option<String>,
     pub run_as_non_root: Option<bool>,
     pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub read_only_root_filesystem: Option<bool>,
     pub seccomp_profile: Option<SeccompProfile>,
     pub se_linux_options: Option<SeLinuxOptions>,
     pub app_armor_profile: Option<AppArmorProfile>,
@@ -210,7 +216,7 @@ pub struct AppArmorProfile {
 }
 
 /// `seLinuxOptions`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct SeLinuxOptions {
     #[serde(rename = "type")]
@@ -275,8 +281,17 @@ pub struct HostField {
 pub struct Volume {
     pub name: String,
     pub host_path: Option<HostPathSource>,
+    /// The `driver` of a `flexVolume` or inline `csi` source.
+    pub driver: Option<String>,
     /// Keys of the volume other than `name`, in document order (normally exactly one).
     pub sources: Vec<String>,
+}
+
+/// A volume source named by its driver (`flexVolume`, `csi`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+struct DriverSource {
+    driver: String,
 }
 
 /// `hostPath` volume source.
@@ -306,6 +321,13 @@ impl<'de> Deserialize<'de> for Volume {
                             let source: Option<HostPathSource> = map.next_value()?;
                             if let Some(source) = source {
                                 volume.host_path = Some(source);
+                                volume.sources.push(key);
+                            }
+                        }
+                        "flexVolume" | "csi" => {
+                            let source: Option<DriverSource> = map.next_value()?;
+                            if let Some(source) = source {
+                                volume.driver = Some(source.driver);
                                 volume.sources.push(key);
                             }
                         }
@@ -339,6 +361,11 @@ mod tests {
         assert_eq!(volume.name, "v");
         assert_eq!(volume.host_path.map(|h| h.path).as_deref(), Some("/etc"));
         assert_eq!(volume.sources, vec!["hostPath", "nfs"]);
+        let flex: Volume =
+            serde_json::from_str(r#"{"name":"f","flexVolume":{"driver":"acme/lvm","options":{}}}"#)
+                .expect("valid volume");
+        assert_eq!(flex.driver.as_deref(), Some("acme/lvm"));
+        assert_eq!(flex.sources, vec!["flexVolume"]);
     }
 
     #[test]

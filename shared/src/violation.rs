@@ -48,6 +48,11 @@ impl Violations {
         self.0.insert(violation);
     }
 
+    /// Keeps only the violations `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Violation) -> bool) {
+        self.0.retain(keep);
+    }
+
     /// True when nothing was violated.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

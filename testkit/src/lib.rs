@@ -139,10 +139,36 @@ pub struct WorkloadCase {
     /// Controls this case shows passing: it sets the fields they read to allowed values.
     #[serde(default)]
     pub passes: Vec<String>,
+    /// When given, the response's warnings: one per entry, each containing its entry, in order.
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
 }
 
 fn empty_object() -> Value {
     json!({})
+}
+
+impl WorkloadCase {
+    /// Checks the response's `warnings` against the expected ones, if the case lists them.
+    pub fn check_warnings(&self, warnings: Option<&[String]>) {
+        let Some(expected) = &self.warnings else {
+            return;
+        };
+        let got = warnings.unwrap_or_default();
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "case {:?}: warnings {got:?}, expected {expected:?}",
+            self.name
+        );
+        for (warning, wanted) in got.iter().zip(expected) {
+            assert!(
+                warning.contains(wanted.as_str()),
+                "case {:?}: warning {warning:?} lacks {wanted:?}",
+                self.name
+            );
+        }
+    }
 }
 
 /// A table: a base pod spec and its cases.

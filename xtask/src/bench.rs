@@ -56,7 +56,14 @@ struct PolicyBench {
     /// Budgets of this policy that differ from `bench/budgets.json`.
     #[serde(default)]
     max_median_micros: BTreeMap<String, f64>,
+    /// Other settings, measured on [`VARIANT_REQUEST`] only (e.g. pod-security with every
+    /// PodSecurityPolicy setting), under that request's budget.
+    #[serde(default)]
+    variants: BTreeMap<String, Value>,
 }
+
+/// The request settings variants are measured on.
+const VARIANT_REQUEST: &str = "deployment-request";
 
 /// One (policy, request) under measurement.
 struct Subject {
@@ -147,8 +154,17 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
         let compiled = engine.load(&module)?;
         let instance = Rc::new(compiled.instantiate(signed_registry(), DEFAULT_DEADLINE_TICKS)?);
         let policy_bench = policy_bench(&policy)?;
-        for (name, request) in &corpus {
-            let payload = json!({"request": request, "settings": policy_bench.settings})
+        let mut runs: Vec<(String, &Value, &Value)> = corpus
+            .iter()
+            .map(|(name, request)| (name.clone(), request, &policy_bench.settings))
+            .collect();
+        if let Some((_, request)) = corpus.iter().find(|(name, _)| name == VARIANT_REQUEST) {
+            for (variant, settings) in &policy_bench.variants {
+                runs.push((format!("{VARIANT_REQUEST} ({variant})"), request, settings));
+            }
+        }
+        for (name, request, settings) in runs {
+            let payload = json!({"request": request, "settings": settings})
                 .to_string()
                 .into_bytes();
             let answer: Value = serde_json::from_slice(&instance.call("validate", &payload)?)?;
@@ -156,24 +172,25 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
                 bail!("{policy} gave no verdict on {name}: {answer}");
             }
             let review = review_body(request);
-            let server = ServerPath::new(&instance, policy_bench.settings.clone());
+            let server = ServerPath::new(&instance, settings.clone());
             for _ in 0..WARM_UP {
                 instance.call("validate", &payload)?;
                 server.review(&review)?;
             }
+            let request_name = name.split(" (").next().unwrap_or(&name);
             let budget = policy_bench
                 .max_median_micros
-                .get(name)
-                .or_else(|| budgets.max_median_micros.get(name))
+                .get(request_name)
+                .or_else(|| budgets.max_median_micros.get(request_name))
                 .copied();
             subjects.push(Subject {
                 policy: policy.clone(),
                 module_bytes: module.len(),
                 compile,
-                request: name.clone(),
+                request: name,
                 payload,
                 review,
-                settings: policy_bench.settings.clone(),
+                settings: settings.clone(),
                 budget,
                 instance: Rc::clone(&instance),
                 samples: Vec::with_capacity(iterations),

@@ -68,6 +68,9 @@ pub const RESTRICTED_ALLOWED: [&str; 1] = ["NET_BIND_SERVICE"];
 /// The name that stands for every capability in `drop`.
 pub const ALL: &str = "ALL";
 
+/// In `allowedCapabilities`, PodSecurityPolicy's "any capability".
+pub const ANY: &str = "*";
+
 /// Upper case, without the `CAP_` prefix: `cap_net_raw` and `NET_RAW` are the same capability.
 pub fn normalize(name: &str) -> String {
     let upper = name.trim().to_ascii_uppercase();

@@ -78,6 +78,8 @@ pub struct PodContext<'a> {
     pub allowed_capabilities: Option<Vec<String>>,
     /// `requiredDropCapabilities`, normalised.
     pub required_drops: Vec<String>,
+    /// `defaultAddCapabilities`, normalised: containers may add them.
+    pub default_adds: Vec<String>,
 }
 
 impl<'a> PodContext<'a> {
@@ -91,6 +93,7 @@ impl<'a> PodContext<'a> {
             settings,
             allowed_capabilities: settings.allowed_capabilities.as_deref().map(normalised),
             required_drops: normalised(settings.required_drop_capabilities.as_slice()),
+            default_adds: normalised(settings.default_add_capabilities.as_slice()),
         }
     }
 
@@ -154,6 +157,25 @@ impl<'a> Findings<'a> {
     /// Something the user should know that is not a violation.
     pub fn note(&mut self, message: String) {
         self.notes.push(message);
+    }
+
+    /// The warning for what a setting allows beyond the level: `pod-security: container "app"
+    /// is privileged, allowed by privileged: true beyond the baseline level`.
+    pub fn beyond_level(
+        &mut self,
+        pod: &PodContext<'_>,
+        container: Option<&ContainerRef<'_>>,
+        what: impl std::fmt::Display,
+        setting: &str,
+    ) {
+        let subject = match container {
+            Some(container) => format!("container \"{}\"", container.name()),
+            None => "the pod".to_owned(),
+        };
+        self.notes.push(format!(
+            "pod-security: {subject} {what}, allowed by {setting} beyond the {} level",
+            pod.settings.level
+        ));
     }
 
     fn push(&mut self, path: FieldPath, container: Option<String>, message: String) {

@@ -3,8 +3,8 @@
 //! visible exceptions (PCI DSS container orchestration guidance 3.1).
 //!
 //! This file is glue: what a check is in [`check`], the checks in [`checks`] (one file each),
-//! their list and evaluation in [`registry`]; the defaults in [`mutate`]; the settings in
-//! [`settings`].
+//! their list and evaluation in [`registry`]; PodSecurityPolicy's vocabulary in [`psp`]; the
+//! defaults in [`mutate`]; the settings in [`settings`].
 
 pub mod capabilities;
 pub mod check;
@@ -12,8 +12,10 @@ pub mod checks;
 pub mod host_path;
 pub mod level;
 pub mod mutate;
+pub mod psp;
 pub mod registry;
 pub mod settings;
+pub mod settings_check;
 
 use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
@@ -48,7 +50,7 @@ impl Policy for PodSecurity {
         let workload = edited.as_ref().unwrap_or(&review.workload);
         let (violations, notes) = registry::evaluate(workload, settings);
         let namespace = request.namespace.as_deref();
-        let report = apply_to_workload(
+        let mut report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
             violations,
@@ -56,6 +58,7 @@ impl Policy for PodSecurity {
             namespace,
             now,
         );
+        registry::drop_repeated_knob_findings(&mut report.remaining);
         let mut outcome = Outcome::from_exceptions(report);
         outcome.warnings.extend(notes);
         outcome.mutated = mutated;
@@ -79,7 +82,7 @@ fn apply_defaults(
         return Ok((None, None));
     }
     let object = object_value(request)?;
-    match mutate::apply(object, workload, &settings.mutate) {
+    match mutate::apply(object, workload, settings) {
         Ok(Some(edited)) => Ok((
             Some(Workload::from_value(workload.kind, &edited)?),
             Some(edited),

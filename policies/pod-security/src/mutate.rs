@@ -4,7 +4,8 @@
 //! change and nothing else in the object is lost. A default that would make the object invalid
 //! for the API server is not applied (the validation then reports the field instead):
 //! `allowPrivilegeEscalation: false` with `privileged: true` or `CAP_SYS_ADMIN`, and Linux-only
-//! fields on Windows pods.
+//! fields on Windows pods. The defaults a PodSecurityPolicy applied are in
+//! [`crate::psp::defaults`].
 
 use pci_shared::containers::all_containers;
 use pci_shared::patch::{EditError, ObjectEditor};
@@ -12,15 +13,17 @@ use pci_shared::workload::Workload;
 use serde_json::{Value, json};
 
 use crate::capabilities::{self, ALL};
-use crate::settings::MutateSettings;
+use crate::psp;
+use crate::settings::Settings;
 
 /// Applies the enabled defaults to `object` (of which `workload` is the typed view); `None` when
 /// nothing had to change.
 pub fn apply(
     object: Value,
     workload: &Workload,
-    settings: &MutateSettings,
+    full: &Settings,
 ) -> Result<Option<Value>, EditError> {
+    let settings = &full.mutate;
     let mut editor = ObjectEditor::new(object);
     let spec = &workload.spec;
     let pod_context = workload.spec_path.field("securityContext");
@@ -90,6 +93,9 @@ pub fn apply(
         if pod_unset && some_container_unset {
             editor.set(&pod_context.field("runAsNonRoot"), json!(true))?;
         }
+    }
+    if settings.pod_security_policy_defaults {
+        psp::defaults::apply(&mut editor, workload, &containers, full)?;
     }
     Ok(editor.finish())
 }

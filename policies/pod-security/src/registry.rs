@@ -13,6 +13,7 @@ use crate::checks::{
     seccomp_profile_baseline, seccomp_profile_restricted, sysctls, windows_host_process,
 };
 use crate::level::{Level, Version};
+use crate::psp::{KNOBS, PREFIX};
 use crate::settings::Settings;
 
 /// Every check, sorted by id.
@@ -38,12 +39,17 @@ pub const CHECKS: [&Check; 19] = [
     &windows_host_process::CHECK,
 ];
 
-/// The control ids (the check ids), in registry order: what violations carry and exceptions name.
-pub const CONTROL_IDS: [&str; CHECKS.len()] = {
-    let mut ids = [""; CHECKS.len()];
+/// The control ids, in registry order (the standard's checks, then the knobs): what violations
+/// carry and exceptions name.
+pub const CONTROL_IDS: [&str; CHECKS.len() + KNOBS.len()] = {
+    let mut ids = [""; CHECKS.len() + KNOBS.len()];
     let mut index = 0;
     while index < CHECKS.len() {
         ids[index] = CHECKS[index].id;
+        index += 1;
+    }
+    while index < CHECKS.len() + KNOBS.len() {
+        ids[index] = KNOBS[index - CHECKS.len()].id;
         index += 1;
     }
     ids
@@ -67,16 +73,31 @@ pub fn applicable(
     })
 }
 
-/// Runs every applicable check: the violations, and notes for the user.
+/// Runs every applicable check and every knob: the violations, and notes for the user.
 pub fn evaluate(workload: &Workload, settings: &Settings) -> (Violations, Vec<String>) {
     let context = PodContext::new(workload, settings);
     let mut violations = Violations::new();
     let mut notes = Vec::new();
-    for (check, versioned) in applicable(settings.level, settings.version) {
+    let knobs = KNOBS
+        .into_iter()
+        .filter_map(|knob| knob.at(settings.version).map(|versioned| (knob, versioned)));
+    for (check, versioned) in applicable(settings.level, settings.version).chain(knobs) {
         let mut findings = Findings::new(check, &mut violations, &mut notes);
         (versioned.check)(&context, &mut findings);
     }
     (violations, notes)
+}
+
+/// Drops a knob's violation of a field that a Pod Security Standards check also rejects: the
+/// rejection names the field once, under the standard's control. Run after exceptions, so a
+/// knob still rejects what an exception to the standard's check waived.
+pub fn drop_repeated_knob_findings(violations: &mut Violations) {
+    let standard: Vec<_> = violations
+        .iter()
+        .filter(|v| !v.control.starts_with(PREFIX))
+        .map(|v| v.path.clone())
+        .collect();
+    violations.retain(|v| !v.control.starts_with(PREFIX) || !standard.contains(&v.path));
 }
 
 #[cfg(test)]

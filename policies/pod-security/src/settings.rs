@@ -1,12 +1,13 @@
-//! Settings of the pod-security policy (camelCase; unknown keys are rejected): plain data and
-//! the checks of their own consistency. What they mean to each check is in the checks.
+//! Settings of the pod-security policy (camelCase; unknown keys are rejected): plain data. Their
+//! consistency is checked in [`crate::settings_check`]; what they mean to each check is in the
+//! checks.
 
 use pci_shared::exception::Exception;
-use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
-use crate::capabilities;
 use crate::level::{Level, Version};
+use crate::psp::id_ranges::IdStrategy;
+use crate::psp::settings::{CsiDriver, FlexVolumeDriver, RuntimeClassStrategy, SeLinuxStrategy};
 
 /// The policy settings.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -18,12 +19,64 @@ pub struct Settings {
     pub version: Version,
     /// Reviewed hostPath exceptions.
     pub allowed_host_paths: Vec<AllowedHostPath>,
-    /// Replaces the level's list of capabilities containers may add.
+    /// Replaces the level's list of capabilities containers may add (`*`: any).
     pub allowed_capabilities: Option<Vec<String>>,
     /// Capabilities every container must drop (`ALL` in `drop` covers them).
     pub required_drop_capabilities: Vec<String>,
-    /// Host port ranges containers may use.
+    /// Host port ranges containers may use (PodSecurityPolicy's `hostPorts`).
+    #[serde(alias = "hostPorts")]
     pub allowed_host_ports: Vec<PortRange>,
+
+    // The rest of PodSecurityPolicySpec (policy/v1beta1), named as it names them: each narrows
+    // the level, or allows beyond it with a warning on every request that uses it (`psp/`).
+    /// `true` allows privileged containers beyond the level.
+    pub privileged: Option<bool>,
+    /// `true` allows `hostNetwork` beyond the level.
+    pub host_network: Option<bool>,
+    /// `true` allows `hostIPC` beyond the level.
+    #[serde(rename = "hostIPC")]
+    pub host_ipc: Option<bool>,
+    /// `true` allows `hostPID` beyond the level.
+    #[serde(rename = "hostPID")]
+    pub host_pid: Option<bool>,
+    /// The user id rule.
+    pub run_as_user: Option<IdStrategy>,
+    /// The primary group id rule.
+    pub run_as_group: Option<IdStrategy>,
+    /// The supplemental groups rule.
+    pub supplemental_groups: Option<IdStrategy>,
+    /// The fsGroup rule.
+    pub fs_group: Option<IdStrategy>,
+    /// Every container's root filesystem must be read-only.
+    pub read_only_root_filesystem: bool,
+    /// Sysctls (patterns) allowed beyond the level's safe set.
+    pub allowed_unsafe_sysctls: Vec<String>,
+    /// Sysctls (patterns) no pod may set, safe or not.
+    pub forbidden_sysctls: Vec<String>,
+    /// The volume types pods may use (`*`: any).
+    pub volumes: Option<Vec<String>>,
+    /// The flexVolume drivers pods may use (empty: any).
+    pub allowed_flex_volumes: Vec<FlexVolumeDriver>,
+    /// The inline CSI drivers pods may use (empty: any).
+    #[serde(rename = "allowedCSIDrivers")]
+    pub allowed_csi_drivers: Vec<CsiDriver>,
+    /// The procMount types containers may use (`Default`, `Unmasked`).
+    pub allowed_proc_mount_types: Option<Vec<String>>,
+    /// The SELinux rule.
+    pub se_linux: Option<SeLinuxStrategy>,
+    /// Seccomp profiles pods and containers may run with.
+    pub allowed_seccomp_profiles: Option<Vec<String>>,
+    /// AppArmor profiles containers may run with.
+    pub allowed_app_armor_profiles: Option<Vec<String>>,
+    /// `false` requires `allowPrivilegeEscalation: false`; `true` allows escalation beyond the level.
+    pub allow_privilege_escalation: Option<bool>,
+    /// The PodSecurityPolicy default for an unset `allowPrivilegeEscalation` (`mutate.podSecurityPolicyDefaults`).
+    pub default_allow_privilege_escalation: Option<bool>,
+    /// Capabilities added by default (`mutate.podSecurityPolicyDefaults`); containers may add them.
+    pub default_add_capabilities: Vec<String>,
+    /// The runtime classes pods may name.
+    pub runtime_class: Option<RuntimeClassStrategy>,
+
     /// Narrow, justified, expiring waivers.
     pub exceptions: Vec<Exception>,
     /// Opt-in safe defaults for unset fields.
@@ -36,7 +89,9 @@ pub struct Settings {
 pub struct AllowedHostPath {
     /// An absolute path; it matches itself and what lies below it, at path-component boundaries.
     pub path_prefix: String,
-    /// When true, every mount of a matching volume must be read-only.
+    /// When true, every mount of a matching volume must be read-only (default false, as in
+    /// PodSecurityPolicy).
+    #[serde(default)]
     pub read_only: bool,
 }
 
@@ -60,6 +115,10 @@ pub struct MutateSettings {
     pub seccomp_runtime_default: bool,
     /// Set the pod's `runAsNonRoot: true` where a container leaves it unset.
     pub run_as_non_root: bool,
+    /// Apply the defaults a PodSecurityPolicy applied: `MustRunAs` ids, `seLinux` options,
+    /// `defaultAddCapabilities`, `requiredDropCapabilities`, `defaultAllowPrivilegeEscalation`,
+    /// `readOnlyRootFilesystem`, the default runtime class.
+    pub pod_security_policy_defaults: bool,
 }
 
 impl MutateSettings {
@@ -69,82 +128,7 @@ impl MutateSettings {
             || self.disallow_privilege_escalation
             || self.seccomp_runtime_default
             || self.run_as_non_root
-    }
-}
-
-impl PolicySettings for Settings {
-    fn validate(&self) -> Result<(), String> {
-        for (index, entry) in self.allowed_host_paths.iter().enumerate() {
-            crate::host_path::validate_prefix(&entry.path_prefix)
-                .map_err(|reason| format!("allowedHostPaths[{index}].pathPrefix: {reason}"))?;
-        }
-        if let Some(allowed) = &self.allowed_capabilities {
-            for (index, name) in allowed.iter().enumerate() {
-                if capabilities::normalize(name) == capabilities::ALL {
-                    return Err(format!(
-                        "allowedCapabilities[{index}]: ALL cannot be allowed; list the capabilities containers may add"
-                    ));
-                }
-                if !capabilities::is_known(name) {
-                    return Err(format!(
-                        "allowedCapabilities[{index}]: \"{name}\" is not a Linux capability"
-                    ));
-                }
-            }
-        }
-        for (index, name) in self.required_drop_capabilities.iter().enumerate() {
-            let normalized = capabilities::normalize(name);
-            if normalized != capabilities::ALL && !capabilities::is_known(name) {
-                return Err(format!(
-                    "requiredDropCapabilities[{index}]: \"{name}\" is not a Linux capability or ALL"
-                ));
-            }
-            if normalized == capabilities::ALL {
-                // Drop everything, then add back what allowedCapabilities lists: exactly what
-                // the restricted standard asks (drop ALL, add NET_BIND_SERVICE).
-                continue;
-            }
-            let same = self
-                .allowed_capabilities
-                .iter()
-                .flatten()
-                .enumerate()
-                .find(|(_, allowed)| capabilities::normalize(allowed) == normalized);
-            if let Some((allowed_index, allowed)) = same {
-                return Err(format!(
-                    "requiredDropCapabilities[{index}] \"{name}\" and allowedCapabilities[{allowed_index}] \"{allowed}\" name the same capability: a container cannot be required to drop what it is allowed to add"
-                ));
-            }
-        }
-        for (index, range) in self.allowed_host_ports.iter().enumerate() {
-            if !(1..=65535).contains(&range.min) || !(1..=65535).contains(&range.max) {
-                return Err(format!(
-                    "allowedHostPorts[{index}]: ports must be from 1 to 65535, got {}-{}",
-                    range.min, range.max
-                ));
-            }
-            if range.min > range.max {
-                return Err(format!(
-                    "allowedHostPorts[{index}]: min {} is greater than max {}",
-                    range.min, range.max
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn exceptions(&self) -> &[Exception] {
-        &self.exceptions
-    }
-
-    /// Only the `mutate` defaults patch.
-    fn can_patch(&self) -> bool {
-        self.mutate.any()
-    }
-
-    /// Every `mutate` default off (the checks stay).
-    fn turn_off_patching(settings: &mut serde_json::Map<String, serde_json::Value>) {
-        settings.remove("mutate");
+            || self.pod_security_policy_defaults
     }
 }
 
@@ -181,6 +165,27 @@ mod tests {
     }
 
     #[test]
+    fn a_pod_security_policy_spec_pastes_in() {
+        let settings: Settings = read_settings::<Exported>(
+            r#"{"privileged":false,"allowPrivilegeEscalation":false,"defaultAllowPrivilegeEscalation":false,
+                "requiredDropCapabilities":["ALL"],"allowedCapabilities":["*"],"defaultAddCapabilities":[],
+                "volumes":["configMap","emptyDir","projected","secret","downwardAPI","persistentVolumeClaim","flexVolume","csi"],
+                "hostNetwork":false,"hostIPC":false,"hostPID":false,"hostPorts":[{"min":8000,"max":8080}],
+                "runAsUser":{"rule":"MustRunAsNonRoot"},"runAsGroup":{"rule":"MayRunAs","ranges":[{"min":1,"max":65535}]},
+                "seLinux":{"rule":"RunAsAny"},"supplementalGroups":{"rule":"MustRunAs","ranges":[{"min":1,"max":65535}]},
+                "fsGroup":{"rule":"MustRunAs","ranges":[{"min":1,"max":65535}]},"readOnlyRootFilesystem":true,
+                "allowedHostPaths":[{"pathPrefix":"/var/log"}],"allowedFlexVolumes":[{"driver":"example/lvm"}],
+                "allowedCSIDrivers":[{"name":"secrets-store.csi.k8s.io"}],"allowedUnsafeSysctls":["kernel.msg*"],
+                "forbiddenSysctls":["kernel.shm_rmid_forced"],"allowedProcMountTypes":["Default"],
+                "runtimeClass":{"allowedRuntimeClassNames":["gvisor"],"defaultRuntimeClassName":"gvisor"}}"#,
+        )
+        .expect("a restricted PodSecurityPolicy spec is valid settings");
+        assert_eq!(settings.allowed_host_ports.len(), 1);
+        assert!(!settings.allowed_host_paths[0].read_only);
+        assert!(settings.read_only_root_filesystem);
+    }
+
+    #[test]
     fn least_privilege_drop_all_and_add_back_is_accepted() {
         // What the restricted standard itself allows: drop ALL, add NET_BIND_SERVICE back.
         let settings = read_settings::<Exported>(
@@ -213,15 +218,15 @@ mod tests {
         r#"{"allowedHostPaths":[{"pathPrefix":"/var/../etc","readOnly":true}]}"#,
         "'..'"
     )]
-    #[case::missing_read_only(
-        r#"{"allowedHostPaths":[{"pathPrefix":"/var/log"}]}"#,
-        "missing field `readOnly`"
-    )]
     #[case::unknown_capability(
         r#"{"allowedCapabilities":["NET_ADMINN"]}"#,
         "allowedCapabilities[0]: \"NET_ADMINN\" is not a Linux capability"
     )]
     #[case::allow_all(r#"{"allowedCapabilities":["all"]}"#, "ALL cannot be allowed")]
+    #[case::both_port_names(
+        r#"{"allowedHostPorts":[],"hostPorts":[]}"#,
+        "duplicate field `allowedHostPorts`"
+    )]
     #[case::contradiction(
         r#"{"allowedCapabilities":["CHOWN","NET_RAW"],"requiredDropCapabilities":["ALL","CAP_NET_RAW"]}"#,
         "requiredDropCapabilities[1] \"CAP_NET_RAW\" and allowedCapabilities[1] \"NET_RAW\" name the same capability"

@@ -43,6 +43,17 @@ fn control_table() {
     let table =
         CaseTable::from_yaml(include_str!("../test_data/controls.yaml")).expect("valid table");
     assert!(table.cases.len() > 80, "the table lost cases");
+    check_table(&table);
+}
+
+#[test]
+fn knob_table() {
+    let table = CaseTable::from_yaml(include_str!("../test_data/knobs.yaml")).expect("valid table");
+    assert!(table.cases.len() > 60, "the table lost cases");
+    check_table(&table);
+}
+
+fn check_table(table: &CaseTable) {
     for case in &table.cases {
         let response = run(&case.request(&table.base), case.settings.clone());
         let reported = reported_violations(&audit(&response));
@@ -57,6 +68,7 @@ fn control_table() {
             "case {:?}",
             case.name
         );
+        case.check_warnings(response.warnings.as_deref());
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Field: every container's `securityContext.allowPrivilegeEscalation`. Allowed: `false`
 //! (explicitly). From v1.8 (the field's first version); from v1.25 Windows pods are exempt.
+//! With the setting `allowPrivilegeEscalation: true`, anything, with a warning.
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck, shown};
 use crate::level::{Level, Version};
@@ -25,6 +26,18 @@ fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .as_ref()
             .and_then(|sc| sc.allow_privilege_escalation);
         if value != Some(false) {
+            if pod.settings.allow_privilege_escalation == Some(true) {
+                findings.beyond_level(
+                    pod,
+                    Some(&container),
+                    format!(
+                        "may escalate privileges (allowPrivilegeEscalation {})",
+                        shown(value)
+                    ),
+                    "allowPrivilegeEscalation: true",
+                );
+                continue;
+            }
             findings.container(
                 &container,
                 container

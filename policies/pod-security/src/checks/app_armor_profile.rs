@@ -4,11 +4,13 @@
 //! `runtime/default`, `localhost/*`, `""`.
 //! v1.30: also `spec.securityContext.appArmorProfile.type` and every container's
 //! `securityContext.appArmorProfile.type`; allowed `RuntimeDefault`, `Localhost`, undefined.
+//! `unconfined` is allowed, with a warning, when `allowedAppArmorProfiles` lists it (or `*`).
 
 use pci_shared::pod::AppArmorProfile;
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
+use crate::psp::profiles;
 
 pub const CHECK: Check = Check {
     id: "appArmorProfile",
@@ -27,6 +29,15 @@ pub const CHECK: Check = Check {
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
+/// True when `allowedAppArmorProfiles` lists the profile `name` (only `unconfined` can be
+/// beyond the level).
+fn knob_allows(pod: &PodContext<'_>, name: &str) -> bool {
+    pod.settings
+        .allowed_app_armor_profiles
+        .as_deref()
+        .is_some_and(|list| profiles::is_allowed(list, name))
+}
+
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     let metadata = &pod.workload.pod_metadata;
     for (key, value) in &metadata.annotations {
@@ -35,7 +46,14 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         }
         let allowed =
             value.is_empty() || value == "runtime/default" || value.starts_with("localhost/");
-        if !allowed {
+        if !allowed && knob_allows(pod, value) {
+            findings.beyond_level(
+                pod,
+                None,
+                format!("sets {key}: {value}"),
+                "allowedAppArmorProfiles",
+            );
+        } else if !allowed {
             findings.pod(
                 pod.workload
                     .pod_metadata_path
@@ -56,6 +74,7 @@ fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             "RuntimeDefault" | "Localhost"
         )
     };
+
     if let Some(profile) = pod
         .spec()
         .security_context
@@ -63,10 +82,19 @@ fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .and_then(|sc| sc.app_armor_profile.as_ref())
         && is_bad(profile)
     {
-        findings.pod(
-            pod.spec_path("securityContext.appArmorProfile.type"),
-            format!("\"{}\"; {ALLOWED}", profile.profile_type),
-        );
+        if knob_allows(pod, &profiles::field_name(&profile.profile_type, None)) {
+            findings.beyond_level(
+                pod,
+                None,
+                format!("runs AppArmor {}", profile.profile_type),
+                "allowedAppArmorProfiles",
+            );
+        } else {
+            findings.pod(
+                pod.spec_path("securityContext.appArmorProfile.type"),
+                format!("\"{}\"; {ALLOWED}", profile.profile_type),
+            );
+        }
     }
     for container in pod.containers() {
         if let Some(profile) = container
@@ -76,6 +104,15 @@ fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .and_then(|sc| sc.app_armor_profile.as_ref())
             && is_bad(profile)
         {
+            if knob_allows(pod, &profiles::field_name(&profile.profile_type, None)) {
+                findings.beyond_level(
+                    pod,
+                    Some(&container),
+                    format!("runs AppArmor {}", profile.profile_type),
+                    "allowedAppArmorProfiles",
+                );
+                continue;
+            }
             findings.container(
                 &container,
                 container

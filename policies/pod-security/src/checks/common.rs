@@ -23,8 +23,14 @@ pub fn allowing_entries<'a>(
         .collect()
 }
 
-/// Reports every container whose `procMount` is set to anything but `Default`.
+/// Reports every container whose `procMount` is set to anything but `Default`, unless
+/// `allowedProcMountTypes` lists it (then with a warning).
 pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let listed = pod
+        .settings
+        .allowed_proc_mount_types
+        .as_deref()
+        .unwrap_or_default();
     for container in pod.containers() {
         let proc_mount = container
             .container
@@ -32,6 +38,15 @@ pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findin
             .as_ref()
             .and_then(|sc| sc.proc_mount.as_deref());
         if let Some(value) = proc_mount.filter(|v| *v != "Default") {
+            if listed.iter().any(|t| t == value) {
+                findings.beyond_level(
+                    pod,
+                    Some(&container),
+                    format!("uses procMount {value}"),
+                    "allowedProcMountTypes",
+                );
+                continue;
+            }
             findings.container(
                 &container,
                 container.path().fields("securityContext.procMount"),
@@ -62,9 +77,13 @@ pub fn check_added(
         return;
     };
     let configured = pod.allowed_capabilities.as_deref();
-    let is_allowed = |name: &str| match configured {
-        Some(list) => list.iter().any(|c| c == name),
-        None => level_allowed.contains(&name),
+    let by_default = |name: &str| pod.default_adds.iter().any(|c| c == name);
+    let is_allowed = |name: &str| {
+        by_default(name)
+            || match configured {
+                Some(list) => list.iter().any(|c| c == name || c == capabilities::ANY),
+                None => level_allowed.contains(&name),
+            }
     };
     let mut refused = Vec::new();
     let mut respell = Vec::new();
@@ -76,8 +95,13 @@ pub fn check_added(
                 respell.push(format!("write {canonical} for {added}"));
             }
         } else if !level_allowed.contains(&added.as_str()) {
+            let setting = if by_default(added) {
+                "defaultAddCapabilities"
+            } else {
+                "allowedCapabilities"
+            };
             findings.note(format!(
-                "pod-security: container \"{}\" adds {added}, allowed by allowedCapabilities beyond the {level_name} level",
+                "pod-security: container \"{}\" adds {added}, allowed by {setting} beyond the {level_name} level",
                 container.name()
             ));
         }

@@ -2,11 +2,13 @@
 //!
 //! Field: `spec.volumes[*].hostPath`. Allowed: undefined; or, with `allowedHostPaths`, a path
 //! at or below an allowed prefix (compared by path component), mounted read-only by every
-//! container when the entry says `readOnly: true`.
+//! container when the entry says `readOnly: true`. With `volumes` allowing hostPath and no
+//! `allowedHostPaths`, any path, with a warning (PodSecurityPolicy's reading of an empty list).
 
 use super::common::allowing_entries;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
+use crate::psp::volume_types;
 
 pub const CHECK: Check = Check {
     id: "hostPathVolumes",
@@ -23,6 +25,24 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             continue;
         };
         let entries = allowing_entries(allowed, &host_path.path);
+        let any_path = allowed.is_empty()
+            && pod
+                .settings
+                .volumes
+                .as_deref()
+                .is_some_and(|v| volume_types::allows(v, "hostPath"));
+        if entries.is_empty() && any_path {
+            findings.beyond_level(
+                pod,
+                None,
+                format!(
+                    "mounts host path \"{}\" (volume \"{}\")",
+                    host_path.path, volume.name
+                ),
+                "volumes with hostPath and no allowedHostPaths",
+            );
+            continue;
+        }
         if entries.is_empty() {
             let permitted = if allowed.is_empty() {
                 "none".to_owned()

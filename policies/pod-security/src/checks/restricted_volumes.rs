@@ -2,11 +2,13 @@
 //!
 //! Field: `spec.volumes[*]`. Allowed sources: configMap, csi, downwardAPI, emptyDir, ephemeral,
 //! persistentVolumeClaim, projected, secret; from v1.33 also `image`. A volume without a source
-//! defaults to emptyDir. A hostPath volume allowed by `allowedHostPaths` is not reported again.
+//! defaults to emptyDir. A hostPath volume allowed by `allowedHostPaths` is not reported again;
+//! a type the `volumes` setting lists is allowed, with a warning.
 
 use super::common::allowing_entries;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
+use crate::psp::volume_types;
 
 pub const CHECK: Check = Check {
     id: "restrictedVolumes",
@@ -60,6 +62,17 @@ fn check_with(pod: &PodContext<'_>, allowed: &[&str], findings: &mut Findings<'_
                     !allowing_entries(&pod.settings.allowed_host_paths, &h.path).is_empty()
                 });
             if reviewed_host_path {
+                continue;
+            }
+            if let Some(listed) = pod.settings.volumes.as_deref()
+                && volume_types::allows(listed, source)
+            {
+                findings.beyond_level(
+                    pod,
+                    None,
+                    format!("uses {source} volume \"{}\"", volume.name),
+                    "volumes",
+                );
                 continue;
             }
             findings.pod(

@@ -3,8 +3,10 @@
 //! Fields: `spec.securityContext.runAsNonRoot` and every container's
 //! `securityContext.runAsNonRoot`. Allowed: `true`; a container may leave it unset when the pod
 //! sets `true`; nobody may set `false`. From v1.35 any value is allowed when the pod sets
-//! `hostUsers: false`.
+//! `hostUsers: false`. Not required, with a warning, when the `runAsUser` setting is
+//! `MustRunAs` with a range that includes 0.
 
+use super::run_as_user;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
@@ -23,6 +25,9 @@ pub const CHECK: Check = Check {
 };
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if run_as_user::root_allowed(pod) {
+        return;
+    }
     let pod_value = pod
         .spec()
         .security_context

@@ -2,13 +2,16 @@
 //!
 //! Fields: `spec.securityContext.seLinuxOptions.{type,user,role}` and the same per container.
 //! Allowed `type`: undefined, `""`, `container_t`, `container_init_t`, `container_kvm_t`, and
-//! from v1.31 `container_engine_t`. `user` and `role`: undefined or `""`.
+//! from v1.31 `container_engine_t`. `user` and `role`: undefined or `""`. Options equal to a
+//! `seLinux` `MustRunAs` setting are allowed, with a warning when they break these rules.
 
+use pci_shared::containers::ContainerRef;
 use pci_shared::path::FieldPath;
 use pci_shared::pod::SeLinuxOptions;
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
+use crate::psp::settings::{SeLinuxOptionsSetting, SeLinuxRule};
 
 pub const CHECK: Check = Check {
     id: "seLinuxOptions",
@@ -64,6 +67,38 @@ fn problems(options: &SeLinuxOptions, types: &[&str]) -> Vec<(&'static str, Stri
     found
 }
 
+/// The options a `seLinux` `MustRunAs` setting requires, which are then allowed as they are.
+fn required<'a>(pod: &PodContext<'a>) -> Option<&'a SeLinuxOptionsSetting> {
+    pod.settings
+        .se_linux
+        .as_ref()
+        .filter(|s| s.rule == SeLinuxRule::MustRunAs)
+        .and_then(|s| s.se_linux_options.as_ref())
+}
+
+/// True when `options` are the ones a `seLinux` `MustRunAs` setting requires; then allowed,
+/// with a warning when they break the standard's rules.
+fn widened(
+    pod: &PodContext<'_>,
+    options: &SeLinuxOptions,
+    types: &[&str],
+    findings: &mut Findings<'_>,
+    container: Option<&ContainerRef<'_>>,
+) -> bool {
+    let allowed = required(pod).filter(|r| r.matches(options));
+    if let Some(allowed) = allowed
+        && !problems(options, types).is_empty()
+    {
+        findings.beyond_level(
+            pod,
+            container,
+            format!("uses SELinux options {}", allowed.describe()),
+            "seLinux",
+        );
+    }
+    allowed.is_some()
+}
+
 fn check_with(pod: &PodContext<'_>, types: &[&str], findings: &mut Findings<'_>) {
     let at = |base: FieldPath, field: &'static str| base.fields("seLinuxOptions").field(field);
     if let Some(options) = pod
@@ -71,6 +106,7 @@ fn check_with(pod: &PodContext<'_>, types: &[&str], findings: &mut Findings<'_>)
         .security_context
         .as_ref()
         .and_then(|sc| sc.se_linux_options.as_ref())
+        && !widened(pod, options, types, findings, None)
     {
         for (field, message) in problems(options, types) {
             findings.pod(at(pod.spec_path("securityContext"), field), message);
@@ -85,6 +121,9 @@ fn check_with(pod: &PodContext<'_>, types: &[&str], findings: &mut Findings<'_>)
         else {
             continue;
         };
+        if widened(pod, options, types, findings, Some(&container)) {
+            continue;
+        }
         for (field, message) in problems(options, types) {
             findings.container(
                 &container,

@@ -3,9 +3,11 @@
 //! Fields: `spec.securityContext.seccompProfile.type` and every container's
 //! `securityContext.seccompProfile.type`. Required: `RuntimeDefault` or `Localhost`, set at pod
 //! level or on every container; no container may set another type. From v1.25 Windows pods are
-//! exempt. Supersedes the baseline seccomp check.
+//! exempt. Supersedes the baseline seccomp check. `Unconfined` is allowed, with a warning, when
+//! `allowedSeccompProfiles` lists `unconfined` (or `*`); unset still is not.
 
 use super::common::SECCOMP_ALLOWED_TYPES;
+use super::seccomp_profile_baseline;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
@@ -32,7 +34,13 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .as_ref()
         .and_then(|sc| sc.seccomp_profile.as_ref())
         .map(|p| p.profile_type.as_str());
-    let pod_ok = pod_type.is_some_and(|t| SECCOMP_ALLOWED_TYPES.contains(&t));
+    let unconfined_allowed = seccomp_profile_baseline::unconfined_allowed(pod);
+    if unconfined_allowed {
+        seccomp_profile_baseline::widen_unconfined(pod, findings);
+    }
+    let allowed =
+        |t: &str| SECCOMP_ALLOWED_TYPES.contains(&t) || (unconfined_allowed && t == "Unconfined");
+    let pod_ok = pod_type.is_some_and(allowed);
     if let Some(value) = pod_type.filter(|_| !pod_ok) {
         findings.pod(
             pod.spec_path("securityContext.seccompProfile.type"),
@@ -47,7 +55,7 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .and_then(|sc| sc.seccomp_profile.as_ref())
             .map(|p| p.profile_type.as_str());
         let message = match container_type {
-            Some(t) if SECCOMP_ALLOWED_TYPES.contains(&t) => continue,
+            Some(t) if allowed(t) => continue,
             Some(t) => format!("\"{t}\"; {REQUIRED}"),
             None if pod_ok => continue,
             None => format!(

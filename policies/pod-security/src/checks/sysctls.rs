@@ -6,10 +6,12 @@
 //! net.ipv4.ip_local_reserved_ports; v1.29 adds net.ipv4.tcp_keepalive_time,
 //! net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes;
 //! v1.32 adds net.ipv4.tcp_rmem, net.ipv4.tcp_wmem; v1.37 adds
-//! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat.
+//! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat. A sysctl matching
+//! `allowedUnsafeSysctls` is allowed, with a warning.
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
+use crate::psp::sysctl_patterns;
 
 pub const CHECK: Check = Check {
     id: "sysctls",
@@ -79,6 +81,19 @@ fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_
     };
     for (index, sysctl) in context.sysctls.iter().enumerate() {
         if safe.iter().any(|set| set.contains(&sysctl.name.as_str())) {
+            continue;
+        }
+        let allowed_unsafe = &pod.settings.allowed_unsafe_sysctls;
+        if allowed_unsafe
+            .iter()
+            .any(|pattern| sysctl_patterns::matches(pattern, &sysctl.name))
+        {
+            findings.beyond_level(
+                pod,
+                None,
+                format!("sets sysctl {}", sysctl.name),
+                "allowedUnsafeSysctls",
+            );
             continue;
         }
         findings.pod(

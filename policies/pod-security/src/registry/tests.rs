@@ -17,7 +17,9 @@ fn ids_are_unique_and_sorted() {
             pair[1].id
         );
     }
-    assert_eq!(CONTROL_IDS.to_vec(), CHECKS.map(|c| c.id).to_vec());
+    let mut ids = CHECKS.map(|c| c.id).to_vec();
+    ids.extend(crate::psp::KNOBS.map(|k| k.id));
+    assert_eq!(CONTROL_IDS.to_vec(), ids);
 }
 
 #[test]
@@ -157,4 +159,38 @@ fn every_case_that_claims_a_pass_names_a_known_check() {
             );
         }
     }
+}
+
+#[test]
+fn every_knob_has_a_failing_and_a_passing_case() {
+    let table =
+        CaseTable::from_yaml(include_str!("../../test_data/knobs.yaml")).expect("valid table");
+    let mut missing = Vec::new();
+    for knob in crate::psp::KNOBS {
+        let prefix = format!("{} ", knob.id);
+        let fails = table
+            .cases
+            .iter()
+            .any(|c| c.violations.iter().any(|v| v.starts_with(&prefix)));
+        let passes = table.cases.iter().any(|c| {
+            c.passes.iter().any(|id| id == knob.id)
+                && !c.violations.iter().any(|v| v.starts_with(&prefix))
+        });
+        if !fails {
+            missing.push(format!("{} fails", knob.id));
+        }
+        if !passes {
+            missing.push(format!("{} passes", knob.id));
+        }
+        assert!(knob.id.starts_with(crate::psp::PREFIX), "{}", knob.id);
+    }
+    assert!(
+        missing.is_empty(),
+        "test_data/knobs.yaml lacks a case where: {}",
+        missing.join("; ")
+    );
+    let ids: Vec<&str> = crate::psp::KNOBS.iter().map(|k| k.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "KNOBS are sorted by id");
 }

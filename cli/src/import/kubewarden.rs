@@ -1,0 +1,249 @@
+//! Upstream Kubewarden `*-psp` policies (ClusterAdmissionPolicy / AdmissionPolicy objects whose
+//! module is one of them) to pod-security settings: every such policy of the input adds its
+//! settings to one set, as they would all run together.
+
+use serde_json::{Value, json};
+
+use super::conversion::Conversion;
+
+/// The upstream module a policy runs, by the name in its reference, if it is a PSP one.
+pub fn upstream_module(object: &Value) -> Option<&'static str> {
+    let module = object["spec"]["module"].as_str()?;
+    MODULES.into_iter().find(|name| {
+        module
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.split([':', '@']).next() == Some(*name))
+    })
+}
+
+const MODULES: [&str; 15] = [
+    "allow-privilege-escalation-psp",
+    "allowed-fsgroups-psp",
+    "allowed-proc-mount-types-psp",
+    "apparmor-psp",
+    "capabilities-psp",
+    "flexvolume-drivers-psp",
+    "host-namespaces-psp",
+    "hostpaths-psp",
+    "pod-privileged",
+    "readonly-root-filesystem-psp",
+    "seccomp-psp",
+    "selinux-psp",
+    "sysctl-psp",
+    "user-group-psp",
+    "volumes-psp",
+];
+
+/// Adds one upstream policy's settings to `out`.
+pub fn add(object: &Value, module: &str, out: &mut Conversion) {
+    let name = object["metadata"]["name"].as_str().unwrap_or(module);
+    let settings = &object["spec"]["settings"];
+    let source = |field: &str| format!("{module} ({name}): settings.{field}");
+    let copy = |out: &mut Conversion, field: &str, setting: &str| {
+        if !settings[field].is_null() {
+            out.set(setting, settings[field].clone());
+        }
+    };
+    match module {
+        "pod-privileged" => out.set("privileged", json!(false)),
+        "readonly-root-filesystem-psp" => out.set("readOnlyRootFilesystem", json!(true)),
+        "host-namespaces-psp" => {
+            for (field, setting) in [
+                ("allow_host_ipc", "hostIPC"),
+                ("allow_host_pid", "hostPID"),
+                ("allow_host_network", "hostNetwork"),
+            ] {
+                out.set(setting, json!(settings[field].as_bool().unwrap_or(false)));
+            }
+            let ports = settings["allow_host_ports"].clone();
+            out.set(
+                "allowedHostPorts",
+                if ports.is_null() { json!([]) } else { ports },
+            );
+        }
+        "volumes-psp" => copy(out, "allowedTypes", "volumes"),
+        "apparmor-psp" => copy(out, "allowed_profiles", "allowedAppArmorProfiles"),
+        "seccomp-psp" => seccomp(settings, out),
+        "selinux-psp" => {
+            let options: serde_json::Map<String, Value> = ["user", "role", "type", "level"]
+                .into_iter()
+                .filter(|k| settings[*k].is_string())
+                .map(|k| (k.to_owned(), settings[k].clone()))
+                .collect();
+            match settings["rule"].as_str() {
+                Some("MustRunAs") => out.set(
+                    "seLinux",
+                    json!({"rule": "MustRunAs", "seLinuxOptions": options}),
+                ),
+                _ => out.set("seLinux", json!({"rule": "RunAsAny"})),
+            }
+        }
+        "capabilities-psp" => {
+            copy(out, "allowed_capabilities", "allowedCapabilities");
+            copy(
+                out,
+                "required_drop_capabilities",
+                "requiredDropCapabilities",
+            );
+            copy(out, "default_add_capabilities", "defaultAddCapabilities");
+        }
+        "flexvolume-drivers-psp" => copy(out, "allowedFlexVolumes", "allowedFlexVolumes"),
+        "hostpaths-psp" => {
+            copy(out, "allowedHostPaths", "allowedHostPaths");
+            if settings["allowedHostPaths"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+            {
+                out.note(
+                    Some("allowedHostPaths"),
+                    &source("allowedHostPaths"),
+                    "empty allowed every host path upstream; here empty allows none (list volumes: [hostPath, …] to allow any, with a warning)",
+                );
+            }
+        }
+        "allowed-proc-mount-types-psp" => {
+            let unmasked = settings["allow_unmasked_proc_mount_type"] == true;
+            let types = if unmasked {
+                json!(["Default", "Unmasked"])
+            } else {
+                json!(["Default"])
+            };
+            out.set("allowedProcMountTypes", types);
+        }
+        "sysctl-psp" => {
+            copy(out, "allowedUnsafeSysctls", "allowedUnsafeSysctls");
+            copy(out, "forbiddenSysctls", "forbiddenSysctls");
+        }
+        "user-group-psp" => {
+            for (field, setting) in [
+                ("run_as_user", "runAsUser"),
+                ("run_as_group", "runAsGroup"),
+                ("supplemental_groups", "supplementalGroups"),
+            ] {
+                let mut strategy = settings[field].clone();
+                if let Some(map) = strategy.as_object_mut() {
+                    if map.remove("overwrite") == Some(Value::Bool(true)) {
+                        out.note(
+                            Some(setting),
+                            &source(&format!("{field}.overwrite")),
+                            "upstream replaced ids that were set; pod-security never overwrites a value a pod states (it rejects it), and fills unset ids with mutate.podSecurityPolicyDefaults",
+                        );
+                    }
+                    out.set(setting, strategy);
+                }
+            }
+        }
+        "allowed-fsgroups-psp" if settings["rule"].is_string() => {
+            out.set("fsGroup", settings.clone());
+        }
+        "allow-privilege-escalation-psp" => {
+            let allowed = settings["default_allow_privilege_escalation"] == true;
+            out.set("allowPrivilegeEscalation", json!(allowed));
+        }
+        _ => {}
+    }
+    if object["spec"]["mutating"] == true {
+        out.enable_default("podSecurityPolicyDefaults");
+        out.note(
+            Some("mutate"),
+            &format!("{module} ({name}): spec.mutating"),
+            "the upstream policy mutated: mutate.podSecurityPolicyDefaults applies the PSP defaults these settings imply",
+        );
+    }
+    if object["spec"]["mode"] == "monitor" {
+        out.note(
+            None,
+            &format!("{module} ({name}): spec.mode"),
+            "monitor: deploy pod-security with mode: monitor too",
+        );
+    }
+}
+
+/// seccomp-psp's three lists as one list of profile names.
+fn seccomp(settings: &Value, out: &mut Conversion) {
+    let strings = |field: &str| -> Vec<String> {
+        settings[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut names = strings("allowed_profiles");
+    let localhost = strings("localhost_profiles");
+    for profile_type in strings("profile_types") {
+        match profile_type.as_str() {
+            "RuntimeDefault" => names.push("runtime/default".to_owned()),
+            "Unconfined" => names.push("unconfined".to_owned()),
+            "Localhost" if localhost.is_empty() => names.push("localhost/*".to_owned()),
+            "Localhost" => names.extend(localhost.iter().map(|p| format!("localhost/{p}"))),
+            _ => {}
+        }
+    }
+    names.sort();
+    names.dedup();
+    out.set("allowedSeccompProfiles", json!(names));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(module: &str, settings: Value) -> Value {
+        json!({"kind": "ClusterAdmissionPolicy", "metadata": {"name": "p"},
+            "spec": {"module": module, "settings": settings}})
+    }
+
+    #[test]
+    fn upstream_settings_become_one_set() {
+        let mut out = Conversion::new("kubewarden".into(), "psp".into(), "restricted");
+        for object in [
+            policy(
+                "registry://ghcr.io/kubewarden/policies/host-namespaces-psp:v0.1.2",
+                json!({"allow_host_ipc": false, "allow_host_network": true, "allow_host_ports": [{"min": 443, "max": 443}]}),
+            ),
+            policy(
+                "ghcr.io/kubewarden/policies/user-group-psp@sha256:abc",
+                json!({"run_as_user": {"rule": "MustRunAs", "ranges": [{"min": 1000, "max": 2000}], "overwrite": true}}),
+            ),
+            policy(
+                "registry://ghcr.io/jvanz/policies/seccomp-psp:v1",
+                json!({"allowed_profiles": ["runtime/default"], "profile_types": ["Localhost"], "localhost_profiles": ["a.json"]}),
+            ),
+            policy(
+                "registry://ghcr.io/kubewarden/policies/allowed-proc-mount-types-psp:v1.0.1",
+                json!({"allow_unmasked_proc_mount_type": true}),
+            ),
+        ] {
+            let module = upstream_module(&object).expect("a psp module");
+            add(&object, module, &mut out);
+        }
+        assert_eq!(out.settings["hostNetwork"], true);
+        assert_eq!(out.settings["hostPID"], false);
+        assert_eq!(
+            out.settings["allowedHostPorts"],
+            json!([{"min": 443, "max": 443}])
+        );
+        assert_eq!(
+            out.settings["runAsUser"],
+            json!({"rule": "MustRunAs", "ranges": [{"min": 1000, "max": 2000}]})
+        );
+        assert_eq!(
+            out.settings["allowedSeccompProfiles"],
+            json!(["localhost/a.json", "runtime/default"])
+        );
+        assert_eq!(
+            out.settings["allowedProcMountTypes"],
+            json!(["Default", "Unmasked"])
+        );
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        assert!(
+            upstream_module(&policy(
+                "registry://ghcr.io/kubewarden/policies/trusted-repos:v1",
+                json!({})
+            ))
+            .is_none()
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! `pci-policies import` on real-shaped PodSecurityPolicies, SecurityContextConstraints,
+//! Gatekeeper PSP-library constraints and upstream Kubewarden `*-psp` policies: the printed
+//! settings are what the compiled pod-security module accepts, with the notes they need.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use pci_host::capabilities::HostCapabilities;
+use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine};
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn import(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+        .current_dir(root())
+        .arg("import")
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("the output is YAML"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// Checks `settings` with the compiled pod-security module, as policy-server does.
+fn assert_valid(settings: &Value) {
+    let bytes = std::fs::read(root().join("dist/pod-security.wasm")).expect("run `make build`");
+    let instance = Engine::new()
+        .unwrap()
+        .load(&bytes)
+        .unwrap()
+        .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)
+        .unwrap();
+    let answer = instance.validate_settings(settings).unwrap();
+    assert!(answer.valid, "{settings}: {:?}", answer.message);
+}
+
+#[test]
+fn pod_security_policies_convert_field_for_field() {
+    let (code, stdout, stderr) = import(&["cli/tests/import/podsecuritypolicies.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let docs = documents(&stdout);
+    assert_eq!(docs.len(), 3);
+    for settings in &docs {
+        assert_valid(settings);
+    }
+    let (restricted, privileged, payments) = (&docs[0], &docs[1], &docs[2]);
+    assert_eq!(restricted["runAsUser"], json!({"rule": "MustRunAsNonRoot"}));
+    assert_eq!(
+        restricted["allowedAppArmorProfiles"],
+        json!(["runtime/default"])
+    );
+    assert_eq!(
+        privileged["allowedHostPorts"],
+        json!([{"min": 1, "max": 65535}])
+    );
+    assert_eq!(privileged["allowedCapabilities"], json!(["*"]));
+    assert_eq!(payments["seLinux"]["seLinuxOptions"]["level"], "s0:c12,c34");
+    assert_eq!(payments["mutate"]["podSecurityPolicyDefaults"], true);
+    assert!(stdout.contains("# not expressed: metadata.annotations[apparmor.security.beta.kubernetes.io/defaultProfileName]"));
+    assert!(stdout.contains("# spec.hostPorts: a range from 0 starts at 1"));
+    assert!(stdout.contains("# not expressed: RBAC `use` of the PodSecurityPolicy"));
+}
+
+#[test]
+fn security_context_constraints_convert_with_the_namespace_ranges_noted() {
+    let (code, stdout, stderr) = import(&[
+        "--level",
+        "baseline",
+        "cli/tests/import/securitycontextconstraints.yaml",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let docs = documents(&stdout);
+    assert_eq!(docs.len(), 2);
+    for settings in &docs {
+        assert_valid(settings);
+        assert_eq!(settings["level"], "baseline");
+    }
+    assert_eq!(
+        docs[0]["allowedSeccompProfiles"],
+        json!(["runtime/default"])
+    );
+    assert!(docs[0].get("runAsUser").is_none());
+    assert!(stdout.contains("# not expressed: runAsUser: the range comes from the namespace's openshift.io/sa.scc.uid-range annotation"));
+    assert!(stdout.contains("# not expressed: users:"));
+    assert_eq!(
+        docs[1]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| *v == "hostPath")
+            .count(),
+        1
+    );
+    assert_eq!(docs[1]["seLinux"]["rule"], "MustRunAs");
+    assert_eq!(docs[1]["allowPrivilegeEscalation"], true);
+}
+
+#[test]
+fn gatekeeper_constraints_become_one_policy() {
+    let (code, stdout, stderr) =
+        import(&["--policy", "cli/tests/import/gatekeeper-constraints.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let docs = documents(&stdout);
+    assert_eq!(docs.len(), 1);
+    let policy = &docs[0];
+    assert_eq!(policy["kind"], "ClusterAdmissionPolicy");
+    assert_eq!(policy["metadata"]["name"], "pod-security-gatekeeper-psp");
+    assert!(
+        policy["spec"]["module"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry://")
+    );
+    let settings = &policy["spec"]["settings"];
+    assert_valid(settings);
+    assert_eq!(
+        settings["exceptions"][0]["images"],
+        json!(["registry.k8s.io/kube-proxy:*"])
+    );
+    assert_eq!(settings["allowedFlexVolumes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        settings["allowedSeccompProfiles"],
+        json!([
+            "runtime/default",
+            "docker/default",
+            "localhost/profiles/audit.json"
+        ])
+    );
+    assert_eq!(settings["readOnlyRootFilesystem"], true);
+    assert!(stdout.contains("K8sPSPSeccomp psp-seccomp: spec.enforcementAction: dryrun"));
+    assert!(
+        stdout.contains("K8sPSPForbiddenSysctls psp-forbidden-sysctls: parameters.allowedSysctls")
+    );
+}
+
+#[test]
+fn upstream_kubewarden_policies_become_one_policy_and_others_are_skipped() {
+    let (code, stdout, stderr) =
+        import(&["--policy", "cli/tests/import/kubewarden-psp-policies.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("skipped ClusterAdmissionPolicy trusted-repos"),
+        "{stderr}"
+    );
+    let docs = documents(&stdout);
+    assert_eq!(docs.len(), 1);
+    let policy = &docs[0];
+    assert_eq!(
+        policy["spec"]["mutating"], true,
+        "capabilities-psp and user-group-psp mutated"
+    );
+    let settings = &policy["spec"]["settings"];
+    assert_valid(settings);
+    assert_eq!(
+        settings["allowedHostPorts"],
+        json!([{"min": 443, "max": 443}])
+    );
+    assert_eq!(
+        settings["runAsGroup"],
+        json!({"rule": "MustRunAs", "ranges": [{"min": 1000, "max": 2000}]})
+    );
+    assert_eq!(
+        settings["allowedSeccompProfiles"],
+        json!(["localhost/profiles/audit.json", "runtime/default"])
+    );
+    assert_eq!(
+        settings["fsGroup"],
+        json!({"rule": "MayRunAs", "ranges": [{"min": 1000, "max": 2000}]})
+    );
+    assert!(stdout.contains("allowed-fsgroups-psp (psp-fsgroup): spec.mode: monitor"));
+}
+
+#[test]
+fn nothing_to_import_is_an_error() {
+    let (code, _, stderr) = import(&["examples/shop/storefront.yaml"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("nothing to import"), "{stderr}");
+    let (code, _, stderr) = import(&["no/such/file.yaml"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("cannot read no/such/file.yaml"), "{stderr}");
+}

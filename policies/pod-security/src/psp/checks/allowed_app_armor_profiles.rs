@@ -1,0 +1,79 @@
+//! `allowedAppArmorProfiles` (`psp.allowedAppArmorProfiles`): the AppArmor profiles containers
+//! run with, as PodSecurityPolicy's `apparmor.security.beta.kubernetes.io/allowedProfileNames`
+//! annotation listed them.
+//!
+//! Fields: `spec.securityContext.appArmorProfile`, every container's
+//! `securityContext.appArmorProfile`, and the legacy annotation
+//! `container.apparmor.security.beta.kubernetes.io/<container>`. Allowed: a listed name; a
+//! container without a profile of its own or from the pod is refused; `*` allows anything,
+//! unset included. An empty list constrains nothing, like an absent annotation. Windows pods
+//! are not judged.
+
+use pci_shared::containers::ContainerRef;
+
+use super::profile_sources::{self, Named, Sources, annotation};
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "psp.allowedAppArmorProfiles",
+    level: Level::Baseline,
+    fields: &[
+        "spec.securityContext.appArmorProfile",
+        "containers[*].securityContext.appArmorProfile",
+        "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/*\"]",
+    ],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check)],
+};
+
+const SOURCES: Sources = Sources {
+    setting: "allowedAppArmorProfiles",
+    pod: pod_profile,
+    container: container_profile,
+    unset_field: "securityContext.appArmorProfile.type",
+};
+
+fn pod_profile(pod: &PodContext<'_>) -> Option<Named> {
+    let profile = pod
+        .spec()
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.app_armor_profile.as_ref())?;
+    Some(Named::from_field(
+        &profile.profile_type,
+        profile.localhost_profile.as_deref(),
+        pod.spec_path("securityContext.appArmorProfile"),
+    ))
+}
+
+fn container_profile(pod: &PodContext<'_>, container: &ContainerRef<'_>) -> Option<Named> {
+    let field = container
+        .container
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.app_armor_profile.as_ref());
+    match field {
+        Some(profile) => Some(Named::from_field(
+            &profile.profile_type,
+            profile.localhost_profile.as_deref(),
+            container.path().fields("securityContext.appArmorProfile"),
+        )),
+        None => annotation(
+            pod,
+            &format!(
+                "container.apparmor.security.beta.kubernetes.io/{}",
+                container.name()
+            ),
+        ),
+    }
+}
+
+fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    if let Some(allowed) = pod.settings.allowed_app_armor_profiles.as_deref()
+        && !allowed.is_empty()
+        && !pod.is_windows()
+    {
+        profile_sources::check(pod, findings, allowed, &SOURCES);
+    }
+}

@@ -1,0 +1,41 @@
+//! `allowedProcMountTypes` (`psp.allowedProcMountTypes`): the /proc mount types containers may
+//! use, whatever the level allows with user namespaces.
+//!
+//! Field: every container's `securityContext.procMount` (unset is `Default`). Allowed: the
+//! listed types. An empty list leaves the level's rule, which is PodSecurityPolicy's reading of
+//! it (only `Default`). Windows pods are not judged.
+
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "psp.allowedProcMountTypes",
+    level: Level::Baseline,
+    fields: &["containers[*].securityContext.procMount"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check)],
+};
+
+fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let Some(allowed) = pod.settings.allowed_proc_mount_types.as_deref() else {
+        return;
+    };
+    if allowed.is_empty() || pod.is_windows() {
+        return;
+    }
+    for container in pod.containers() {
+        let value = container
+            .container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.proc_mount.as_deref())
+            .unwrap_or("Default");
+        if !allowed.iter().any(|t| t == value) {
+            findings.container(
+                &container,
+                container.path().fields("securityContext.procMount"),
+                format!("{value}; allowedProcMountTypes: {}", allowed.join(", ")),
+            );
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `forbiddenSysctls` (`psp.forbiddenSysctls`): sysctls no pod may set, even safe ones.
+//!
+//! Field: `spec.securityContext.sysctls[*].name`. Forbidden: every name a pattern matches
+//! (`kernel.shm_rmid_forced`, `kernel.*`, `*`).
+
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+use crate::psp::sysctl_patterns;
+
+pub const CHECK: Check = Check {
+    id: "psp.forbiddenSysctls",
+    level: Level::Baseline,
+    fields: &["spec.securityContext.sysctls[*].name"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check)],
+};
+
+fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let forbidden = &pod.settings.forbidden_sysctls;
+    let Some(context) = pod.spec().security_context.as_ref() else {
+        return;
+    };
+    if forbidden.is_empty() {
+        return;
+    }
+    for (index, sysctl) in context.sysctls.iter().enumerate() {
+        if let Some(pattern) = forbidden
+            .iter()
+            .find(|pattern| sysctl_patterns::matches(pattern, &sysctl.name))
+        {
+            findings.pod(
+                pod.spec_path("securityContext.sysctls")
+                    .index(index)
+                    .field("name"),
+                format!(
+                    "\"{}\" is forbidden by forbiddenSysctls \"{pattern}\"",
+                    sysctl.name
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `runtimeClass` (`psp.runtimeClass`): the runtime classes pods may name.
+//!
+//! Field: `spec.runtimeClassName`. Allowed: a name in `allowedRuntimeClassNames` (`*`: any);
+//! with an empty list, none may be named. Unset passes only with an empty list or `*` (turn on
+//! `mutate.podSecurityPolicyDefaults` to fill in `defaultRuntimeClassName`).
+
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck, shown};
+use crate::level::{Level, Version};
+
+pub const CHECK: Check = Check {
+    id: "psp.runtimeClass",
+    level: Level::Baseline,
+    fields: &["spec.runtimeClassName"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check)],
+};
+
+fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let Some(strategy) = pod.settings.runtime_class.as_ref() else {
+        return;
+    };
+    let allowed = &strategy.allowed_runtime_class_names;
+    if allowed.iter().any(|name| name == "*") {
+        return;
+    }
+    let name = pod.spec().runtime_class_name.as_deref();
+    let passes = match name {
+        Some(name) => allowed.iter().any(|a| a == name),
+        None => allowed.is_empty(),
+    };
+    if !passes {
+        let listed = if allowed.is_empty() {
+            "none may be named".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        findings.pod(
+            pod.spec_path("runtimeClassName"),
+            format!(
+                "{}; runtimeClass.allowedRuntimeClassNames: {listed}",
+                shown(name)
+            ),
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! `volumes` (`psp.volumes`): the volume types pods may use.
+//!
+//! Field: `spec.volumes[*]`. Allowed: the listed types (`*`: any; `none`: no volume). A volume
+//! without a source is an emptyDir, as the API server defaults it.
+
+use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
+use crate::psp::volume_types;
+
+pub const CHECK: Check = Check {
+    id: "psp.volumes",
+    level: Level::Baseline,
+    fields: &["spec.volumes[*]"],
+    pci: PCI_REFERENCE,
+    versions: &[VersionedCheck::since(Version::v1(0), check)],
+};
+
+fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+    let Some(listed) = pod.settings.volumes.as_deref() else {
+        return;
+    };
+    for (index, volume) in pod.spec().volumes.iter().enumerate() {
+        let path = pod.spec_path("volumes").index(index);
+        let message = |kind: &str| {
+            format!(
+                "volume \"{}\" is of type {kind}; volumes allows {}",
+                volume.name,
+                listed.join(", ")
+            )
+        };
+        if volume.sources.is_empty() && !volume_types::allows(listed, "emptyDir") {
+            findings.pod(path.clone(), message("emptyDir (no source)"));
+        }
+        for source in &volume.sources {
+            if !volume_types::allows(listed, source) {
+                findings.pod(
+                    path.field(source.clone()),
+                    message(volume_types::of_source(source)),
+                );
+            }
+        }
+    }
+}
