@@ -57,7 +57,7 @@ struct PolicyBench {
     #[serde(default)]
     max_median_micros: BTreeMap<String, f64>,
     /// Other settings, measured on [`VARIANT_REQUEST`] only (e.g. pod-security with every
-    /// PodSecurityPolicy setting), under that request's budget.
+    /// PodSecurityPolicy setting) and reported without a budget.
     #[serde(default)]
     variants: BTreeMap<String, Value>,
 }
@@ -177,11 +177,10 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
                 instance.call("validate", &payload)?;
                 server.review(&review)?;
             }
-            let request_name = name.split(" (").next().unwrap_or(&name);
             let budget = policy_bench
                 .max_median_micros
-                .get(request_name)
-                .or_else(|| budgets.max_median_micros.get(request_name))
+                .get(&name)
+                .or_else(|| budgets.max_median_micros.get(&name))
                 .copied();
             subjects.push(Subject {
                 policy: policy.clone(),
