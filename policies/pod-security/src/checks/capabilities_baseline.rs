@@ -21,7 +21,7 @@ pub const CHECK: Check = Check {
 
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     for container in pod.containers() {
-        check_added(pod, &container, &BASELINE_ALLOWED, "baseline", findings);
+        check_added(pod, &container, &BASELINE_ALLOWED, findings);
         check_required_drops(pod, &container, findings);
     }
 }

@@ -50,7 +50,7 @@ fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                 format!("drops {listed}; must include ALL{respelled}"),
             );
         }
-        check_added(pod, &container, &RESTRICTED_ALLOWED, "restricted", findings);
+        check_added(pod, &container, &RESTRICTED_ALLOWED, findings);
         check_required_drops(pod, &container, findings);
     }
 }

@@ -65,7 +65,6 @@ pub fn check_added(
     pod: &PodContext<'_>,
     container: &ContainerRef<'_>,
     level_allowed: &[&str],
-    level_name: &str,
     findings: &mut Findings<'_>,
 ) {
     let Some(caps) = container
@@ -100,10 +99,7 @@ pub fn check_added(
             } else {
                 "allowedCapabilities"
             };
-            findings.note(format!(
-                "pod-security: container \"{}\" adds {added}, allowed by {setting} beyond the {level_name} level",
-                container.name()
-            ));
+            findings.beyond_level(pod, Some(container), format!("adds {added}"), setting);
         }
     }
     if !refused.is_empty() {

@@ -42,6 +42,13 @@ impl SeLinuxOptionsSetting {
             && canonical_level(&text(&self.level)) == canonical_level(&text(&options.level))
     }
 
+    /// True when no option is set (the Rancher form sends empty strings).
+    pub fn is_empty(&self) -> bool {
+        [&self.user, &self.role, &self.selinux_type, &self.level]
+            .into_iter()
+            .all(|value| value.as_deref().is_none_or(str::is_empty))
+    }
+
     /// The options for messages: `type=spc_t, level=s0:c1`.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = [

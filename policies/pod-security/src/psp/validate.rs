@@ -43,10 +43,7 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
         }
     }
     if let Some(strategy) = &settings.se_linux {
-        let options = strategy
-            .se_linux_options
-            .as_ref()
-            .filter(|o| o.describe() != "no options");
+        let options = strategy.se_linux_options.as_ref().filter(|o| !o.is_empty());
         match (strategy.rule, options) {
             (SeLinuxRule::MustRunAs, None) => {
                 return Err(
