@@ -130,6 +130,14 @@ fn gatekeeper_constraints_become_one_policy() {
         settings["exceptions"][0]["images"],
         json!(["registry.k8s.io/kube-proxy:*"])
     );
+    assert_eq!(
+        settings["exceptions"][1],
+        json!({
+            "controls": ["psp.allowedCapabilities", "psp.requiredDropCapabilities"],
+            "images": ["registry.corp.com/netdebug/*"],
+            "reason": "exemptImages of Gatekeeper constraint K8sPSPCapabilities capabilities-demo"
+        })
+    );
     assert_eq!(settings["allowedFlexVolumes"].as_array().unwrap().len(), 2);
     assert_eq!(
         settings["allowedSeccompProfiles"],

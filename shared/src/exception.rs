@@ -116,6 +116,23 @@ pub fn validate_exceptions(
     Ok(())
 }
 
+/// A control that took over part of what an older control reported. For one release an
+/// exception naming `former` still waives `current`, and its warning says to name `current`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Succession {
+    /// The control id that used to report these violations.
+    pub former: &'static str,
+    /// The control id that reports them now.
+    pub current: &'static str,
+}
+
+/// How an exception names a violation's control: itself, or through a former id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Naming {
+    Directly,
+    Through(&'static str),
+}
+
 /// The containers of the workload under evaluation, for exception matching.
 #[derive(Debug, Default)]
 pub struct ExceptionScope<'a> {
@@ -161,6 +178,7 @@ pub struct ExceptionReport {
 pub fn apply_to_workload(
     policy: &str,
     exceptions: &[Exception],
+    successions: &[Succession],
     violations: Violations,
     workload: &Workload,
     namespace: Option<&str>,
@@ -173,13 +191,14 @@ pub fn apply_to_workload(
         };
     }
     let scope = ExceptionScope::for_workload(workload, namespace);
-    apply_exceptions(policy, exceptions, violations, &scope, now)
+    apply_exceptions(policy, exceptions, successions, violations, &scope, now)
 }
 
 /// Waives the violations covered by a valid exception.
 pub fn apply_exceptions(
     policy: &str,
     exceptions: &[Exception],
+    successions: &[Succession],
     violations: Violations,
     scope: &ExceptionScope<'_>,
     now: Timestamp,
@@ -191,9 +210,12 @@ pub fn apply_exceptions(
         let covering = exceptions
             .iter()
             .enumerate()
-            .filter(|(_, exception)| covers(exception, &violation, scope));
+            .filter_map(|(index, exception)| {
+                covers(exception, successions, &violation, scope)
+                    .map(|naming| (index, exception, naming))
+            });
         let mut waived_by = None;
-        for (index, exception) in covering {
+        for (index, exception, naming) in covering {
             match exception.expires {
                 Some(DateSetting(date)) if date.is_past(now) => {
                     report.warnings.push(format!(
@@ -202,13 +224,13 @@ pub fn apply_exceptions(
                     expired.push(audit_entry(index, exception, &violation));
                 }
                 _ => {
-                    waived_by = Some((index, exception));
+                    waived_by = Some((index, exception, naming));
                     break;
                 }
             }
         }
         match waived_by {
-            Some((index, exception)) => {
+            Some((index, exception, naming)) => {
                 let until = exception
                     .expires
                     .map_or_else(String::new, |DateSetting(date)| format!(", until {date}"));
@@ -216,7 +238,15 @@ pub fn apply_exceptions(
                     "{policy}: exception #{index} waives {violation} (reason: {}{until})",
                     exception.reason
                 ));
-                applied.push(audit_entry(index, exception, &violation));
+                let mut entry = audit_entry(index, exception, &violation);
+                if let Naming::Through(former) = naming {
+                    report.warnings.push(format!(
+                        "{policy}: exception #{index} waives {} only through its former control id \"{former}\": add \"{}\" to its controls, \"{former}\" stops waiving it in the next minor release",
+                        violation.control, violation.control
+                    ));
+                    entry["through"] = json!(former);
+                }
+                applied.push(entry);
             }
             None => report.remaining.push(violation),
         }
@@ -248,10 +278,31 @@ fn audit_entry(index: usize, exception: &Exception, violation: &Violation) -> se
     })
 }
 
-fn covers(exception: &Exception, violation: &Violation, scope: &ExceptionScope<'_>) -> bool {
-    if !exception.controls.iter().any(|c| c == violation.control) {
-        return false;
+/// How `exception` covers `violation`, if it does.
+fn covers(
+    exception: &Exception,
+    successions: &[Succession],
+    violation: &Violation,
+    scope: &ExceptionScope<'_>,
+) -> Option<Naming> {
+    let naming = naming(exception, successions, violation.control)?;
+    covers_scope(exception, violation, scope).then_some(naming)
+}
+
+/// How `exception` names `control`: directly, or through a former id of it.
+fn naming(exception: &Exception, successions: &[Succession], control: &str) -> Option<Naming> {
+    if exception.controls.iter().any(|c| c == control) {
+        return Some(Naming::Directly);
     }
+    successions
+        .iter()
+        .filter(|s| s.current == control)
+        .find(|s| exception.controls.iter().any(|c| c == s.former))
+        .map(|s| Naming::Through(s.former))
+}
+
+/// True when the violation's namespace and container(s) are inside the exception's scope.
+fn covers_scope(exception: &Exception, violation: &Violation, scope: &ExceptionScope<'_>) -> bool {
     if !exception.namespaces.is_empty()
         && !scope
             .namespace
@@ -325,10 +376,58 @@ mod tests {
         apply_exceptions(
             "p",
             exceptions,
+            &[],
             [violation].into_iter().collect(),
             &scope(),
             NOW,
         )
+    }
+
+    #[test]
+    fn a_former_control_id_still_waives_its_successor_and_says_so() {
+        const SUCCESSIONS: &[Succession] = &[Succession {
+            former: "capabilities_baseline",
+            current: "psp.allowedCapabilities",
+        }];
+        let list = exceptions(
+            r#"[{"controls":["capabilities_baseline"],"containers":["proxy"],"reason":"needs NET_ADMIN"}]"#,
+        );
+        let apply = |successions: &[Succession], control| {
+            apply_exceptions(
+                "p",
+                &list,
+                successions,
+                [violation(control, Some("proxy"))].into_iter().collect(),
+                &scope(),
+                NOW,
+            )
+        };
+        let report = apply(SUCCESSIONS, "psp.allowedCapabilities");
+        assert!(report.remaining.is_empty());
+        assert!(
+            report.warnings[1].contains(
+                "waives psp.allowedCapabilities only through its former control id \"capabilities_baseline\": add \"psp.allowedCapabilities\""
+            ),
+            "{:?}",
+            report.warnings
+        );
+        assert!(
+            report.audit[0]
+                .1
+                .contains(r#""through":"capabilities_baseline""#)
+        );
+        // Without the succession, or for another control, nothing is waived.
+        assert_eq!(apply(&[], "psp.allowedCapabilities").remaining.len(), 1);
+        assert_eq!(
+            apply(SUCCESSIONS, "psp.requiredDropCapabilities")
+                .remaining
+                .len(),
+            1
+        );
+        // Named directly: no deprecation warning.
+        let direct = apply(SUCCESSIONS, "capabilities_baseline");
+        assert!(direct.remaining.is_empty());
+        assert_eq!(direct.warnings.len(), 1, "{:?}", direct.warnings);
     }
 
     #[test]

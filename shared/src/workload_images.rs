@@ -181,6 +181,7 @@ impl ImageJudge<'_> {
         let report = apply_to_workload(
             self.name,
             self.exceptions,
+            &[],
             violations,
             workload,
             namespace,

@@ -6,24 +6,25 @@ use serde_json::{Value, json};
 
 use super::conversion::Conversion;
 
-/// The pod-security control a constraint kind enforces, for its `exemptImages`.
-fn control_of(kind: &str) -> &'static str {
+/// The pod-security controls a constraint kind enforces, for its `exemptImages`.
+fn controls_of(kind: &str) -> &'static [&'static str] {
     match kind {
-        "K8sPSPPrivilegedContainer" => "privileged",
-        "K8sPSPHostNamespace" | "K8sPSPHostNetworkingPorts" => "hostNamespaces",
-        "K8sPSPVolumeTypes" => "psp.volumes",
-        "K8sPSPHostFilesystem" => "hostPathVolumes",
-        "K8sPSPFlexVolumes" => "psp.allowedFlexVolumes",
-        "K8sPSPReadOnlyRootFilesystem" => "psp.readOnlyRootFilesystem",
-        "K8sPSPAllowPrivilegeEscalationContainer" => "allowPrivilegeEscalation",
-        "K8sPSPAllowedUsers" => "psp.runAsUser",
-        "K8sPSPCapabilities" => "capabilities_baseline",
-        "K8sPSPForbiddenSysctls" => "psp.forbiddenSysctls",
-        "K8sPSPProcMount" => "procMount",
-        "K8sPSPSELinuxV2" => "psp.seLinux",
-        "K8sPSPSeccomp" => "psp.allowedSeccompProfiles",
-        "K8sPSPAppArmor" => "psp.allowedAppArmorProfiles",
-        _ => "",
+        "K8sPSPPrivilegedContainer" => &["privileged"],
+        "K8sPSPHostNamespace" => &["hostNamespaces"],
+        "K8sPSPHostNetworkingPorts" => &["hostNamespaces", "hostPorts"],
+        "K8sPSPVolumeTypes" => &["psp.volumes"],
+        "K8sPSPHostFilesystem" => &["hostPathVolumes"],
+        "K8sPSPFlexVolumes" => &["psp.allowedFlexVolumes"],
+        "K8sPSPReadOnlyRootFilesystem" => &["psp.readOnlyRootFilesystem"],
+        "K8sPSPAllowPrivilegeEscalationContainer" => &["allowPrivilegeEscalation"],
+        "K8sPSPAllowedUsers" => &["psp.runAsUser"],
+        "K8sPSPCapabilities" => &["psp.allowedCapabilities", "psp.requiredDropCapabilities"],
+        "K8sPSPForbiddenSysctls" => &["psp.forbiddenSysctls"],
+        "K8sPSPProcMount" => &["procMount"],
+        "K8sPSPSELinuxV2" => &["psp.seLinux"],
+        "K8sPSPSeccomp" => &["psp.allowedSeccompProfiles"],
+        "K8sPSPAppArmor" => &["psp.allowedAppArmorProfiles"],
+        _ => &[],
     }
 }
 
@@ -142,8 +143,12 @@ fn exempt_images(kind: &str, name: &str, parameters: &Value, out: &mut Conversio
     else {
         return;
     };
+    let controls = controls_of(kind);
+    if controls.is_empty() {
+        return;
+    }
     let exception = json!({
-        "controls": [control_of(kind)],
+        "controls": controls,
         "images": images,
         "reason": format!("exemptImages of Gatekeeper constraint {kind} {name}"),
     });

@@ -1,4 +1,6 @@
-//! Linux capability names: normalisation and the known set.
+//! Linux capability names: normalisation, the known set, and a container's added ones.
+
+use pci_shared::containers::ContainerRef;
 
 /// Every Linux capability a container runtime knows (without the `CAP_` prefix).
 pub const KNOWN: [&str; 41] = [
@@ -83,6 +85,35 @@ pub fn normalize(name: &str) -> String {
 /// True for a known capability name (in any spelling).
 pub fn is_known(name: &str) -> bool {
     KNOWN.contains(&normalize(name).as_str())
+}
+
+/// The note for a capability refused only because of its spelling: `" (names are compared
+/// exactly, as Pod Security Admission does: write CHOWN for CAP_CHOWN)"`, or nothing.
+pub fn respelling_hint(added: &str, is_allowed: impl Fn(&str) -> bool) -> String {
+    let canonical = normalize(added);
+    if canonical != added && is_allowed(&canonical) {
+        format!(
+            " (names are compared exactly, as Pod Security Admission does: write {canonical} for {added})"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The entries of `container`'s `securityContext.capabilities.add`, with their index.
+pub fn added_capabilities<'c>(
+    container: &ContainerRef<'c>,
+) -> impl Iterator<Item = (usize, &'c str)> + 'c {
+    container
+        .container
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.capabilities.as_ref())
+        .map(|caps| caps.add.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(String::as_str)
+        .enumerate()
 }
 
 #[cfg(test)]

@@ -112,6 +112,18 @@ impl<'a> PodContext<'a> {
         all_containers(&self.workload.spec, &self.workload.spec_path)
     }
 
+    /// The setting that lets containers add capability `name` (compared verbatim):
+    /// `defaultAddCapabilities` or `allowedCapabilities` (a name or `*`), if any.
+    pub fn capability_setting_allowing(&self, name: &str) -> Option<&'static str> {
+        if self.default_adds.iter().any(|c| c == name) {
+            return Some("defaultAddCapabilities");
+        }
+        self.allowed_capabilities
+            .as_deref()
+            .is_some_and(|list| list.iter().any(|c| c == name || c == capabilities::ANY))
+            .then_some("allowedCapabilities")
+    }
+
     /// True for a Windows pod, exempt from some restricted checks from v1.25.
     pub fn is_windows(&self) -> bool {
         self.workload.spec.is_windows()

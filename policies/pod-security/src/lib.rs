@@ -53,6 +53,7 @@ impl Policy for PodSecurity {
         let mut report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
+            &psp::SUCCESSIONS,
             violations,
             workload,
             namespace,

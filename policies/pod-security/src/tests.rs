@@ -5,7 +5,8 @@ use pci_shared::response::ValidationResponse;
 use pci_shared::time::Timestamp;
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{
-    CaseTable, admission_request, reported_violations, validation_payload, workload_object,
+    CaseTable, WorkloadCase, admission_request, reported_violations, validation_payload,
+    workload_object,
 };
 use serde_json::{Value, json};
 
@@ -53,6 +54,57 @@ fn knob_table() {
     check_table(&table);
 }
 
+/// The Rancher form (questions-ui.yml) sends every question's default: each one on its own must
+/// judge every control case without settings (restricted, latest: the form's own level) as if
+/// it were left out, so a user who never touches a field gets the level and nothing else. (The
+/// list defaults are the restricted level's values; at baseline, or with `allowedHostPaths`,
+/// the user widens them, and what they refuse is named under their own control.)
+#[test]
+fn every_default_of_the_form_judges_like_no_setting() {
+    let questions: Value =
+        serde_yaml::from_str(include_str!("../questions-ui.yml")).expect("questions-ui.yml");
+    let table =
+        CaseTable::from_yaml(include_str!("../test_data/controls.yaml")).expect("valid table");
+    // What the form sends per top-level setting: nested questions merged under their head.
+    let mut defaults = serde_json::Map::new();
+    for question in questions["questions"].as_array().expect("questions") {
+        let (Some(variable), Some(default)) =
+            (question["variable"].as_str(), question.get("default"))
+        else {
+            continue;
+        };
+        if question.get("show_if").is_some() || variable == "exceptions" {
+            continue;
+        }
+        match variable.split_once('.') {
+            Some((head, tail)) => {
+                defaults.entry(head).or_insert_with(|| json!({}))[tail] = default.clone();
+            }
+            None => {
+                defaults.insert(variable.to_owned(), default.clone());
+            }
+        }
+    }
+    let mut compared = 0;
+    for (setting, default) in &defaults {
+        let unset = |case: &&WorkloadCase| case.settings.as_object().is_none_or(|s| s.is_empty());
+        for case in table.cases.iter().filter(unset) {
+            let settings = json!({ setting: default });
+            let request = case.request(&table.base);
+            let with_default = run(&request, settings.clone());
+            let without = run(&request, json!({}));
+            assert_eq!(
+                (with_default.accepted, &with_default.message),
+                (without.accepted, &without.message),
+                "case {:?}: the form's default {setting}: {default} changes the verdict",
+                case.name
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 500, "only {compared} comparisons");
+}
+
 fn check_table(table: &CaseTable) {
     for case in &table.cases {
         let response = run(&case.request(&table.base), case.settings.clone());
@@ -89,7 +141,7 @@ fn a_rejection_names_every_violation_with_container_value_and_allowed_values() {
         Some(
             "pod-security rejected Pod default/web (PCI DSS 3.1): 3 violations: \
              [privileged] spec.containers[0].securityContext.privileged (container \"app\"): true; allowed: false or unset; \
-             [capabilities_baseline] spec.containers[1].securityContext.capabilities.add (container \"side\"): adds NET_ADMIN; \
+             [capabilities_baseline] spec.containers[1].securityContext.capabilities.add[0] (container \"side\"): adds NET_ADMIN; \
              allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT; \
              [hostNamespaces] spec.hostNetwork: true; allowed: false or unset"
         )
@@ -175,7 +227,9 @@ fn a_capability_only_allowed_by_settings_is_accepted_with_a_warning() {
     let response = run(&pod(respelled), settings);
     assert!(
         response.message.as_deref().is_some_and(|m| m.ends_with(
-            "adds cap_net_raw; allowed: NET_BIND_SERVICE, NET_RAW (names are compared exactly, as Pod Security Admission does: write NET_RAW for cap_net_raw)"
+            "[capabilities_restricted] spec.containers[0].securityContext.capabilities.add[0] (container \"app\"): \
+             adds cap_net_raw; allowed: NET_BIND_SERVICE, and NET_RAW by the settings \
+             (names are compared exactly, as Pod Security Admission does: write NET_RAW for cap_net_raw)"
         )),
         "{:?}",
         response.message

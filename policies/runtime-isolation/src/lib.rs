@@ -69,6 +69,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
         let report = apply_to_workload(
             Self::NAME,
             &settings.exceptions,
+            &[],
             judgement.violations,
             &review.workload,
             namespace,

@@ -1,12 +1,14 @@
 //! Capabilities (`capabilities_baseline`, baseline, v1.0).
 //!
-//! Field: every container's `securityContext.capabilities.add`. Allowed: a subset of
-//! AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP,
-//! SETGID, SETPCAP, SETUID, SYS_CHROOT; or of `allowedCapabilities` when set. Names are compared
-//! verbatim, as Pod Security Admission compares them (`CAP_CHOWN` and `chown` are refused).
-//! With `requiredDropCapabilities`, `capabilities.drop` must also name each of them (or ALL).
+//! Field: every container's `securityContext.capabilities.add`, judged entry by entry.
+//! Allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE,
+//! SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT; beyond them, with a warning, what
+//! `allowedCapabilities` or `defaultAddCapabilities` lists. Names are compared verbatim, as Pod
+//! Security Admission compares them (`CAP_CHOWN` and `chown` are refused). What those settings
+//! and `requiredDropCapabilities` narrow is `psp.allowedCapabilities` and
+//! `psp.requiredDropCapabilities`.
 
-use super::common::{check_added, check_required_drops};
+use super::common::check_added;
 use crate::capabilities::BASELINE_ALLOWED;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
@@ -22,6 +24,5 @@ pub const CHECK: Check = Check {
 fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     for container in pod.containers() {
         check_added(pod, &container, &BASELINE_ALLOWED, findings);
-        check_required_drops(pod, &container, findings);
     }
 }

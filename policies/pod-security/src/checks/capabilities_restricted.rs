@@ -1,11 +1,12 @@
 //! Capabilities, restricted (`capabilities_restricted`, restricted, v1.22).
 //!
 //! Fields: every container's `securityContext.capabilities.drop` and `.add`. Required: `drop`
-//! includes `ALL`; `add` only `NET_BIND_SERVICE` (or `allowedCapabilities` when set). Names are
-//! compared verbatim, as Pod Security Admission compares them.
+//! includes `ALL`; `add` only `NET_BIND_SERVICE`, entry by entry (beyond it, with a warning,
+//! what `allowedCapabilities` or `defaultAddCapabilities` lists). Names are compared verbatim,
+//! as Pod Security Admission compares them.
 //! From v1.25 Windows pods are exempt. Supersedes the baseline capabilities check.
 
-use super::common::{check_added, check_required_drops};
+use super::common::check_added;
 use crate::capabilities::{self, ALL, RESTRICTED_ALLOWED};
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
@@ -51,7 +52,6 @@ fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             );
         }
         check_added(pod, &container, &RESTRICTED_ALLOWED, findings);
-        check_required_drops(pod, &container, findings);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use pci_shared::containers::ContainerRef;
 
-use crate::capabilities::{self, ALL};
+use crate::capabilities::{self, added_capabilities};
 use crate::check::{Findings, PodContext};
 use crate::host_path::is_under;
 use crate::settings::AllowedHostPath;
@@ -56,8 +56,10 @@ pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findin
     }
 }
 
-/// Reports the capabilities `container` adds beyond `level_allowed` (or `allowedCapabilities`),
-/// and notes the ones only `allowedCapabilities` allows.
+/// Reports every capability `container` adds beyond `level_allowed`, one violation per
+/// `capabilities.add` entry; a capability `allowedCapabilities` or `defaultAddCapabilities`
+/// allows is accepted with a warning instead (those settings also narrow: see
+/// `psp.allowedCapabilities`).
 ///
 /// Names are compared verbatim, as Pod Security Admission compares them: `CAP_CHOWN` and
 /// `chown` are not `CHOWN` (the message says which spelling would be allowed).
@@ -67,100 +69,36 @@ pub fn check_added(
     level_allowed: &[&str],
     findings: &mut Findings<'_>,
 ) {
-    let Some(caps) = container
-        .container
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.capabilities.as_ref())
-    else {
-        return;
-    };
-    let configured = pod.allowed_capabilities.as_deref();
-    let by_default = |name: &str| pod.default_adds.iter().any(|c| c == name);
-    let is_allowed = |name: &str| {
-        by_default(name)
-            || match configured {
-                Some(list) => list.iter().any(|c| c == name || c == capabilities::ANY),
-                None => level_allowed.contains(&name),
-            }
-    };
-    let mut refused = Vec::new();
-    let mut respell = Vec::new();
-    for added in &caps.add {
-        if !is_allowed(added) {
-            refused.push(added.as_str());
-            let canonical = capabilities::normalize(added);
-            if canonical != *added && is_allowed(&canonical) {
-                respell.push(format!("write {canonical} for {added}"));
-            }
-        } else if !level_allowed.contains(&added.as_str()) {
-            let setting = if by_default(added) {
-                "defaultAddCapabilities"
-            } else {
-                "allowedCapabilities"
-            };
+    let settings_allow = |name: &str| pod.capability_setting_allowing(name);
+    let is_allowed = |name: &str| level_allowed.contains(&name) || settings_allow(name).is_some();
+    for (index, added) in added_capabilities(container) {
+        if level_allowed.contains(&added) {
+            continue;
+        }
+        if let Some(setting) = settings_allow(added) {
             findings.beyond_level(pod, Some(container), format!("adds {added}"), setting);
+            continue;
         }
-    }
-    if !refused.is_empty() {
-        let allowed = match configured {
-            Some([]) => "none (allowedCapabilities is empty)".to_owned(),
-            Some(list) => list.join(", "),
-            None => level_allowed.join(", "),
-        };
-        let mut message = format!("adds {}; allowed: {allowed}", refused.join(", "));
-        if !respell.is_empty() {
-            message.push_str(&format!(
-                " (names are compared exactly, as Pod Security Admission does: {})",
-                respell.join(", ")
-            ));
+        let mut allowed = level_allowed.join(", ");
+        let beyond: Vec<&str> = pod
+            .default_adds
+            .iter()
+            .chain(pod.allowed_capabilities.iter().flatten())
+            .map(String::as_str)
+            .filter(|name| !level_allowed.contains(name))
+            .collect();
+        if !beyond.is_empty() {
+            allowed.push_str(&format!(", and {} by the settings", beyond.join(", ")));
         }
         findings.container(
             container,
-            container.path().fields("securityContext.capabilities.add"),
-            message,
-        );
-    }
-}
-
-/// Reports the `requiredDropCapabilities` that `container` does not drop.
-pub fn check_required_drops(
-    pod: &PodContext<'_>,
-    container: &ContainerRef<'_>,
-    findings: &mut Findings<'_>,
-) {
-    let required = &pod.required_drops;
-    if required.is_empty() || pod.is_windows() {
-        return;
-    }
-    let dropped: Vec<String> = container
-        .container
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.capabilities.as_ref())
-        .map(|caps| {
-            caps.drop
-                .iter()
-                .map(|d| capabilities::normalize(d))
-                .collect()
-        })
-        .unwrap_or_default();
-    if dropped.iter().any(|d| d == ALL) {
-        return;
-    }
-    let missing: Vec<&str> = required
-        .iter()
-        .map(String::as_str)
-        .filter(|name| !dropped.iter().any(|d| d == name))
-        .collect();
-    if !missing.is_empty() {
-        findings.container(
-            container,
-            container.path().fields("securityContext.capabilities.drop"),
+            container
+                .path()
+                .fields("securityContext.capabilities.add")
+                .index(index),
             format!(
-                "does not drop {}; requiredDropCapabilities: {} (ALL in drop covers them all)",
-                missing.join(", "),
-                required.join(", ")
+                "adds {added}; allowed: {allowed}{}",
+                capabilities::respelling_hint(added, is_allowed)
             ),
         );
     }

@@ -1,9 +1,10 @@
 //! HostPath Volumes (`hostPathVolumes`, baseline, v1.0).
 //!
-//! Field: `spec.volumes[*].hostPath`. Allowed: undefined; or, with `allowedHostPaths`, a path
-//! at or below an allowed prefix (compared by path component), mounted read-only by every
-//! container when the entry says `readOnly: true`. With `volumes` allowing hostPath and no
-//! `allowedHostPaths`, any path, with a warning (PodSecurityPolicy's reading of an empty list).
+//! Field: `spec.volumes[*].hostPath`. Allowed: undefined. Beyond the level, with a warning on
+//! every request: with `allowedHostPaths`, a path at or below an allowed prefix (compared by
+//! path component), mounted read-only by every container when the entry says `readOnly: true`;
+//! with `volumes` allowing hostPath and no `allowedHostPaths`, any path (PodSecurityPolicy's
+//! reading of an empty list). The setting only widens the level, so it has no control of its own.
 
 use super::common::allowing_entries;
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
@@ -62,12 +63,20 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             );
             continue;
         }
+        let allowed_by = format!("allowedHostPaths \"{}\"", entries[0].path_prefix);
+        let what = format!(
+            "mounts host path \"{}\" (volume \"{}\")",
+            host_path.path, volume.name
+        );
         if entries.iter().any(|entry| !entry.read_only) {
+            findings.beyond_level(pod, None, what, &allowed_by);
             continue;
         }
+        let mut writable = false;
         for container in pod.containers() {
             for (mount_index, mount) in container.container.volume_mounts.iter().enumerate() {
                 if mount.name == volume.name && mount.read_only != Some(true) {
+                    writable = true;
                     findings.container(
                         &container,
                         container.path().field("volumeMounts").index(mount_index).field("readOnly"),
@@ -78,6 +87,9 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                     );
                 }
             }
+        }
+        if !writable {
+            findings.beyond_level(pod, None, format!("{what} read-only"), &allowed_by);
         }
     }
 }

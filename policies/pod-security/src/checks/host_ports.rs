@@ -1,7 +1,8 @@
 //! Host Ports (`hostPorts`, baseline, v1.0).
 //!
-//! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`; or a port inside an
-//! `allowedHostPorts` range.
+//! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`; beyond the level, with
+//! a warning on every request, a port inside an `allowedHostPorts` (`hostPorts`) range. The
+//! setting only widens the level, so it has no control of its own.
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
@@ -22,10 +23,16 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                 continue;
             };
             let port_number = i64::from(host_port);
-            if ranges
+            if let Some(range) = ranges
                 .iter()
-                .any(|r| (r.min..=r.max).contains(&port_number))
+                .find(|r| (r.min..=r.max).contains(&port_number))
             {
+                findings.beyond_level(
+                    pod,
+                    Some(&container),
+                    format!("uses host port {host_port}"),
+                    &format!("allowedHostPorts {}-{}", range.min, range.max),
+                );
                 continue;
             }
             let mut allowed = "allowed: 0 or unset".to_owned();

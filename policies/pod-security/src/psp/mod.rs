@@ -17,12 +17,14 @@ pub mod sysctl_patterns;
 pub mod validate;
 pub mod volume_types;
 
+use pci_shared::exception::Succession;
+
 use crate::check::Check;
 use checks::{
-    allow_privilege_escalation, allowed_app_armor_profiles, allowed_csi_drivers,
-    allowed_flex_volumes, allowed_proc_mount_types, allowed_seccomp_profiles, forbidden_sysctls,
-    fs_group, read_only_root_filesystem, run_as_group, run_as_user, runtime_class, se_linux,
-    supplemental_groups, volumes,
+    allow_privilege_escalation, allowed_app_armor_profiles, allowed_capabilities,
+    allowed_csi_drivers, allowed_flex_volumes, allowed_proc_mount_types, allowed_seccomp_profiles,
+    forbidden_sysctls, fs_group, read_only_root_filesystem, required_drop_capabilities,
+    run_as_group, run_as_user, runtime_class, se_linux, supplemental_groups, volumes,
 };
 
 /// The prefix of every knob's control id.
@@ -30,22 +32,45 @@ pub const PREFIX: &str = "psp.";
 
 /// Every knob that narrows the level, sorted by id; each runs at every level and version, and
 /// finds nothing while its setting is unset.
-pub const KNOBS: [&Check; 15] = [
+pub const KNOBS: [&Check; 17] = [
     &allow_privilege_escalation::CHECK,
     &allowed_app_armor_profiles::CHECK,
     &allowed_csi_drivers::CHECK,
+    &allowed_capabilities::CHECK,
     &allowed_flex_volumes::CHECK,
     &allowed_proc_mount_types::CHECK,
     &allowed_seccomp_profiles::CHECK,
     &forbidden_sysctls::CHECK,
     &fs_group::CHECK,
     &read_only_root_filesystem::CHECK,
+    &required_drop_capabilities::CHECK,
     &run_as_group::CHECK,
     &run_as_user::CHECK,
     &runtime_class::CHECK,
     &se_linux::CHECK,
     &supplemental_groups::CHECK,
     &volumes::CHECK,
+];
+
+/// The knobs that used to report under the standard's capability checks: for this release an
+/// exception naming the standard's id still waives them, and says to name the knob.
+pub const SUCCESSIONS: [Succession; 4] = [
+    Succession {
+        former: "capabilities_baseline",
+        current: "psp.allowedCapabilities",
+    },
+    Succession {
+        former: "capabilities_restricted",
+        current: "psp.allowedCapabilities",
+    },
+    Succession {
+        former: "capabilities_baseline",
+        current: "psp.requiredDropCapabilities",
+    },
+    Succession {
+        former: "capabilities_restricted",
+        current: "psp.requiredDropCapabilities",
+    },
 ];
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod allow_privilege_escalation;
 pub mod allowed_app_armor_profiles;
+pub mod allowed_capabilities;
 pub mod allowed_csi_drivers;
 pub mod allowed_flex_volumes;
 pub mod allowed_proc_mount_types;
@@ -14,6 +15,7 @@ pub mod fs_group;
 pub mod ids;
 pub mod profile_sources;
 pub mod read_only_root_filesystem;
+pub mod required_drop_capabilities;
 pub mod run_as_group;
 pub mod run_as_user;
 pub mod runtime_class;
