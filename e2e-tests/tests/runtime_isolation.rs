@@ -308,3 +308,50 @@ fn the_high_risk_form_of_the_rancher_ui_is_accepted() {
         "conflict named"
     );
 }
+
+/// Every isolated-placement case (test_data/placements.yaml: EKS Fargate by scheduler name and
+/// by profile, AKS virtual nodes in every kind, required vs preferred affinity, missing
+/// toleration, a selector that also allows other nodes, Windows on a virtual node) through the
+/// compiled wasm, byte for byte as the native build answers.
+#[test]
+fn every_placement_case_through_the_wasm_matches_the_table_and_the_native_build() {
+    e2e::check_table_through_wasm(
+        POLICY,
+        &e2e::case_table(POLICY, "placements.yaml"),
+        pci_shared::policy::evaluate::<
+            runtime_isolation::RuntimeIsolation<runtime_isolation::cluster::HostCluster>,
+        >,
+    );
+}
+
+/// A placed workload is accepted without a patch and the response names the placement for the
+/// audit; a bad placement is refused by the wasm's settings validation, naming the path.
+#[test]
+fn a_placement_through_the_wasm_is_named_in_the_audit_and_validated() {
+    let mut settings = settings();
+    settings["highRisk"] = json!("all");
+    settings["isolatedPlacements"] = json!([{"preset": "aksVirtualNodes"}]);
+    let request = request(
+        WorkloadKind::StatefulSet,
+        "CREATE",
+        json!({"nodeSelector": {"type": "virtual-kubelet"},
+               "tolerations": [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]}),
+    );
+    let instance = e2e::instance(POLICY);
+    let payload = pci_testkit::validation_payload(&request, &settings);
+    let answer: Value =
+        serde_json::from_slice(&instance.call("validate", &payload).unwrap()).unwrap();
+    assert_eq!(answer["accepted"], true, "{answer}");
+    assert!(answer["mutated_object"].is_null(), "{answer}");
+    assert_eq!(
+        answer["audit_annotations"]["isolated-by"],
+        "placement aks-virtual-nodes"
+    );
+    settings["isolatedPlacements"] = json!([{"preset": "aksVirtualNodes", "tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]}]);
+    let validation = instance.validate_settings(&settings).unwrap();
+    assert!(!validation.valid);
+    assert_eq!(
+        validation.message.as_deref(),
+        Some("isolatedPlacements[0].tolerations[0]: operator Exists takes no value")
+    );
+}

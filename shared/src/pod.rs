@@ -44,12 +44,27 @@ pub struct PodSpec {
     pub host_users: Option<bool>,
     pub os: Option<PodOs>,
     pub runtime_class_name: Option<String>,
+    pub scheduler_name: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub node_selector: BTreeMap<String, String>,
     pub affinity: Option<Affinity>,
+    #[serde(deserialize_with = "nullable")]
+    pub tolerations: Vec<Toleration>,
 }
 
-/// `spec.affinity` (only the required node affinity is modelled).
+/// One of `spec.tolerations`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Toleration {
+    pub key: Option<String>,
+    /// `Exists` or `Equal` (the default when unset).
+    pub operator: Option<String>,
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; unset tolerates every effect.
+    pub effect: Option<String>,
+}
+
+/// `spec.affinity` (only the node affinity is modelled).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Affinity {
@@ -61,6 +76,15 @@ pub struct Affinity {
 #[serde(rename_all = "camelCase", default)]
 pub struct NodeAffinity {
     pub required_during_scheduling_ignored_during_execution: Option<NodeSelector>,
+    #[serde(deserialize_with = "nullable")]
+    pub preferred_during_scheduling_ignored_during_execution: Vec<PreferredSchedulingTerm>,
+}
+
+/// A preferred node selector term: the scheduler favours it, never requires it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PreferredSchedulingTerm {
+    pub preference: NodeSelectorTerm,
 }
 
 /// A required node selector: terms are ORed.
@@ -90,16 +114,7 @@ impl PodSpec {
     /// `kubernetes.io/os In [windows]`.
     pub fn targets_windows(&self) -> bool {
         const OS_LABEL: &str = "kubernetes.io/os";
-        let affinity_terms = self
-            .affinity
-            .as_ref()
-            .and_then(|a| a.node_affinity.as_ref())
-            .and_then(|n| {
-                n.required_during_scheduling_ignored_during_execution
-                    .as_ref()
-            })
-            .map(|s| s.node_selector_terms.as_slice())
-            .unwrap_or_default();
+        let affinity_terms = self.required_node_terms();
         self.is_windows()
             || self
                 .node_selector
@@ -112,6 +127,35 @@ impl PodSpec {
                         && e.values.iter().any(|v| v == "windows")
                 })
             })
+    }
+
+    /// The terms of the required node affinity (ORed); empty when there is none.
+    pub fn required_node_terms(&self) -> &[NodeSelectorTerm] {
+        self.node_affinity()
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .map(|s| s.node_selector_terms.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The terms of the preferred node affinity.
+    pub fn preferred_node_terms(&self) -> impl Iterator<Item = &NodeSelectorTerm> {
+        self.node_affinity()
+            .map(|n| {
+                n.preferred_during_scheduling_ignored_during_execution
+                    .as_slice()
+            })
+            .unwrap_or_default()
+            .iter()
+            .map(|p| &p.preference)
+    }
+
+    fn node_affinity(&self) -> Option<&NodeAffinity> {
+        self.affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
     }
 
     /// True when the pod explicitly opts out of the host user namespace (`hostUsers: false`).

@@ -133,6 +133,9 @@ pub struct WorkloadCase {
     /// The kind carrying the pod (default Pod).
     #[serde(default)]
     pub kind: Option<String>,
+    /// The namespace the request is admitted in (default `default`).
+    #[serde(default)]
+    pub namespace: Option<String>,
     /// `control path` of every expected violation, in the policy's stable order.
     #[serde(default)]
     pub violations: Vec<String>,
@@ -210,11 +213,43 @@ impl WorkloadCase {
             merge(&mut metadata, &self.metadata);
         }
         let kind = self.workload_kind();
-        admission_request(
+        let mut request = admission_request(
             kind,
             "CREATE",
             workload_object(kind, "case", metadata, spec),
-        )
+        );
+        if let Some(namespace) = &self.namespace {
+            request["namespace"] = json!(namespace);
+            request["object"]["metadata"]["namespace"] = json!(namespace);
+        }
+        request
+    }
+}
+
+impl CaseTable {
+    /// Runs every case through `evaluate` (a policy's `validate` entry point, natively): the
+    /// reported violations, the verdict and the listed warnings must be the expected ones.
+    pub fn check(&self, evaluate: impl Fn(&[u8]) -> pci_shared::response::ValidationResponse) {
+        for case in &self.cases {
+            let payload = validation_payload(&case.request(&self.base), &case.settings);
+            let response = evaluate(&payload);
+            let audit = serde_json::to_value(&response.audit_annotations).expect("json");
+            assert_eq!(
+                reported_violations(&audit),
+                case.violations,
+                "case {:?}: {:?}",
+                case.name,
+                response.message
+            );
+            assert_eq!(
+                response.accepted,
+                case.violations.is_empty(),
+                "case {:?}: {:?}",
+                case.name,
+                response.message
+            );
+            case.check_warnings(response.warnings.as_deref());
+        }
     }
 }
 

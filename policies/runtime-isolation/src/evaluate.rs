@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::cluster::{ClusterLookup, Lookup};
 use crate::decision::{Class, Handler, class_of, decide};
+use crate::placement::{self, Options, Os, Placed};
 use crate::settings::{HighRisk, Selectors, Settings};
 
 /// PCI guidance for Linux sandboxes.
@@ -25,6 +26,8 @@ pub struct Judgement {
     /// The runtime class to set (`defaultRuntimeClass`, on CREATE), when no violation is left
     /// after exceptions.
     pub default_class: Option<(FieldPath, String)>,
+    /// The isolated placement a high-risk workload is guaranteed to land on, if any.
+    pub isolated_by: Option<String>,
 }
 
 /// Judges `workload`, admitted in `namespace`.
@@ -50,10 +53,30 @@ pub fn judge<C: ClusterLookup>(
             return judgement;
         }
     }
-    if workload.spec.targets_windows() {
-        judge_windows::<C>(workload, settings, &mut judgement);
+    let os = if workload.spec.targets_windows() {
+        Os::Windows
     } else {
-        judge_linux::<C>(workload, operation, settings, &mut judgement);
+        Os::Linux
+    };
+    let placed = placement::place(
+        &settings.isolated_placements,
+        workload,
+        namespace.unwrap_or_default(),
+        os,
+    );
+    let missed = match placed {
+        Placed::Isolated(by) => {
+            judgement.isolated_by = Some(by);
+            if os == Os::Windows {
+                refuse_host_process(workload, &mut judgement);
+            }
+            return judgement;
+        }
+        Placed::No(missed) => missed,
+    };
+    match os {
+        Os::Windows => judge_windows::<C>(workload, settings, &missed, &mut judgement),
+        Os::Linux => judge_linux::<C>(workload, operation, settings, &missed, &mut judgement),
     }
     judgement
 }
@@ -188,6 +211,7 @@ fn judge_linux<C: ClusterLookup>(
     workload: &Workload,
     operation: Operation,
     settings: &Settings,
+    missed: &[String],
     judgement: &mut Judgement,
 ) {
     let path = workload.spec_path.field("runtimeClassName");
@@ -205,22 +229,22 @@ fn judge_linux<C: ClusterLookup>(
         }
         _ => Handler::NotChecked,
     };
-    let decision = decide(
-        &class,
-        handler,
-        &settings.allowed_runtime_classes.join(", "),
+    let options = Options::new(
+        &settings.allowed_runtime_classes,
+        &settings.isolated_placements,
+        Os::Linux,
+        missed,
     );
+    let decision = decide(&class, handler, &options.to_string());
     if let Some((control, message)) = decision.violation {
         push(judgement, control, path.clone(), PCI_LINUX, message);
     }
     judgement.default_class = decision.default_class.map(|class| (path, class));
 }
 
-fn judge_windows<C: ClusterLookup>(
-    workload: &Workload,
-    settings: &Settings,
-    judgement: &mut Judgement,
-) {
+/// Refuses HostProcess containers of a high-risk Windows workload: they run on the node itself,
+/// whatever isolates the others.
+fn refuse_host_process(workload: &Workload, judgement: &mut Judgement) {
     let spec = &workload.spec;
     let pod_host_process = spec
         .security_context
@@ -258,16 +282,43 @@ fn judge_windows<C: ClusterLookup>(
             });
         }
     }
+}
+
+fn judge_windows<C: ClusterLookup>(
+    workload: &Workload,
+    settings: &Settings,
+    missed: &[String],
+    judgement: &mut Judgement,
+) {
+    refuse_host_process(workload, judgement);
+    let spec = &workload.spec;
     let path = workload.spec_path.field("runtimeClassName");
+    let windows_classes = settings
+        .windows
+        .as_ref()
+        .map(|w| w.allowed_runtime_classes.as_slice())
+        .unwrap_or_default();
+    let options = Options::new(
+        windows_classes,
+        &settings.isolated_placements,
+        Os::Windows,
+        missed,
+    );
     const WHY: &str = "Windows process-isolated containers are not a security boundary (Microsoft); only Hyper-V isolation is";
     let Some(windows) = &settings.windows else {
+        let instead = if options.allowed.is_empty() {
+            "Run it in a cluster or serverless service that isolates it".to_owned()
+        } else {
+            format!("Use {}", options.allowed)
+        };
         let message = format!(
-            "a high-risk Windows workload needs Hyper-V isolation and this policy has no Hyper-V runtime class configured (settings.windows); {WHY}. Run it in a cluster or serverless service that isolates it"
+            "a high-risk Windows workload needs Hyper-V isolation and this policy has no Hyper-V runtime class configured (settings.windows); {WHY}. {instead}{}",
+            options.missed
         );
         push(judgement, "windowsIsolation", path, PCI_WINDOWS, message);
         return;
     };
-    let allowed = windows.allowed_runtime_classes.join(", ");
+    let allowed = options.to_string();
     match &spec.runtime_class_name {
         None => push(
             judgement,

@@ -10,6 +10,7 @@
 pub mod cluster;
 pub mod decision;
 pub mod evaluate;
+pub mod placement;
 pub mod settings;
 
 use std::marker::PhantomData;
@@ -76,6 +77,10 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
             now,
         );
         let mut outcome = Outcome::from_exceptions(report);
+        if let Some(placement) = judgement.isolated_by {
+            // For the assessor: which serverless placement stands in for a sandbox class.
+            outcome.audit.insert("isolated-by".into(), placement);
+        }
         if outcome.violations.is_empty()
             && review.scope.may_mutate()
             && let Some((path, class)) = judgement.default_class

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use pci_shared::exception::Exception;
+
+use crate::placement::Placement;
 use pci_shared::policy::PolicySettings;
 use pci_shared::selector::LabelSelector;
 use serde::de::{self, MapAccess, Visitor};
@@ -23,6 +25,9 @@ pub struct Settings {
     pub default_runtime_class: Option<String>,
     /// Hyper-V isolation for high-risk Windows workloads.
     pub windows: Option<WindowsSettings>,
+    /// Serverless placements accepted as isolation (EKS Fargate, AKS virtual nodes).
+    #[serde(deserialize_with = "crate::placement::form::read_placements")]
+    pub isolated_placements: Vec<Placement>,
     pub exceptions: Vec<Exception>,
 }
 
@@ -195,8 +200,19 @@ impl PolicySettings for Settings {
                     .map_err(|r| format!("highRisk.namespaceSelector: {r}"))?;
             }
         }
-        if self.allowed_runtime_classes.is_empty() {
-            return Err("allowedRuntimeClasses must list the sandboxed runtime classes (e.g. gvisor, kata) high-risk workloads may use".into());
+        if self.allowed_runtime_classes.is_empty() && self.isolated_placements.is_empty() {
+            return Err("allowedRuntimeClasses must list the sandboxed runtime classes (e.g. gvisor, kata) high-risk workloads may use, or isolatedPlacements the serverless placements they may land on".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (index, placement) in self.isolated_placements.iter().enumerate() {
+            let at = format!("isolatedPlacements[{index}]");
+            placement.validate(&at)?;
+            if !names.insert(placement.name.as_str()) {
+                return Err(format!(
+                    "{at}.name \"{}\" is already used by another placement",
+                    placement.name
+                ));
+            }
         }
         check_list(
             &self.allowed_runtime_classes,

@@ -1,0 +1,157 @@
+//! Isolated placements through the policy's entry point: the case table, the default class and
+//! audit annotation, settings validation, and the Rancher form.
+
+use pci_shared::policy::{evaluate, read_settings};
+use pci_shared::time::Timestamp;
+use pci_shared::workload::WorkloadKind;
+use pci_testkit::{CaseTable, admission_request, validation_payload, workload_object};
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::cluster::HostCluster;
+use crate::placement::presets::Preset;
+use crate::{Exported, RuntimeIsolation};
+
+const NOW: Timestamp = Timestamp(20_779 * 86_400);
+
+fn run(request: &Value, settings: &Value) -> pci_shared::response::ValidationResponse {
+    evaluate::<RuntimeIsolation<HostCluster>>(&validation_payload(request, settings), NOW)
+}
+
+#[test]
+fn placement_table() {
+    let table =
+        CaseTable::from_yaml(include_str!("../../test_data/placements.yaml")).expect("valid table");
+    assert!(table.cases.len() >= 30, "the table lost cases");
+    table.check(|payload| evaluate::<RuntimeIsolation<HostCluster>>(payload, NOW));
+}
+
+#[test]
+fn a_placed_workload_gets_no_default_class_and_names_its_placement_for_the_audit() {
+    let settings = json!({
+        "allowedRuntimeClasses": ["gvisor"],
+        "defaultRuntimeClass": "gvisor",
+        "isolatedPlacements": [{"preset": "eksFargate", "fargateProfiles": [
+            {"name": "cde", "selectors": [{"namespace": "payments"}]}]}]
+    });
+    let mut request = admission_request(
+        WorkloadKind::Deployment,
+        "CREATE",
+        workload_object(
+            WorkloadKind::Deployment,
+            "api",
+            json!({}),
+            json!({"containers": [{"name": "app", "image": "registry.corp.com/api:1"}]}),
+        ),
+    );
+    request["namespace"] = json!("payments");
+    let response = run(&request, &settings);
+    assert!(response.accepted, "{:?}", response.message);
+    assert!(
+        response.mutated_object.is_none(),
+        "Fargate runs no runtime class"
+    );
+    let audit = response.audit_annotations.expect("audit annotations");
+    assert_eq!(
+        audit.get("isolated-by").map(String::as_str),
+        Some("placement eks-fargate via Fargate profile cde")
+    );
+    // Outside the profile the default class is set, as before.
+    request["namespace"] = json!("shop");
+    let response = run(&request, &settings);
+    assert!(response.accepted);
+    assert!(response.mutated_object.is_some());
+}
+
+#[rstest]
+#[case::pins_nothing(
+    r#"{"isolatedPlacements":[{"name":"pool"}]}"#,
+    "isolatedPlacements[0] pins nothing"
+)]
+#[case::no_name(
+    r#"{"isolatedPlacements":[{"schedulerName":"s"}]}"#,
+    "isolatedPlacements[0].name is required (or a preset"
+)]
+#[case::bad_name(
+    r#"{"isolatedPlacements":[{"name":"Pool_1","schedulerName":"s"}]}"#,
+    "isolatedPlacements[0].name \"Pool_1\" must be a lowercase DNS label"
+)]
+#[case::duplicate(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate"},{"preset":"eksFargate"}]}"#,
+    "isolatedPlacements[1].name \"eks-fargate\" is already used"
+)]
+#[case::unknown_preset(
+    r#"{"isolatedPlacements":[{"preset":"gkeAutopilot"}]}"#,
+    "unknown variant `gkeAutopilot`"
+)]
+#[case::unknown_field(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","profiles":[]}]}"#,
+    "unknown field `profiles`"
+)]
+#[case::exists_with_value(
+    r#"{"isolatedPlacements":[{"preset":"aksVirtualNodes","tolerations":[{"key":"k","operator":"Exists","value":"v"}]}]}"#,
+    "isolatedPlacements[0].tolerations[0]: operator Exists takes no value"
+)]
+#[case::equal_without_value(
+    r#"{"isolatedPlacements":[{"preset":"aksVirtualNodes","tolerations":[{"key":"k"}]}]}"#,
+    "isolatedPlacements[0].tolerations[0]: operator Equal needs a value"
+)]
+#[case::bad_effect(
+    r#"{"isolatedPlacements":[{"preset":"aksVirtualNodes","tolerations":[{"key":"k","operator":"Exists","effect":"NoRun"}]}]}"#,
+    "effect \"NoRun\" is not NoSchedule, PreferNoSchedule or NoExecute"
+)]
+#[case::profiles_without_scheduler(
+    r#"{"isolatedPlacements":[{"preset":"aksVirtualNodes","fargateProfiles":[{"name":"p","selectors":[{"namespace":"a"}]}]}]}"#,
+    "isolatedPlacements[0].fargateProfiles need the schedulerName"
+)]
+#[case::profile_without_selectors(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","fargateProfiles":[{"name":"p","selectors":[]}]}]}"#,
+    "isolatedPlacements[0].fargateProfiles[0].selectors must list at least one namespace"
+)]
+#[case::bad_os(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","os":["macos"]}]}"#,
+    "unknown variant `macos`"
+)]
+#[case::nothing_at_all(r#"{}"#, "or isolatedPlacements the serverless placements")]
+fn placements_are_validated_naming_the_path(#[case] json: &str, #[case] expected: &str) {
+    let error = read_settings::<Exported>(json).expect_err("invalid settings");
+    assert!(error.contains(expected), "{json}: {error}");
+}
+
+#[test]
+fn placements_alone_are_enough_and_fields_replace_the_preset() {
+    let settings = read_settings::<Exported>(
+        r#"{"isolatedPlacements":[{"preset":"aksVirtualNodes","name":"aci-westeurope","nodeSelector":{"type":"virtual-kubelet","region":"westeurope"}}]}"#,
+    )
+    .expect("valid without allowedRuntimeClasses");
+    let placement = &settings.isolated_placements[0];
+    let preset = Preset::AksVirtualNodes.placement();
+    assert_eq!(placement.name, "aci-westeurope");
+    assert_eq!(placement.node_selector.len(), 2);
+    assert_eq!(placement.tolerations, preset.tolerations);
+    assert_eq!(placement.os, preset.os);
+}
+
+/// What the Rancher form sends for an item left as the form fills it: the preset, untouched.
+#[test]
+fn the_rancher_form_item_is_the_preset() {
+    let questions: Value =
+        serde_yaml::from_str(include_str!("../../questions-ui.yml")).expect("questions-ui.yml");
+    let question = questions["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .find(|q| q["variable"] == "isolatedPlacements")
+        .expect("an isolatedPlacements question");
+    let mut item = serde_json::Map::new();
+    for field in question["sequence_questions"].as_array().expect("fields") {
+        let name = field["variable"].as_str().expect("variable");
+        item.insert(name.to_owned(), field["default"].clone());
+    }
+    let settings = json!({"isolatedPlacements": [item]}).to_string();
+    let settings = read_settings::<Exported>(&settings).expect("the form's item is valid");
+    assert_eq!(
+        settings.isolated_placements[0],
+        Preset::EksFargate.placement()
+    );
+}
