@@ -782,6 +782,7 @@ fn the_pod_security_policy_example_rejects_what_it_says() {
         rules,
         [
             "pod-security/hostPathVolumes",
+            "pod-security/psp.allowedCapabilities",
             "pod-security/psp.forbiddenSysctls",
             "pod-security/psp.readOnlyRootFilesystem",
             "pod-security/psp.runAsGroup",
