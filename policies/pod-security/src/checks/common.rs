@@ -80,7 +80,8 @@ pub fn check_added(
             continue;
         }
         let mut allowed = level_allowed.join(", ");
-        let beyond: Vec<&str> = pod
+        // Named once each, though both settings may list a capability.
+        let beyond: std::collections::BTreeSet<&str> = pod
             .default_adds
             .iter()
             .chain(pod.allowed_capabilities.iter().flatten())
@@ -88,6 +89,7 @@ pub fn check_added(
             .filter(|name| !level_allowed.contains(name))
             .collect();
         if !beyond.is_empty() {
+            let beyond: Vec<&str> = beyond.into_iter().collect();
             allowed.push_str(&format!(", and {} by the settings", beyond.join(", ")));
         }
         findings.container(

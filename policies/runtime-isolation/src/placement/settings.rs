@@ -150,9 +150,6 @@ impl Placement {
                 .validate()
                 .map_err(|reason| format!("{at}.fargateProfiles[{index}]{reason}"))?;
         }
-        if self.os.is_empty() {
-            return Err(format!("{at}.os must list linux and/or windows"));
-        }
         Ok(())
     }
 }
