@@ -189,13 +189,10 @@ fn an_update_without_old_object_is_judged_in_full() {
     }
 }
 
-/// `kubectl debug`: the `pods/ephemeralcontainers` UPDATE adding `debugger`.
+/// `kubectl debug`: the `pods/ephemeralcontainers` UPDATE adding `debugger` to `pod`.
 fn kubectl_debug(pod: &Value, debugger: Value) -> Value {
-    let mut new = pod.clone();
-    new["spec"]["ephemeralContainers"] = json!([debugger]);
-    let mut request = update(WorkloadKind::Pod, pod, &new);
-    request["subResource"] = json!("ephemeralcontainers");
-    request
+    let created = admission_request(WorkloadKind::Pod, "CREATE", pod.clone());
+    pci_testkit::kubectl_debug(&created, debugger).expect("a Pod")
 }
 
 #[test]
@@ -219,12 +216,14 @@ fn kubectl_debug_with_a_debugger_that_breaks_the_policy_is_rejected() {
 }
 
 #[test]
-fn kubectl_debug_with_a_compliant_debugger_judges_only_what_it_adds() {
-    // The legacy Pod's own pod-level settings comply; its container does not.
+fn kubectl_debug_with_a_compliant_debugger_judges_the_whole_pod_it_joins() {
+    // As Pod Security Admission judges it: one more ephemeral container is a significant
+    // UPDATE, so the legacy Pod's own container is judged too. Its pod-level settings comply.
     let mut spec = legacy_spec(LEGACY_IMAGE);
     spec["securityContext"] =
         json!({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}});
     let pod = object(WorkloadKind::Pod, spec);
+    // A debugger every policy accepts with its bench settings.
     let debugger = json!({
         "name": "debugger",
         "image": "registry.corp.com/tools/debug:1@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
@@ -232,14 +231,58 @@ fn kubectl_debug_with_a_compliant_debugger_judges_only_what_it_adds() {
     });
     let request = kubectl_debug(&pod, debugger);
     for policy in policies() {
-        if policy == "runtime-isolation" {
+        let response = assert_rejected(&policy, "kubectl debug into a legacy Pod", &request);
+        let named = if policy == "runtime-isolation" {
             // The runtime class is the Pod's: the debugger would share the unsandboxed kernel.
-            let response = assert_rejected(&policy, "kubectl debug", &request);
-            assert!(response.message().contains("spec.runtimeClassName"));
+            "spec.runtimeClassName"
         } else {
-            assert_allowed_and_reported(&policy, "kubectl debug", &request);
-        }
+            "spec.containers[0]"
+        };
+        assert!(
+            response.message().contains(named),
+            "{policy}: the Pod's own violation is named: {}",
+            response.message()
+        );
+        assert!(
+            !response.message().contains("spec.ephemeralContainers"),
+            "{policy}: the debugger complies: {}",
+            response.message()
+        );
     }
+}
+
+#[test]
+fn kubectl_debug_into_a_privileged_pod_needs_an_exception_in_its_namespace() {
+    let pod = object(
+        WorkloadKind::Pod,
+        json!({"containers": [{"name": "app", "image": "registry.corp.com/agent:1", "securityContext": {"privileged": true}}]}),
+    );
+    let request = kubectl_debug(&pod, json!({"name": "debugger", "image": "busybox"}));
+    let exception = |namespace: &str| {
+        json!({"level": "baseline", "exceptions": [{
+            "controls": ["privileged"], "namespaces": [namespace], "containers": ["app"],
+            "reason": "node agent, reviewed in CAB-7"
+        }]})
+    };
+    let response = kwctl_run("pod-security", &request, json!({"level": "baseline"}));
+    assert!(!response.allowed, "debugged into without an exception");
+    assert!(
+        response
+            .message()
+            .contains("[privileged] spec.containers[0].securityContext.privileged"),
+        "{}",
+        response.message()
+    );
+    let elsewhere = kwctl_run("pod-security", &request, exception("kube-system"));
+    assert!(!elsewhere.allowed, "an exception for another namespace");
+    let waived = kwctl_run("pod-security", &request, exception("default"));
+    assert!(waived.allowed, "{}", waived.message());
+    assert!(
+        waived.warnings.unwrap_or_default().iter().any(
+            |w| w.contains("waives [privileged] spec.containers[0].securityContext.privileged")
+        ),
+        "the waiver is reported"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Timestamp;
-use crate::update::Review;
+use crate::update::{EPHEMERAL_CONTAINERS, Review};
 use crate::workload::WorkloadKind;
 
 /// A policy's settings: read from camelCase JSON (unknown keys rejected) and checked for
@@ -185,9 +185,9 @@ pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse
 
 /// Whether a request concerns a pod-bearing object the policies must check.
 #[derive(Debug)]
-pub enum Target<'a> {
+pub enum Target {
     /// A workload to evaluate, with what the request changed ([`Review`]).
-    Workload(Box<Review<'a>>),
+    Workload(Box<Review>),
     /// Nothing to check, and why (accepted on purpose).
     NotApplicable(&'static str),
 }
@@ -198,7 +198,7 @@ pub enum Target<'a> {
 /// `ephemeralcontainers` (status, binding, eviction…) are not applicable, as in Pod Security
 /// Admission. A pod-bearing object that is missing or malformed is an error; a malformed
 /// `oldObject` makes the UPDATE judged in full.
-pub fn read_workload<'a>(request: &AdmissionRequest<'a>) -> Result<Target<'a>, InputError> {
+pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputError> {
     if !request.operation.admits_an_object() {
         return Ok(Target::NotApplicable(
             "the operation admits no new pod spec",
@@ -209,7 +209,7 @@ pub fn read_workload<'a>(request: &AdmissionRequest<'a>) -> Result<Target<'a>, I
     };
     if let Some(sub) = request.sub_resource.as_deref()
         && !sub.is_empty()
-        && !(kind == WorkloadKind::Pod && sub == "ephemeralcontainers")
+        && !(kind == WorkloadKind::Pod && sub == EPHEMERAL_CONTAINERS)
     {
         return Ok(Target::NotApplicable(
             "the subresource carries no pod spec change",

@@ -2,26 +2,26 @@
 //! working on day 2 without opening a bypass.
 //!
 //! - CREATE (and the audit scanner's replay, which is a CREATE): everything.
-//! - Pod UPDATE: only when it is *significant* as Pod Security Admission defines it
-//!   (`isSignificantPodUpdate`): a container or init container added or removed, a container's
-//!   image changed, an ephemeral container added or its image changed, or a seccomp annotation
-//!   changed (plus the AppArmor container annotations, which pod-security reads too). A
-//!   metadata-only UPDATE (labels, annotations, finalizers, ownerReferences) is allowed and
-//!   what the Pod still violates is returned as warnings.
-//! - `pods/ephemeralcontainers` (`kubectl debug`): the added ephemeral containers, and the
-//!   pod-level fields they share with the rest of the Pod.
+//! - Pod UPDATE, `pods/ephemeralcontainers` (`kubectl debug`) included: the whole Pod, when the
+//!   UPDATE is *significant* as Pod Security Admission defines it (`isSignificantPodUpdate`): a
+//!   container, init container or ephemeral container added or removed, one of their images
+//!   changed, or a seccomp annotation changed (plus the AppArmor container annotations, which
+//!   pod-security reads too). `kubectl debug` adds an ephemeral container, so the Pod it joins is
+//!   judged in full, as Pod Security Admission judges it: a Pod whose own containers violate
+//!   cannot be debugged into without an exception. A metadata-only UPDATE (labels, annotations,
+//!   finalizers, ownerReferences) is allowed and what the Pod still violates is returned as
+//!   warnings.
 //! - Controllers (Deployment, …, CronJob, PodTemplate): judged in full when the pod template
 //!   changed (its text differs from the old object's), allowed with warnings when it did not.
 //! - An UPDATE without a readable `oldObject`: judged in full (fail closed).
 //!
-//! Each object is parsed into the workload model once: a controller's old object only when its
-//! template changed, a Pod's old object always (the rule needs its containers).
-
-use std::cell::OnceCell;
+//! Each object is parsed into the workload model once: a Pod's old object always (the rule and
+//! [`Review::keeps_running_image`] need its containers), a controller's never (the rule compares
+//! the template's text, and a new template rolls out new pods whatever it held before).
 
 use serde_json::value::RawValue;
 
-use crate::containers::ContainerRef;
+use crate::containers::{ContainerKind, ContainerRef};
 use crate::input::InputError;
 use crate::json_span::value_at;
 use crate::pod::Container;
@@ -37,17 +37,15 @@ pub const SECCOMP_CONTAINER_ANNOTATION: &str = "container.seccomp.security.alpha
 /// Prefix of the per-container AppArmor annotation (`…/<container name>`).
 pub const APPARMOR_CONTAINER_ANNOTATION: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-/// The subresource through which `kubectl debug` adds ephemeral containers.
+/// The subresource through which `kubectl debug` adds ephemeral containers: the one Pod
+/// subresource that carries a pod spec change.
 pub const EPHEMERAL_CONTAINERS: &str = "ephemeralcontainers";
 
 /// What a policy enforces on this request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Everything.
     Full,
-    /// Only the named containers (added by `kubectl debug`, in the Pod's order) and the
-    /// pod-level fields.
-    AddedContainers(Vec<String>),
     /// Nothing the policies judge changed.
     Unchanged(Unchanged),
 }
@@ -62,37 +60,20 @@ pub enum Unchanged {
 }
 
 impl Scope {
-    /// True when violations of container `name` are enforced.
-    pub fn judges_container(&self, name: &str) -> bool {
-        match self {
-            Scope::Full => true,
-            Scope::AddedContainers(names) => names.iter().any(|added| added == name),
-            Scope::Unchanged(_) => false,
-        }
-    }
-
-    /// True when a violation on container `container` (or on the pod, for `None`) is enforced.
-    pub fn judges(&self, container: Option<&str>) -> bool {
-        match container {
-            Some(name) => self.judges_container(name),
-            // Pod-level fields are shared by the added containers: only an unchanged workload
-            // leaves them unjudged.
-            None => !matches!(self, Scope::Unchanged(_)),
-        }
+    /// True when violations are enforced (and images are checked against the registry).
+    pub fn enforces(self) -> bool {
+        self == Scope::Full
     }
 
     /// True when a policy may edit the object: never when the UPDATE changed nothing judged.
-    pub fn may_mutate(&self) -> bool {
-        !matches!(self, Scope::Unchanged(_))
+    pub fn may_mutate(self) -> bool {
+        self.enforces()
     }
 
-    /// Why violations outside the scope are not enforced, for messages.
-    pub fn why(&self) -> &'static str {
+    /// Why violations are not enforced, for messages (empty for [`Scope::Full`]).
+    pub fn why(self) -> &'static str {
         match self {
             Scope::Full => "",
-            Scope::AddedContainers(_) => {
-                "kubectl debug: only the added ephemeral containers and the pod-level fields they share are judged"
-            }
             Scope::Unchanged(Unchanged::PodMetadata) => {
                 "it changes no container image, container list or seccomp/AppArmor annotation of the Pod"
             }
@@ -103,24 +84,21 @@ impl Scope {
 
 /// A workload read from an admission request, with what the request changed.
 #[derive(Clone, Debug)]
-pub struct Review<'a> {
+pub struct Review {
     /// The admitted workload.
     pub workload: Workload,
     /// What is enforced.
     pub scope: Scope,
     /// Notes for the user (an UPDATE judged in full because `oldObject` could not be read).
     pub notes: Vec<String>,
-    /// The text of `oldObject` on an UPDATE of a pod template that changed, read on demand.
-    old_text: Option<&'a str>,
-    /// The workload of `oldObject`: read at once for a Pod (the rule needs it), on demand
-    /// otherwise; `None` inside when it cannot be read.
-    old: OnceCell<Option<Workload>>,
+    /// The workload of a Pod UPDATE's `oldObject`, when it can be read (never a controller's).
+    old: Option<Workload>,
 }
 
-impl<'a> Review<'a> {
+impl Review {
     /// Reads the workload of `kind` from `object` and decides the scope from the request.
     pub fn read(
-        request: &AdmissionRequest<'a>,
+        request: &AdmissionRequest<'_>,
         kind: WorkloadKind,
         object: &str,
     ) -> Result<Self, InputError> {
@@ -129,8 +107,7 @@ impl<'a> Review<'a> {
             workload,
             scope: Scope::Full,
             notes: Vec::new(),
-            old_text: None,
-            old: OnceCell::new(),
+            old: None,
         };
         if request.operation != Operation::Update {
             return Ok(review);
@@ -146,19 +123,18 @@ impl<'a> Review<'a> {
             return Ok(review);
         };
         if kind != WorkloadKind::Pod {
-            match (template_text(kind, object), template_text(kind, old_text)) {
-                (Some(new), Some(old)) if new == old => {
-                    review.scope = Scope::Unchanged(Unchanged::Template);
-                }
-                _ => review.old_text = Some(old_text),
+            if let (Some(new), Some(old)) =
+                (template_text(kind, object), template_text(kind, old_text))
+                && new == old
+            {
+                review.scope = Scope::Unchanged(Unchanged::Template);
             }
             return Ok(review);
         }
         match Workload::from_json(kind, old_text) {
             Ok(old) => {
-                let debug = request.sub_resource.as_deref() == Some(EPHEMERAL_CONTAINERS);
-                review.scope = pod_update_scope(&review.workload, &old, debug);
-                review.old = OnceCell::from(Some(old));
+                review.scope = pod_update_scope(&review.workload, &old);
+                review.old = Some(old);
             }
             Err(error) => review.notes.push(format!(
                 "oldObject cannot be read ({error}), so the UPDATE is judged in full"
@@ -167,20 +143,17 @@ impl<'a> Review<'a> {
         Ok(review)
     }
 
-    /// The workload of `oldObject`, when the UPDATE has one that can be read (a controller's is
-    /// read on the first call, so only the policies that need it pay for it).
+    /// The workload of a Pod UPDATE's `oldObject`, when it can be read; `None` for a CREATE
+    /// and for controllers.
     pub fn old(&self) -> Option<&Workload> {
-        self.old
-            .get_or_init(|| {
-                let text = self.old_text?;
-                Workload::from_json(self.workload.kind, text).ok()
-            })
-            .as_ref()
+        self.old.as_ref()
     }
 
-    /// True when `container` runs the image it ran in `oldObject` (same list, same name): such
-    /// an image is never rewritten, since changing a Pod's image restarts its container.
-    pub fn image_unchanged(&self, container: &ContainerRef<'_>) -> bool {
+    /// True when `container` belongs to a running Pod and keeps the image it ran in
+    /// `oldObject` (same list, same name): such an image is never rewritten, since changing a
+    /// Pod's image restarts its container. Never true for a controller: a new pod template
+    /// rolls out new pods anyway, so every image of it may be rewritten.
+    pub fn keeps_running_image(&self, container: &ContainerRef<'_>) -> bool {
         let Some(old) = self.old() else { return false };
         container
             .kind
@@ -197,14 +170,10 @@ impl<'a> Review<'a> {
         outcome
             .warnings
             .extend(self.notes.iter().map(|note| format!("{policy}: {note}")));
-        if self.scope == Scope::Full {
+        if self.scope.enforces() {
             return outcome;
         }
-        let (enforced, deferred): (Violations, Violations) = outcome
-            .violations
-            .into_iter()
-            .partition(|v| self.scope.judges(v.container.as_deref()));
-        outcome.violations = enforced;
+        let deferred: Violations = std::mem::take(&mut outcome.violations);
         if !deferred.is_empty() {
             let why = self.scope.why();
             outcome.warnings.extend(deferred.iter().map(|v| {
@@ -217,15 +186,15 @@ impl<'a> Review<'a> {
                 .audit
                 .insert("notEnforced".into(), deferred.audit_annotation());
         }
-        if !self.scope.may_mutate() {
-            outcome.mutated = None;
-        }
+        outcome.mutated = None;
         outcome
     }
 }
 
-/// Pod Security Admission's significance rule, with the AppArmor annotations added.
-fn pod_update_scope(new: &Workload, old: &Workload, debug: bool) -> Scope {
+/// Pod Security Admission's significance rule (`isSignificantPodUpdate`), with the AppArmor
+/// container annotations added: every container list compared by length, then container by
+/// container in order (image, seccomp and AppArmor annotations).
+fn pod_update_scope(new: &Workload, old: &Workload) -> Scope {
     let (annotations, old_annotations) =
         (&new.pod_metadata.annotations, &old.pod_metadata.annotations);
     let annotation_changed = |key: &str| annotations.get(key) != old_annotations.get(key);
@@ -237,34 +206,20 @@ fn pod_update_scope(new: &Workload, old: &Workload, debug: bool) -> Scope {
                 container.name
             ))
     };
-    let (spec, old_spec) = (&new.spec, &old.spec);
-    let significant = annotation_changed(SECCOMP_POD_ANNOTATION)
-        || spec.containers.len() != old_spec.containers.len()
-        || spec.init_containers.len() != old_spec.init_containers.len()
-        || spec
-            .containers
-            .iter()
-            .zip(&old_spec.containers)
-            .chain(spec.init_containers.iter().zip(&old_spec.init_containers))
-            .any(|(c, o)| container_changed(c, o));
-    let mut added = Vec::new();
-    let mut ephemeral_changed = false;
-    for container in &spec.ephemeral_containers {
-        match old_spec
-            .ephemeral_containers
-            .iter()
-            .find(|o| o.name == container.name)
-        {
-            None => added.push(container.name.clone()),
-            Some(old) => ephemeral_changed |= container_changed(container, old),
-        }
-    }
-    if significant || ephemeral_changed || (!added.is_empty() && !debug) {
+    let list_changed = |kind: ContainerKind| {
+        let (list, old_list) = (kind.list_in(&new.spec), kind.list_in(&old.spec));
+        list.len() != old_list.len()
+            || list
+                .iter()
+                .zip(old_list)
+                .any(|(container, old)| container_changed(container, old))
+    };
+    if annotation_changed(SECCOMP_POD_ANNOTATION)
+        || ContainerKind::ALL.into_iter().any(list_changed)
+    {
         Scope::Full
-    } else if added.is_empty() {
-        Scope::Unchanged(Unchanged::PodMetadata)
     } else {
-        Scope::AddedContainers(added)
+        Scope::Unchanged(Unchanged::PodMetadata)
     }
 }
 

@@ -42,6 +42,13 @@ pub trait ImagePolicy {
     fn asks_registry(_settings: &Self::Settings) -> bool {
         false
     }
+
+    /// The control under which the policy's validating twin (its settings through
+    /// [`PolicySettings::turn_off_patching`]) refuses an image that is not pinned by digest, or
+    /// `None` when the twin accepts one. A running Pod's unchanged image is never pinned (that
+    /// would restart its container); when the policy declines such a pin it refuses the image
+    /// under this control, so the mutating instance and its twin give the same verdict.
+    const UNPINNED_CONTROL: Option<&'static str> = None;
 }
 
 impl<P: ImagePolicy> Policy for P {
@@ -63,6 +70,7 @@ impl<P: ImagePolicy> Policy for P {
             pci: P::PCI,
             exceptions: settings.exceptions(),
             asks_registry: P::asks_registry(settings),
+            unpinned_control: P::UNPINNED_CONTROL,
             now,
         };
         let mut memo = P::Memo::default();
@@ -114,6 +122,8 @@ struct ImageJudge<'a> {
     pci: &'static str,
     exceptions: &'a [Exception],
     asks_registry: bool,
+    /// [`ImagePolicy::UNPINNED_CONTROL`].
+    unpinned_control: Option<&'static str>,
     now: Timestamp,
 }
 
@@ -121,12 +131,13 @@ impl ImageJudge<'_> {
     /// Judges every container's image (init, regular, ephemeral) within the review's scope and
     /// builds the outcome: the findings become violations on `<container path>.image`,
     /// exceptions waive what they cover, and when nothing is left to reject the pinned images
-    /// are written into the object, touching only those `image` fields. An image the UPDATE
-    /// did not change is never rewritten.
+    /// are written into the object, touching only those `image` fields. A running Pod's image
+    /// that the UPDATE did not change is never rewritten (see [`Self::decline_pin`]); every
+    /// image of a controller's new pod template is.
     fn judge(
         &self,
         request: &AdmissionRequest<'_>,
-        review: &Review<'_>,
+        review: &Review,
         mut judge: impl FnMut(&ContainerRef<'_>) -> ImageVerdict,
     ) -> Result<Outcome, InputError> {
         let workload = &review.workload;
@@ -135,38 +146,39 @@ impl ImageJudge<'_> {
         let mut pins = Vec::new();
         let mut not_checked = Vec::new();
         for container in all_containers(&workload.spec, &workload.spec_path) {
-            if self.asks_registry && !review.scope.judges_container(container.name()) {
+            if self.asks_registry && !review.scope.enforces() {
                 not_checked.push(format!("\"{}\"", container.name()));
                 continue;
             }
             let verdict = judge(&container);
             let path = container.path().field("image");
+            let violation = |control, message| Violation {
+                path: path.clone(),
+                control,
+                container: Some(container.name().to_owned()),
+                message,
+                pci: self.pci,
+            };
             for (control, message) in verdict.findings {
-                violations.push(Violation {
-                    path: path.clone(),
-                    control,
-                    container: Some(container.name().to_owned()),
-                    message,
-                    pci: self.pci,
-                });
+                violations.push(violation(control, message));
             }
             warnings.extend(verdict.warnings);
-            if let Some(pinned) = verdict.pinned {
-                let image = container.container.image.as_deref().unwrap_or_default();
-                if review.image_unchanged(&container) {
-                    warnings.push(format!(
-                        "{}: container \"{}\": \"{image}\" is unchanged by this UPDATE, so it is not rewritten to \"{pinned}\" (changing a Pod's image restarts its container)",
-                        self.name,
-                        container.name()
-                    ));
-                } else {
-                    warnings.push(format!(
-                        "{}: container \"{}\": pinned \"{image}\" to \"{pinned}\"",
-                        self.name,
-                        container.name()
-                    ));
-                    pins.push((path, pinned));
+            let Some(pinned) = verdict.pinned else {
+                continue;
+            };
+            let image = container.container.image.as_deref().unwrap_or_default();
+            if review.keeps_running_image(&container) {
+                match self.decline_pin(&container, image, &pinned) {
+                    Ok(warning) => warnings.push(warning),
+                    Err((control, message)) => violations.push(violation(control, message)),
                 }
+            } else {
+                warnings.push(format!(
+                    "{}: container \"{}\": pinned \"{image}\" to \"{pinned}\"",
+                    self.name,
+                    container.name()
+                ));
+                pins.push((path, pinned));
             }
         }
         if !not_checked.is_empty() {
@@ -200,5 +212,30 @@ impl ImageJudge<'_> {
             outcome.mutated = editor.finish();
         }
         Ok(outcome)
+    }
+
+    /// What declining to pin a running Pod's unchanged image `image` to `pinned` gives: a
+    /// warning when the validating twin accepts an unpinned image, else the twin's refusal
+    /// (control and message), saying why the image was not pinned here.
+    fn decline_pin(
+        &self,
+        container: &ContainerRef<'_>,
+        image: &str,
+        pinned: &str,
+    ) -> Result<String, (&'static str, String)> {
+        let why = format!(
+            "this UPDATE leaves it as it was, and rewriting it to \"{pinned}\" would restart the running container"
+        );
+        match self.unpinned_control {
+            None => Ok(format!(
+                "{}: container \"{}\": \"{image}\" is not pinned: {why}",
+                self.name,
+                container.name()
+            )),
+            Some(control) => Err((
+                control,
+                format!("\"{image}\" is not pinned by digest: {why}; pin it in the Pod spec"),
+            )),
+        }
     }
 }

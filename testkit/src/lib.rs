@@ -105,6 +105,31 @@ pub fn deployment_with_images(images: &[&str]) -> Value {
     )
 }
 
+/// The `pods/ephemeralcontainers` UPDATE that `kubectl debug` sends to add `debugger` to the Pod
+/// of the CREATE `request` (which becomes its `oldObject`); `None` when `request` is not a Pod's.
+pub fn kubectl_debug(request: &Value, debugger: Value) -> Option<Value> {
+    if request["kind"]["kind"] != WorkloadKind::Pod.name() {
+        return None;
+    }
+    let old = request["object"].clone();
+    let mut debugged = request.clone();
+    let spec = debugged["object"]["spec"].as_object_mut()?;
+    match spec
+        .get_mut("ephemeralContainers")
+        .and_then(Value::as_array_mut)
+    {
+        Some(containers) => containers.push(debugger),
+        None => {
+            spec.insert("ephemeralContainers".into(), json!([debugger]));
+        }
+    }
+    debugged["operation"] = json!("UPDATE");
+    debugged["subResource"] = json!("ephemeralcontainers");
+    debugged["requestSubResource"] = json!("ephemeralcontainers");
+    debugged["oldObject"] = old;
+    Some(debugged)
+}
+
 /// The `validate` payload for a request and settings.
 pub fn validation_payload(request: &Value, settings: &Value) -> Vec<u8> {
     json!({"request": request, "settings": settings})
@@ -136,6 +161,11 @@ pub struct WorkloadCase {
     /// The namespace the request is admitted in (default `default`).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// An ephemeral container `kubectl debug` adds: the request is then the
+    /// `pods/ephemeralcontainers` UPDATE of the case's Pod (its `oldObject`) adding this container
+    /// to `ephemeralContainers`.
+    #[serde(default)]
+    pub debugger: Option<Value>,
     /// `control path` of every expected violation, in the policy's stable order.
     #[serde(default)]
     pub violations: Vec<String>,
@@ -222,7 +252,11 @@ impl WorkloadCase {
             request["namespace"] = json!(namespace);
             request["object"]["metadata"]["namespace"] = json!(namespace);
         }
-        request
+        match &self.debugger {
+            Some(debugger) => kubectl_debug(&request, debugger.clone())
+                .unwrap_or_else(|| panic!("case {:?}: only a Pod is debugged", self.name)),
+            None => request,
+        }
     }
 }
 

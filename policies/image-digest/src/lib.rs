@@ -40,6 +40,10 @@ impl<L: DigestLookup> ImagePolicy for ImageDigest<L> {
         )
     }
 
+    /// The twin (`require`) refuses an unpinned image under `digest`: so does `resolve` when it
+    /// leaves a running Pod's image unpinned.
+    const UNPINNED_CONTROL: Option<&'static str> = Some("digest");
+
     fn asks_registry(settings: &Settings) -> bool {
         settings.mode == settings::Mode::Resolve
             || settings.check_tag_matches_digest != settings::TagCheck::Off

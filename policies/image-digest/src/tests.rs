@@ -227,55 +227,111 @@ fn exceptions_waive_a_named_control() {
     assert!(!response.accepted);
 }
 
+/// An UPDATE of `kind` from `old` to `new`, judged with `settings`.
+fn update(kind: WorkloadKind, old: &Value, new: &Value, settings: &Value) -> ValidationResponse {
+    let mut request = admission_request(kind, "UPDATE", new.clone());
+    request["oldObject"] = old.clone();
+    evaluate::<ImageDigest<Recorded>>(&validation_payload(&request, settings), NOW)
+}
+
 #[test]
-fn an_update_rewrites_only_the_images_it_changes() {
+fn a_pod_update_never_rewrites_a_running_image_and_refuses_it_as_the_twin_does() {
     answer("docker.io/library/nginx:1.25", Ok(OLD));
     answer("docker.io/library/nginx:1.26", Ok(NEW));
     let resolve = json!({"mode": "resolve"});
-    // A Pod created before the policy, unpinned; the UPDATE bumps c1 only.
-    let old = workload_object(
-        WorkloadKind::Pod,
-        "w",
-        json!({}),
-        json!({"containers": [{"name": "c0", "image": "nginx:1.25"}, {"name": "c1", "image": "nginx:1.25"}]}),
-    );
-    let mut bumped = old.clone();
-    bumped["spec"]["containers"][1]["image"] = json!("nginx:1.26");
-    let update = |new: &Value| {
-        let mut request = admission_request(WorkloadKind::Pod, "UPDATE", new.clone());
-        request["oldObject"] = old.clone();
-        evaluate::<ImageDigest<Recorded>>(&validation_payload(&request, &resolve), NOW)
+    let pod = |c0: &str, c1: &str| {
+        workload_object(
+            WorkloadKind::Pod,
+            "w",
+            json!({}),
+            json!({"containers": [{"name": "c0", "image": c0}, {"name": "c1", "image": c1}]}),
+        )
     };
-    let response = update(&bumped);
+    // A Pod created before the policy, unpinned; the UPDATE bumps c1 only. Pinning c0 would
+    // restart it, and its twin (`require`) refuses it unpinned: so does `resolve`, saying why.
+    let old = pod("nginx:1.25", "nginx:1.25");
+    let bumped = pod("nginx:1.25", "nginx:1.26");
+    let response = update(WorkloadKind::Pod, &old, &bumped, &resolve);
+    assert!(!response.accepted && response.mutated_object.is_none());
+    assert_eq!(violations(&response), ["digest spec.containers[0].image"]);
+    let message = response.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "[digest] spec.containers[0].image (container \"c0\"): \"nginx:1.25\" is not pinned by digest: this UPDATE leaves it as it was, and rewriting it to \"nginx:1.25@{OLD}\" would restart the running container; pin it in the Pod spec"
+        )),
+        "{message}"
+    );
+    let twin = update(
+        WorkloadKind::Pod,
+        &old,
+        &bumped,
+        &json!({"mode": "require"}),
+    );
+    assert!(!twin.accepted);
+    assert!(violations(&twin).contains(&"digest spec.containers[0].image".to_owned()));
+
+    // With c0 pinned in the Pod spec, the bump of c1 is pinned, c0 left as it is.
+    let pinned = format!("nginx:1.25@{OLD}");
+    let old = pod(&pinned, "nginx:1.25");
+    let response = update(
+        WorkloadKind::Pod,
+        &old,
+        &pod(&pinned, "nginx:1.26"),
+        &resolve,
+    );
     assert!(response.accepted, "{:?}", response.message);
     let mutated = response.mutated_object.expect("the bumped image is pinned");
-    assert_eq!(
-        mutated["spec"]["containers"][0]["image"], "nginx:1.25",
-        "an unchanged image is never rewritten: the kubelet would restart its container"
-    );
+    assert_eq!(mutated["spec"]["containers"][0]["image"], json!(pinned));
     assert_eq!(
         mutated["spec"]["containers"][1]["image"],
         json!(format!("nginx:1.26@{NEW}"))
-    );
-    let warnings = response.warnings.unwrap_or_default();
-    assert!(
-        warnings.iter().any(|w| w.contains(
-            "container \"c0\": \"nginx:1.25\" is unchanged by this UPDATE, so it is not rewritten"
-        )),
-        "{warnings:?}"
     );
 
     // A label-only UPDATE (kubectl label) asks the registry nothing and patches nothing.
     let mut labelled = old.clone();
     labelled["metadata"]["labels"] = json!({"team": "payments"});
     let asked_before = asked().len();
-    let response = update(&labelled);
+    let response = update(WorkloadKind::Pod, &old, &labelled, &resolve);
     assert_eq!(asked().len(), asked_before, "no registry lookup");
     assert!(response.accepted && response.mutated_object.is_none());
     assert!(
         response.warnings.unwrap_or_default().iter().any(|w| w
             .starts_with("image-digest: not checked against the registry on this UPDATE")),
     );
+}
+
+#[test]
+fn a_controller_update_pins_every_image_of_its_new_template() {
+    answer("docker.io/library/nginx:1.25", Ok(OLD));
+    let resolve = json!({"mode": "resolve"});
+    for kind in WorkloadKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != WorkloadKind::Pod)
+    {
+        // A legacy controller, unpinned; the UPDATE changes an environment variable only.
+        let template = |env: &str| {
+            let container = json!({"name": "c0", "image": "nginx:1.25", "env": [{"name": "MODE", "value": env}]});
+            workload_object(kind, "w", json!({}), json!({"containers": [container]}))
+        };
+        let (old, new) = (template("a"), template("b"));
+        let response = update(kind, &old, &new, &resolve);
+        assert!(response.accepted, "{kind:?}: {:?}", response.message);
+        let mutated = response
+            .mutated_object
+            .unwrap_or_else(|| panic!("{kind:?}: a new template rolls out new pods: pinned"));
+        let image = format!(
+            "/{}/containers/0/image",
+            kind.pod_spec_path().replace('.', "/")
+        );
+        assert_eq!(
+            mutated.pointer(&image),
+            Some(&json!(format!("nginx:1.25@{OLD}"))),
+            "{kind:?}"
+        );
+        // The twin (`require`) accepts what its mutator produced.
+        let twin = update(kind, &old, &mutated, &json!({"mode": "require"}));
+        assert!(twin.accepted, "{kind:?}: {:?}", twin.message);
+    }
 }
 
 /// The host-call budget: an image written in five containers is looked up once per request.

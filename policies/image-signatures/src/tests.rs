@@ -163,6 +163,60 @@ fn without_pinning_nothing_is_mutated() {
     assert!(response.accepted && response.mutated_object.is_none());
 }
 
+/// An UPDATE of `kind` from `old` to `new`, judged with `settings`.
+fn update(kind: WorkloadKind, old: &Value, new: &Value, settings: &Value) -> ValidationResponse {
+    let mut request = admission_request(kind, "UPDATE", new.clone());
+    request["oldObject"] = old.clone();
+    evaluate::<ImageSignatures<Scripted>>(&validation_payload(&request, settings), NOW)
+}
+
+#[test]
+fn updates_pin_new_templates_and_leave_running_pods_images_with_a_warning() {
+    const IMAGE: &str = "registry.corp.com/payments/api:1.0";
+    let settings = keys_rule(&[KEY_A], None);
+    let spec = |env: &str| json!({"containers": [{"name": "c0", "image": IMAGE, "env": [{"name": "MODE", "value": env}]}]});
+    // A controller's new template (an environment variable changed) rolls out new pods: its
+    // unchanged image is pinned to the verified digest.
+    for kind in WorkloadKind::ALL
+        .into_iter()
+        .filter(|kind| *kind != WorkloadKind::Pod)
+    {
+        let old = workload_object(kind, "w", json!({}), spec("a"));
+        let new = workload_object(kind, "w", json!({}), spec("b"));
+        let response = update(kind, &old, &new, &settings);
+        assert!(response.accepted, "{kind:?}: {:?}", response.message);
+        let image = format!(
+            "/{}/containers/0/image",
+            kind.pod_spec_path().replace('.', "/")
+        );
+        assert_eq!(
+            response
+                .mutated_object
+                .and_then(|m| m.pointer(&image).cloned()),
+            Some(json!(format!("{IMAGE}@{DIGEST}"))),
+            "{kind:?}"
+        );
+    }
+    // A running Pod's image is not rewritten (its container would restart); the twin
+    // (`pinDigest: false`) accepts a verified unpinned image, so the mutator accepts it too.
+    let old = workload_object(WorkloadKind::Pod, "w", json!({}), spec("a"));
+    let mut new = old.clone();
+    new["metadata"]["annotations"] =
+        json!({"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"});
+    let response = update(WorkloadKind::Pod, &old, &new, &settings);
+    assert!(
+        response.accepted && response.mutated_object.is_none(),
+        "{:?}",
+        response.message
+    );
+    assert_eq!(
+        response.warnings,
+        Some(vec![format!(
+            "image-signatures: container \"c0\": \"{IMAGE}\" is not pinned: this UPDATE leaves it as it was, and rewriting it to \"{IMAGE}@{DIGEST}\" would restart the running container"
+        )])
+    );
+}
+
 #[test]
 fn a_threshold_lets_keys_rotate() {
     let (one_of_two, _) = run(

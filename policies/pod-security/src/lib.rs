@@ -74,7 +74,7 @@ impl Policy for PodSecurity {
 /// whose UPDATE changes nothing judged.
 fn apply_defaults(
     request: &AdmissionRequest<'_>,
-    review: &Review<'_>,
+    review: &Review,
     settings: &Settings,
 ) -> Result<(Option<Workload>, Option<Value>), InputError> {
     let workload = &review.workload;

@@ -13,7 +13,7 @@ fn review(
     sub_resource: Option<&str>,
     object: &Value,
     old: Option<&Value>,
-) -> Review<'static> {
+) -> Review {
     let object_text = object.to_string();
     // The request borrows the old object's text, as it borrows the payload in a policy.
     let old_raw = old.map(|value| {
@@ -146,41 +146,41 @@ fn what_pod_security_admission_calls_significant_is_judged_in_full() {
 }
 
 #[test]
-fn kubectl_debug_judges_the_added_ephemeral_container() {
+fn kubectl_debug_judges_the_whole_pod_as_pod_security_admission_does() {
     let old = pod(json!({}), one_container("nginx"));
     let mut new = old.clone();
     new["spec"]["ephemeralContainers"] = json!([{"name": "debugger", "image": "busybox"}]);
-    let debug = review(
-        WorkloadKind::Pod,
-        Operation::Update,
-        Some(EPHEMERAL_CONTAINERS),
-        &new,
-        Some(&old),
-    );
-    assert_eq!(
-        debug.scope,
-        Scope::AddedContainers(vec!["debugger".to_owned()])
-    );
-    assert!(debug.scope.judges(Some("debugger")) && debug.scope.judges(None));
-    assert!(!debug.scope.judges(Some("app")));
-    // Through the Pod itself (which the API server refuses), the whole Pod is judged.
+    let debug = |old: &Value, new: &Value| {
+        review(
+            WorkloadKind::Pod,
+            Operation::Update,
+            Some(EPHEMERAL_CONTAINERS),
+            new,
+            Some(old),
+        )
+        .scope
+    };
+    // One more ephemeral container: significant, so every container and the pod are judged.
+    assert_eq!(debug(&old, &new), Scope::Full);
     assert_eq!(pod_update(&old, &new), Scope::Full);
-    // A second debug session keeps the first container: only the new one is judged.
+    // A second debug session: the count changes again.
     let mut again = new.clone();
     again["spec"]["ephemeralContainers"] = json!([
         {"name": "debugger", "image": "busybox"},
         {"name": "debugger-2", "image": "busybox"}
     ]);
-    let second = review(
-        WorkloadKind::Pod,
-        Operation::Update,
-        Some(EPHEMERAL_CONTAINERS),
-        &again,
-        Some(&new),
-    );
+    assert_eq!(debug(&new, &again), Scope::Full);
+    // The same ephemeral containers with another image, compared by position as Pod Security
+    // Admission compares them.
+    let mut swapped = new.clone();
+    swapped["spec"]["ephemeralContainers"][0]["image"] = json!("busybox:2");
+    assert_eq!(debug(&new, &swapped), Scope::Full);
+    // Nothing added, nothing changed: not significant, even through the subresource.
+    let mut relabelled = new.clone();
+    relabelled["metadata"]["labels"] = json!({"team": "payments"});
     assert_eq!(
-        second.scope,
-        Scope::AddedContainers(vec!["debugger-2".to_owned()])
+        debug(&new, &relabelled),
+        Scope::Unchanged(Unchanged::PodMetadata)
     );
 }
 
@@ -213,14 +213,15 @@ fn controllers_are_judged_when_their_template_changes() {
             Scope::Unchanged(Unchanged::Template),
             "{kind:?}"
         );
-        assert!(
-            unchanged.old().is_none(),
-            "{kind:?}: the old object is not read"
-        );
         let restarted = controller(kind, json!({"kubectl.kubernetes.io/restartedAt": "now"}), 1);
         let rollout = review(kind, Operation::Update, None, &restarted, Some(&old));
         assert_eq!(rollout.scope, Scope::Full, "{kind:?}");
-        assert!(rollout.old().is_some(), "{kind:?}: read on demand");
+        for judged in [&unchanged, &rollout] {
+            assert!(
+                judged.old().is_none(),
+                "{kind:?}: the old object is not read"
+            );
+        }
     }
 }
 
@@ -255,22 +256,13 @@ fn settle_reports_what_is_not_enforced_and_drops_mutations_of_unchanged_workload
     ), "{:?}", settled.warnings);
     assert!(settled.audit.contains_key("notEnforced"));
 
-    unchanged.scope = Scope::AddedContainers(vec!["debugger".to_owned()]);
-    let debug = unchanged.settle(outcome.clone(), "pod-security");
-    assert_eq!(
-        debug.violations.len(),
-        1,
-        "the pod-level violation is enforced"
-    );
-    assert!(debug.mutated.is_some());
-
     unchanged.scope = Scope::Full;
     let full = unchanged.settle(outcome, "pod-security");
     assert_eq!(full.violations.len(), 2);
 }
 
 #[test]
-fn an_unchanged_image_is_recognised_in_its_own_list() {
+fn a_running_pods_unchanged_image_is_recognised_in_its_own_list() {
     let old = pod(json!({}), one_container("nginx:1"));
     let new = pod(
         json!({}),
@@ -278,18 +270,36 @@ fn an_unchanged_image_is_recognised_in_its_own_list() {
                "containers": [{"name": "app", "image": "nginx:1"}, {"name": "b", "image": "b"}]}),
     );
     let updated = review(WorkloadKind::Pod, Operation::Update, None, &new, Some(&old));
-    let unchanged: Vec<(ContainerKind, String, bool)> =
+    let kept: Vec<(ContainerKind, String, bool)> =
         crate::containers::all_containers(&updated.workload.spec, &updated.workload.spec_path)
-            .map(|c| (c.kind, c.name().to_owned(), updated.image_unchanged(&c)))
+            .map(|c| (c.kind, c.name().to_owned(), updated.keeps_running_image(&c)))
             .collect();
     assert_eq!(
-        unchanged,
+        kept,
         [
             (ContainerKind::InitContainer, "app".to_owned(), false),
             (ContainerKind::Container, "app".to_owned(), true),
             (ContainerKind::Container, "b".to_owned(), false),
         ]
     );
+}
+
+#[test]
+fn a_new_pod_template_keeps_no_running_image() {
+    // A controller's changed template rolls out new pods: none of its images is running.
+    for kind in WorkloadKind::ALL
+        .into_iter()
+        .filter(|k| *k != WorkloadKind::Pod)
+    {
+        let old = controller(kind, json!({}), 1);
+        let restarted = controller(kind, json!({"kubectl.kubernetes.io/restartedAt": "now"}), 1);
+        let rollout = review(kind, Operation::Update, None, &restarted, Some(&old));
+        let kept: Vec<bool> =
+            crate::containers::all_containers(&rollout.workload.spec, &rollout.workload.spec_path)
+                .map(|c| rollout.keeps_running_image(&c))
+                .collect();
+        assert_eq!(kept, [false], "{kind:?}");
+    }
 }
 
 /// RFC 7386 merge, enough for these tests.
