@@ -92,8 +92,10 @@ fn security_context_constraints_convert_with_the_namespace_ranges_noted() {
         docs[0]["allowedSeccompProfiles"],
         json!(["runtime/default"])
     );
-    assert!(docs[0].get("runAsUser").is_none());
-    assert!(stdout.contains("# not expressed: runAsUser: the range comes from the namespace's openshift.io/sa.scc.uid-range annotation"));
+    assert_eq!(docs[0]["runAsUser"], json!({"rule": "MustRunAsNonRoot"}));
+    assert!(stdout.contains(
+        "# runAsUser: the range comes from the namespace's openshift.io/sa.scc.uid-range annotation"
+    ));
     assert!(stdout.contains("# not expressed: users:"));
     assert_eq!(
         docs[1]["volumes"]
