@@ -92,8 +92,10 @@ fn security_context_constraints_convert_with_the_namespace_ranges_noted() {
         docs[0]["allowedSeccompProfiles"],
         json!(["runtime/default"])
     );
-    assert!(docs[0].get("runAsUser").is_none());
-    assert!(stdout.contains("# not expressed: runAsUser: the range comes from the namespace's openshift.io/sa.scc.uid-range annotation"));
+    assert_eq!(docs[0]["runAsUser"], json!({"rule": "MustRunAsNonRoot"}));
+    assert!(stdout.contains(
+        "# runAsUser: the range comes from the namespace's openshift.io/sa.scc.uid-range annotation"
+    ));
     assert!(stdout.contains("# not expressed: users:"));
     assert_eq!(
         docs[1]["volumes"]
@@ -134,24 +136,81 @@ fn gatekeeper_constraints_become_one_policy() {
         settings["exceptions"][1],
         json!({
             "controls": ["psp.allowedCapabilities", "psp.requiredDropCapabilities"],
-            "images": ["registry.corp.com/netdebug/*"],
+            "images": ["registry.corp.com/netdebug/**"],
+            "namespaces": ["netdebug"],
             "reason": "exemptImages of Gatekeeper constraint K8sPSPCapabilities capabilities-demo"
         })
     );
     assert_eq!(settings["allowedFlexVolumes"].as_array().unwrap().len(), 2);
     assert_eq!(
         settings["allowedSeccompProfiles"],
-        json!([
-            "runtime/default",
-            "docker/default",
-            "localhost/profiles/audit.json"
-        ])
+        json!(["runtime/default", "docker/default"]),
+        "allowedLocalhostFiles name files only for the Localhost type, which is not listed"
     );
     assert_eq!(settings["readOnlyRootFilesystem"], true);
     assert!(stdout.contains("K8sPSPSeccomp psp-seccomp: spec.enforcementAction: dryrun"));
     assert!(
         stdout.contains("K8sPSPForbiddenSysctls psp-forbidden-sysctls: parameters.allowedSysctls")
     );
+}
+
+#[test]
+fn every_exception_the_importer_writes_names_its_namespaces() {
+    let (code, stdout, stderr) = import(&["cli/tests/import/gatekeeper-constraints.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let settings = &documents(&stdout)[0];
+    let exceptions = settings["exceptions"].as_array().expect("exceptions");
+    assert_eq!(exceptions.len(), 2);
+    assert_eq!(
+        exceptions[0]["namespaces"],
+        json!(["*"]),
+        "the constraint matched every namespace (but kube-system)"
+    );
+    assert_eq!(exceptions[1]["namespaces"], json!(["netdebug"]));
+    assert!(
+        stdout.contains("so its exemption is cluster-wide (namespaces: [\"*\"])"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the constraint skipped kube-system; the settings apply there too"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_safe_sysctls_the_importer_forbids_by_name_are_the_modules() {
+    let constraint = "{apiVersion: constraints.gatekeeper.sh/v1beta1, kind: K8sPSPForbiddenSysctls, metadata: {name: s}, spec: {parameters: {allowedSysctls: [vm.swappiness]}}}";
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("allowed-sysctls.yaml");
+    std::fs::write(&file, constraint).expect("written");
+    let (code, stdout, stderr) = import(&["--level", "baseline", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut forbidden: Vec<String> = documents(&stdout)[0]["forbiddenSysctls"]
+        .as_array()
+        .expect("forbiddenSysctls")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let bytes = std::fs::read(root().join("dist/pod-security.wasm")).expect("run `make build`");
+    let instance = Engine::new()
+        .unwrap()
+        .load(&bytes)
+        .unwrap()
+        .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)
+        .unwrap();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}],
+            "securityContext": {"sysctls": [{"name": "vm.unsafe", "value": "1"}]}}});
+    let request =
+        pci_testkit::admission_request(pci_shared::workload::WorkloadKind::Pod, "CREATE", pod);
+    let answer = instance
+        .validate(&request, &json!({"level": "baseline"}))
+        .unwrap();
+    let message = answer["message"].as_str().expect("a rejection");
+    let (_, allowed) = message.split_once("; allowed: ").expect("the safe set");
+    let mut safe: Vec<String> = allowed.split(", ").map(str::to_owned).collect();
+    safe.sort();
+    forbidden.sort();
+    assert_eq!(forbidden, safe, "{message}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! module is one of them) to pod-security settings: every such policy of the input adds its
 //! settings to one set, as they would all run together.
 
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::conversion::Conversion;
@@ -35,36 +36,44 @@ const MODULES: [&str; 15] = [
     "volumes-psp",
 ];
 
-/// Adds one upstream policy's settings to `out`.
-pub fn add(object: &Value, module: &str, out: &mut Conversion) {
+/// Adds one upstream policy's settings to `out`; two policies that set one setting differently
+/// are an error (see [`Conversion::narrow`]).
+pub fn add(object: &Value, module: &str, out: &mut Conversion) -> Result<()> {
     let name = object["metadata"]["name"].as_str().unwrap_or(module);
     let settings = &object["spec"]["settings"];
     let source = |field: &str| format!("{module} ({name}): settings.{field}");
-    let copy = |out: &mut Conversion, field: &str, setting: &str| {
-        if !settings[field].is_null() {
-            out.set(setting, settings[field].clone());
+    let whole = format!("{module} ({name})");
+    let copy = |out: &mut Conversion, field: &str, setting: &str| -> Result<()> {
+        if settings[field].is_null() {
+            return Ok(());
         }
+        out.narrow(setting, settings[field].clone(), &source(field))
     };
     match module {
-        "pod-privileged" => out.set("privileged", json!(false)),
-        "readonly-root-filesystem-psp" => out.set("readOnlyRootFilesystem", json!(true)),
+        "pod-privileged" => out.narrow("privileged", json!(false), &whole)?,
+        "readonly-root-filesystem-psp" => {
+            out.narrow("readOnlyRootFilesystem", json!(true), &whole)?;
+        }
         "host-namespaces-psp" => {
             for (field, setting) in [
                 ("allow_host_ipc", "hostIPC"),
                 ("allow_host_pid", "hostPID"),
                 ("allow_host_network", "hostNetwork"),
             ] {
-                out.set(setting, json!(settings[field].as_bool().unwrap_or(false)));
+                out.narrow(
+                    setting,
+                    json!(settings[field].as_bool().unwrap_or(false)),
+                    &source(field),
+                )?;
             }
             let ports = settings["allow_host_ports"].clone();
-            out.set(
-                "allowedHostPorts",
-                if ports.is_null() { json!([]) } else { ports },
-            );
+            if !ports.is_null() {
+                out.narrow("allowedHostPorts", ports, &source("allow_host_ports"))?;
+            }
         }
-        "volumes-psp" => copy(out, "allowedTypes", "volumes"),
-        "apparmor-psp" => copy(out, "allowed_profiles", "allowedAppArmorProfiles"),
-        "seccomp-psp" => seccomp(settings, out),
+        "volumes-psp" => copy(out, "allowedTypes", "volumes")?,
+        "apparmor-psp" => copy(out, "allowed_profiles", "allowedAppArmorProfiles")?,
+        "seccomp-psp" => seccomp(settings, &source("allowed_profiles"), out)?,
         "selinux-psp" => {
             let options: serde_json::Map<String, Value> = ["user", "role", "type", "level"]
                 .into_iter()
@@ -72,25 +81,26 @@ pub fn add(object: &Value, module: &str, out: &mut Conversion) {
                 .map(|k| (k.to_owned(), settings[k].clone()))
                 .collect();
             match settings["rule"].as_str() {
-                Some("MustRunAs") => out.set(
+                Some("MustRunAs") => out.narrow(
                     "seLinux",
                     json!({"rule": "MustRunAs", "seLinuxOptions": options}),
-                ),
-                _ => out.set("seLinux", json!({"rule": "RunAsAny"})),
+                    &whole,
+                )?,
+                _ => out.narrow("seLinux", json!({"rule": "RunAsAny"}), &whole)?,
             }
         }
         "capabilities-psp" => {
-            copy(out, "allowed_capabilities", "allowedCapabilities");
+            copy(out, "allowed_capabilities", "allowedCapabilities")?;
             copy(
                 out,
                 "required_drop_capabilities",
                 "requiredDropCapabilities",
-            );
-            copy(out, "default_add_capabilities", "defaultAddCapabilities");
+            )?;
+            copy(out, "default_add_capabilities", "defaultAddCapabilities")?;
         }
-        "flexvolume-drivers-psp" => copy(out, "allowedFlexVolumes", "allowedFlexVolumes"),
+        "flexvolume-drivers-psp" => copy(out, "allowedFlexVolumes", "allowedFlexVolumes")?,
         "hostpaths-psp" => {
-            copy(out, "allowedHostPaths", "allowedHostPaths");
+            copy(out, "allowedHostPaths", "allowedHostPaths")?;
             if settings["allowedHostPaths"]
                 .as_array()
                 .is_none_or(Vec::is_empty)
@@ -109,11 +119,11 @@ pub fn add(object: &Value, module: &str, out: &mut Conversion) {
             } else {
                 json!(["Default"])
             };
-            out.set("allowedProcMountTypes", types);
+            out.narrow("allowedProcMountTypes", types, &whole)?;
         }
         "sysctl-psp" => {
-            copy(out, "allowedUnsafeSysctls", "allowedUnsafeSysctls");
-            copy(out, "forbiddenSysctls", "forbiddenSysctls");
+            copy(out, "allowedUnsafeSysctls", "allowedUnsafeSysctls")?;
+            copy(out, "forbiddenSysctls", "forbiddenSysctls")?;
         }
         "user-group-psp" => {
             for (field, setting) in [
@@ -130,16 +140,16 @@ pub fn add(object: &Value, module: &str, out: &mut Conversion) {
                             "upstream replaced ids that were set; pod-security never overwrites a value a pod states (it rejects it), and fills unset ids with mutate.podSecurityPolicyDefaults",
                         );
                     }
-                    out.set(setting, strategy);
+                    out.narrow(setting, strategy, &source(field))?;
                 }
             }
         }
         "allowed-fsgroups-psp" if settings["rule"].is_string() => {
-            out.set("fsGroup", settings.clone());
+            out.narrow("fsGroup", settings.clone(), &whole)?;
         }
         "allow-privilege-escalation-psp" => {
             let allowed = settings["default_allow_privilege_escalation"] == true;
-            out.set("allowPrivilegeEscalation", json!(allowed));
+            out.narrow("allowPrivilegeEscalation", json!(allowed), &whole)?;
         }
         _ => {}
     }
@@ -158,10 +168,11 @@ pub fn add(object: &Value, module: &str, out: &mut Conversion) {
             "monitor: deploy pod-security with mode: monitor too",
         );
     }
+    Ok(())
 }
 
 /// seccomp-psp's three lists as one list of profile names.
-fn seccomp(settings: &Value, out: &mut Conversion) {
+fn seccomp(settings: &Value, source: &str, out: &mut Conversion) -> Result<()> {
     let strings = |field: &str| -> Vec<String> {
         settings[field]
             .as_array()
@@ -183,7 +194,7 @@ fn seccomp(settings: &Value, out: &mut Conversion) {
     }
     names.sort();
     names.dedup();
-    out.set("allowedSeccompProfiles", json!(names));
+    out.narrow("allowedSeccompProfiles", json!(names), source)
 }
 
 #[cfg(test)]
@@ -217,7 +228,7 @@ mod tests {
             ),
         ] {
             let module = upstream_module(&object).expect("a psp module");
-            add(&object, module, &mut out);
+            add(&object, module, &mut out).expect("converts");
         }
         assert_eq!(out.settings["hostNetwork"], true);
         assert_eq!(out.settings["hostPID"], false);

@@ -52,17 +52,13 @@ pub fn import(args: &ImportArgs) -> Result<()> {
 /// for all Gatekeeper constraints, one for all upstream Kubewarden policies.
 fn convert_files(args: &ImportArgs) -> Result<Vec<Conversion>> {
     let mut conversions = Vec::new();
-    let mut gatekeeper = Conversion::new(
-        "the Gatekeeper PSP-library constraints".to_owned(),
-        "gatekeeper-psp".to_owned(),
-        &args.level,
-    );
+    let mut gatekeeper = gatekeeper::Import::new(&args.level);
     let mut upstream = Conversion::new(
         "the upstream Kubewarden PSP policies".to_owned(),
         "kubewarden-psp".to_owned(),
         &args.level,
     );
-    let (mut constraints, mut policies) = (0, 0);
+    let mut policies = 0;
     for file in &args.files {
         let origin = file.display().to_string();
         for object in read_objects(file)? {
@@ -72,10 +68,12 @@ fn convert_files(args: &ImportArgs) -> Result<Vec<Conversion>> {
             } else if kind == "SecurityContextConstraints" {
                 conversions.push(scc::convert(&object, &origin, &args.level));
             } else if kind.starts_with("K8sPSP") {
-                gatekeeper::add(&object, &mut gatekeeper);
-                constraints += 1;
+                gatekeeper
+                    .add(&object)
+                    .with_context(|| format!("{origin}: cannot import without loosening"))?;
             } else if let Some(module) = kubewarden::upstream_module(&object) {
-                kubewarden::add(&object, module, &mut upstream);
+                kubewarden::add(&object, module, &mut upstream)
+                    .with_context(|| format!("{origin}: cannot import without loosening"))?;
                 policies += 1;
             } else {
                 eprintln!(
@@ -90,8 +88,8 @@ fn convert_files(args: &ImportArgs) -> Result<Vec<Conversion>> {
             }
         }
     }
-    if constraints > 0 {
-        conversions.push(gatekeeper);
+    if gatekeeper.count() > 0 {
+        conversions.push(gatekeeper.finish());
     }
     if policies > 0 {
         conversions.push(upstream);

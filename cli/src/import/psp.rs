@@ -95,9 +95,54 @@ pub fn convert(object: &Value, origin: &str, level: &str) -> Conversion {
             "empty, so any host path is allowed, as in PodSecurityPolicy (with a warning); list prefixes to narrow it",
         );
     }
+    strict_when_absent(
+        spec,
+        "spec.",
+        &["allowedCapabilities", "volumes", "allowedProcMountTypes"],
+        &mut out,
+    );
     annotations(object, &mut out);
-    defaults(spec, &mut out);
+    defaults(spec, "the PSP's defaults", &mut out);
     out
+}
+
+/// What PodSecurityPolicy read an absent field as, where pod-security's unset setting leaves
+/// the level to decide (which allows more): the value that says it, and why.
+fn none_when_absent(field: &str) -> Option<(Value, &'static str)> {
+    match field {
+        "allowedCapabilities" => Some((
+            json!([]),
+            "unset: no capability may be added beyond defaultAddCapabilities, as in PSP (the level alone would allow its baseline list)",
+        )),
+        "volumes" => Some((
+            json!(["none"]),
+            "unset: no volume may be used, as in PSP (the level alone would allow every type but hostPath)",
+        )),
+        "allowedProcMountTypes" => Some((
+            json!(["Default"]),
+            "unset: only the Default procMount, as in PSP (the level alone would allow any with hostUsers: false)",
+        )),
+        _ => None,
+    }
+}
+
+/// Sets each of `fields` that `spec` and the settings leave unset to what PSP read it as, with
+/// a note naming `prefix` and the field.
+pub(super) fn strict_when_absent(
+    spec: &Value,
+    prefix: &str,
+    fields: &[&str],
+    out: &mut Conversion,
+) {
+    for field in fields {
+        if !spec[*field].is_null() || out.settings.contains_key(*field) {
+            continue;
+        }
+        if let Some((value, why)) = none_when_absent(field) {
+            out.set(field, value);
+            out.note(Some(field), &format!("{prefix}{field}"), why);
+        }
+    }
 }
 
 /// `hostPorts` ranges; port 0 (no host port) is not a port to allow, so a range from 0 starts at 1.
@@ -159,8 +204,19 @@ fn annotations(object: &Value, out: &mut Conversion) {
     }
 }
 
-/// Turns on the PodSecurityPolicy defaults when the spec implies any, as a PSP applied them.
-fn defaults(spec: &Value, out: &mut Conversion) {
+/// Turns on the PodSecurityPolicy defaults when `spec` (PodSecurityPolicySpec's names, which the
+/// settings share) implies any, as a PSP (or an SCC) applied them.
+pub(super) fn defaults(spec: &Value, source: &str, out: &mut Conversion) {
+    if spec["allowPrivilegeEscalation"] == false
+        && spec["defaultAllowPrivilegeEscalation"].is_null()
+    {
+        out.set("defaultAllowPrivilegeEscalation", json!(false));
+        out.note(
+            Some("defaultAllowPrivilegeEscalation"),
+            "allowPrivilegeEscalation",
+            "false without a default: a PSP (and an SCC) set allowPrivilegeEscalation: false where a container left it unset; so does mutate.podSecurityPolicyDefaults",
+        );
+    }
     let must_run_as = ["runAsUser", "runAsGroup", "supplementalGroups", "fsGroup"]
         .iter()
         .any(|k| spec[*k]["rule"] == "MustRunAs");
@@ -174,14 +230,15 @@ fn defaults(spec: &Value, out: &mut Conversion) {
             .as_array()
             .is_some_and(|c| !c.is_empty())
         || !spec["defaultAllowPrivilegeEscalation"].is_null()
+        || spec["allowPrivilegeEscalation"] == false
         || spec["readOnlyRootFilesystem"] == true
         || spec["runtimeClass"]["defaultRuntimeClassName"].is_string();
     if implied {
         out.enable_default("podSecurityPolicyDefaults");
         out.note(
             Some("mutate"),
-            "the PSP's defaults",
-            "a PSP filled in MustRunAs ids, SELinux options, capabilities, privilege escalation and the read-only root where unset: mutate.podSecurityPolicyDefaults does the same (deploy with mutating: true), or turn it off to only validate",
+            source,
+            "a PSP (and an SCC) filled in MustRunAs ids, SELinux options, capabilities, privilege escalation and the read-only root where unset: mutate.podSecurityPolicyDefaults does the same (deploy with mutating: true), or turn it off to only validate",
         );
     }
 }

@@ -5,6 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use super::conversion::Conversion;
+use super::psp;
+
+/// The largest id a range may end at.
+const ID_MAX: u64 = 4_294_967_294;
 
 /// SCC fields pod-security takes under another name (or the same).
 const RENAMED: [(&str, &str); 13] = [
@@ -72,7 +76,32 @@ pub fn convert(object: &Value, origin: &str, level: &str) -> Conversion {
         }
     }
     host_dir_volumes(fields, &mut out);
+    psp::strict_when_absent(object, "", &["allowedCapabilities", "volumes"], &mut out);
+    seccomp_default(object, &mut out);
+    let settings = Value::Object(out.settings.clone());
+    psp::defaults(&settings, "the SCC's defaults", &mut out);
     out
+}
+
+/// OpenShift gives a pod without a profile the first of `seccompProfiles`.
+fn seccomp_default(object: &Value, out: &mut Conversion) {
+    match object["seccompProfiles"][0].as_str() {
+        Some("runtime/default" | "docker/default") => {
+            out.enable_default("seccompRuntimeDefault");
+            out.note(
+                Some("mutate"),
+                "seccompProfiles[0]",
+                "OpenShift sets the first listed profile on a pod that names none: mutate.seccompRuntimeDefault does the same",
+            );
+        }
+        Some(other) => out.stricter(
+            Some("allowedSeccompProfiles"),
+            "seccompProfiles[0]",
+            &["psp.allowedSeccompProfiles"],
+            format!("OpenShift sets {other} on a pod that names no profile; pod-security defaults only to RuntimeDefault, so such a pod is refused"),
+        ),
+        None => {}
+    }
 }
 
 /// `allowHostDirVolumePlugin` decides whether `hostPath` is among the volume types.
@@ -114,15 +143,20 @@ fn run_as_user(value: &Value, out: &mut Conversion) {
     let source = "runAsUser";
     let range = |min: &Value, max: &Value| json!({"rule": "MustRunAs", "ranges": [{"min": min, "max": max}]});
     match value["type"].as_str().unwrap_or_default() {
-        "MustRunAs" if value["uid"].is_i64() => out.set(source, range(&value["uid"], &value["uid"])),
+        "MustRunAs" if value["uid"].is_i64() => {
+            out.set(source, range(&value["uid"], &value["uid"]))
+        }
         "MustRunAsRange" if value["uidRangeMin"].is_i64() && value["uidRangeMax"].is_i64() => {
             out.set(source, range(&value["uidRangeMin"], &value["uidRangeMax"]));
         }
-        "MustRunAs" | "MustRunAsRange" => out.note(
-            None,
-            source,
-            "the range comes from the namespace's openshift.io/sa.scc.uid-range annotation, which a policy cannot read; set runAsUser ranges per namespace policy",
-        ),
+        "MustRunAs" | "MustRunAsRange" => {
+            out.set(source, json!({"rule": "MustRunAsNonRoot"}));
+            out.note(
+                Some(source),
+                source,
+                "the range comes from the namespace's openshift.io/sa.scc.uid-range annotation, which a policy cannot read: MustRunAsNonRoot keeps pods off root, as every such range does, but admits other ids outside the namespace's range (looser than OpenShift there): set runAsUser ranges per namespace policy",
+            );
+        }
         "MustRunAsNonRoot" => out.set(source, json!({"rule": "MustRunAsNonRoot"})),
         "RunAsAny" => out.set(source, json!({"rule": "RunAsAny"})),
         other => out.note(None, source, format!("unknown type {other:?}")),
@@ -148,12 +182,20 @@ fn se_linux(value: &Value, out: &mut Conversion) {
 fn groups(source: &str, value: &Value, out: &mut Conversion) {
     let ranges = value["ranges"].as_array().filter(|r| !r.is_empty());
     match (value["type"].as_str().unwrap_or_default(), ranges) {
-        ("MustRunAs", Some(ranges)) => out.set(source, json!({"rule": "MustRunAs", "ranges": ranges})),
-        ("MustRunAs", None) => out.note(
-            None,
-            source,
-            "the range comes from the namespace's openshift.io/sa.scc.supplemental-groups annotation, which a policy cannot read",
-        ),
+        ("MustRunAs", Some(ranges)) => {
+            out.set(source, json!({"rule": "MustRunAs", "ranges": ranges}))
+        }
+        ("MustRunAs", None) => {
+            out.set(
+                source,
+                json!({"rule": "MayRunAs", "ranges": [{"min": 1, "max": ID_MAX}]}),
+            );
+            out.note(
+                Some(source),
+                source,
+                "the range comes from the namespace's openshift.io/sa.scc.supplemental-groups annotation, which a policy cannot read: MayRunAs from 1 keeps group 0 out, as every such range does, but admits other ids outside the namespace's range (looser than OpenShift there): set ranges per namespace policy",
+            );
+        }
         ("RunAsAny", _) => out.set(source, json!({"rule": "RunAsAny"})),
         (other, _) => out.note(None, source, format!("unknown type {other:?}")),
     }
@@ -205,7 +247,20 @@ volumes: [configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClai
             json!({"rule": "RunAsAny"})
         );
         assert!(!out.settings.contains_key("defaultAddCapabilities"));
-        assert!(!out.settings.contains_key("runAsUser"));
+        assert_eq!(
+            out.settings["runAsUser"],
+            json!({"rule": "MustRunAsNonRoot"}),
+            "the namespace's range is unknown, but never includes root"
+        );
+        assert_eq!(
+            out.settings["fsGroup"],
+            json!({"rule": "MayRunAs", "ranges": [{"min": 1, "max": ID_MAX}]})
+        );
+        assert_eq!(
+            out.settings["mutate"],
+            json!({"podSecurityPolicyDefaults": true, "seccompRuntimeDefault": true}),
+            "OpenShift applies the SCC's defaults as a PSP did, and its first seccomp profile"
+        );
         let unexpressed: Vec<&str> = out
             .notes
             .iter()
@@ -214,14 +269,7 @@ volumes: [configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClai
             .collect();
         assert_eq!(
             unexpressed,
-            [
-                "fsGroup",
-                "groups",
-                "priority",
-                "runAsUser",
-                "seLinuxContext",
-                "users"
-            ]
+            ["groups", "priority", "seLinuxContext", "users"]
         );
     }
 
