@@ -45,6 +45,9 @@ pub struct PodSpec {
     pub os: Option<PodOs>,
     pub runtime_class_name: Option<String>,
     pub scheduler_name: Option<String>,
+    /// The node the pod is bound to without any scheduler (the kubelet never reads
+    /// `schedulerName` then); `""` is unset, as in Kubernetes: see [`PodSpec::bound_node`].
+    pub node_name: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub node_selector: BTreeMap<String, String>,
     pub affinity: Option<Affinity>,
@@ -104,6 +107,13 @@ pub struct NodeSelectorTerm {
 }
 
 impl PodSpec {
+    /// The node `spec.nodeName` binds the pod to, if any: no scheduler places such a pod, and
+    /// the kubelet admits it after re-checking only its node selector, required node affinity
+    /// and `NoExecute` taints. An empty name is unset, as the API server reads it.
+    pub fn bound_node(&self) -> Option<&str> {
+        self.node_name.as_deref().filter(|name| !name.is_empty())
+    }
+
     /// True when the pod declares `spec.os.name: windows`.
     pub fn is_windows(&self) -> bool {
         self.os.as_ref().is_some_and(|os| os.name == "windows")
@@ -418,5 +428,17 @@ mod tests {
             serde_json::from_str(r#"{"containers":null,"volumes":null}"#).expect("nulls are empty");
         assert!(spec.containers.is_empty() && spec.volumes.is_empty());
         assert!(serde_json::from_str::<PodSpec>(r#"{"hostNetwork":"yes"}"#).is_err());
+    }
+
+    #[test]
+    fn node_name_binds_the_pod_unless_empty() {
+        let bound: PodSpec =
+            serde_json::from_str(r#"{"nodeName":"ip-10-0-1-17.ec2.internal"}"#).expect("valid");
+        assert_eq!(bound.bound_node(), Some("ip-10-0-1-17.ec2.internal"));
+        for unset in [r#"{"nodeName":""}"#, r#"{"nodeName":null}"#, "{}"] {
+            let spec: PodSpec = serde_json::from_str(unset).expect("valid");
+            assert_eq!(spec.bound_node(), None, "{unset}");
+        }
+        assert!(serde_json::from_str::<PodSpec>(r#"{"nodeName":5}"#).is_err());
     }
 }

@@ -345,4 +345,19 @@ mod tests {
             "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged"
         );
     }
+
+    #[test]
+    fn a_wrongly_typed_node_name_is_an_error_naming_the_field_in_every_kind() {
+        for kind in WorkloadKind::ALL {
+            let spec = serde_json::json!({"nodeName": ["ip-10-0-1-17.ec2.internal"],
+                "containers": [{"name": "a", "image": "a"}]});
+            let object = nest(kind.pod_spec_path(), spec).to_string();
+            let error = Workload::from_json(kind, &object).expect_err("wrong type");
+            assert_eq!(
+                error.path,
+                format!("{}.nodeName", kind.pod_spec_path()),
+                "{kind:?}"
+            );
+        }
+    }
 }

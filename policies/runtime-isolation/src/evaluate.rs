@@ -342,9 +342,10 @@ fn judge_windows<C: ClusterLookup>(
             format!("\"{class}\" is not a Hyper-V runtime class; {WHY}. Use one of: {allowed}"),
         ),
         Some(class) => {
-            if !windows.allowed_handlers.is_empty()
-                && let Err(reason) =
-                    verify_handler::<C>(class, &windows.allowed_handlers, "Hyper-V isolation")
+            // Always looked up: `windows.allowedHandlers` is never empty (settings validation),
+            // and `verifyHandlers` is for the Linux classes.
+            if let Err(reason) =
+                verify_handler::<C>(class, &windows.allowed_handlers, "Hyper-V isolation")
             {
                 push(judgement, "runtimeHandler", path, PCI_WINDOWS, reason);
             }

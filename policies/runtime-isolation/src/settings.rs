@@ -115,7 +115,8 @@ impl<'de> Deserialize<'de> for HighRisk {
     }
 }
 
-/// `verifyHandlers: {allowed: [runsc, kata, kata-*]}`.
+/// `verifyHandlers: {allowed: [runsc, kata, kata-*]}`: the handlers of the Linux classes
+/// (`allowedRuntimeClasses`); without it, their handlers are not looked up.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandlerCheck {
@@ -128,7 +129,9 @@ pub struct HandlerCheck {
 pub struct WindowsSettings {
     /// Runtime classes giving Hyper-V isolation.
     pub allowed_runtime_classes: Vec<String>,
-    /// Handler globs a Windows class must map to (looked up; default Hyper-V, any build).
+    /// Handler globs a Windows class must map to (default Hyper-V, any build). A Windows class
+    /// is always looked up, whatever `verifyHandlers` says (that is for the Linux classes), and
+    /// an empty list is refused: it would verify nothing.
     #[serde(default = "hyper_v_handlers")]
     pub allowed_handlers: Vec<String>,
 }
@@ -246,6 +249,12 @@ impl PolicySettings for Settings {
                 "windows.allowedRuntimeClasses",
                 check_name,
             )?;
+            if windows.allowed_handlers.is_empty() {
+                return Err(format!(
+                    "windows.allowedHandlers must list the Hyper-V handlers a Windows class may map to (leave it out for {}): an empty list would verify nothing",
+                    hyper_v_handlers().join(", ")
+                ));
+            }
             check_list(
                 &windows.allowed_handlers,
                 "windows.allowedHandlers",
@@ -327,6 +336,10 @@ mod tests {
     #[case::windows_empty(
         r#"{"allowedRuntimeClasses":["gvisor"],"windows":{"allowedRuntimeClasses":[]}}"#,
         "windows.allowedRuntimeClasses must list"
+    )]
+    #[case::windows_handlers_empty(
+        r#"{"allowedRuntimeClasses":["gvisor"],"windows":{"allowedRuntimeClasses":["hyperv"],"allowedHandlers":[]}}"#,
+        "windows.allowedHandlers must list the Hyper-V handlers a Windows class may map to (leave it out for runhcs-wcow-hypervisor, runhcs-wcow-hypervisor-*): an empty list would verify nothing"
     )]
     #[case::exception(r#"{"allowedRuntimeClasses":["gvisor"],"exceptions":[{"controls":["runtime"],"containers":["a"],"reason":"r"}]}"#, "unknown control \"runtime\"")]
     fn rejects_invalid_settings_precisely(#[case] json: &str, #[case] expected: &str) {

@@ -12,8 +12,9 @@ use crate::cluster::{ClusterLookup, Lookup, classify};
 
 const NOW: Timestamp = Timestamp(20_779 * 86_400);
 
-/// Namespaces `payments` (labelled pci=cde) and `web`; `broken` fails to load. RuntimeClasses
-/// `gvisor` (runsc), `kata` (kata-qemu), `fake-sandbox` (runc), `hyperv` (Hyper-V, build suffix).
+/// Namespaces `payments` (labelled pci=cde), `cardholder` (labelled as pci.yml's recommended
+/// settings select) and `web`; `broken` fails to load. RuntimeClasses `gvisor` (runsc), `kata`
+/// (kata-qemu), `fake-sandbox` (runc), `hyperv` (Hyper-V, build suffix).
 struct Scripted;
 
 impl ClusterLookup for Scripted {
@@ -24,6 +25,9 @@ impl ClusterLookup for Scripted {
                 found(json!({"metadata": {"name": "payments", "labels": {"pci": "cde"}}}))
             }
             ("v1", "Namespace", "web") => found(json!({"metadata": {"name": "web", "labels": {}}})),
+            ("v1", "Namespace", "cardholder") => found(
+                json!({"metadata": {"name": "cardholder", "labels": {"pci-dss/scope": "cde"}}}),
+            ),
             ("v1", "Namespace", "broken") => {
                 Err("the server is currently unable to handle the request".into())
             }
@@ -403,4 +407,71 @@ fn high_risk_takes_all_in_its_object_form() {
         .err()
         .unwrap();
     assert!(error.contains("highRisk selects nothing"), "{error}");
+}
+
+/// [`Scripted`], except that RuntimeClass `hyperv` maps to the process-isolated Windows handler.
+struct ProcessIsolatedHyperv;
+
+impl ClusterLookup for ProcessIsolatedHyperv {
+    fn get(api_version: &str, kind: &str, name: &str) -> Result<Lookup, String> {
+        match (api_version, kind, name) {
+            ("node.k8s.io/v1", "RuntimeClass", "hyperv") => {
+                Ok(Lookup::Found(json!({"handler": "runhcs-wcow-process"})))
+            }
+            _ => Scripted::get(api_version, kind, name),
+        }
+    }
+}
+
+/// The recommended settings (pci.yml, shipped in manifests/) verify a Windows class's handler:
+/// in every kind, a high-risk Windows workload whose class is named like the Hyper-V one but
+/// maps to the process-isolated handler is refused, with or without `verifyHandlers` (which
+/// lists Linux handlers only); mapped to Hyper-V, it is accepted. The settings name the handlers
+/// themselves, so the manifests say what is verified.
+#[test]
+fn the_recommended_settings_refuse_a_windows_class_mapped_to_process_isolation() {
+    let pci: Value = serde_yaml::from_str(include_str!("../pci.yml")).expect("pci.yml");
+    let recommended = pci["settings"].clone();
+    assert_eq!(
+        recommended["windows"]["allowedHandlers"],
+        json!(["runhcs-wcow-hypervisor", "runhcs-wcow-hypervisor-*"]),
+        "pci.yml names the Hyper-V handlers"
+    );
+    let mut without_verify_handlers = recommended.clone();
+    without_verify_handlers
+        .as_object_mut()
+        .expect("settings")
+        .remove("verifyHandlers");
+    for kind in WorkloadKind::ALL {
+        let mut request = admission_request(
+            kind,
+            "CREATE",
+            workload_object(
+                kind,
+                "w",
+                json!({}),
+                json!({"os": {"name": "windows"}, "runtimeClassName": "hyperv",
+                       "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/servercore:ltsc2022"}]}),
+            ),
+        );
+        request["namespace"] = json!("cardholder");
+        let class_path = format!("{}.runtimeClassName", kind.pod_spec_path());
+        for settings in [&recommended, &without_verify_handlers] {
+            let payload = validation_payload(&request, settings);
+            let refused = evaluate::<RuntimeIsolation<ProcessIsolatedHyperv>>(&payload, NOW);
+            assert_eq!(
+                violations(&refused),
+                vec![format!("runtimeHandler {class_path}")],
+                "{kind:?}"
+            );
+            assert!(
+                refused.message.is_some_and(|m| m.contains(
+                    "RuntimeClass \"hyperv\" maps to handler \"runhcs-wcow-process\", which is not Hyper-V isolation"
+                )),
+                "{kind:?}"
+            );
+            let accepted = evaluate::<RuntimeIsolation<Scripted>>(&payload, NOW);
+            assert!(accepted.accepted, "{kind:?}: {:?}", accepted.message);
+        }
+    }
 }

@@ -38,6 +38,7 @@ struct PlacementForm {
     node_selector: Option<BTreeMap<String, String>>,
     tolerations: Option<Vec<RequiredToleration>>,
     fargate_profiles: Option<Vec<FargateProfile>>,
+    node_names: Option<Vec<String>>,
     os: Option<Vec<Os>>,
     runs_daemon_sets: Option<bool>,
 }
@@ -51,6 +52,7 @@ impl From<PlacementForm> for Placement {
             description: text(form.description),
             scheduler_name: text(form.scheduler_name),
             node_selector: form.node_selector.filter(|m| !m.is_empty()),
+            node_names: form.node_names.filter(|n| !n.is_empty()),
             os: form.os.filter(|o| !o.is_empty()),
             ..form
         };
@@ -67,6 +69,7 @@ impl From<PlacementForm> for Placement {
             node_selector: BTreeMap::new(),
             tolerations: Vec::new(),
             fargate_profiles: Vec::new(),
+            node_names: Vec::new(),
             os: vec![Os::Linux],
             runs_daemon_sets: true,
         });
@@ -77,6 +80,7 @@ impl From<PlacementForm> for Placement {
             node_selector: form.node_selector.unwrap_or(base.node_selector),
             tolerations: form.tolerations.unwrap_or(base.tolerations),
             fargate_profiles: form.fargate_profiles.unwrap_or(base.fargate_profiles),
+            node_names: form.node_names.unwrap_or(base.node_names),
             os: form.os.unwrap_or(base.os),
             runs_daemon_sets: form.runs_daemon_sets.unwrap_or(base.runs_daemon_sets),
         }

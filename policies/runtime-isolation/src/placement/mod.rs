@@ -24,7 +24,8 @@ use pinning::{Pinning, pinning};
 /// Where a high-risk workload stands against the accepted placements.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Placed {
-    /// Guaranteed on this placement (`placement eks-fargate`, `… via Fargate profile cde`).
+    /// Guaranteed on this placement (`placement eks-fargate`, `… via Fargate profile cde`,
+    /// `… via nodeName fargate-ip-10-0-1-17.ec2.internal`).
     Isolated(String),
     /// On none; for each placement it reaches for, why it is not guaranteed there.
     No(Vec<String>),
@@ -36,7 +37,7 @@ pub fn place(placements: &[Placement], workload: &Workload, namespace: &str, os:
     for placement in placements {
         match pinning(placement, workload, namespace, os) {
             Pinning::Isolated { via } => {
-                let via = via.map_or_else(String::new, |p| format!(" via Fargate profile {p}"));
+                let via = via.map_or_else(String::new, |route| format!(" via {route}"));
                 return Placed::Isolated(format!("placement {}{via}", placement.name));
             }
             Pinning::Missed(reasons) => {

@@ -1,8 +1,16 @@
-//! Is a workload *guaranteed* to land on a placement? Only what the scheduler must obey counts:
-//! the scheduler name, a nodeSelector, or a required node affinity every term of which pins the
+//! Is a workload *guaranteed* to land on a placement? Only what must be obeyed counts: the
+//! scheduler name, a nodeSelector, or a required node affinity every term of which pins the
 //! label to the one value; a preferred affinity, an `In` list with other values, or a term that
 //! does not pin the label leave other nodes open. The tolerations the placement's nodes need
 //! must be there too, or the pod would never start there.
+//!
+//! `spec.nodeName` binds a pod to a node without any scheduler, and the kubelet never reads
+//! `schedulerName`: a scheduler requirement (named, or set by EKS for a Fargate profile) then
+//! holds nothing, and only a node name of the placement (`nodeNames`) counts in its stead. Node
+//! labels still hold: the kubelet re-checks the nodeSelector and the required node affinity
+//! when it admits a pod (its NodeAffinity admission check). It re-checks only `NoExecute`
+//! taints, so a toleration never pins: it is required beside what pins, never instead of it
+//! (a placement pins by schedulerName, nodeSelector or nodeNames, `Placement::validate`).
 
 use pci_shared::pod::{PodSpec, Toleration};
 use pci_shared::workload::{Workload, WorkloadKind};
@@ -12,12 +20,31 @@ use super::settings::{Os, Placement, RequiredToleration};
 /// What a placement says about a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pinning {
-    /// Guaranteed to land there; `via` names a Fargate profile when that is what pins it.
-    Isolated { via: Option<String> },
+    /// Guaranteed to land there; `via` names the route when it is not the placement's own
+    /// scheduler or node labels.
+    Isolated { via: Option<Route> },
     /// The workload reaches for the placement but is not guaranteed to land there: why.
     Missed(Vec<String>),
     /// The workload does not try to land there.
     NotReached,
+}
+
+/// How a workload is guaranteed to land on a placement, when the audit should say it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A Fargate profile selects the pods (EKS sets the scheduler name).
+    FargateProfile(String),
+    /// `spec.nodeName` binds the pod to a node the placement names.
+    NodeName(String),
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FargateProfile(profile) => write!(f, "Fargate profile {profile}"),
+            Self::NodeName(node) => write!(f, "nodeName {node}"),
+        }
+    }
 }
 
 /// Judges `workload` (admitted in `namespace`, running `os`) against `placement`.
@@ -34,13 +61,33 @@ pub fn pinning(placement: &Placement, workload: &Workload, namespace: &str, os: 
             "it runs no DaemonSet pods (its nodes are virtual)".into(),
         ]);
     }
+    let bound = spec.bound_node();
+    if let Some(node) = bound.filter(|node| placement.names_node(node).is_some()) {
+        return Pinning::Isolated {
+            via: Some(Route::NodeName(node.to_owned())),
+        };
+    }
     let mut missing = Vec::new();
     let mut via = None;
     if let Some(scheduler) = &placement.scheduler_name {
-        match scheduled_there(placement, scheduler, workload, namespace) {
-            Ok(profile) => via = profile,
+        let scheduled = match bound {
+            Some(node) => Err(unscheduled(placement, scheduler, node)),
+            None => scheduled_there(placement, scheduler, workload, namespace),
+        };
+        match scheduled {
+            Ok(profile) => via = profile.map(Route::FargateProfile),
             Err(reason) => missing.push(reason),
         }
+    }
+    if placement.scheduler_name.is_none() && placement.node_selector.is_empty() {
+        // Pinned by node names alone: a toleration the pod carries pins nothing.
+        missing.push(match bound {
+            Some(node) => not_its_node(placement, node),
+            None => format!(
+                "only nodeName {} places a pod there, and the pod sets no nodeName",
+                placement.node_names.join(", ")
+            ),
+        });
     }
     for (key, value) in &placement.node_selector {
         if let Err(reason) = node_label_pinned(spec, key, value) {
@@ -58,6 +105,31 @@ pub fn pinning(placement: &Placement, workload: &Workload, namespace: &str, os: 
         Pinning::Isolated { via }
     } else {
         Pinning::Missed(missing)
+    }
+}
+
+/// Why a scheduler requirement holds nothing for a pod bound to `node`.
+fn unscheduled(placement: &Placement, scheduler: &str, node: &str) -> String {
+    let set_by = if placement.fargate_profiles.is_empty() {
+        ""
+    } else {
+        ", named or set by EKS for a Fargate profile,"
+    };
+    format!(
+        "nodeName binds the pod to a node without any scheduler, so schedulerName {scheduler}{set_by} is never read, and {}",
+        not_its_node(placement, node)
+    )
+}
+
+/// `node` is not one of the placement's nodes, in words.
+fn not_its_node(placement: &Placement, node: &str) -> String {
+    if placement.node_names.is_empty() {
+        format!("node \"{node}\" is not known as one of its nodes (it lists no nodeNames)")
+    } else {
+        format!(
+            "node \"{node}\" is not one of its nodes ({})",
+            placement.node_names.join(", ")
+        )
     }
 }
 
@@ -91,7 +163,10 @@ fn reaches(placement: &Placement, workload: &Workload, namespace: &str) -> bool 
             .iter()
             .any(|t| t.key.as_deref() == Some(required.key.as_str()))
     });
-    scheduler || profile || label || toleration
+    let node = spec
+        .bound_node()
+        .is_some_and(|node| placement.names_node(node).is_some());
+    scheduler || profile || label || toleration || node
 }
 
 /// Whether the pods run under the placement's scheduler: named, or set by EKS for a Fargate

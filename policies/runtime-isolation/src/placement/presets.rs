@@ -21,11 +21,12 @@ impl Preset {
         match self {
             Self::EksFargate => Placement {
                 name: "eks-fargate".into(),
-                description: "Amazon EKS on AWS Fargate: every pod runs in its own microVM, with no node a user can reach; EKS sets schedulerName fargate-scheduler on the pods a Fargate profile selects".into(),
+                description: "Amazon EKS on AWS Fargate: every pod runs in its own microVM, with no node a user can reach; EKS sets schedulerName fargate-scheduler on the pods a Fargate profile selects, and names each Fargate node fargate-<private DNS name>".into(),
                 scheduler_name: Some("fargate-scheduler".into()),
                 node_selector: BTreeMap::new(),
                 tolerations: Vec::new(),
                 fargate_profiles: Vec::new(),
+                node_names: vec!["fargate-*".into()],
                 os: vec![Os::Linux],
                 runs_daemon_sets: false,
             },
@@ -41,6 +42,7 @@ impl Preset {
                     effect: Some("NoSchedule".into()),
                 }],
                 fargate_profiles: Vec::new(),
+                node_names: Vec::new(),
                 os: vec![Os::Linux, Os::Windows],
                 runs_daemon_sets: false,
             },

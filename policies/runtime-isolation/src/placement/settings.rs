@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use pci_shared::glob::glob;
+
 use super::fargate::FargateProfile;
 
 /// An operating system a placement runs.
@@ -62,6 +64,9 @@ pub struct Placement {
     pub tolerations: Vec<RequiredToleration>,
     /// EKS Fargate profiles: controllers whose pods they select are placed there too.
     pub fargate_profiles: Vec<FargateProfile>,
+    /// Globs of the names of its nodes (EKS: `fargate-*`): a pod whose `nodeName` matches one
+    /// is bound to the placement without any scheduler, and counts as placed there.
+    pub node_names: Vec<String>,
     /// The operating systems it runs; Windows counts for 9.2.
     pub os: Vec<Os>,
     /// Whether DaemonSet pods can run there (serverless nodes run none).
@@ -74,8 +79,9 @@ impl Placement {
         self.os.contains(&os)
     }
 
-    /// What pins a workload there, for messages: `schedulerName fargate-scheduler, or Fargate
-    /// profile cde`, `nodeSelector type=virtual-kubelet and toleration virtual-kubelet.io/provider Exists`.
+    /// What pins a workload there, for messages: `schedulerName fargate-scheduler or Fargate
+    /// profile cde, or nodeName fargate-*`, `required nodeSelector type=virtual-kubelet and
+    /// toleration virtual-kubelet.io/provider Exists`.
     pub fn requirements(&self) -> String {
         let mut parts = Vec::new();
         if let Some(scheduler) = &self.scheduler_name {
@@ -101,7 +107,20 @@ impl Placement {
         for toleration in &self.tolerations {
             parts.push(format!("toleration {toleration}"));
         }
-        parts.join(" and ")
+        let pinned = parts.join(" and ");
+        match (pinned.is_empty(), self.node_names.is_empty()) {
+            (_, true) => pinned,
+            (true, false) => format!("nodeName {}", self.node_names.join(", ")),
+            (false, false) => format!("{pinned}, or nodeName {}", self.node_names.join(", ")),
+        }
+    }
+
+    /// The first of its node name globs that `node` matches.
+    pub fn names_node(&self, node: &str) -> Option<&str> {
+        self.node_names
+            .iter()
+            .map(String::as_str)
+            .find(|pattern| glob(pattern, node, b""))
     }
 
     /// Checks the placement at `at` (`isolatedPlacements[0]`).
@@ -117,9 +136,12 @@ impl Placement {
                 self.name
             ));
         }
-        if self.scheduler_name.is_none() && self.node_selector.is_empty() {
+        if self.scheduler_name.is_none()
+            && self.node_selector.is_empty()
+            && self.node_names.is_empty()
+        {
             return Err(format!(
-                "{at} pins nothing: set schedulerName or nodeSelector (or a preset), so only workloads guaranteed to land there count"
+                "{at} pins nothing: set schedulerName, nodeSelector or nodeNames (or a preset), so only workloads guaranteed to land there count"
             ));
         }
         if let Some(scheduler) = &self.scheduler_name
@@ -135,6 +157,10 @@ impl Placement {
                     "{at}.nodeSelector: \"{key}\": \"{value}\" needs a key and a value"
                 ));
             }
+        }
+        for (index, pattern) in self.node_names.iter().enumerate() {
+            check_node_name(pattern)
+                .map_err(|reason| format!("{at}.nodeNames[{index}]: {reason}"))?;
         }
         for (index, toleration) in self.tolerations.iter().enumerate() {
             check_toleration(toleration)
@@ -152,6 +178,27 @@ impl Placement {
         }
         Ok(())
     }
+}
+
+/// A node name glob: a node name (a lowercase DNS subdomain) in which `*` matches any run of
+/// characters. A pod's author picks `nodeName`, so the glob must start with the nodes' own
+/// name prefix (`fargate-*`): `*`, `*.*` or `*.internal` would match ordinary nodes too.
+fn check_node_name(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if pattern.starts_with('*') {
+        return Err(format!(
+            "\"{pattern}\" must start with the name prefix of the placement's nodes (e.g. fargate-*), not *: a pod's author picks nodeName, and a leading * matches ordinary nodes too"
+        ));
+    }
+    let literal = pattern.replace('*', "a");
+    if pattern.len() > 253 || !is_dns_subdomain(&literal) {
+        return Err(format!(
+            "\"{pattern}\" is not a node name glob (a lowercase DNS subdomain: a-z, 0-9, - and ., where * matches any run of characters)"
+        ));
+    }
+    Ok(())
 }
 
 fn check_toleration(toleration: &RequiredToleration) -> Result<(), String> {

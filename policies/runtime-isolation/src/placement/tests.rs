@@ -113,6 +113,30 @@ fn a_placed_workload_gets_no_default_class_and_names_its_placement_for_the_audit
     "unknown variant `macos`"
 )]
 #[case::nothing_at_all(r#"{}"#, "or isolatedPlacements the serverless placements")]
+#[case::empty_node_name(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","nodeNames":["fargate-*",""]}]}"#,
+    "isolatedPlacements[0].nodeNames[1]: must not be empty"
+)]
+#[case::every_node_name(
+    r#"{"isolatedPlacements":[{"name":"pool","nodeNames":["*"]}]}"#,
+    "isolatedPlacements[0].nodeNames[0]: \"*\" must start with the name prefix of the placement's nodes (e.g. fargate-*), not *"
+)]
+#[case::node_name_suffix_only(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","nodeNames":["*.ec2.internal"]}]}"#,
+    "isolatedPlacements[0].nodeNames[0]: \"*.ec2.internal\" must start with the name prefix"
+)]
+#[case::node_name_uppercase(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","nodeNames":["Fargate-*"]}]}"#,
+    "isolatedPlacements[0].nodeNames[0]: \"Fargate-*\" is not a node name glob (a lowercase DNS subdomain"
+)]
+#[case::node_name_empty_label(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","nodeNames":["fargate-..*"]}]}"#,
+    "isolatedPlacements[0].nodeNames[0]: \"fargate-..*\" is not a node name glob"
+)]
+#[case::node_names_not_a_list(
+    r#"{"isolatedPlacements":[{"preset":"eksFargate","nodeNames":"fargate-*"}]}"#,
+    "invalid type: string \"fargate-*\", expected a sequence"
+)]
 fn placements_are_validated_naming_the_path(#[case] json: &str, #[case] expected: &str) {
     let error = read_settings::<Exported>(json).expect_err("invalid settings");
     assert!(error.contains(expected), "{json}: {error}");
@@ -153,5 +177,66 @@ fn the_rancher_form_item_is_the_preset() {
     assert_eq!(
         settings.isolated_placements[0],
         Preset::EksFargate.placement()
+    );
+}
+
+/// A pod bound by `nodeName` to a node the placement names is placed there without any
+/// scheduler, and the audit says by which route; a wrongly typed `nodeName` is an input error
+/// naming the field, never read as unset.
+#[rstest]
+#[case::pod(WorkloadKind::Pod, "spec.nodeName")]
+#[case::deployment(WorkloadKind::Deployment, "spec.template.spec.nodeName")]
+#[case::cron_job(WorkloadKind::CronJob, "spec.jobTemplate.spec.template.spec.nodeName")]
+#[case::pod_template(WorkloadKind::PodTemplate, "template.spec.nodeName")]
+fn a_node_name_of_the_placement_is_its_route_for_the_audit(
+    #[case] kind: WorkloadKind,
+    #[case] path: &str,
+) {
+    let settings = json!({"isolatedPlacements": [{"preset": "eksFargate"}]});
+    let request = |node_name: Value| {
+        admission_request(
+            kind,
+            "CREATE",
+            workload_object(
+                kind,
+                "api",
+                json!({}),
+                json!({"nodeName": node_name,
+                       "containers": [{"name": "app", "image": "registry.corp.com/api:1"}]}),
+            ),
+        )
+    };
+    let response = run(
+        &request(json!("fargate-ip-10-0-1-17.ec2.internal")),
+        &settings,
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    let audit = response.audit_annotations.expect("audit annotations");
+    assert_eq!(
+        audit.get("isolated-by").map(String::as_str),
+        Some("placement eks-fargate via nodeName fargate-ip-10-0-1-17.ec2.internal")
+    );
+    let response = run(&request(json!(17)), &settings);
+    assert!(!response.accepted);
+    assert_eq!(response.code, Some(400));
+    let message = response.message.unwrap_or_default();
+    assert!(message.contains(path), "{message}");
+}
+
+#[test]
+fn node_names_alone_pin_a_placement_and_the_form_leaves_the_presets() {
+    let settings = read_settings::<Exported>(
+        r#"{"isolatedPlacements":[{"name":"microvm-pool","nodeNames":["microvm-*"]},{"preset":"eksFargate","nodeNames":[]}]}"#,
+    )
+    .expect("node names pin a placement");
+    assert_eq!(settings.isolated_placements[0].node_names, ["microvm-*"]);
+    assert_eq!(
+        settings.isolated_placements[1].node_names,
+        ["fargate-*"],
+        "[] is a form field left untouched: the preset's"
+    );
+    assert_eq!(
+        settings.isolated_placements[1].requirements(),
+        "schedulerName fargate-scheduler, or nodeName fargate-*"
     );
 }
