@@ -404,3 +404,13 @@ fn high_risk_takes_all_in_its_object_form() {
         .unwrap();
     assert!(error.contains("highRisk selects nothing"), "{error}");
 }
+
+/// The security oracle (`pci_testkit::oracle`): workloads hostile to this policy, in every kind
+/// and container list, with benign noise, unknown fields, UPDATEs and exceptions that cover or
+/// narrowly miss, are never admitted without a covering exception, and every rejection names
+/// the control, field path and container. On failure it prints the case number to replay.
+#[test]
+fn security_oracle() {
+    let tally = pci_testkit::oracle::check_policy::<crate::Exported>();
+    eprintln!("{tally:?}");
+}
