@@ -130,11 +130,11 @@ impl Draft {
             .unwrap_or(1)
     }
 
-    /// Removes the hostile container (an UPDATE's old object that did not have it).
-    pub fn without_hostile(&self) -> Self {
+    /// The draft without container `name` (an UPDATE's old object that did not have it).
+    pub fn without(&self, name: &str) -> Self {
         let mut old = self.clone();
         for list in &mut old.lists {
-            list.retain(|(container, _)| container["name"] != self.hostile.as_str());
+            list.retain(|(container, _)| container["name"] != name);
         }
         old
     }

@@ -112,7 +112,7 @@ pub fn generate(
         lists,
         hostile: hostile.clone(),
     };
-    let change = draw_change(draw, &draft);
+    let change = draw_change(draw, &mut draft, subject);
     let hostility = subject.make_hostile(draw, &mut draft, change.is_none());
     let targets: Vec<Target> = hostility
         .expected
@@ -156,8 +156,9 @@ fn clean_container(
     (container, image)
 }
 
-/// CREATE (`None`) or an UPDATE that changes what the policies judge.
-fn draw_change(draw: &mut Draw<'_>, draft: &Draft) -> Option<Change> {
+/// CREATE (`None`) or an UPDATE that changes what the policies judge. For `kubectl debug`
+/// into the hostile Pod, the clean ephemeral container it adds is added to `draft`.
+fn draw_change(draw: &mut Draw<'_>, draft: &mut Draft, subject: Subject) -> Option<Change> {
     if draw.chance(1, 2) {
         return None;
     }
@@ -169,11 +170,22 @@ fn draw_change(draw: &mut Draw<'_>, draft: &Draft) -> Option<Change> {
     if draft.kind == WorkloadKind::Pod {
         if LISTS[draft.hostile_list()] == "ephemeralContainers" {
             changes.push(Change::Debug);
+        } else if subject.judges_debugged_pods() {
+            changes.push(Change::DebugInto(String::new()));
         }
     } else {
         changes.extend([Change::Env, Change::TemplateLabel]);
     }
-    Some(draw.pick(&changes))
+    match draw.pick(&changes) {
+        Change::DebugInto(_) => {
+            let mut taken: Vec<String> = draft.containers().into_iter().map(|c| c.name).collect();
+            let (container, image) = clean_container(draw, &mut taken, &draft.volumes);
+            let name = taken.last().cloned().unwrap_or_default();
+            draft.lists[2].push((container, image));
+            Some(Change::DebugInto(name))
+        }
+        change => Some(change),
+    }
 }
 
 /// Judges `case` with policy `P` in the oracle's world.

@@ -45,6 +45,12 @@ impl Subject {
         })
     }
 
+    /// True when `kubectl debug` into a Pod makes the policy judge the whole Pod, as Pod
+    /// Security Admission does (a change in the number of ephemeral containers is significant).
+    pub fn judges_debugged_pods(self) -> bool {
+        self == Self::PodSecurity
+    }
+
     /// Makes `draft` hostile (it holds a clean hostile container and noise) and chooses the
     /// settings; `create` is false on an UPDATE.
     pub fn make_hostile(self, draw: &mut Draw<'_>, draft: &mut Draft, create: bool) -> Hostility {
@@ -341,11 +347,33 @@ fn runtime_isolation(draw: &mut Draw<'_>, draft: &mut Draft, create: bool) -> Ho
     if let Some(default) = default {
         settings["defaultRuntimeClass"] = json!(default);
     }
+    let fargate = draw.chance(1, 3);
+    if fargate {
+        settings["isolatedPlacements"] = json!([{"preset": "eksFargate"}]);
+    }
     let mut classes = vec![None, Some("runc"), Some("runc-fast"), Some("GVISOR")];
     if verify {
         classes.push(Some("sandboxed"));
     }
-    let class = draw.pick(&classes);
+    // The Fargate scheduler named, but the pod bound to an EC2 node by `nodeName`: no scheduler
+    // runs, so the placement does not hold. (`runc` where a default class could be set, so the
+    // oracle asks for the rejection only.)
+    let bound = fargate && draw.chance(1, 2);
+    let class = if bound {
+        draft
+            .spec
+            .insert("schedulerName".into(), json!("fargate-scheduler"));
+        draft
+            .spec
+            .insert("nodeName".into(), json!("ip-10-0-1-17.ec2.internal"));
+        if default.is_some() && create {
+            Some("runc")
+        } else {
+            draw.pick(&[None, Some("runc")])
+        }
+    } else {
+        draw.pick(&classes)
+    };
     if let Some(class) = class {
         draft.spec.insert("runtimeClassName".into(), json!(class));
     }
@@ -363,6 +391,9 @@ fn runtime_isolation(draw: &mut Draw<'_>, draft: &mut Draft, create: bool) -> Ho
         (Some("sandboxed"), _) => "runtimeHandler",
         (Some(_), _) => "runtimeClass",
     };
+    if bound {
+        hostility.threats.push("fargate-scheduler and nodeName");
+    }
     hostility.threats.push(class.unwrap_or("no class"));
     hostility.expected.push(Expected {
         control,

@@ -24,6 +24,9 @@ pub enum Change {
     /// `kubectl debug`: the hostile ephemeral container is added through the
     /// `ephemeralcontainers` subresource.
     Debug,
+    /// `kubectl debug` into the hostile Pod: the named clean ephemeral container is added
+    /// through the subresource. Pod Security Admission then judges the whole Pod.
+    DebugInto(String),
 }
 
 /// Keys whose values are maps of user data or volume sources, where an unknown key is not
@@ -54,7 +57,8 @@ pub fn request(draw: &mut Draw<'_>, draft: &Draft, change: Option<&Change>) -> V
     if let Some(change) = change {
         let mut old = draft.clone();
         match change {
-            Change::HostileAdded | Change::Debug => old = draft.without_hostile(),
+            Change::HostileAdded | Change::Debug => old = draft.without(&draft.hostile),
+            Change::DebugInto(debugger) => old = draft.without(debugger),
             Change::HostileImage(image) => old.set_hostile_image(image.clone()),
             Change::Env => {
                 if let Some((container, _)) = old.lists.iter_mut().flatten().next() {
@@ -66,7 +70,7 @@ pub fn request(draw: &mut Draw<'_>, draft: &Draft, change: Option<&Change>) -> V
             }
         }
         request["oldObject"] = object(draw, &old, &name);
-        if matches!(change, Change::Debug) {
+        if matches!(change, Change::Debug | Change::DebugInto(_)) {
             request["subResource"] = json!("ephemeralcontainers");
         }
     }
