@@ -1,6 +1,11 @@
 //! What every policy fuzz target checks: the `validate` entry point on arbitrary bytes and on
 //! structurally valid but hostile admission requests, and settings validation. No panic, no
-//! accept of a payload that is not an admission request, the same answer twice.
+//! accept of a payload that is not an admission request, the same answer twice. And the
+//! security oracle's properties (`pci_testkit::oracle`, the same generator and properties
+//! `make test` runs on fixed cases): a workload hostile to the policy is never admitted without
+//! an exception covering it in its namespace, and the rejection names control, path and
+//! container. Host calls fail natively (fail closed), except in the oracle's cases, which its
+//! world answers.
 
 use arbitrary::{Arbitrary, Unstructured};
 use pci_shared::policy::{Policy, evaluate, read_settings};
@@ -15,14 +20,14 @@ pub fn fuzz_policy<P: Policy>(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 3 {
+    match mode % 4 {
         0 => raw_payload::<P>(rest),
         1 => {
             if let Ok(text) = std::str::from_utf8(rest) {
                 let _ = read_settings::<P>(text);
             }
         }
-        _ => {
+        2 => {
             if let Ok(hostile) = Hostile::arbitrary(&mut Unstructured::new(rest)) {
                 let payload = hostile.payload().to_string();
                 let first = answer::<P>(payload.as_bytes());
@@ -33,6 +38,7 @@ pub fn fuzz_policy<P: Policy>(data: &[u8]) {
                 );
             }
         }
+        _ => pci_testkit::oracle::check_bytes::<P>(rest),
     }
 }
 

@@ -25,7 +25,7 @@ pub mod image_reference;
 pub mod input;
 pub mod json_span;
 #[cfg(not(target_arch = "wasm32"))]
-mod native_stubs;
+pub mod native_stubs;
 pub mod nullable;
 pub mod patch;
 pub mod path;

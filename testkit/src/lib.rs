@@ -2,6 +2,8 @@
 //! admission requests for any workload kind from a pod spec, and read table-driven cases shared
 //! by the native unit tests and the end-to-end tests through the compiled policies.
 
+pub mod oracle;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -81,13 +81,14 @@ fn seed(target: &str) -> Result<()> {
         }
     }
     for (index, request) in requests.iter().enumerate() {
+        let text = json!({"request": request, "settings": settings}).to_string();
         let mut payload = vec![0u8];
-        payload.extend(
-            json!({"request": request, "settings": settings})
-                .to_string()
-                .into_bytes(),
-        );
+        payload.extend(text.as_bytes());
         std::fs::write(dir.join(format!("seed-request-{index}")), payload)?;
+        // The security oracle (mode 3) draws its case from any bytes: these give it a start.
+        let mut oracle = vec![3u8];
+        oracle.extend(text.as_bytes());
+        std::fs::write(dir.join(format!("seed-oracle-{index}")), oracle)?;
     }
     let mut settings_seed = vec![1u8];
     settings_seed.extend(settings.to_string().into_bytes());

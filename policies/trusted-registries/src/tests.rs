@@ -72,3 +72,13 @@ fn settings_are_required_and_checked_on_every_evaluation() {
             .is_some_and(|m| m.contains("configure at least one"))
     );
 }
+
+/// The security oracle (`pci_testkit::oracle`): workloads hostile to this policy, in every kind
+/// and container list, with benign noise, unknown fields, UPDATEs and exceptions that cover or
+/// narrowly miss, are never admitted without a covering exception, and every rejection names
+/// the control, field path and container. On failure it prints the case number to replay.
+#[test]
+fn security_oracle() {
+    let tally = pci_testkit::oracle::check_policy::<crate::Exported>();
+    eprintln!("{tally:?}");
+}
