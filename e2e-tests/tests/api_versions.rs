@@ -149,7 +149,7 @@ fn every_policy_refuses_a_workload_in_a_version_that_never_served_its_kind() {
             let message = response.message();
             assert!(
                 message.contains(&format!(
-                    "invalid request: request.kind: {} {never} (group \"{group}\", version \"v2\") cannot be read",
+                    "invalid request: request.kind: {} in apiVersion \"{never}\" (group \"{group}\", version \"v2\") cannot be read",
                     kind.name()
                 )),
                 "{name}: {message}"

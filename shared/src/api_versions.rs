@@ -113,7 +113,7 @@ pub fn workload_kind(kind: &GroupVersionKind) -> Result<Option<WorkloadKind>, In
     Err(InputError {
         path: "request.kind".into(),
         message: format!(
-            "{} {written} (group \"{}\", version \"{}\") cannot be read: Kubernetes serves {} as {}, and only those are read; \
+            "{} in apiVersion \"{written}\" (group \"{}\", version \"{}\") cannot be read: Kubernetes serves {} as {}, and only those are read; \
              a webhook registered with matchPolicy: Equivalent receives {}",
             kind.kind,
             kind.group,

@@ -52,6 +52,7 @@ fn every_version_kubernetes_served_a_kind_in_reads_as_that_kind(
 #[case("extensions", "v1beta1", "Job")]
 #[case("batch", "v2alpha1", "Job")]
 #[case("", "v2", "Pod")]
+#[case("", "", "Pod")]
 #[case("apps", "v1", "Pod")]
 fn a_workload_kind_in_a_version_that_never_served_it_is_unreadable(
     #[case] group: &str,
@@ -62,7 +63,7 @@ fn a_workload_kind_in_a_version_that_never_served_it_is_unreadable(
     assert_eq!(error.path, "request.kind");
     assert!(
         error.message.starts_with(&format!(
-            "{kind} {} (group \"{group}\", version \"{version}\") cannot be read",
+            "{kind} in apiVersion \"{}\" (group \"{group}\", version \"{version}\") cannot be read",
             api_version(group, version)
         )),
         "{error}"
@@ -74,7 +75,7 @@ fn the_error_says_which_forms_are_read_and_what_an_equivalent_webhook_receives()
     let error = workload_kind(&gvk("extensions", "v2", "Deployment")).expect_err("unreadable");
     assert_eq!(
         error.to_string(),
-        "invalid request: request.kind: Deployment extensions/v2 (group \"extensions\", version \"v2\") cannot be read: \
+        "invalid request: request.kind: Deployment in apiVersion \"extensions/v2\" (group \"extensions\", version \"v2\") cannot be read: \
          Kubernetes serves Deployment as apps/v1, apps/v1beta2, apps/v1beta1, extensions/v1beta1, and only those are read; \
          a webhook registered with matchPolicy: Equivalent receives apps/v1"
     );
@@ -184,7 +185,7 @@ fn a_workload_in_an_unknown_version_is_refused_not_admitted() {
         "metadata": {"name": "web"}, "spec": {"template": privileged_template()}});
     let error = read(&payload("apps", "v2", "Deployment", &object)).expect_err("unreadable");
     assert!(
-        error.starts_with("invalid request: request.kind: Deployment apps/v2 (group \"apps\", version \"v2\") cannot be read"),
+        error.starts_with("invalid request: request.kind: Deployment in apiVersion \"apps/v2\" (group \"apps\", version \"v2\") cannot be read"),
         "{error}"
     );
 }
