@@ -4,7 +4,9 @@
 //!
 //! Grammar (documented for users in the README):
 //! - a pattern is `name[:tag][@digest]`, normalised like a reference (`nginx` is
-//!   `docker.io/library/nginx`, `index.docker.io` is `docker.io`, the host is lower-cased);
+//!   `docker.io/library/nginx`, `index.docker.io` and `registry-1.docker.io` are `docker.io`,
+//!   the host is lower-cased); a host glob matching one of Docker Hub's names
+//!   (`*.docker.io`) matches Docker Hub;
 //! - in the registry host, `*` matches within one dot-separated label (and within the port):
 //!   `*.corp.com` matches `a.corp.com`, never `a.b.corp.com`, `corp.com` or `corp.com.evil.io`;
 //! - in the repository, `*` matches within one path segment, and a segment `**` matches any
@@ -17,7 +19,8 @@ use std::fmt;
 
 use crate::glob::glob;
 use crate::image_reference::{
-    Digest, ImageReference, normalise_registry, normalise_repository, split_name, split_tag,
+    DEFAULT_REGISTRY, DOCKER_HUB_ALIASES, Digest, ImageReference, normalise_registry,
+    normalise_repository, split_name, split_tag,
 };
 
 /// A validated image glob. Two patterns are equal when they normalise alike
@@ -81,7 +84,7 @@ impl ImagePattern {
 
     /// True when the reference matches this pattern.
     pub fn matches(&self, reference: &ImageReference) -> bool {
-        if !glob(&self.host, reference.registry(), b".:") {
+        if !host_matches(&self.host, reference.registry()) {
             return false;
         }
         let segments: Vec<&str> = reference.repository().split('/').collect();
@@ -178,7 +181,7 @@ impl RegistryPattern {
 
     /// True when the reference's registry and repository fall under this entry.
     pub fn matches(&self, reference: &ImageReference) -> bool {
-        if !glob(&self.host, reference.registry(), b".:") {
+        if !host_matches(&self.host, reference.registry()) {
             return false;
         }
         let segments: Vec<&str> = reference.repository().split('/').collect();
@@ -200,7 +203,12 @@ impl RegistryPattern {
                 glob(mine, theirs, barriers)
             }
         };
-        part_covers(&self.host, &other.host, b".:")
+        let host_covers = if other.host.contains('*') {
+            self.host == other.host
+        } else {
+            host_matches(&self.host, &other.host)
+        };
+        host_covers
             && self.path.len() <= other.path.len()
             && self
                 .path
@@ -214,6 +222,19 @@ impl fmt::Display for RegistryPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// True when the host glob `pattern` (normalised) matches the registry `host` (normalised)
+/// under any of its names: `docker.io` stands for Docker Hub's other names too
+/// ([`DOCKER_HUB_ALIASES`]), so a glob written for one of them (`*.docker.io`,
+/// `registry-*.docker.io`) matches it. A literal pattern host is already normalised.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    glob(pattern, host, b".:")
+        || (host == DEFAULT_REGISTRY
+            && pattern.contains('*')
+            && DOCKER_HUB_ALIASES
+                .iter()
+                .any(|alias| glob(pattern, alias, b".:")))
 }
 
 /// Repository segments of a pattern: lowercase letters, digits, `.`, `_`, `-` and `*`.
@@ -274,6 +295,14 @@ mod tests {
     #[case::digest_equal(&format!("r.io/app@{SHA256}"), &format!("r.io/app:1@{SHA256}"))]
     #[case::port_glob("registry.corp.com:*/app", "registry.corp.com:5000/app")]
     #[case::host_case("Registry.Corp.com/app", "registry.corp.com/app")]
+    #[case::hub_endpoint_pattern("registry-1.docker.io/library/nginx", "nginx:1.25")]
+    #[case::hub_endpoint_image("docker.io/library/*", "registry-1.docker.io/library/nginx:1")]
+    #[case::hub_endpoint_short_pattern("registry-1.docker.io/nginx:1", "index.docker.io/nginx:1")]
+    #[case::hub_endpoint_https_port(
+        "docker.io/bitnami/*",
+        "registry-1.docker.io:443/bitnami/redis"
+    )]
+    #[case::hub_glob_written_for_an_alias("registry-*.docker.io/library/*", "nginx")]
     fn matches_the_same_image(#[case] pattern: &str, #[case] image: &str) {
         assert!(matches(pattern, image), "{pattern} should match {image}");
     }
@@ -290,6 +319,12 @@ mod tests {
     #[case::digest_only_is_not_latest("r.io/app:latest", &format!("r.io/app@{SHA256}"))]
     #[case::other_tag("nginx:1.25", "nginx:1.26")]
     #[case::official_is_not_user("nginx", "someone/nginx")]
+    #[case::hub_look_alike("docker.io/library/*", "registry-2.docker.io/library/nginx")]
+    #[case::hub_endpoint_other_port(
+        "docker.io/library/*",
+        "registry-1.docker.io:5000/library/nginx"
+    )]
+    #[case::hub_glob_is_not_another_registry("*.docker.io/library/*", "quay.io/library/nginx")]
     fn does_not_match_other_images(#[case] pattern: &str, #[case] image: &str) {
         assert!(!matches(pattern, image), "{pattern} must not match {image}");
     }
@@ -319,6 +354,11 @@ mod tests {
     #[case::docker_hub_official("docker.io/library", "nginx", true)]
     #[case::docker_hub_alias("index.docker.io", "docker.io/bitnami/redis", true)]
     #[case::docker_hub_user("docker.io/library", "bitnami/redis", false)]
+    #[case::docker_hub_endpoint_entry("registry-1.docker.io", "nginx", true)]
+    #[case::docker_hub_endpoint_image("docker.io", "registry-1.docker.io/library/nginx:1", true)]
+    #[case::docker_hub_endpoint_path("docker.io/library", "registry-1.docker.io/nginx", true)]
+    #[case::docker_hub_alias_glob("*.docker.io", "bitnami/redis", true)]
+    #[case::docker_hub_look_alike("docker.io", "registry-1.docker.io.evil.io/library/nginx", false)]
     fn registry_entries_match_at_boundaries(
         #[case] entry: &str,
         #[case] image: &str,
@@ -348,6 +388,8 @@ mod tests {
         assert!(parse("*.corp.com").covers(&parse("eu.corp.com/x")));
         assert!(!parse("registry.corp.com/payments").covers(&parse("registry.corp.com")));
         assert!(!parse("eu.corp.com").covers(&parse("*.corp.com")));
+        assert!(parse("docker.io").covers(&parse("registry-1.docker.io/library")));
+        assert!(parse("*.docker.io").covers(&parse("docker.io/bitnami")));
     }
 
     #[rstest]

@@ -1,15 +1,25 @@
 //! Image references: the distribution reference grammar with Docker's normalisation.
 //!
-//! `nginx`, `docker.io/library/nginx` and `index.docker.io/library/nginx:latest` are the same
-//! image; the registry host is compared in lower case; repositories must be lower case; a digest
-//! must be well formed for its algorithm. Anything else is an [`ImageError`] naming the reason.
+//! `nginx`, `docker.io/library/nginx`, `index.docker.io/library/nginx:latest` and
+//! `registry-1.docker.io/library/nginx` are the same image; the registry host is compared in
+//! lower case; repositories must be lower case; a digest must be well formed for its algorithm.
+//! Anything else is an [`ImageError`] naming the reason.
 
 use std::borrow::Cow;
 use std::fmt;
 
 /// The registry used when a reference names none.
 pub const DEFAULT_REGISTRY: &str = "docker.io";
-const LEGACY_DEFAULT_REGISTRY: &str = "index.docker.io";
+/// The other names of Docker Hub's registry a runtime pulls from: its legacy name (which
+/// Docker's own reference parser reads as `docker.io`) and the endpoint that `docker.io` stands
+/// for (where containerd and Docker send every Docker Hub pull), each also with the HTTPS port
+/// written out. One registry, so one name wherever images are matched.
+pub const DOCKER_HUB_ALIASES: [&str; 4] = [
+    "index.docker.io",
+    "registry-1.docker.io",
+    "index.docker.io:443",
+    "registry-1.docker.io:443",
+];
 const OFFICIAL_NAMESPACE: &str = "library";
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
 const TAG_LENGTH_MAX: usize = 128;
@@ -282,10 +292,13 @@ pub(crate) fn split_name(name: &str) -> (&str, &str) {
 }
 
 /// A registry host as images are compared: lower case (hosts ignore case), and Docker Hub's
-/// legacy name `index.docker.io` read as `docker.io`. References and patterns both use it.
+/// other names (`index.docker.io`, its endpoint `registry-1.docker.io`, either with `:443`)
+/// read as `docker.io`. References and patterns both use it, so an allow or deny entry, an
+/// exception or a signature rule written with any of these names matches the images written
+/// with any other.
 pub fn normalise_registry(host: &str) -> String {
     let host = host.to_ascii_lowercase();
-    if host == LEGACY_DEFAULT_REGISTRY {
+    if DOCKER_HUB_ALIASES.contains(&host.as_str()) {
         DEFAULT_REGISTRY.to_owned()
     } else {
         host
@@ -465,6 +478,28 @@ mod tests {
     #[case::legacy_index_upper_host(
         "INDEX.docker.io/library/nginx",
         "docker.io/library/nginx:latest"
+    )]
+    #[case::hub_endpoint("registry-1.docker.io/library/nginx:1", "docker.io/library/nginx:1")]
+    #[case::hub_endpoint_upper_host(
+        "Registry-1.Docker.IO/bitnami/redis:7",
+        "docker.io/bitnami/redis:7"
+    )]
+    #[case::hub_endpoint_official_short(
+        "registry-1.docker.io/nginx",
+        "docker.io/library/nginx:latest"
+    )]
+    #[case::hub_endpoint_https_port(
+        "registry-1.docker.io:443/library/nginx:1",
+        "docker.io/library/nginx:1"
+    )]
+    #[case::legacy_index_https_port("index.docker.io:443/nginx", "docker.io/library/nginx:latest")]
+    #[case::hub_look_alike(
+        "registry-2.docker.io/library/nginx:1",
+        "registry-2.docker.io/library/nginx:1"
+    )]
+    #[case::hub_other_port(
+        "registry-1.docker.io:5000/library/nginx:1",
+        "registry-1.docker.io:5000/library/nginx:1"
     )]
     #[case::user_repo("bitnami/redis:7.2", "docker.io/bitnami/redis:7.2")]
     #[case::registry_port(

@@ -3,7 +3,8 @@
 //! - [`policy`]: the contract a policy implements ([`policy::Policy`]), and the glue from the
 //!   waPC entry points to its pure evaluation;
 //! - [`request`], [`workload`], [`pod`], [`containers`]: read the admission request and the pod
-//!   spec of any pod-bearing kind, and visit every container;
+//!   spec of any pod-bearing kind, and visit every container; [`api_versions`]: which groups
+//!   and versions of a workload kind are read, and that the object is what the request says;
 //! - [`violation`], [`exception`], [`response`]: report violations, waive them with narrow
 //!   exceptions, and answer the host;
 //! - [`image_reference`], [`image_pattern`], [`glob`]: parse, normalise and match image
@@ -15,6 +16,7 @@
 //! - [`host_calls`]: the Kubewarden host capabilities a policy calls, and [`host_answers`]: their
 //!   answers remembered for one request.
 
+pub mod api_versions;
 pub mod containers;
 pub mod exception;
 pub mod glob;

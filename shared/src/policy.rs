@@ -13,8 +13,10 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use wapc_guest::{CallResult, register_function};
 
+use crate::api_versions;
 use crate::exception::{Exception, validate_exceptions};
 use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
@@ -196,15 +198,19 @@ pub enum Target {
 ///
 /// DELETE and CONNECT, kinds without a pod spec, and Pod subresources other than
 /// `ephemeralcontainers` (status, binding, eviction…) are not applicable, as in Pod Security
-/// Admission. A pod-bearing object that is missing or malformed is an error; a malformed
-/// `oldObject` makes the UPDATE judged in full.
+/// Admission. A workload kind in any version Kubernetes served it in is read as its current
+/// form; in a version that never served it, or in an object that does not say what the
+/// request says it is, it is an error ([`api_versions`]). A pod-bearing object that is missing
+/// or malformed is an error; a malformed `oldObject` makes the UPDATE judged in full.
 pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputError> {
     if !request.operation.admits_an_object() {
         return Ok(Target::NotApplicable(
             "the operation admits no new pod spec",
         ));
     }
-    let Some(kind) = WorkloadKind::from_group_kind(&request.kind.group, &request.kind.kind) else {
+    let Some(kind) = api_versions::workload_kind(&request.kind)? else {
+        let object = request.object.map(RawValue::get);
+        api_versions::check_not_a_workload_inside(&request.kind, object)?;
         return Ok(Target::NotApplicable("the kind carries no pod spec"));
     };
     if let Some(sub) = request.sub_resource.as_deref()
@@ -218,6 +224,7 @@ pub fn read_workload(request: &AdmissionRequest<'_>) -> Result<Target, InputErro
     let object = request
         .object
         .ok_or_else(|| InputError::new("request", "request.object is missing"))?;
+    api_versions::check_object_agrees(&request.kind, object.get())?;
     Review::read(request, kind, object.get()).map(|review| Target::Workload(Box::new(review)))
 }
 

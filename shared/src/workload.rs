@@ -36,10 +36,11 @@ impl WorkloadKind {
         WorkloadKind::PodTemplate,
     ];
 
-    /// The kind for an API group and kind name; `None` for kinds without a pod spec.
+    /// The kind for its current API group and kind name; `None` for kinds without a pod spec.
     ///
     /// The group is checked too, so a custom resource that happens to be called `Deployment`
-    /// is not mistaken for `apps/v1` Deployment.
+    /// is not mistaken for `apps/v1` Deployment. An admission request's kind is read with
+    /// [`crate::api_versions::workload_kind`], which also knows the older groups and versions.
     pub fn from_group_kind(group: &str, kind: &str) -> Option<Self> {
         Self::ALL
             .into_iter()

@@ -177,6 +177,10 @@ pub struct WorkloadCase {
     /// When given, the response's warnings: one per entry, each containing its entry, in order.
     #[serde(default)]
     pub warnings: Option<Vec<String>>,
+    /// When given, the request is refused before any check runs (settings or input the policy
+    /// cannot read): the rejection's message contains this text, and no violation is reported.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 fn empty_object() -> Value {
@@ -184,6 +188,24 @@ fn empty_object() -> Value {
 }
 
 impl WorkloadCase {
+    /// The verdict the case expects: accepted when it lists no violation and no refusal.
+    pub fn expects_acceptance(&self) -> bool {
+        self.violations.is_empty() && self.refused.is_none()
+    }
+
+    /// Checks the rejection's message against the expected refusal, if the case expects one.
+    pub fn check_refusal(&self, message: Option<&str>) {
+        let Some(expected) = &self.refused else {
+            return;
+        };
+        let message = message.unwrap_or_default();
+        assert!(
+            message.contains(expected.as_str()),
+            "case {:?}: message {message:?} lacks {expected:?}",
+            self.name
+        );
+    }
+
     /// Checks the response's `warnings` against the expected ones, if the case lists them.
     pub fn check_warnings(&self, warnings: Option<&[String]>) {
         let Some(expected) = &self.warnings else {
@@ -279,11 +301,12 @@ impl CaseTable {
             );
             assert_eq!(
                 response.accepted,
-                case.violations.is_empty(),
+                case.expects_acceptance(),
                 "case {:?}: {:?}",
                 case.name,
                 response.message
             );
+            case.check_refusal(response.message.as_deref());
             case.check_warnings(response.warnings.as_deref());
         }
     }

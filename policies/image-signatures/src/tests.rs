@@ -285,7 +285,7 @@ fn every_matching_rule_must_pass_and_unmatched_images_fail_closed() {
 fn rules_match_normalised_references() {
     let settings =
         json!({"rules": [{"images": ["docker.io/library/*"], "publicKeys": {"keys": [KEY_A]}}]});
-    let (response, _) = run(WorkloadKind::Pod, &["nginx"], settings);
+    let (response, _) = run(WorkloadKind::Pod, &["nginx"], settings.clone());
     assert_eq!(
         violations(&response),
         vec!["signature spec.containers[0].image"],
@@ -293,6 +293,25 @@ fn rules_match_normalised_references() {
     );
     assert_eq!(lookups(), ["docker.io/library/nginx:latest"]);
     assert!(calls().is_empty(), "nothing to verify without a digest");
+    // Docker Hub's endpoint is docker.io: the rule covers it, and the host is asked about the
+    // same normalised name.
+    let (endpoint, _) = run(
+        WorkloadKind::Pod,
+        &["registry-1.docker.io/library/nginx:1"],
+        settings,
+    );
+    assert_eq!(
+        violations(&endpoint),
+        vec!["signature spec.containers[0].image"],
+        "registry-1.docker.io cannot escape a docker.io/library rule"
+    );
+    assert_eq!(
+        lookups(),
+        [
+            "docker.io/library/nginx:latest",
+            "docker.io/library/nginx:1"
+        ]
+    );
 }
 
 #[rstest]

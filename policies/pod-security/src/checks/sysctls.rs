@@ -8,6 +8,11 @@
 //! v1.32 adds net.ipv4.tcp_rmem, net.ipv4.tcp_wmem; v1.37 adds
 //! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat. A sysctl matching
 //! `allowedUnsafeSysctls` is allowed, with a warning.
+//!
+//! The safe set is compared with the name as written, as Pod Security Admission compares it:
+//! `kernel/shm_rmid_forced` is the safe `kernel.shm_rmid_forced` for the kubelet, but not for
+//! the standard, and the message says how to write it. `allowedUnsafeSysctls` patterns match
+//! the name the kubelet applies ([`sysctl_patterns::matches`]).
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
@@ -91,7 +96,11 @@ fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_
             findings.beyond_level(
                 pod,
                 None,
-                format!("sets sysctl {}", sysctl.name),
+                format!(
+                    "sets sysctl {}{}",
+                    sysctl.name,
+                    sysctl_patterns::applied_note(&sysctl.name)
+                ),
                 "allowedUnsafeSysctls",
             );
             continue;
@@ -101,11 +110,27 @@ fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_
                 .index(index)
                 .field("name"),
             format!(
-                "\"{}\" is not a safe sysctl at {}; allowed: {}",
+                "\"{}\" is not a safe sysctl at {}{}; allowed: {}",
                 sysctl.name,
                 pod.settings.version,
+                respelling_hint(&sysctl.name, safe),
                 safe.concat().join(", ")
             ),
         );
+    }
+}
+
+/// For a name the standard refuses only for its spelling (`kernel/shm_rmid_forced`): how to
+/// write it so that it is the safe sysctl the kubelet applies anyway; else nothing.
+fn respelling_hint(name: &str, safe: &[&[&str]]) -> String {
+    match sysctl_patterns::normalise(name) {
+        std::borrow::Cow::Owned(applied)
+            if safe.iter().any(|set| set.contains(&applied.as_str())) =>
+        {
+            format!(
+                " (the standard compares names as written, as Pod Security Admission does: write {applied}, the name the kubelet applies)"
+            )
+        }
+        _ => String::new(),
     }
 }

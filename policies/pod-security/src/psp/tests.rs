@@ -140,6 +140,8 @@ fn must_run_as_non_root_defaults_run_as_non_root() {
 #[case(json!({"fsGroup": {"rule": "MustRunAs", "ranges": [{"min": 10, "max": 1}]}}), "fsGroup.ranges[0]: min 10 is greater than max 1")]
 #[case(json!({"runAsGroup": {"rule": "MayRunAs", "ranges": [{"min": -5, "max": 1}]}}), "runAsGroup.ranges[0]: ids are not negative")]
 #[case(json!({"allowedUnsafeSysctls": ["kernel.msgmax"], "forbiddenSysctls": ["kernel.*"]}), "allowedUnsafeSysctls[0] \"kernel.msgmax\" overlaps forbiddenSysctls[0] \"kernel.*\"")]
+#[case(json!({"allowedUnsafeSysctls": ["kernel/msg*"], "forbiddenSysctls": ["kernel.msgmax"]}), "allowedUnsafeSysctls[0] \"kernel/msg*\" (the kubelet applies kernel.msg*) overlaps forbiddenSysctls[0] \"kernel.msgmax\"")]
+#[case(json!({"allowedUnsafeSysctls": ["net.core.somaxconn"], "forbiddenSysctls": ["net/core/*"]}), "allowedUnsafeSysctls[0] \"net.core.somaxconn\" overlaps forbiddenSysctls[0] \"net/core/*\" (the kubelet applies net.core.*)")]
 #[case(json!({"forbiddenSysctls": ["kernel.*.x"]}), "forbiddenSysctls[0]: \"kernel.*.x\" is not a sysctl name")]
 #[case(json!({"volumes": ["configMap", "hostpath"]}), "volumes[1]: \"hostpath\" is not a volume type")]
 #[case(json!({"volumes": ["none", "secret"]}), "volumes: none means no volumes")]

@@ -128,7 +128,9 @@ fn sysctls(settings: &Settings) -> Result<(), String> {
             .find(|(_, forbidden)| sysctl_patterns::overlaps(allowed, forbidden))
         {
             return Err(format!(
-                "allowedUnsafeSysctls[{index}] \"{allowed}\" overlaps forbiddenSysctls[{forbidden_index}] \"{forbidden}\": a sysctl cannot be both allowed and forbidden"
+                "allowedUnsafeSysctls[{index}] \"{allowed}\"{} overlaps forbiddenSysctls[{forbidden_index}] \"{forbidden}\"{}: a sysctl cannot be both allowed and forbidden",
+                sysctl_patterns::applied_note(allowed),
+                sysctl_patterns::applied_note(forbidden),
             ));
         }
     }

@@ -1,7 +1,8 @@
 //! `forbiddenSysctls` (`psp.forbiddenSysctls`): sysctls no pod may set, even safe ones.
 //!
 //! Field: `spec.securityContext.sysctls[*].name`. Forbidden: every name a pattern matches
-//! (`kernel.shm_rmid_forced`, `kernel.*`, `*`).
+//! (`kernel.shm_rmid_forced`, `kernel.*`, `*`), names and patterns read as the kubelet applies
+//! them (`kernel/msgmax` is `kernel.msgmax`: [`sysctl_patterns::normalise`]).
 
 use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
@@ -33,8 +34,9 @@ fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                     .index(index)
                     .field("name"),
                 format!(
-                    "\"{}\" is forbidden by forbiddenSysctls \"{pattern}\"",
-                    sysctl.name
+                    "\"{}\"{} is forbidden by forbiddenSysctls \"{pattern}\"",
+                    sysctl.name,
+                    sysctl_patterns::applied_note(&sysctl.name)
                 ),
             );
         }
