@@ -47,7 +47,7 @@ metadata: {name: [broken
     let documents = read_text("app.yaml", text);
     assert_eq!(
         summary(&documents),
-        ["W Deployment @1", "S  @5", "W Pod @8", "S Service @8", "I @17"],
+        ["W Deployment @1", "S  @5", "W Pod @8", "S Service @8", "I @16"],
         "{documents:#?}"
     );
     match &documents[0] {
@@ -92,7 +92,7 @@ fn content_on_the_separator_line_is_read() {
     );
     assert_eq!(
         summary(&read_text("f.yaml", &text)),
-        ["W Pod @1", "W Pod @3", "W Pod @8"]
+        ["W Pod @1", "W Pod @2", "W Pod @8"]
     );
 }
 
@@ -146,23 +146,22 @@ fn ambiguous_documents_are_unreadable_and_the_next_one_is_read() {
         ("kind: !secret Pod\n", "!secret"),
         ("{[a]: 1}\n", "key"),
         ("a: .nan\n", "JSON"),
-        ("a: *nothing\n", "anchor"),
+        ("a: &x [*x]\n", "not complete"),
     ] {
         let text = format!("{bad}---\n{POD}\n");
         let documents = read_text("f.yaml", &text);
         assert_eq!(documents.len(), 2, "{bad}: {documents:?}");
-        let error = match &documents[0] {
-            Document::Invalid { error, .. } => error.clone(),
-            other => panic!("{bad}: {other:?}"),
-        };
-        assert!(error.contains(reason), "{bad}: {error}");
-        if !error.contains("not YAML") {
-            assert!(
-                matches!(&documents[1], Document::Workload { .. }),
-                "{bad}: the next document is read: {documents:?}"
-            );
-        }
+        assert!(error_of(&documents[0]).contains(reason), "{bad}: {documents:?}");
+        assert!(documents[0].origin().line <= bad.lines().count(), "{documents:?}");
+        assert!(
+            matches!(&documents[1], Document::Workload { .. }),
+            "{bad}: the next document is read: {documents:?}"
+        );
     }
+    // An alias to no anchor is the parser's own error: the rest of the file is not read.
+    let documents = read_text("f.yaml", &format!("a: *nothing\n---\n{POD}\n"));
+    assert_eq!(documents.len(), 1);
+    assert!(error_of(&documents[0]).contains("unknown anchor"));
 }
 
 #[test]
@@ -250,9 +249,6 @@ impl Random {
         (self.next() % n as u64) as usize
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
 }
 
 /// One generated document: its text (after its separator) and what the reader must make of it.
@@ -340,7 +336,8 @@ fn generated_streams_lose_no_document() {
             .collect();
         assert_eq!(found, expected, "case {case}: {text:?}");
         accounting::check(&text, &documents).unwrap_or_else(|e| panic!("case {case}: {e}"));
-        let libyaml = serde_yaml::Deserializer::from_str(&text)
+        // libyaml (serde_yaml) does not see a `---` right after a byte order mark.
+        let libyaml = serde_yaml::Deserializer::from_str(text.trim_start_matches('\u{feff}'))
             .map(|document| serde_yaml::Value::deserialize(document).map(|_| ()))
             .collect::<Result<Vec<()>, _>>()
             .unwrap_or_else(|e| panic!("case {case}: libyaml: {e}: {text:?}"));

@@ -341,7 +341,7 @@ impl Builder {
         if map.contains_key(&name) && !merged.contains(&name) {
             return Err(format!("the key {name:?} is written twice"));
         }
-        *key = Some(Key::Named(name, line));
+        *key = Some(Key::Named(name));
         Ok(())
     }
 
