@@ -253,7 +253,13 @@ spec:
         assert_eq!(line_of(json, START, 1, "", "spec"), 3);
         assert_eq!(line_of(json, START, 1, "", "spec.hostPID"), 4);
         assert_eq!(
-            line_of(json, START, 1, "", "spec.containers[1].securityContext.privileged"),
+            line_of(
+                json,
+                START,
+                1,
+                "",
+                "spec.containers[1].securityContext.privileged"
+            ),
             6
         );
     }

@@ -251,7 +251,10 @@ mod tests {
             ("0b101", json!(5)),
             ("-12", json!(-12)),
             ("+12", json!(12)),
-            ("18446744073709551615", json!(18_446_744_073_709_551_615_u64)),
+            (
+                "18446744073709551615",
+                json!(18_446_744_073_709_551_615_u64),
+            ),
             ("09", json!(9)),
             ("1e3", json!(1000)),
             ("1.5", json!(1.5)),
@@ -298,6 +301,9 @@ mod tests {
         assert_eq!(key("on", ScalarStyle::Plain), "true");
         assert_eq!(key("on", ScalarStyle::SingleQuoted), "on");
         assert_eq!(key("010", ScalarStyle::Plain), "8");
-        assert_eq!(key("app.kubernetes.io/name", ScalarStyle::Plain), "app.kubernetes.io/name");
+        assert_eq!(
+            key("app.kubernetes.io/name", ScalarStyle::Plain),
+            "app.kubernetes.io/name"
+        );
     }
 }

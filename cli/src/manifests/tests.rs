@@ -10,7 +10,9 @@ fn summary(documents: &[Document]) -> Vec<String> {
     documents
         .iter()
         .map(|document| match document {
-            Document::Workload { kind, origin, .. } => format!("W {} @{}", kind.name(), origin.line),
+            Document::Workload { kind, origin, .. } => {
+                format!("W {} @{}", kind.name(), origin.line)
+            }
             Document::Skipped { kind, origin } => format!("S {kind} @{}", origin.line),
             Document::Invalid { origin, .. } => format!("I @{}", origin.line),
         })
@@ -47,7 +49,13 @@ metadata: {name: [broken
     let documents = read_text("app.yaml", text);
     assert_eq!(
         summary(&documents),
-        ["W Deployment @1", "S  @5", "W Pod @8", "S Service @8", "I @16"],
+        [
+            "W Deployment @1",
+            "S  @5",
+            "W Pod @8",
+            "S Service @8",
+            "I @16"
+        ],
         "{documents:#?}"
     );
     match &documents[0] {
@@ -61,9 +69,7 @@ metadata: {name: [broken
         }
         other => panic!("{other:?}"),
     }
-    assert!(
-        matches!(&documents[2], Document::Workload { namespace, .. } if namespace == "shop")
-    );
+    assert!(matches!(&documents[2], Document::Workload { namespace, .. } if namespace == "shop"));
     let Document::Invalid { origin, error } = &documents[4] else {
         panic!()
     };
@@ -151,8 +157,14 @@ fn ambiguous_documents_are_unreadable_and_the_next_one_is_read() {
         let text = format!("{bad}---\n{POD}\n");
         let documents = read_text("f.yaml", &text);
         assert_eq!(documents.len(), 2, "{bad}: {documents:?}");
-        assert!(error_of(&documents[0]).contains(reason), "{bad}: {documents:?}");
-        assert!(documents[0].origin().line <= bad.lines().count(), "{documents:?}");
+        assert!(
+            error_of(&documents[0]).contains(reason),
+            "{bad}: {documents:?}"
+        );
+        assert!(
+            documents[0].origin().line <= bad.lines().count(),
+            "{documents:?}"
+        );
         assert!(
             matches!(&documents[1], Document::Workload { .. }),
             "{bad}: the next document is read: {documents:?}"
@@ -211,7 +223,10 @@ fn nesting_deeper_than_the_policies_read_is_refused() {
     let text = format!("{}{}\n", "[".repeat(200), "]".repeat(200));
     let documents = read_text("deep.yaml", &text);
     assert_eq!(documents.len(), 1);
-    assert!(error_of(&documents[0]).contains("nested deeper"), "{documents:?}");
+    assert!(
+        error_of(&documents[0]).contains("nested deeper"),
+        "{documents:?}"
+    );
 }
 
 #[test]
@@ -248,7 +263,6 @@ impl Random {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-
 }
 
 /// One generated document: its text (after its separator) and what the reader must make of it.
@@ -281,11 +295,15 @@ fn generated_document(random: &mut Random, index: usize) -> (String, &'static st
             },
         ),
         2 => (
-            format!("!!map\napiVersion: {api}\nkind: {kind}\nmetadata: {{name: d{index}}}\n{body}\n"),
+            format!(
+                "!!map\napiVersion: {api}\nkind: {kind}\nmetadata: {{name: d{index}}}\n{body}\n"
+            ),
             expected,
         ),
         _ => (
-            format!("# document {index}\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: d{index}  # its name\n{body}\n"),
+            format!(
+                "# document {index}\napiVersion: {api}\nkind: {kind}\nmetadata:\n  name: d{index}  # its name\n{body}\n"
+            ),
             expected,
         ),
     }

@@ -314,12 +314,13 @@ impl Builder {
 
     fn key(&mut self, text: &str, style: ScalarStyle, wanted: Wanted) -> Result<(), String> {
         let Some(Frame {
-            open: Open::Map {
-                map,
-                key,
-                merged,
-                merge_seen,
-            },
+            open:
+                Open::Map {
+                    map,
+                    key,
+                    merged,
+                    merge_seen,
+                },
             ..
         }) = self.stack.last_mut()
         else {

@@ -13,7 +13,10 @@ use pci_policies::manifests::{Origin, read_text};
 #[derive(Debug)]
 pub enum Unit {
     File(PathBuf),
-    Text { name: String, text: String },
+    Text {
+        name: String,
+        text: String,
+    },
     Unreadable {
         name: String,
         line: usize,

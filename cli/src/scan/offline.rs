@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use pci_host::capabilities::LiveAnswers;
 use pci_host::replay::CallbackRequest;
+use pci_shared::image_reference::ImageReference;
 use serde_json::Value;
 
 /// The host error every call gets in an offline scan.
@@ -90,7 +91,9 @@ fn needed(call: &CallbackRequest, object: &Value) -> String {
             kind,
             namespace,
             ..
-        } => format!("the cluster for the {api_version} {kind} of namespace {namespace} ({operation})"),
+        } => format!(
+            "the cluster for the {api_version} {kind} of namespace {namespace} ({operation})"
+        ),
         C::KubernetesListResourceAll {
             api_version, kind, ..
         } => format!("the cluster for every {api_version} {kind} ({operation})"),
@@ -99,6 +102,25 @@ fn needed(call: &CallbackRequest, object: &Value) -> String {
             format!("the cluster ({operation})")
         }
     }
+}
+
+/// True when a container of image `written` runs the image a policy asked about: the same
+/// text, or the same registry and repository with the asked tag and digest (a policy asks about
+/// `web:1.4` to check the digest written as `web:1.4@sha256:…`, and about normalised names).
+fn runs(written: &str, asked: &str) -> bool {
+    if written == asked {
+        return true;
+    }
+    let (Ok(written), Ok(asked)) = (ImageReference::parse(written), ImageReference::parse(asked))
+    else {
+        return false;
+    };
+    written.registry() == asked.registry()
+        && written.repository() == asked.repository()
+        && asked
+            .digest()
+            .is_none_or(|digest| written.digest() == Some(digest))
+        && (asked.tag().is_none() || written.effective_tag() == asked.effective_tag())
 }
 
 /// The names of the containers (of every list) in `object` that run `image`, in order.
@@ -117,7 +139,7 @@ fn containers_running(object: &Value, image: &str) -> Vec<String> {
                         Some(items) if list => names.extend(
                             items
                                 .iter()
-                                .filter(|c| c["image"].as_str() == Some(image))
+                                .filter(|c| c["image"].as_str().is_some_and(|i| runs(i, image)))
                                 .filter_map(|c| c["name"].as_str().map(str::to_owned)),
                         ),
                         _ => pending.push(value),
@@ -149,7 +171,7 @@ mod tests {
         assert!(offline.take().is_empty(), "taken");
         let object = json!({"spec": {"template": {"spec": {
             "initContainers": [{"name": "init", "image": "nginx:1.25"}],
-            "containers": [{"name": "web", "image": "nginx:1.25"}, {"name": "db", "image": "pg"}],
+            "containers": [{"name": "web", "image": "docker.io/library/nginx:1.25@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, {"name": "db", "image": "pg"}],
         }}}});
         let message = not_checked(&refused, &object);
         assert!(
