@@ -437,8 +437,23 @@ mod tests {
     #[test]
     fn generated_expressions_round_trip_through_their_spans() {
         const PIECES: [&str; 17] = [
-            "a()", "member_2 ( )", "b(\u{3000})", "x", "&&", "||", "!", "==", "!=", "(", ")",
-            " ", "\u{00A0}", "\u{3000}\t", "+", "é", "true",
+            "a()",
+            "member_2 ( )",
+            "b(\u{3000})",
+            "x",
+            "&&",
+            "||",
+            "!",
+            "==",
+            "!=",
+            "(",
+            ")",
+            " ",
+            "\u{00A0}",
+            "\u{3000}\t",
+            "+",
+            "é",
+            "true",
         ];
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
