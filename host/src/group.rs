@@ -425,9 +425,9 @@ mod tests {
             let tokens = tokenize(&text).unwrap();
             check_spans(&text, &tokens).unwrap();
             assert_eq!(&text[tokens[1].span.clone()], "||");
-            // The column of an error counts characters: 5 spaces before `+`.
+            // The column of an error counts characters: six before `+`.
             let error = Expression::parse(&format!("{space}{space}a(){space}+")).unwrap_err();
-            assert!(error.contains("column 6"), "{error}");
+            assert!(error.contains("column 7"), "{error}");
         }
     }
 
