@@ -453,7 +453,7 @@ fn bundle_policies(file: &str, names: &[&str], edit: impl Fn(&str) -> String) ->
                 .iter()
                 .any(|name| doc.contains(&format!("name: {name}\n")))
         })
-        .map(|doc| edit(doc))
+        .map(edit)
         .collect();
     assert_eq!(chosen.len(), names.len());
     let path = std::env::temp_dir().join(format!("{file}-{}.yaml", std::process::id()));

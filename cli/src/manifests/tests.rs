@@ -211,7 +211,7 @@ fn aliases_that_expand_without_bound_are_refused() {
     let mut text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n".to_owned();
     for level in 1..8 {
         let previous = format!("*a{}", level - 1);
-        let items = vec![previous.as_str(); 10].join(", ");
+        let items = [previous.as_str(); 10].join(", ");
         text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
     }
     let documents = read_text("laughs.yaml", &text);
@@ -315,7 +315,7 @@ fn generated_document(random: &mut Random, index: usize) -> (String, &'static st
 /// generator's own count, and libyaml's through serde_yaml), in order, each on its line.
 #[test]
 fn generated_streams_lose_no_document() {
-    let mut random = Random(0x5eed_0f_2029);
+    let mut random = Random(0x005e_ed0f_2029);
     for case in 0..400 {
         let mut text = String::new();
         let mut expected = Vec::new();
