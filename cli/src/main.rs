@@ -58,7 +58,7 @@ enum Command {
     Push(push::PushArgs),
     /// Verify a published module's signatures with a verification config, as `kwctl verify`.
     Verify(verify::VerifyArgs),
-    /// Scan manifests with the deployed policies: exit 0 all pass, 1 a rejection, 2 bad input.
+    /// Scan manifests with the deployed policies: exit 0 all pass, 1 a rejection, 2 bad input or a check not made.
     Scan(scan::ScanArgs),
     /// Build the assessor's evidence pack from the deployed manifests, reports and scans.
     Evidence(evidence::EvidenceArgs),
@@ -80,7 +80,8 @@ fn main() -> ExitCode {
         Command::Evidence(args) => evidence::evidence(&args),
         Command::Import(args) => import::import(&args),
         Command::Scan(args) => {
-            // 0 all pass, 1 a rejection, 2 bad input or usage (also when the scan cannot start).
+            // 0 all pass, 1 a rejection, 2 bad input, a check not made, or usage (also when the
+            // scan cannot start).
             return match scan::scan(&args) {
                 Ok(code) => ExitCode::from(code),
                 Err(error) => {

@@ -328,7 +328,8 @@ fn pci_policies_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) 
 
 /// The scan of a folder of AdmissionRequests with the recommended deployment, offline: every
 /// workload judged by every validating policy; checks that need the registry or the cluster
-/// report an error, never a pass; files that are not objects are skipped; exit 1.
+/// report an error, never a pass; files that are not objects are skipped; exit 2 (checks not
+/// made).
 #[test]
 fn scan_judges_every_workload_and_never_passes_what_it_cannot_check() {
     let (code, stdout, stderr) = pci_policies_with_stdin(
@@ -341,7 +342,7 @@ fn scan_judges_every_workload_and_never_passes_what_it_cannot_check() {
         ],
         "",
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let results = report["results"].as_array().unwrap();
     let verdict = |file: &str, policy: &str| {
@@ -439,5 +440,167 @@ spec:
     let (code, _, stderr) = pci_policies_with_stdin(&["scan", "-", "-o", "xml"], "");
     assert_eq!(code, 2);
     assert!(stderr.contains("expected table, json, junit"), "{stderr}");
+    std::fs::remove_file(&policies).unwrap();
+}
+
+/// The policies of the recommended bundle named `names`, edited by `edit`, in a file.
+fn bundle_policies(file: &str, names: &[&str], edit: impl Fn(&str) -> String) -> String {
+    let bundle = std::fs::read_to_string(root().join("manifests/pci-policies.yaml")).unwrap();
+    let chosen: Vec<String> = bundle
+        .split("\n---\n")
+        .filter(|doc| {
+            names
+                .iter()
+                .any(|name| doc.contains(&format!("name: {name}\n")))
+        })
+        .map(edit)
+        .collect();
+    assert_eq!(chosen.len(), names.len());
+    let path = std::env::temp_dir().join(format!("{file}-{}.yaml", std::process::id()));
+    std::fs::write(&path, chosen.join("\n---\n")).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Issue 29: offline, image-digest with `checkTagMatchesDigest: warn` turned "cannot check"
+/// into a warning and exit 0. Every host call an offline scan refuses makes that policy's
+/// verdict an error (exit 2) naming the policy, the image, its container and the registry,
+/// whatever the policy's settings and mode; runtime-isolation, which asks the cluster, too.
+#[test]
+fn offline_a_check_that_needs_the_host_is_an_error_in_any_mode() {
+    let workload = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/shop/web:1.4.2@sha256:1111111111111111111111111111111111111111111111111111111111111111
+";
+    let warn = bundle_policies(
+        "offline-warn",
+        &["pci-image-digest", "pci-runtime-isolation"],
+        |doc| {
+            doc.replace(
+                "checkTagMatchesDigest: reject",
+                "checkTagMatchesDigest: warn",
+            )
+        },
+    );
+    let monitor = bundle_policies("offline-monitor", &["pci-image-digest"], |doc| {
+        doc.replace("mode: protect", "mode: monitor")
+    });
+    for policies in [&warn, &monitor] {
+        let (code, stdout, stderr) = pci_policies_with_stdin(
+            &[
+                "scan",
+                "-",
+                "--policies",
+                policies,
+                "--offline",
+                "-o",
+                "json",
+            ],
+            workload,
+        );
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let results = report["results"].as_array().unwrap();
+        let digest = results
+            .iter()
+            .find(|r| r["policy"] == "pci-image-digest")
+            .unwrap();
+        assert_eq!(digest["verdict"], "error", "{digest:#}");
+        let message = digest["message"].as_str().unwrap();
+        for needed in [
+            "pci-image-digest",
+            "the registry for image registry.example.com/shop/web:1.4.2 (container web)",
+            "offline",
+        ] {
+            assert!(message.contains(needed), "{needed}: {message}");
+        }
+    }
+    let (_, stdout, _) = pci_policies_with_stdin(
+        &["scan", "-", "--policies", &warn, "--offline", "-o", "json"],
+        workload,
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let isolation = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "pci-runtime-isolation")
+        .unwrap();
+    assert_eq!(isolation["verdict"], "error");
+    assert!(
+        isolation["message"]
+            .as_str()
+            .unwrap()
+            .contains("the cluster for v1 Namespace shop"),
+        "{isolation:#}"
+    );
+    std::fs::remove_file(&warn).unwrap();
+    std::fs::remove_file(&monitor).unwrap();
+}
+
+/// Issue 29: documents whose `---` line carries content were thrown away with the line. Read by
+/// a YAML parser, each is judged, its findings on their lines; an empty document is counted.
+#[test]
+fn scan_judges_documents_whatever_their_separator_line_holds() {
+    let policies = bundle_policies("separators", &["pci-pod-security"], str::to_owned);
+    let text = "\
+--- {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"flow\", \"namespace\": \"shop\"}, \"spec\": {\"containers\": [{\"name\": \"a\", \"image\": \"nginx\", \"securityContext\": {\"privileged\": true}}]}}
+--- !!map
+apiVersion: v1
+kind: Pod
+metadata: {name: tagged, namespace: shop}
+spec:
+  containers:
+  - {name: a, image: nginx, securityContext: {privileged: true}}
+--- # a comment on the separator
+apiVersion: v1
+kind: Pod
+metadata: {name: commented, namespace: shop}
+spec:
+  containers:
+  - name: a
+    image: nginx
+    securityContext:
+      privileged: true
+---
+...
+";
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--offline",
+            "-o",
+            "json",
+        ],
+        text,
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let privileged_line = |name: &str| {
+        let result = results.iter().find(|r| r["name"] == name).unwrap();
+        assert_eq!(result["verdict"], "fail", "{result:#}");
+        result["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == "privileged")
+            .unwrap()["line"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(privileged_line("flow"), 1);
+    assert_eq!(privileged_line("tagged"), 8);
+    assert_eq!(privileged_line("commented"), 18);
+    assert_eq!(report["summary"]["skip"], 1, "the empty document");
     std::fs::remove_file(&policies).unwrap();
 }

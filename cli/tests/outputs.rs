@@ -106,7 +106,10 @@ fn scan_examples(name: &str) -> Scanned {
 #[test]
 fn sarif_is_valid_and_points_at_the_offending_lines() {
     let scanned = scan_examples("sarif");
-    assert_eq!(scanned.code, 1, "violations exit 1");
+    assert_eq!(
+        scanned.code, 2,
+        "offline, checks that need the registry are not made: exit 2"
+    );
     let sarif: Value = serde_json::from_str(&read(&scanned.dir.join("scan.sarif"))).unwrap();
     let schema: Value = serde_json::from_str(&read(
         &root().join("cli/tests/schemas/sarif-schema-2.1.0.json"),
@@ -418,8 +421,8 @@ fn exit_codes() {
 
 /// A policy group from `--policies` is evaluated as policy-server does: its expression over
 /// the members. Offline, a pinned image passes through `pinned_by_digest()`; an image no
-/// member clears fails; an image only a signature could clear needs the registry: an error,
-/// never a pass.
+/// member clears fails; an image only a signature could clear needs the registry: an error
+/// naming the image, never a pass.
 #[test]
 fn policy_groups_are_evaluated_with_their_expression() {
     let dir = scratch("group");
@@ -439,7 +442,7 @@ fn policy_groups_are_evaluated_with_their_expression() {
         "-o",
         "json",
     ]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "a check not made: {stderr}");
     let results: Value = serde_json::from_str(&stdout).unwrap();
     let outcome = |name: &str| {
         results["results"]
@@ -473,7 +476,15 @@ fn policy_groups_are_evaluated_with_their_expression() {
         controls.contains(&"signature_verified.unmatched"),
         "{controls:?}"
     );
-    assert_eq!(outcome("tagged")["verdict"], "error");
+    let tagged = outcome("tagged");
+    assert_eq!(tagged["verdict"], "error");
+    assert!(
+        tagged["message"]
+            .as_str()
+            .unwrap()
+            .contains("the registry for image registry.example.com/shop/web:1.0 (container web)"),
+        "{tagged:#}"
+    );
 }
 
 /// A module that is not in `--modules` is pulled from its `registry://` reference once, then
@@ -562,7 +573,10 @@ fn evidence_pack_reads_back_with_an_html_parser() {
         "-o",
         &format!("json={}", scan.display()),
     ]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        code, 2,
+        "offline, checks that need the registry are not made: {stderr}"
+    );
     let out = dir.join("pack");
     let (code, stdout, stderr) = pci_policies(&[
         "evidence",

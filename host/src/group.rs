@@ -22,9 +22,11 @@ enum Node {
     NotEqual(Box<Node>, Box<Node>),
 }
 
+/// One token of an expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Token {
+pub enum Token {
     Name(String),
+    /// A member call, `name()` (spaces allowed before and inside the parentheses).
     Call(String),
     And,
     Or,
@@ -35,53 +37,133 @@ enum Token {
     Close,
 }
 
-fn tokens(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
+/// A token and where it is written: `span` is a byte range of the expression's text, so
+/// `&text[span]` is the token as written. Every position in this module is a byte offset into
+/// the text (one unit: a multi-byte space is as wide as it is written); messages give the
+/// 1-based character column a person counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned {
+    pub token: Token,
+    pub span: std::ops::Range<usize>,
+}
+
+/// The 1-based character column of byte offset `at` of `text`.
+fn column(text: &str, at: usize) -> usize {
+    text.get(..at).map_or(at, |before| before.chars().count()) + 1
+}
+
+/// The length of the name starting at byte `at` (`_`, ASCII letters and digits).
+fn name_len(rest: &str) -> usize {
+    rest.find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+        .unwrap_or(rest.len())
+}
+
+/// The byte length of the whitespace at the start of `rest`.
+fn space_len(rest: &str) -> usize {
+    rest.len() - rest.trim_start().len()
+}
+
+/// The tokens of `text`, each with its byte span.
+pub fn tokenize(text: &str) -> Result<Vec<Spanned>, String> {
     let mut tokens = Vec::new();
     let mut at = 0;
-    while at < chars.len() {
-        let c = chars[at];
-        let two: String = chars[at..chars.len().min(at + 2)].iter().collect();
-        let (token, width) = match (c, two.as_str()) {
-            (c, _) if c.is_whitespace() => {
-                at += 1;
-                continue;
-            }
-            (_, "&&") => (Token::And, 2),
-            (_, "||") => (Token::Or, 2),
-            (_, "==") => (Token::Equal, 2),
-            (_, "!=") => (Token::NotEqual, 2),
-            ('!', _) => (Token::Not, 1),
-            ('(', _) => (Token::Open, 1),
-            (')', _) => (Token::Close, 1),
-            (c, _) if c == '_' || c.is_ascii_alphabetic() => {
-                let end = (at..chars.len())
-                    .find(|&i| !(chars[i] == '_' || chars[i].is_ascii_alphanumeric()))
-                    .unwrap_or(chars.len());
-                let name: String = chars[at..end].iter().collect();
-                let rest: String = chars[end..].iter().collect();
-                let after = rest.trim_start();
-                if let Some(args) = after.strip_prefix('(') {
-                    if !args.trim_start().starts_with(')') {
-                        return Err(format!("member {name}() takes no arguments"));
+    while let Some(c) = text[at..].chars().next() {
+        let rest = &text[at..];
+        if c.is_whitespace() {
+            at += c.len_utf8();
+            continue;
+        }
+        let operator = [
+            ("&&", Token::And),
+            ("||", Token::Or),
+            ("==", Token::Equal),
+            ("!=", Token::NotEqual),
+            ("!", Token::Not),
+            ("(", Token::Open),
+            (")", Token::Close),
+        ]
+        .into_iter()
+        .find(|(written, _)| rest.starts_with(written));
+        let (token, width) = match operator {
+            Some((written, token)) => (token, written.len()),
+            None if c == '_' || c.is_ascii_alphabetic() => {
+                let end = name_len(rest);
+                let name = rest[..end].to_owned();
+                // `name ( )`: a call, spaces allowed around the opening parenthesis.
+                let open = end + space_len(&rest[end..]);
+                if rest[open..].starts_with('(') {
+                    let close = open + 1 + space_len(&rest[open + 1..]);
+                    if !rest[close..].starts_with(')') {
+                        return Err(format!(
+                            "member {name}() takes no arguments (column {})",
+                            column(text, at + close)
+                        ));
                     }
-                    let skipped = rest.len() - args.trim_start().len() + 1;
-                    tokens.push(Token::Call(name));
-                    at = end + skipped;
-                    continue;
+                    (Token::Call(name), close + 1)
+                } else {
+                    (Token::Name(name), end)
                 }
-                (Token::Name(name), end - at)
             }
-            (c, _) => {
+            None => {
                 return Err(format!(
-                    "{c:?} at {at} is not allowed in a group expression"
+                    "{c:?} at column {} is not allowed in a group expression",
+                    column(text, at)
                 ));
             }
         };
-        tokens.push(token);
+        tokens.push(Spanned {
+            token,
+            span: at..at + width,
+        });
         at += width;
     }
     Ok(tokens)
+}
+
+impl Token {
+    /// The token written the shortest way (`a()`, `&&`).
+    pub fn written(&self) -> String {
+        match self {
+            Self::Name(name) => name.clone(),
+            Self::Call(name) => format!("{name}()"),
+            Self::And => "&&".into(),
+            Self::Or => "||".into(),
+            Self::Not => "!".into(),
+            Self::Equal => "==".into(),
+            Self::NotEqual => "!=".into(),
+            Self::Open => "(".into(),
+            Self::Close => ")".into(),
+        }
+    }
+}
+
+/// What every tokenization of `text` guarantees, for the tests and the fuzz target: spans in
+/// order, not overlapping, on character boundaries, only whitespace between them, and each
+/// span's text tokenizes to its token alone.
+pub fn check_spans(text: &str, tokens: &[Spanned]) -> Result<(), String> {
+    let mut end = 0;
+    for Spanned { token, span } in tokens {
+        let (Some(between), Some(written)) = (text.get(end..span.start), text.get(span.clone()))
+        else {
+            return Err(format!("{span:?} is not a span of {text:?}"));
+        };
+        if !between.chars().all(char::is_whitespace) {
+            return Err(format!("{between:?} before {span:?} is skipped"));
+        }
+        match tokenize(written) {
+            Ok(again) if again.len() == 1 && again[0].token == *token => {}
+            other => return Err(format!("{written:?} at {span:?} reads as {other:?}")),
+        }
+        end = span.end;
+    }
+    match text.get(end..) {
+        Some(rest) if rest.chars().all(char::is_whitespace) => Ok(()),
+        _ => Err(format!("the text after byte {end} is skipped")),
+    }
+}
+
+fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    Ok(tokenize(text)?.into_iter().map(|t| t.token).collect())
 }
 
 /// Recursive descent, lowest precedence first: `||`, `&&`, `==`/`!=`, `!`, atoms.
@@ -329,6 +411,73 @@ mod tests {
         ] {
             let error = Expression::parse(text).unwrap_err();
             assert!(error.contains(reason), "{text}: {error}");
+        }
+    }
+
+    /// Issue 29: the tokenizer counted characters but skipped a call's parentheses in bytes,
+    /// so a multi-byte space inside `a( )` swallowed what followed.
+    #[test]
+    fn multi_byte_spaces_keep_every_position() {
+        for space in ['\u{00A0}', '\u{3000}', '\u{2003}'] {
+            let text = format!("a({space}) || b{space}()");
+            let e = Expression::parse(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(e, Expression::parse("a() || b()").unwrap(), "{text:?}");
+            let tokens = tokenize(&text).unwrap();
+            check_spans(&text, &tokens).unwrap();
+            assert_eq!(&text[tokens[1].span.clone()], "||");
+            // The column of an error counts characters: six before `+`.
+            let error = Expression::parse(&format!("{space}{space}a(){space}+")).unwrap_err();
+            assert!(error.contains("column 7"), "{error}");
+        }
+    }
+
+    /// A fixed number of generated expressions (names, calls, operators, parentheses, ASCII
+    /// and multi-byte spaces, stray characters): tokenizing never panics, spans round-trip,
+    /// and an expression means the same written the shortest way.
+    #[test]
+    fn generated_expressions_round_trip_through_their_spans() {
+        const PIECES: [&str; 17] = [
+            "a()",
+            "member_2 ( )",
+            "b(\u{3000})",
+            "x",
+            "&&",
+            "||",
+            "!",
+            "==",
+            "!=",
+            "(",
+            ")",
+            " ",
+            "\u{00A0}",
+            "\u{3000}\t",
+            "+",
+            "é",
+            "true",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            // xorshift64*: deterministic, no dependency.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        for _ in 0..5_000 {
+            let length = next() % 12;
+            let text: String = (0..length)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let Ok(tokens) = tokenize(&text) else {
+                continue;
+            };
+            check_spans(&text, &tokens).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let shortest: Vec<String> = tokens.iter().map(|t| t.token.written()).collect();
+            assert_eq!(
+                Expression::parse(&text).ok(),
+                Expression::parse(&shortest.join(" ")).ok(),
+                "{text:?}"
+            );
         }
     }
 

@@ -69,6 +69,34 @@ fn seed(target: &str) -> Result<()> {
         }
         return Ok(());
     }
+    if target == "manifest_reader" {
+        // Real manifests, and the separators, markers and encodings the reader must follow.
+        let shop = root.join("examples").join("shop");
+        let mut seeds = vec![
+            "--- {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}}\n--- !!map\nkind: Pod\n--- # c\n...\n".to_owned(),
+            "\u{feff}%YAML 1.1\r\n---\r\na: &x {b: 1}\r\nc: {<<: *x, d: 0644}\r\n...\r\n".to_owned(),
+        ];
+        for entry in std::fs::read_dir(&shop)? {
+            seeds.push(std::fs::read_to_string(entry?.path())?);
+        }
+        for (index, seed) in seeds.iter().enumerate() {
+            std::fs::write(dir.join(format!("seed-{index}")), seed)?;
+        }
+        return Ok(());
+    }
+    if target == "group_expression" {
+        for (index, expression) in [
+            "pinned_by_digest() || signature_verified() || immutable_tags_registry()",
+            "!(a( ) && b\u{3000}()) == true",
+            "a(\u{00a0}) != false",
+        ]
+        .iter()
+        .enumerate()
+        {
+            std::fs::write(dir.join(format!("seed-{index}")), expression)?;
+        }
+        return Ok(());
+    }
     let policy = target.replace('_', "-");
     let settings = crate::bench::bench_settings(&policy)?;
     let mut requests = Vec::new();

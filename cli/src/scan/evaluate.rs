@@ -12,25 +12,23 @@ use pci_host::admission::{AdmissionResponse, Deployment};
 use pci_host::capabilities::LiveAnswers;
 use pci_host::group::{MemberAnswer, evaluate_group};
 use pci_host::host::Policy;
+use pci_host::replay::CallbackRequest;
 use pci_host::run::{RunOptions, Session};
 use serde_json::Value;
 
 use super::input::{Document, Source, Unit};
+use super::offline::{Offline, not_checked};
 use super::outcome::{Finding, Outcome, Verdict, Waiver};
 use super::policies::{Deployed, Evaluator, Member};
 use super::progress::Progress;
 
-/// The host error every call gets in `--offline` mode.
-pub const OFFLINE: &str = "offline scan: this check needs the registry or the cluster";
-
-/// Answers every host call with [`OFFLINE`].
-#[derive(Debug)]
-pub struct Offline;
-
-impl LiveAnswers for Offline {
-    fn answer(&self, request: &pci_host::replay::CallbackRequest) -> Result<Vec<u8>, String> {
-        Err(format!("{OFFLINE} ({})", request.kind_name()))
-    }
+/// Who answers the policies' host calls.
+pub enum HostAnswers {
+    /// Nobody: every call is refused, and the evaluation that asked is an error
+    /// ([`Offline`]).
+    Offline,
+    /// A replay session or the registry (live), or nothing (calls fail).
+    Given(Option<Arc<dyn LiveAnswers>>),
 }
 
 /// What a scan judged.
@@ -46,7 +44,7 @@ pub struct Judged {
 pub fn evaluate_all(
     units: &[Unit],
     deployed: &[Deployed],
-    live: Option<Arc<dyn LiveAnswers>>,
+    answers: &HostAnswers,
     jobs: usize,
     progress: &Progress,
 ) -> Result<Judged> {
@@ -57,10 +55,22 @@ pub fn evaluate_all(
     let judged: Vec<Result<Done>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
-                let live = live.clone();
                 let (next, workloads) = (&next, &workloads);
                 scope.spawn(move || -> Result<Done> {
+                    // Offline, each worker has its own refusals to read after each evaluation.
+                    let offline = matches!(answers, HostAnswers::Offline)
+                        .then(|| Arc::new(Offline::default()));
+                    let live = match answers {
+                        HostAnswers::Offline => offline
+                            .clone()
+                            .map(|offline| offline as Arc<dyn LiveAnswers>),
+                        HostAnswers::Given(live) => live.clone(),
+                    };
                     let sessions = start_sessions(deployed, live)?;
+                    // Calls made while validating settings belong to no document.
+                    if let Some(offline) = &offline {
+                        offline.take();
+                    }
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
@@ -72,7 +82,12 @@ pub fn evaluate_all(
                             if matches!(document, Document::Workload { .. }) {
                                 workloads.fetch_add(1, Ordering::Relaxed);
                             }
-                            outcomes.extend(judge(&document, deployed, &sessions)?);
+                            outcomes.extend(judge(
+                                &document,
+                                deployed,
+                                &sessions,
+                                offline.as_deref(),
+                            )?);
                         }
                         done.push((index, outcomes));
                         progress.advance();
@@ -174,6 +189,20 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// Makes this answer the error of a check that could not be made: offline, the host calls
+    /// `refused` were not answered, whatever the policy then decided.
+    fn not_checked(&mut self, policy: &str, refused: &[CallbackRequest], object: &Value) {
+        let said = std::mem::take(&mut self.message);
+        self.verdict = Verdict::Error;
+        self.message = format!("{policy}: {}", not_checked(refused, object));
+        if !said.is_empty() {
+            self.message
+                .push_str(&format!(" (the policy answered: {said})"));
+        }
+    }
+}
+
 /// A group's answer: its expression over the members' answers, as policy-server evaluates it.
 fn group_answer(
     deployed: &Deployed,
@@ -249,8 +278,15 @@ fn group_answer(
     })
 }
 
-/// The outcomes of one document: one per validating policy that applies to a workload.
-fn judge(document: &Document, deployed: &[Deployed], sessions: &[Judge]) -> Result<Vec<Outcome>> {
+/// The outcomes of one document: one per validating policy that applies to a workload, and one
+/// per mutating policy whose host call an offline scan refused when no validating policy of
+/// the same module reports such a refusal (the twin's error says it once).
+fn judge(
+    document: &Document,
+    deployed: &[Deployed],
+    sessions: &[Judge],
+    offline: Option<&Offline>,
+) -> Result<Vec<Outcome>> {
     let (origin, kind, name, namespace, request, source) = match document {
         Document::Workload {
             origin,
@@ -282,12 +318,16 @@ fn judge(document: &Document, deployed: &[Deployed], sessions: &[Judge]) -> Resu
     // Copied only when a mutating policy patches it.
     let mut request = std::borrow::Cow::Borrowed(request);
     let mut text = serde_json::to_string(&*request)?;
-    let mut outcomes = Vec::new();
+    // The validating policies' answers, in order; the mutating policies whose host calls an
+    // offline scan refused; the modules whose validating policy reported such a refusal.
+    let mut judged: Vec<(&Deployed, Answer)> = Vec::new();
+    let mut unchecked_mutators: Vec<(&Deployed, Answer)> = Vec::new();
+    let mut refused_modules = std::collections::BTreeSet::new();
     for (policy, judge) in deployed.iter().zip(sessions) {
         if !policy.applies_to(&request) {
             continue;
         }
-        let answer = match (judge, &policy.evaluator) {
+        let mut answer = match (judge, &policy.evaluator) {
             (Judge::Single(session), _) => {
                 Answer::of(session.evaluate_text(&request, &text), policy.monitor)?
             }
@@ -305,17 +345,38 @@ fn judge(document: &Document, deployed: &[Deployed], sessions: &[Judge]) -> Resu
                 anyhow::bail!("{}: a group's sessions for a single policy", policy.name)
             }
         };
-        if policy.mutating {
-            if let Some(operations) = &answer.patch {
-                let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
-                json_patch::patch(&mut request.to_mut()["object"], &patch)
-                    .with_context(|| format!("{}: its patch does not apply", policy.name))?;
-                text = serde_json::to_string(&*request)?;
+        // A check not made is an error, whatever the policy made of the refusal.
+        let refused = offline.map(Offline::take).unwrap_or_default();
+        if !refused.is_empty() {
+            answer.not_checked(&policy.name, &refused, &request["object"]);
+        }
+        if !policy.mutating {
+            if !refused.is_empty() {
+                refused_modules.insert(policy.module.as_str());
             }
-            // Its fix is applied; its checks are its validating twin's, which reports them on
-            // the final object, as in the cluster's audit.
+            judged.push((policy, answer));
             continue;
         }
+        if let Some(operations) = &answer.patch {
+            let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
+            json_patch::patch(&mut request.to_mut()["object"], &patch)
+                .with_context(|| format!("{}: its patch does not apply", policy.name))?;
+            text = serde_json::to_string(&*request)?;
+        }
+        // Its fix is applied; its checks are its validating twin's, which reports them on the
+        // final object, as in the cluster's audit. A check it could not make is reported
+        // below, unless its twin reports the same kind of error.
+        if !refused.is_empty() {
+            unchecked_mutators.push((policy, answer));
+        }
+    }
+    judged.extend(
+        unchecked_mutators
+            .into_iter()
+            .filter(|(policy, _)| !refused_modules.contains(policy.module.as_str())),
+    );
+    let mut outcomes = Vec::new();
+    for (policy, answer) in judged {
         let mut findings = Vec::new();
         let mut all_waivers = Vec::new();
         for (prefix, annotations) in &answer.annotations {
@@ -357,7 +418,7 @@ fn verdict_of(response: &AdmissionResponse, monitor: bool) -> Verdict {
     let warned = response.warnings.as_ref().is_some_and(|w| !w.is_empty());
     if response.allowed {
         if warned { Verdict::Warn } else { Verdict::Pass }
-    } else if code == Some(500) || response.message().contains(OFFLINE) {
+    } else if code == Some(500) {
         Verdict::Error
     } else if monitor {
         Verdict::Warn

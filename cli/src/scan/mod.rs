@@ -5,8 +5,8 @@
 
 mod evaluate;
 pub mod input;
-mod lines;
 mod modules;
+mod offline;
 pub mod outcome;
 mod output;
 mod policies;
@@ -20,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use pci_host::capabilities::{CachedAnswers, LiveAnswers, SessionAnswers};
 
+use evaluate::HostAnswers;
 use outcome::{Outcome, ScanResults, Summary, Verdict};
 use output::Destination;
 
@@ -67,7 +68,8 @@ pub struct ScanArgs {
 }
 
 /// Scans and writes the outputs; the exit code: 0 all pass, 1 a rejection (or a warning
-/// with `--fail-on warn`, or a check that errored), 2 a document that could not be read.
+/// with `--fail-on warn`), 2 a document that could not be read or a check that could not be
+/// made (a module error, a host call an offline scan refused).
 pub fn scan(args: &ScanArgs) -> Result<u8> {
     let started = Instant::now();
     let fail_on_warn = match args.fail_on.as_str() {
@@ -94,17 +96,19 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
     });
     let mut modules = modules::Modules::new(args.modules.clone(), cache, pull)?;
     let deployed = policies::read(&text, &mut modules)?;
-    let live: Option<Arc<dyn LiveAnswers>> = match (&args.replay, args.offline) {
-        (_, true) => Some(Arc::new(evaluate::Offline)),
+    let answers = match (&args.replay, args.offline) {
+        (_, true) => HostAnswers::Offline,
         (Some(path), false) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            Some(Arc::new(
+            HostAnswers::Given(Some(Arc::new(
                 SessionAnswers::from_yaml(&text).with_context(|| format!("{}", path.display()))?,
-            ))
+            )))
         }
-        (None, false) => live_host(args.insecure)?
-            .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
+        (None, false) => HostAnswers::Given(
+            live_host(args.insecure)?
+                .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
+        ),
     };
     let units = input::units(&args.paths, &mut std::io::stdin());
     let progress = progress::Progress::new(units.len());
@@ -112,7 +116,7 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let judged =
-        progress.around(|| evaluate::evaluate_all(&units, &deployed, live, jobs, &progress))?;
+        progress.around(|| evaluate::evaluate_all(&units, &deployed, &answers, jobs, &progress))?;
     let results = ScanResults {
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,
@@ -126,15 +130,16 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
     Ok(exit_code(&results.results, fail_on_warn))
 }
 
-/// 2 when a document could not be read, else 1 when a check failed or errored (or warned,
-/// with `--fail-on warn`), else 0.
+/// 2 when a document could not be read or a check could not be made, else 1 when a check
+/// failed (or warned, with `--fail-on warn`), else 0.
 fn exit_code(outcomes: &[Outcome], fail_on_warn: bool) -> u8 {
-    let invalid = outcomes.iter().any(|o| o.verdict == Verdict::Invalid);
-    let failed = outcomes.iter().any(|o| {
-        matches!(o.verdict, Verdict::Fail | Verdict::Error)
-            || (fail_on_warn && o.verdict == Verdict::Warn)
-    });
-    if invalid { 2 } else { u8::from(failed) }
+    let unjudged = outcomes
+        .iter()
+        .any(|o| matches!(o.verdict, Verdict::Invalid | Verdict::Error));
+    let failed = outcomes
+        .iter()
+        .any(|o| o.verdict == Verdict::Fail || (fail_on_warn && o.verdict == Verdict::Warn));
+    if unjudged { 2 } else { u8::from(failed) }
 }
 
 /// `N workloads in S s (W workloads/s), peak memory M MiB` on standard error.

@@ -44,7 +44,10 @@ pub fn render(results: &ScanResults, colour: bool) -> String {
             outcome.verdict,
             colour,
         );
-        let detail = if !outcome.findings.is_empty() {
+        // A check not made says why first; its findings follow.
+        let detail = if outcome.verdict == Verdict::Error && !outcome.message.is_empty() {
+            outcome.message.clone()
+        } else if !outcome.findings.is_empty() {
             let n = outcome.findings.len();
             format!("{n} violation{}", if n == 1 { "" } else { "s" })
         } else if outcome.message.is_empty() {

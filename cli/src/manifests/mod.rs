@@ -1,0 +1,264 @@
+//! Kubernetes manifests read as `pci-policies scan` reads them: YAML streams (JSON is YAML)
+//! parsed by a YAML parser into documents with their lines ([`yaml`]), scalars as kubectl reads
+//! them ([`scalar`]), `kind: List` and AdmissionReviews opened, and each workload turned into the
+//! CREATE request the API server would send. Every document the parser counts is judged,
+//! skipped or unreadable: [`Origin::document`] numbers them, and none is dropped.
+//!
+//! A library (with the command) so the fuzz targets and property tests reach the reader.
+
+pub mod accounting;
+pub mod lines;
+pub mod scalar;
+pub mod yaml;
+
+use std::sync::Arc;
+
+use pci_shared::workload::WorkloadKind;
+use serde_json::{Value, json};
+
+use yaml::Restart;
+
+/// Where a document came from: the file (`-` for standard input), its line, and which YAML
+/// document of the file it is (from 0; the items of a `List` share their document's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub document: usize,
+}
+
+/// The text of the file an object was read from, where its document can be parsed again,
+/// and the object's path within the document (`items[2]` for an item of a `List`).
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub text: Arc<str>,
+    pub restart: Restart,
+    pub prefix: String,
+}
+
+impl Source {
+    /// The line of the object's field `path`, else `line` (see [`lines::line_of`]).
+    pub fn line_of(&self, line: usize, path: &str) -> usize {
+        lines::line_of(&self.text, self.restart, line, &self.prefix, path)
+    }
+
+    fn within(&self, step: &str) -> Self {
+        let prefix = if self.prefix.is_empty() || step.starts_with('[') {
+            format!("{}{step}", self.prefix)
+        } else {
+            format!("{}.{step}", self.prefix)
+        };
+        Self {
+            text: Arc::clone(&self.text),
+            restart: self.restart,
+            prefix,
+        }
+    }
+}
+
+/// One object of the input.
+#[derive(Clone, Debug)]
+pub enum Document {
+    /// A workload the policies serve, with its CREATE request.
+    Workload {
+        origin: Origin,
+        kind: WorkloadKind,
+        name: String,
+        namespace: String,
+        request: Value,
+        /// Where its fields are written: to place findings on their lines.
+        source: Source,
+    },
+    /// Another kind of object: counted, not evaluated.
+    Skipped { origin: Origin, kind: String },
+    /// A document that cannot be read.
+    Invalid { origin: Origin, error: String },
+}
+
+impl Document {
+    /// Where it came from.
+    pub fn origin(&self) -> &Origin {
+        match self {
+            Self::Workload { origin, .. }
+            | Self::Skipped { origin, .. }
+            | Self::Invalid { origin, .. } => origin,
+        }
+    }
+}
+
+/// The namespace a namespaced object without one gets (`kubectl apply` without `-n`).
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The documents of one file's text, in order: each YAML document's object (or a `List`'s
+/// items, or an AdmissionReview's object), a skipped document, or an unreadable one; a syntax
+/// error ends the file with one more unreadable document naming its line.
+pub fn read_text(file: &str, text: &str) -> Vec<Document> {
+    let stream = yaml::read(text);
+    let shared: Arc<str> = Arc::from(text);
+    let mut documents = Vec::new();
+    let count = stream.documents.len();
+    for (index, document) in stream.documents.into_iter().enumerate() {
+        let origin = Origin {
+            file: file.to_owned(),
+            line: document.line,
+            document: index,
+        };
+        match document.content {
+            Ok(value) => {
+                let source = Source {
+                    text: Arc::clone(&shared),
+                    restart: document.restart,
+                    prefix: String::new(),
+                };
+                expand(origin, value, &source, &mut documents);
+            }
+            Err(unreadable) => documents.push(Document::Invalid {
+                origin: Origin {
+                    line: unreadable.line,
+                    ..origin
+                },
+                error: unreadable.message,
+            }),
+        }
+    }
+    if let Some(broken) = stream.broken {
+        documents.push(Document::Invalid {
+            origin: Origin {
+                file: file.to_owned(),
+                line: broken.line,
+                document: count,
+            },
+            error: broken.message,
+        });
+    }
+    documents
+}
+
+/// One parsed document: a `List`'s items each (an empty `List` is skipped), an
+/// AdmissionReview's object, else the object.
+fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec<Document>) {
+    // An AdmissionReview or AdmissionRequest (as kwctl run takes): its object.
+    let (pointer, step) = if value.get("request").is_some() {
+        ("/request/object", "request.object")
+    } else if value.get("operation").is_some() {
+        ("/object", "object")
+    } else {
+        ("", "")
+    };
+    if !pointer.is_empty()
+        && let Some(object) = value.pointer_mut(pointer).filter(|o| o.is_object())
+    {
+        let object = object.take();
+        expand(origin, object, &source.within(step), documents);
+        return;
+    }
+    let Some(kind) = value.get("kind").and_then(Value::as_str) else {
+        // Read, but not a Kubernetes object (a settings file, a session, an empty document):
+        // nothing to judge.
+        documents.push(Document::Skipped {
+            origin,
+            kind: String::new(),
+        });
+        return;
+    };
+    if kind == "List" || kind.ends_with("List") && value.get("items").is_some() {
+        let kind = kind.to_owned();
+        match value.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                for (index, item) in items.into_iter().enumerate() {
+                    let within = source.within(&format!("items[{index}]"));
+                    expand(origin.clone(), item, &within, documents);
+                }
+            }
+            None | Some(Value::Null | Value::Array(_)) => {
+                documents.push(Document::Skipped { origin, kind });
+            }
+            Some(_) => documents.push(Document::Invalid {
+                origin,
+                error: format!("{kind}: items is not a list"),
+            }),
+        }
+        return;
+    }
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let api_version = api_version.as_str();
+    let (group, version) = match api_version.rsplit_once('/') {
+        Some((group, version)) => (group.to_owned(), version.to_owned()),
+        None => (String::new(), api_version.to_owned()),
+    };
+    let (group, version) = (group.as_str(), version.as_str());
+    let kind = kind.to_owned();
+    let Some(workload) = WorkloadKind::from_group_kind(group, &kind) else {
+        documents.push(Document::Skipped { origin, kind });
+        return;
+    };
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty() {
+        documents.push(Document::Invalid {
+            origin,
+            error: format!("{kind} without metadata.name"),
+        });
+        return;
+    }
+    let namespace = value["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or(DEFAULT_NAMESPACE)
+        .to_owned();
+    let mut object = value;
+    object["metadata"]["namespace"] = Value::String(namespace.clone());
+    let request = create_request(workload, version, &name, &namespace, object);
+    documents.push(Document::Workload {
+        origin,
+        kind: workload,
+        name,
+        namespace,
+        request,
+        source: source.clone(),
+    });
+}
+
+/// The AdmissionRequest the API server sends for creating `object` (built field by field:
+/// `json!` would copy the object through serialisation).
+fn create_request(
+    kind: WorkloadKind,
+    version: &str,
+    name: &str,
+    namespace: &str,
+    object: Value,
+) -> Value {
+    let gvk = json!({"group": kind.group(), "version": version, "kind": kind.name()});
+    let gvr = json!({"group": kind.group(), "version": version, "resource": kind.resource()});
+    let mut request = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        request.insert(key.to_owned(), value);
+    };
+    put(
+        "uid",
+        Value::String(format!("pci-policies-scan-{namespace}-{name}")),
+    );
+    put("kind", gvk.clone());
+    put("resource", gvr.clone());
+    put("requestKind", gvk);
+    put("requestResource", gvr);
+    put("name", Value::String(name.to_owned()));
+    put("namespace", Value::String(namespace.to_owned()));
+    put("operation", Value::String("CREATE".to_owned()));
+    put("userInfo", json!({"username": "pci-policies-scan"}));
+    put("object", object);
+    put("dryRun", Value::Bool(true));
+    put(
+        "options",
+        json!({"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}),
+    );
+    Value::Object(request)
+}
+
+#[cfg(test)]
+mod tests;
