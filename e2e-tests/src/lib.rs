@@ -12,7 +12,7 @@ use pci_host::capabilities::HostCapabilities;
 use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine, Instance, Policy};
 use pci_host::run::{RunOptions, run};
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::Now;
 use pci_testkit::{CaseTable, reported_violations, validation_payload};
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ pub fn case_table(policy: &str, file: &str) -> CaseTable {
 pub fn check_table_through_wasm(
     policy: &str,
     table: &CaseTable,
-    native: fn(&[u8], Timestamp) -> ValidationResponse,
+    native: fn(&[u8], Now) -> ValidationResponse,
 ) {
     let wasm = instance(policy);
     for case in &table.cases {
@@ -128,7 +128,7 @@ pub fn check_table_through_wasm(
         let warnings: Option<Vec<String>> =
             serde_json::from_value(response["warnings"].clone()).expect("warnings");
         case.check_warnings(warnings.as_deref());
-        let expected = serde_json::to_string(&native(&payload, Timestamp::now())).expect("json");
+        let expected = serde_json::to_string(&native(&payload, Now::read())).expect("json");
         assert_eq!(
             String::from_utf8(answer).expect("utf8"),
             expected,

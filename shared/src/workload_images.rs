@@ -11,7 +11,7 @@ use crate::patch::ObjectEditor;
 use crate::policy::{Policy, PolicySettings, Target, object_value, read_workload};
 use crate::request::AdmissionRequest;
 use crate::response::Outcome;
-use crate::time::Timestamp;
+use crate::time::Now;
 use crate::update::Review;
 use crate::violation::{Violation, Violations};
 
@@ -52,7 +52,7 @@ impl<P: ImagePolicy> Policy for P {
     fn evaluate(
         request: &AdmissionRequest<'_>,
         settings: &P::Settings,
-        now: Timestamp,
+        now: Now,
     ) -> Result<Outcome, InputError> {
         let review = match read_workload(request)? {
             Target::Workload(review) => review,
@@ -114,7 +114,7 @@ struct ImageJudge<'a> {
     pci: &'static str,
     exceptions: &'a [Exception],
     asks_registry: bool,
-    now: Timestamp,
+    now: Now,
 }
 
 impl ImageJudge<'_> {
