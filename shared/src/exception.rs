@@ -246,7 +246,8 @@ pub fn apply_exceptions(
     let mut applied = Vec::new();
     let mut expired = Vec::new();
     let mut undecidable = Vec::new();
-    let mut cluster_wide_told = std::collections::BTreeSet::new();
+    // (exception, control) pairs already warned about as cluster-wide: a handful per request.
+    let mut cluster_wide_told: Vec<(usize, &str)> = Vec::new();
     for violation in violations {
         let covering = exceptions
             .iter()
@@ -294,7 +295,8 @@ pub fn apply_exceptions(
                     entry["through"] = json!(former);
                 }
                 if is_cluster_wide(exception) {
-                    if cluster_wide_told.insert((index, violation.control)) {
+                    if !cluster_wide_told.contains(&(index, violation.control)) {
+                        cluster_wide_told.push((index, violation.control));
                         report.warnings.push(format!(
                             "{policy}: exception #{index} waives {} cluster-wide (namespaces: [\"{}\"]): any namespace's author can claim it",
                             violation.control,

@@ -145,6 +145,10 @@ pub struct WorkloadCase {
     /// When given, the response's warnings: one per entry, each containing its entry, in order.
     #[serde(default)]
     pub warnings: Option<Vec<String>>,
+    /// When given, the request is not evaluated but refused as unreadable (settings the policy
+    /// refuses, say): a 400 rejection whose message contains this text.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 fn empty_object() -> Value {
@@ -152,6 +156,27 @@ fn empty_object() -> Value {
 }
 
 impl WorkloadCase {
+    /// For a case that expects a refusal (`refused`), checks that the response is that refusal
+    /// and returns true; returns false for a case that expects an evaluation.
+    pub fn check_refusal(&self, accepted: bool, code: Option<u64>, message: Option<&str>) -> bool {
+        let Some(expected) = &self.refused else {
+            return false;
+        };
+        assert!(
+            !accepted
+                && code == Some(400)
+                && message.is_some_and(|m| m.contains(expected.as_str())),
+            "case {:?}: expected a refusal containing {expected:?}, got accepted {accepted}, code {code:?}: {message:?}",
+            self.name
+        );
+        assert!(
+            self.violations.is_empty() && self.warnings.is_none(),
+            "case {:?}: a refused request has no violations or warnings to expect",
+            self.name
+        );
+        true
+    }
+
     /// Checks the response's `warnings` against the expected ones, if the case lists them.
     pub fn check_warnings(&self, warnings: Option<&[String]>) {
         let Some(expected) = &self.warnings else {
@@ -233,6 +258,13 @@ impl CaseTable {
         for case in &self.cases {
             let payload = validation_payload(&case.request(&self.base), &case.settings);
             let response = evaluate(&payload);
+            if case.check_refusal(
+                response.accepted,
+                response.code.map(u64::from),
+                response.message.as_deref(),
+            ) {
+                continue;
+            }
             let audit = serde_json::to_value(&response.audit_annotations).expect("json");
             assert_eq!(
                 reported_violations(&audit),
