@@ -235,7 +235,10 @@ fn exceptions(page: &mut String, pack: &Pack) {
     for entry in &pack.exceptions {
         let mut scope = Vec::new();
         if !entry.namespaces.is_empty() {
-            scope.push(escape(&format!("namespaces {}", entry.namespaces.join(", "))));
+            scope.push(escape(&format!(
+                "namespaces {}",
+                entry.namespaces.join(", ")
+            )));
         }
         if let Some(flag) = &entry.namespace_flag {
             scope.push(format!("<span class=\"flag\">{}</span>", escape(flag)));

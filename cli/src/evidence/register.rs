@@ -188,8 +188,14 @@ mod tests {
         for (namespaces, why) in [
             (json!(null), "refused by the policy: no namespaces"),
             (json!([]), "refused by the policy: namespaces is empty"),
-            (json!(["*", "shop"]), "refused by the policy: \"*\" means every namespace"),
-            (json!(["shop", ""]), "refused by the policy: \"\" is not a namespace name"),
+            (
+                json!(["*", "shop"]),
+                "refused by the policy: \"*\" means every namespace",
+            ),
+            (
+                json!(["shop", ""]),
+                "refused by the policy: \"\" is not a namespace name",
+            ),
         ] {
             let flagged = flag(namespaces.clone()).unwrap_or_default();
             assert!(flagged.starts_with(why), "{namespaces}: {flagged}");
