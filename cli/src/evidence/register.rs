@@ -171,7 +171,8 @@ mod tests {
     fn cluster_wide_and_refused_namespaces_are_flagged() {
         let today = Date::parse("2026-12-03").expect("date");
         let flag = |namespaces: Value| {
-            let mut exception = json!({"controls": ["c"], "reason": "r", "approvedBy": "CISO"});
+            let mut exception = json!({"controls": ["c"], "reason": "r", "approvedBy": "CISO",
+                "expires": "2027-12-31"});
             if !namespaces.is_null() {
                 exception["namespaces"] = namespaces;
             }
