@@ -705,7 +705,7 @@ fn waived_violations_are_suppressed_results() {
     let dir = scratch("waived");
     let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
         "    exceptions: []\n",
-        "    exceptions:\n    - {controls: [privileged], containers: [agent], reason: vendor agent under review (CAB-7), approvedBy: CISO}\n    - {controls: [hostNamespaces], containers: [agent], reason: old waiver, expires: '2020-01-31'}\n",
+        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: vendor agent under review (CAB-7), approvedBy: CISO}\n    - {controls: [hostNamespaces], containers: [agent], namespaces: [monitoring], reason: old waiver, expires: '2020-01-31'}\n",
     );
     assert!(manifest.contains("CAB-7"));
     let policies = dir.join("policies.yaml");
@@ -764,6 +764,63 @@ fn waived_violations_are_suppressed_results() {
         waivers
             .iter()
             .any(|w| w["expired"] == true && w["control"] == "hostNamespaces")
+    );
+}
+
+/// An exception for every namespace (`namespaces: ["*"]`) is marked in the register, in the HTML
+/// and in the JSON: any namespace's author can claim it.
+#[test]
+fn the_register_marks_a_cluster_wide_exception() {
+    let dir = scratch("cluster-wide");
+    let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
+        "    exceptions: []\n",
+        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [agent], namespaces: ['*'], reason: everywhere, approvedBy: CISO, expires: '2027-12-31'}\n",
+    );
+    assert!(manifest.contains("everywhere"));
+    let policies = dir.join("policies.yaml");
+    std::fs::write(&policies, manifest).unwrap();
+    let out = dir.join("pack");
+    let (code, stdout, stderr) = pci_policies(&[
+        "evidence",
+        "--manifests",
+        policies.to_str().unwrap(),
+        "--date",
+        "2026-12-03",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("2 exceptions (1 flagged)"), "{stdout}");
+    let pack: Value = serde_json::from_str(&read(&out.join("evidence.json"))).unwrap();
+    let flags: Vec<&Value> = pack["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["namespaceFlag"])
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            &Value::Null,
+            &Value::from("cluster-wide: any namespace's author can claim it")
+        ]
+    );
+    let html = read(&out.join("index.html"));
+    let dom = tl::parse(&html, tl::ParserOptions::default()).expect("parses as HTML");
+    let parser = dom.parser();
+    let rows: Vec<String> = dom
+        .query_selector("tr.exception")
+        .unwrap()
+        .filter_map(|h| h.get(parser))
+        .map(|n| n.inner_text(parser).into_owned())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(!rows[0].contains("cluster-wide"), "{}", rows[0]);
+    assert!(
+        rows[1].contains("cluster-wide: any namespace&#39;s author can claim it")
+            || rows[1].contains("cluster-wide: any namespace's author can claim it"),
+        "{}",
+        rows[1]
     );
 }
 

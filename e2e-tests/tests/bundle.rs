@@ -35,7 +35,7 @@ fn every_module_speaks_protocol_v1_and_names_its_controls_in_exceptions() {
         );
         let mut unknown = e2e::bench_settings(&policy);
         unknown["exceptions"] = serde_json::json!([{"controls": ["noSuchControl"],
-            "containers": ["app"], "reason": "r"}]);
+            "containers": ["app"], "namespaces": ["default"], "reason": "r"}]);
         let validation = instance
             .validate_settings(&unknown)
             .expect("validate_settings");
@@ -45,6 +45,47 @@ fn every_module_speaks_protocol_v1_and_names_its_controls_in_exceptions() {
                 && message.contains("unknown control \"noSuchControl\"; known controls: "),
             "{policy}: {message}"
         );
+    }
+}
+
+/// Only the namespace is guarded by RBAC: every module refuses an exception scoped by what a
+/// pod's author writes alone, and says what to add.
+#[test]
+fn every_module_refuses_an_exception_without_namespaces() {
+    for policy in policies() {
+        let instance = e2e::instance(&policy);
+        // The first control the module knows, as its refusal of an unknown one lists them.
+        let mut settings = e2e::bench_settings(&policy);
+        settings["exceptions"] = serde_json::json!([{"controls": ["noSuchControl"],
+            "containers": ["kube-proxy"], "namespaces": ["kube-system"], "reason": "r"}]);
+        let message = instance
+            .validate_settings(&settings)
+            .expect("validate_settings")
+            .message
+            .unwrap_or_default();
+        let control = message
+            .split_once("known controls: ")
+            .and_then(|(_, known)| known.split(", ").next())
+            .unwrap_or_else(|| panic!("{policy}: {message}"))
+            .to_owned();
+        settings["exceptions"] = serde_json::json!([{"controls": [control],
+            "containers": ["kube-proxy"], "reason": "r"}]);
+        let validation = instance
+            .validate_settings(&settings)
+            .expect("validate_settings");
+        assert!(!validation.valid, "{policy}");
+        assert_eq!(
+            validation.message.unwrap_or_default(),
+            format!(
+                "exceptions[0] (controls: {control}) must name the namespaces it applies in, because only the namespace is guarded by RBAC (a pod's author writes its images and container names): add namespaces: [\"<namespace>\"] to it, or namespaces: [\"*\"] to let any namespace's author claim it"
+            ),
+            "{policy}"
+        );
+        settings["exceptions"][0]["namespaces"] = serde_json::json!(["kube-system"]);
+        let validation = instance
+            .validate_settings(&settings)
+            .expect("validate_settings");
+        assert!(validation.valid, "{policy}: {:?}", validation.message);
     }
 }
 

@@ -9,11 +9,11 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use pci_shared::policy::{Policy, evaluate, read_settings};
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use serde_json::{Map, Value, json};
 
 /// A fixed evaluation time, so answers can be compared.
-const NOW: Timestamp = Timestamp(1_795_305_600);
+const NOW: Now = Now::At(Timestamp(1_795_305_600));
 
 /// Checks one input against policy `P`; the first byte chooses how the rest is read.
 pub fn fuzz_policy<P: Policy>(data: &[u8]) {

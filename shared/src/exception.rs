@@ -1,12 +1,16 @@
 //! Exceptions: narrow, justified, visible and expiring waivers of a control, shared by every
 //! policy.
 //!
-//! An exception names the controls it waives, the containers it covers (by image glob and/or
-//! container name, optionally only in some namespaces), a required reason, and an optional
-//! expiry date. A container-level violation is waived when its container is covered; a pod-level
-//! violation (e.g. `spec.hostNetwork`) only when *every* container of the pod is covered. An
-//! expired exception waives nothing and says so in a warning; every waiver is reported in the
-//! warnings and the audit annotations.
+//! An exception names the controls it waives, the namespaces it applies in (required: only the
+//! namespace is guarded by RBAC, see [`namespaces`]), the containers it covers there (by image
+//! glob and/or container name), a required reason, and an optional expiry date. A
+//! container-level violation is waived when its container is covered; a pod-level violation
+//! (e.g. `spec.hostNetwork`) only when *every* container of the pod is covered. An expired
+//! exception waives nothing and says so in a warning, and so does an expiring one when the
+//! clock cannot be read; every waiver is reported in the warnings and the audit annotations, a
+//! cluster-wide one (`namespaces: ["*"]`) with a warning of its own.
+
+pub mod namespaces;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -14,9 +18,11 @@ use serde_json::json;
 use crate::containers::all_containers;
 use crate::image_pattern::ImagePattern;
 use crate::image_reference::ImageReference;
-use crate::time::{Date, Timestamp};
+use crate::time::{Date, Now};
 use crate::violation::{Violation, Violations};
 use crate::workload::Workload;
+
+pub use namespaces::Namespaces;
 
 /// One exception, as written in the settings (`exceptions: [...]`).
 #[derive(Clone, Debug, Deserialize)]
@@ -30,9 +36,11 @@ pub struct Exception {
     /// Names of the covered containers.
     #[serde(default)]
     pub containers: Vec<String>,
-    /// Namespaces where the exception applies (all when empty).
+    /// Namespaces where the exception applies (`["*"]`: every one). Required, but read as
+    /// optional so that [`validate_exceptions`] can say which exception lacks it and what to add;
+    /// an exception without it covers nothing.
     #[serde(default)]
-    pub namespaces: Vec<String>,
+    pub namespaces: Option<Namespaces>,
     /// Why this exception exists (required: an assessor reads it).
     pub reason: String,
     /// Who approved it (a person, a role or a change ticket), for the exceptions register.
@@ -99,6 +107,13 @@ pub fn validate_exceptions(
                 ));
             }
         }
+        if exception.namespaces.is_none() {
+            return Err(format!(
+                "{at} (controls: {}) must name the namespaces it applies in, because only the namespace is guarded by RBAC (a pod's author writes its images and container names): add namespaces: [\"<namespace>\"] to it, or namespaces: [\"{}\"] to let any namespace's author claim it",
+                exception.controls.join(", "),
+                namespaces::EVERY_NAMESPACE
+            ));
+        }
         if exception.images.is_empty() && exception.containers.is_empty() {
             return Err(format!(
                 "{at} must narrow itself with images and/or containers: an exception covering every workload is no exception"
@@ -106,11 +121,6 @@ pub fn validate_exceptions(
         }
         if let Some(name) = exception.containers.iter().find(|c| c.trim().is_empty()) {
             return Err(format!("{at}.containers contains an empty name \"{name}\""));
-        }
-        if let Some(namespace) = exception.namespaces.iter().find(|n| n.trim().is_empty()) {
-            return Err(format!(
-                "{at}.namespaces contains an empty name \"{namespace}\""
-            ));
         }
     }
     Ok(())
@@ -167,9 +177,11 @@ impl<'a> ExceptionScope<'a> {
 pub struct ExceptionReport {
     /// Violations no valid exception waived.
     pub remaining: Violations,
-    /// Warnings about waivers and expired exceptions.
+    /// Warnings about waivers (cluster-wide ones included), expired exceptions and expiring
+    /// ones the clock could not date.
     pub warnings: Vec<String>,
-    /// Audit annotations (`exceptions-applied`, `exceptions-expired`) as JSON arrays.
+    /// Audit annotations (`exceptions-applied`, `exceptions-expired`,
+    /// [`CLOCK_UNREADABLE_AUDIT`]) as JSON arrays.
     pub audit: Vec<(String, String)>,
 }
 
@@ -182,7 +194,7 @@ pub fn apply_to_workload(
     violations: Violations,
     workload: &Workload,
     namespace: Option<&str>,
-    now: Timestamp,
+    now: Now,
 ) -> ExceptionReport {
     if exceptions.is_empty() || violations.is_empty() {
         return ExceptionReport {
@@ -194,6 +206,33 @@ pub fn apply_to_workload(
     apply_exceptions(policy, exceptions, successions, violations, &scope, now)
 }
 
+/// Whether an exception's expiry lets it waive at the time of the evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Validity {
+    /// No expiry, or not yet past it.
+    Current,
+    /// Past its last day.
+    Expired(Date),
+    /// It has an expiry, but the clock cannot be read to tell whether it is past: failing
+    /// closed, it waives nothing.
+    Undecidable(Date),
+}
+
+impl Validity {
+    fn of(exception: &Exception, now: Now) -> Self {
+        match (exception.expires, now) {
+            (None, _) => Self::Current,
+            (Some(DateSetting(date)), Now::Unreadable) => Self::Undecidable(date),
+            (Some(DateSetting(date)), Now::At(time)) if date.is_past(time) => Self::Expired(date),
+            (Some(_), Now::At(_)) => Self::Current,
+        }
+    }
+}
+
+/// The audit annotation naming exceptions that could not waive because the clock could not be
+/// read.
+pub const CLOCK_UNREADABLE_AUDIT: &str = "exceptions-clock-unreadable";
+
 /// Waives the violations covered by a valid exception.
 pub fn apply_exceptions(
     policy: &str,
@@ -201,11 +240,14 @@ pub fn apply_exceptions(
     successions: &[Succession],
     violations: Violations,
     scope: &ExceptionScope<'_>,
-    now: Timestamp,
+    now: Now,
 ) -> ExceptionReport {
     let mut report = ExceptionReport::default();
     let mut applied = Vec::new();
     let mut expired = Vec::new();
+    let mut undecidable = Vec::new();
+    // (exception, control) pairs already warned about as cluster-wide: a handful per request.
+    let mut cluster_wide_told: Vec<(usize, &str)> = Vec::new();
     for violation in violations {
         let covering = exceptions
             .iter()
@@ -216,14 +258,20 @@ pub fn apply_exceptions(
             });
         let mut waived_by = None;
         for (index, exception, naming) in covering {
-            match exception.expires {
-                Some(DateSetting(date)) if date.is_past(now) => {
+            match Validity::of(exception, now) {
+                Validity::Expired(date) => {
                     report.warnings.push(format!(
                         "{policy}: exception #{index} expired on {date} and no longer waives {violation}"
                     ));
                     expired.push(audit_entry(index, exception, &violation));
                 }
-                _ => {
+                Validity::Undecidable(date) => {
+                    report.warnings.push(format!(
+                        "{policy}: exception #{index} expires on {date} but the clock cannot be read, so it waives nothing: {violation} is not waived"
+                    ));
+                    undecidable.push(audit_entry(index, exception, &violation));
+                }
+                Validity::Current => {
                     waived_by = Some((index, exception, naming));
                     break;
                 }
@@ -246,24 +294,42 @@ pub fn apply_exceptions(
                     ));
                     entry["through"] = json!(former);
                 }
+                if is_cluster_wide(exception) {
+                    if !cluster_wide_told.contains(&(index, violation.control)) {
+                        cluster_wide_told.push((index, violation.control));
+                        report.warnings.push(format!(
+                            "{policy}: exception #{index} waives {} cluster-wide (namespaces: [\"{}\"]): any namespace's author can claim it",
+                            violation.control,
+                            namespaces::EVERY_NAMESPACE
+                        ));
+                    }
+                    entry["clusterWide"] = json!(true);
+                }
                 applied.push(entry);
             }
             None => report.remaining.push(violation),
         }
     }
-    if !applied.is_empty() {
-        report.audit.push((
-            "exceptions-applied".into(),
-            serde_json::Value::Array(applied).to_string(),
-        ));
-    }
-    if !expired.is_empty() {
-        report.audit.push((
-            "exceptions-expired".into(),
-            serde_json::Value::Array(expired).to_string(),
-        ));
+    for (key, entries) in [
+        ("exceptions-applied", applied),
+        ("exceptions-expired", expired),
+        (CLOCK_UNREADABLE_AUDIT, undecidable),
+    ] {
+        if !entries.is_empty() {
+            report
+                .audit
+                .push((key.into(), serde_json::Value::Array(entries).to_string()));
+        }
     }
     report
+}
+
+/// True for an exception that applies in every namespace (`namespaces: ["*"]`).
+fn is_cluster_wide(exception: &Exception) -> bool {
+    exception
+        .namespaces
+        .as_ref()
+        .is_some_and(Namespaces::is_cluster_wide)
 }
 
 fn audit_entry(index: usize, exception: &Exception, violation: &Violation) -> serde_json::Value {
@@ -303,10 +369,11 @@ fn naming(exception: &Exception, successions: &[Succession], control: &str) -> O
 
 /// True when the violation's namespace and container(s) are inside the exception's scope.
 fn covers_scope(exception: &Exception, violation: &Violation, scope: &ExceptionScope<'_>) -> bool {
-    if !exception.namespaces.is_empty()
-        && !scope
-            .namespace
-            .is_some_and(|ns| exception.namespaces.iter().any(|n| n == ns))
+    // Without namespaces (settings that skipped validation), an exception covers nothing.
+    if !exception
+        .namespaces
+        .as_ref()
+        .is_some_and(|namespaces| namespaces.admit(scope.namespace))
     {
         return false;
     }
@@ -336,213 +403,4 @@ fn covers_scope(exception: &Exception, violation: &Violation, scope: &ExceptionS
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::path::FieldPath;
-
-    const NOW: Timestamp = Timestamp(1_795_000_000); // 2026-11-18
-
-    fn exceptions(json: &str) -> Vec<Exception> {
-        serde_json::from_str(json).expect("valid exceptions")
-    }
-
-    fn violation(control: &'static str, container: Option<&str>) -> Violation {
-        Violation {
-            path: FieldPath::parse_static("spec.hostNetwork"),
-            control,
-            container: container.map(str::to_owned),
-            message: "m".into(),
-            pci: "3.1",
-        }
-    }
-
-    fn scope() -> ExceptionScope<'static> {
-        ExceptionScope {
-            namespace: Some("kube-system"),
-            containers: vec![
-                (
-                    "proxy",
-                    ImageReference::parse("registry.k8s.io/kube-proxy:v1.31.0").ok(),
-                ),
-                (
-                    "sidecar",
-                    ImageReference::parse("registry.corp.com/sidecar:1").ok(),
-                ),
-            ],
-        }
-    }
-
-    fn run(exceptions: &[Exception], violation: Violation) -> ExceptionReport {
-        apply_exceptions(
-            "p",
-            exceptions,
-            &[],
-            [violation].into_iter().collect(),
-            &scope(),
-            NOW,
-        )
-    }
-
-    #[test]
-    fn a_former_control_id_still_waives_its_successor_and_says_so() {
-        const SUCCESSIONS: &[Succession] = &[Succession {
-            former: "capabilities_baseline",
-            current: "psp.allowedCapabilities",
-        }];
-        let list = exceptions(
-            r#"[{"controls":["capabilities_baseline"],"containers":["proxy"],"reason":"needs NET_ADMIN"}]"#,
-        );
-        let apply = |successions: &[Succession], control| {
-            apply_exceptions(
-                "p",
-                &list,
-                successions,
-                [violation(control, Some("proxy"))].into_iter().collect(),
-                &scope(),
-                NOW,
-            )
-        };
-        let report = apply(SUCCESSIONS, "psp.allowedCapabilities");
-        assert!(report.remaining.is_empty());
-        assert!(
-            report.warnings[1].contains(
-                "waives psp.allowedCapabilities only through its former control id \"capabilities_baseline\": add \"psp.allowedCapabilities\""
-            ),
-            "{:?}",
-            report.warnings
-        );
-        assert!(
-            report.audit[0]
-                .1
-                .contains(r#""through":"capabilities_baseline""#)
-        );
-        // Without the succession, or for another control, nothing is waived.
-        assert_eq!(apply(&[], "psp.allowedCapabilities").remaining.len(), 1);
-        assert_eq!(
-            apply(SUCCESSIONS, "psp.requiredDropCapabilities")
-                .remaining
-                .len(),
-            1
-        );
-        // Named directly: no deprecation warning.
-        let direct = apply(SUCCESSIONS, "capabilities_baseline");
-        assert!(direct.remaining.is_empty());
-        assert_eq!(direct.warnings.len(), 1, "{:?}", direct.warnings);
-    }
-
-    #[test]
-    fn waives_a_covered_container_and_reports_it() {
-        let list = exceptions(
-            r#"[{"controls":["privileged"],"images":["registry.k8s.io/kube-proxy:*"],"reason":"kube-proxy needs iptables"}]"#,
-        );
-        let report = run(&list, violation("privileged", Some("proxy")));
-        assert!(report.remaining.is_empty());
-        assert!(
-            report.warnings[0].contains("exception #0 waives [privileged]"),
-            "{:?}",
-            report.warnings
-        );
-        assert_eq!(report.audit[0].0, "exceptions-applied");
-        let untouched = run(&list, violation("privileged", Some("sidecar")));
-        assert_eq!(untouched.remaining.len(), 1);
-        let other_control = run(&list, violation("hostPorts", Some("proxy")));
-        assert_eq!(other_control.remaining.len(), 1);
-    }
-
-    #[test]
-    fn pod_level_violations_need_every_container_covered() {
-        let only_proxy =
-            exceptions(r#"[{"controls":["hostNamespaces"],"containers":["proxy"],"reason":"r"}]"#);
-        assert_eq!(
-            run(&only_proxy, violation("hostNamespaces", None))
-                .remaining
-                .len(),
-            1
-        );
-        let both = exceptions(
-            r#"[{"controls":["hostNamespaces"],"containers":["proxy","sidecar"],"reason":"r"}]"#,
-        );
-        assert!(
-            run(&both, violation("hostNamespaces", None))
-                .remaining
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn expired_exceptions_warn_and_waive_nothing() {
-        let list = exceptions(
-            r#"[{"controls":["privileged"],"containers":["proxy"],"reason":"r","expires":"2026-01-31"}]"#,
-        );
-        let report = run(&list, violation("privileged", Some("proxy")));
-        assert_eq!(report.remaining.len(), 1);
-        assert!(report.warnings[0].contains("expired on 2026-01-31"));
-        assert_eq!(report.audit[0].0, "exceptions-expired");
-        let future = exceptions(
-            r#"[{"controls":["privileged"],"containers":["proxy"],"reason":"r","expires":"2027-01-31"}]"#,
-        );
-        assert!(
-            run(&future, violation("privileged", Some("proxy")))
-                .remaining
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn namespaces_narrow_the_exception() {
-        let list = exceptions(
-            r#"[{"controls":["privileged"],"containers":["proxy"],"namespaces":["other"],"reason":"r"}]"#,
-        );
-        assert_eq!(
-            run(&list, violation("privileged", Some("proxy")))
-                .remaining
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn validation_names_the_problem() {
-        let known = ["privileged", "hostNamespaces"];
-        let cases = [
-            (
-                r#"[{"controls":["privileged"],"containers":["a"],"reason":" "}]"#,
-                "exceptions[0].reason",
-            ),
-            (
-                r#"[{"controls":[],"containers":["a"],"reason":"r"}]"#,
-                "exceptions[0].controls must name",
-            ),
-            (
-                r#"[{"controls":["privilegd"],"containers":["a"],"reason":"r"}]"#,
-                "unknown control \"privilegd\"",
-            ),
-            (
-                r#"[{"controls":["privileged"],"reason":"r"}]"#,
-                "must narrow itself",
-            ),
-        ];
-        for (json, expected) in cases {
-            let error = validate_exceptions(&exceptions(json), &known).expect_err(json);
-            assert!(error.contains(expected), "{error}");
-        }
-        assert!(
-            serde_json::from_str::<Vec<Exception>>(
-                r#"[{"controls":["a"],"reason":"r","expires":"2026-02-30"}]"#
-            )
-            .is_err()
-        );
-        assert!(
-            serde_json::from_str::<Vec<Exception>>(
-                r#"[{"controls":["a"],"reason":"r","images":["BAD/Image"]}]"#
-            )
-            .is_err()
-        );
-        assert!(
-            serde_json::from_str::<Vec<Exception>>(
-                r#"[{"controls":["a"],"reason":"r","image":["x"]}]"#
-            )
-            .is_err()
-        );
-    }
-}
+mod tests;

@@ -21,7 +21,7 @@ use crate::exception::{Exception, validate_exceptions};
 use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
-use crate::time::Timestamp;
+use crate::time::Now;
 use crate::update::{EPHEMERAL_CONTAINERS, Review};
 use crate::workload::WorkloadKind;
 
@@ -49,12 +49,13 @@ pub trait Policy {
     /// The settings.
     type Settings: PolicySettings;
 
-    /// Evaluates one request; `Err` for input that cannot be evaluated (the request is then
-    /// rejected with the error, never accepted).
+    /// Evaluates one request at `now` (the clock's reading, or that it could not be read);
+    /// `Err` for input that cannot be evaluated (the request is then rejected with the error,
+    /// never accepted).
     fn evaluate(
         request: &AdmissionRequest<'_>,
         settings: &Self::Settings,
-        now: Timestamp,
+        now: Now,
     ) -> Result<Outcome, InputError>;
 }
 
@@ -159,14 +160,11 @@ pub fn validate_settings<P: Policy>(payload: &[u8]) -> CallResult {
 
 /// The `validate` waPC operation.
 pub fn validate<P: Policy>(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&evaluate::<P>(
-        payload,
-        Timestamp::now(),
-    ))?)
+    Ok(serde_json::to_vec(&evaluate::<P>(payload, Now::read()))?)
 }
 
 /// Evaluates a `validate` payload at time `now`; never panics, never accepts what it cannot read.
-pub fn evaluate<P: Policy>(payload: &[u8], now: Timestamp) -> ValidationResponse {
+pub fn evaluate<P: Policy>(payload: &[u8], now: Now) -> ValidationResponse {
     let parsed = match ValidationPayload::parse(payload) {
         Ok(parsed) => parsed,
         Err(error) => return ValidationResponse::invalid_input(P::NAME, "the request", &error),
@@ -266,11 +264,7 @@ mod tests {
         const NAME: &'static str = "knobbed";
         const CONTROLS: &'static [&'static str] = &["first", "second"];
         type Settings = Knobs;
-        fn evaluate(
-            _: &AdmissionRequest<'_>,
-            _: &Knobs,
-            _: Timestamp,
-        ) -> Result<Outcome, InputError> {
+        fn evaluate(_: &AdmissionRequest<'_>, _: &Knobs, _: Now) -> Result<Outcome, InputError> {
             Ok(Outcome::default())
         }
     }
@@ -327,13 +321,46 @@ mod tests {
 
     #[test]
     fn exceptions_may_name_only_the_policy_controls() {
-        let known = r#"{"exceptions":[{"controls":["second"],"containers":["a"],"reason":"r"}]}"#;
+        let known = r#"{"exceptions":[{"controls":["second"],"containers":["a"],"namespaces":["ns"],"reason":"r"}]}"#;
         assert!(read_settings::<Knobbed>(known).is_ok());
         let unknown = known.replace("second", "third");
         assert_eq!(
             read_settings::<Knobbed>(&unknown).unwrap_err(),
             "exceptions[0].controls: unknown control \"third\"; known controls: first, second"
         );
+    }
+
+    #[test]
+    fn exceptions_must_name_their_namespaces_precisely() {
+        let without = r#"{"exceptions":[{"controls":["second"],"containers":["a"],"reason":"r"}]}"#;
+        let error = read_settings::<Knobbed>(without).unwrap_err();
+        assert!(
+            error.starts_with(
+                "exceptions[0] (controls: second) must name the namespaces it applies in"
+            ) && error.contains(r#"add namespaces: ["<namespace>"] to it, or namespaces: ["*"]"#),
+            "{error}"
+        );
+        let named = |namespaces: &str| {
+            read_settings::<Knobbed>(&format!(
+                r#"{{"exceptions":[{{"controls":["second"],"containers":["a"],"namespaces":{namespaces},"reason":"r"}}]}}"#
+            ))
+        };
+        assert!(named(r#"["*"]"#).is_ok());
+        assert!(named(r#"["kube-system", "monitoring"]"#).is_ok());
+        for (namespaces, expected) in [
+            (
+                r#"["*", "kube-system"]"#,
+                r#"exceptions[0].namespaces: "*" means every namespace and cannot be listed with other namespaces ("kube-system")"#,
+            ),
+            (
+                r#"["kube-system", ""]"#,
+                r#"exceptions[0].namespaces: "" is not a namespace name"#,
+            ),
+            (r#"[]"#, "exceptions[0].namespaces: namespaces is empty"),
+        ] {
+            let error = named(namespaces).unwrap_err();
+            assert!(error.starts_with(expected), "{namespaces}: {error}");
+        }
     }
 
     #[test]

@@ -4,13 +4,77 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
 
-impl Timestamp {
-    /// The current time from the host clock (WASI `clock_time_get` in a policy).
-    pub fn now() -> Self {
-        let seconds = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Self(seconds)
+/// The time an evaluation runs at, as far as the clock could tell.
+///
+/// A clock that cannot be read is a value of its own, never a made-up time: a date-bound decision
+/// (does an exception still apply?) then cannot be made, and is refused (`exception.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Now {
+    /// The clock read this time.
+    At(Timestamp),
+    /// The clock could not be read: the host refused the call, or it reads before the Unix
+    /// epoch.
+    Unreadable,
+}
+
+impl Now {
+    /// Reads the wall clock (WASI `clock_time_get` in a policy, the system clock natively).
+    pub fn read() -> Self {
+        clock::seconds_since_epoch()
+            .map_or(Self::Unreadable, |seconds| Self::At(Timestamp(seconds)))
+    }
+
+    /// The time read, if the clock could be read.
+    pub fn timestamp(self) -> Option<Timestamp> {
+        match self {
+            Self::At(timestamp) => Some(timestamp),
+            Self::Unreadable => None,
+        }
+    }
+}
+
+impl From<Timestamp> for Now {
+    fn from(timestamp: Timestamp) -> Self {
+        Self::At(timestamp)
+    }
+}
+
+/// Reading the wall clock without ever inventing a time.
+mod clock {
+    /// Whole seconds since the Unix epoch, or `None` when the clock cannot be read.
+    ///
+    /// In a policy the standard library's `SystemTime::now` would abort the module when the
+    /// host's `clock_time_get` fails, so the WASI call is made here and its error kept.
+    #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+    pub fn seconds_since_epoch() -> Option<i64> {
+        #[link(wasm_import_module = "wasi_snapshot_preview1")]
+        unsafe extern "C" {
+            /// WASI preview 1: `(clockid, precision, *timestamp) -> errno`.
+            fn clock_time_get(id: u32, precision: u64, time: *mut u64) -> u32;
+        }
+        /// WASI's `realtime` clock: wall-clock time since the Unix epoch, in nanoseconds.
+        const REALTIME: u32 = 0;
+        let mut nanoseconds = 0_u64;
+        // SAFETY: `clock_time_get` writes one u64 through the pointer, which points to a live
+        // local; its other arguments are plain integers.
+        let errno = unsafe { clock_time_get(REALTIME, 1, &raw mut nanoseconds) };
+        if errno != 0 {
+            return None;
+        }
+        i64::try_from(nanoseconds / 1_000_000_000).ok()
+    }
+
+    /// Whole seconds since the Unix epoch, or `None` when the clock reads before it.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "wasi")))]
+    pub fn seconds_since_epoch() -> Option<i64> {
+        since_epoch(std::time::SystemTime::now())
+    }
+
+    /// Whole seconds from the Unix epoch to `time`; `None` before the epoch or beyond `i64`.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "wasi")))]
+    pub fn since_epoch(time: std::time::SystemTime) -> Option<i64> {
+        let elapsed = time.duration_since(std::time::UNIX_EPOCH).ok()?;
+        i64::try_from(elapsed.as_secs()).ok()
     }
 }
 
@@ -109,6 +173,22 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_before_the_epoch_cannot_be_read() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(
+            clock::since_epoch(UNIX_EPOCH - Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(clock::since_epoch(UNIX_EPOCH), Some(0));
+        assert_eq!(
+            clock::since_epoch(UNIX_EPOCH + Duration::from_secs(1_795_000_000)),
+            Some(1_795_000_000)
+        );
+        assert!(matches!(Now::read(), Now::At(Timestamp(seconds)) if seconds > 1_700_000_000));
+        assert_eq!(Now::Unreadable.timestamp(), None);
+    }
 
     #[test]
     fn dates_of_day_counts_invert_the_count() {

@@ -11,7 +11,7 @@ use crate::patch::ObjectEditor;
 use crate::policy::{Policy, PolicySettings, Target, object_value, read_workload};
 use crate::request::AdmissionRequest;
 use crate::response::Outcome;
-use crate::time::Timestamp;
+use crate::time::Now;
 use crate::update::Review;
 use crate::violation::{Violation, Violations};
 
@@ -59,7 +59,7 @@ impl<P: ImagePolicy> Policy for P {
     fn evaluate(
         request: &AdmissionRequest<'_>,
         settings: &P::Settings,
-        now: Timestamp,
+        now: Now,
     ) -> Result<Outcome, InputError> {
         let review = match read_workload(request)? {
             Target::Workload(review) => review,
@@ -124,7 +124,7 @@ struct ImageJudge<'a> {
     asks_registry: bool,
     /// [`ImagePolicy::UNPINNED_CONTROL`].
     unpinned_control: Option<&'static str>,
-    now: Timestamp,
+    now: Now,
 }
 
 impl ImageJudge<'_> {

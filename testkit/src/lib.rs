@@ -177,8 +177,8 @@ pub struct WorkloadCase {
     /// When given, the response's warnings: one per entry, each containing its entry, in order.
     #[serde(default)]
     pub warnings: Option<Vec<String>>,
-    /// When given, the request is refused before any check runs (settings or input the policy
-    /// cannot read): the rejection's message contains this text, and no violation is reported.
+    /// When given, the request is not evaluated but refused as unreadable (settings the policy
+    /// refuses, say): a 400 rejection whose message contains this text.
     #[serde(default)]
     pub refused: Option<String>,
 }
@@ -188,22 +188,30 @@ fn empty_object() -> Value {
 }
 
 impl WorkloadCase {
-    /// The verdict the case expects: accepted when it lists no violation and no refusal.
+    /// The verdict the case expects when it is evaluated: accepted when it lists no violation.
     pub fn expects_acceptance(&self) -> bool {
-        self.violations.is_empty() && self.refused.is_none()
+        self.violations.is_empty()
     }
 
-    /// Checks the rejection's message against the expected refusal, if the case expects one.
-    pub fn check_refusal(&self, message: Option<&str>) {
+    /// For a case that expects a refusal (`refused`), checks that the response is that refusal
+    /// and returns true; returns false for a case that expects an evaluation.
+    pub fn check_refusal(&self, accepted: bool, code: Option<u64>, message: Option<&str>) -> bool {
         let Some(expected) = &self.refused else {
-            return;
+            return false;
         };
-        let message = message.unwrap_or_default();
         assert!(
-            message.contains(expected.as_str()),
-            "case {:?}: message {message:?} lacks {expected:?}",
+            !accepted
+                && code == Some(400)
+                && message.is_some_and(|m| m.contains(expected.as_str())),
+            "case {:?}: expected a refusal containing {expected:?}, got accepted {accepted}, code {code:?}: {message:?}",
             self.name
         );
+        assert!(
+            self.violations.is_empty() && self.warnings.is_none(),
+            "case {:?}: a refused request has no violations or warnings to expect",
+            self.name
+        );
+        true
     }
 
     /// Checks the response's `warnings` against the expected ones, if the case lists them.
@@ -291,6 +299,13 @@ impl CaseTable {
         for case in &self.cases {
             let payload = validation_payload(&case.request(&self.base), &case.settings);
             let response = evaluate(&payload);
+            if case.check_refusal(
+                response.accepted,
+                response.code.map(u64::from),
+                response.message.as_deref(),
+            ) {
+                continue;
+            }
             let audit = serde_json::to_value(&response.audit_annotations).expect("json");
             assert_eq!(
                 reported_violations(&audit),
@@ -306,7 +321,6 @@ impl CaseTable {
                 case.name,
                 response.message
             );
-            case.check_refusal(response.message.as_deref());
             case.check_warnings(response.warnings.as_deref());
         }
     }

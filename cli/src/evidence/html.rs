@@ -234,17 +234,24 @@ fn exceptions(page: &mut String, pack: &Pack) {
     page.push_str("<table><tr><th>Policy</th><th>#</th><th>Controls</th><th>Scope</th><th>Reason</th><th>Approved by</th><th>Expires</th><th>Status</th></tr>\n");
     for entry in &pack.exceptions {
         let mut scope = Vec::new();
+        if !entry.namespaces.is_empty() {
+            scope.push(escape(&format!(
+                "namespaces {}",
+                entry.namespaces.join(", ")
+            )));
+        }
+        if let Some(flag) = &entry.namespace_flag {
+            scope.push(format!("<span class=\"flag\">{}</span>", escape(flag)));
+        }
         if !entry.images.is_empty() {
-            scope.push(format!("images {}", entry.images.join(", ")));
+            scope.push(escape(&format!("images {}", entry.images.join(", "))));
         }
         if !entry.containers.is_empty() {
-            scope.push(format!("containers {}", entry.containers.join(", ")));
+            scope.push(escape(&format!(
+                "containers {}",
+                entry.containers.join(", ")
+            )));
         }
-        scope.push(if entry.namespaces.is_empty() {
-            "every namespace".to_owned()
-        } else {
-            format!("namespaces {}", entry.namespaces.join(", "))
-        });
         let status_class = entry.status.replace(' ', "-");
         let status = match (&entry.status[..], entry.days_left) {
             ("active", Some(days)) => format!("active ({days} days left)"),
@@ -264,7 +271,7 @@ fn exceptions(page: &mut String, pack: &Pack) {
             escape(&entry.policy),
             entry.index,
             escape(&entry.controls.join(", ")),
-            escape(&scope.join("; ")),
+            scope.join("; "),
             escape(&entry.reason),
             entry.approved_by.as_deref().map_or_else(
                 || "<span class=\"flag\">not recorded</span>".to_owned(),

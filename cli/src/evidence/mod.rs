@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use pci_shared::time::{Date, Timestamp};
+use pci_shared::time::{Date, Now, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Profile, Requirement};
@@ -76,8 +76,14 @@ pub struct Pack {
 pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     let today = match &args.date {
         Some(text) => Date::parse(text).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
-        None => Date::parse(&history::date_of(Timestamp::now().0))
-            .map_err(|e| anyhow::anyhow!("today: {e}"))?,
+        None => {
+            let Now::At(Timestamp(seconds)) = Now::read() else {
+                anyhow::bail!(
+                    "the clock cannot be read, so expired exceptions cannot be told apart: give the pack's date with --date YYYY-MM-DD"
+                );
+            };
+            Date::parse(&history::date_of(seconds)).map_err(|e| anyhow::anyhow!("today: {e}"))?
+        }
     };
     let documents = policies::read_manifests(&args.manifests)?;
     let deployed = policies::collect(&documents)?;
@@ -211,7 +217,11 @@ pub fn scan_page(results: &ScanResults) -> String {
     let mut scan = ScanEvidence::default();
     scan.add(results);
     scan.files.push("this scan".into());
-    let today = Date::parse(&history::date_of(Timestamp::now().0)).unwrap_or(Date {
+    // The page lists no exceptions, so an unreadable clock only leaves it dated 1970-01-01.
+    let seconds = Now::read()
+        .timestamp()
+        .map_or(0, |Timestamp(seconds)| seconds);
+    let today = Date::parse(&history::date_of(seconds)).unwrap_or(Date {
         year: 1970,
         month: 1,
         day: 1,

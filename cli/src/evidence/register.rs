@@ -1,7 +1,9 @@
 //! The exceptions register: every exception of every deployed policy (and group member), with
 //! its control, scope, reason, approver and expiry, flagged when expired or expiring within
-//! 30 days.
+//! 30 days, when any namespace's author can claim it (`namespaces: ["*"]`), or when the policy
+//! refuses its namespaces.
 
+use pci_shared::exception::Namespaces;
 use pci_shared::time::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,6 +12,9 @@ use super::policies::PolicyEvidence;
 
 /// Days before expiry an exception is flagged as expiring.
 pub const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+/// What the register says of an exception with `namespaces: ["*"]`.
+pub const CLUSTER_WIDE: &str = "cluster-wide: any namespace's author can claim it";
 
 /// One row of the register.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -22,8 +27,11 @@ pub struct ExceptionEntry {
     pub controls: Vec<String>,
     pub images: Vec<String>,
     pub containers: Vec<String>,
-    /// Empty: every namespace.
+    /// As written (`["*"]`: every namespace).
     pub namespaces: Vec<String>,
+    /// What an assessor must know about the namespaces: [`CLUSTER_WIDE`], or why the policy
+    /// refuses them; `None` for named namespaces.
+    pub namespace_flag: Option<String>,
     pub reason: String,
     pub approved_by: Option<String>,
     pub expires: Option<String>,
@@ -34,9 +42,10 @@ pub struct ExceptionEntry {
 }
 
 impl ExceptionEntry {
-    /// True when an assessor must look at it (expired, expiring, no expiry or approver).
+    /// True when an assessor must look at it (expired, expiring, no expiry or approver,
+    /// cluster-wide or refused namespaces).
     pub fn flagged(&self) -> bool {
-        self.status != "active" || self.approved_by.is_none()
+        self.status != "active" || self.approved_by.is_none() || self.namespace_flag.is_some()
     }
 }
 
@@ -98,11 +107,38 @@ fn entry(policy: &str, index: usize, exception: &Value, today: Date) -> Exceptio
         images: strings(&exception["images"]),
         containers: strings(&exception["containers"]),
         namespaces: strings(&exception["namespaces"]),
+        namespace_flag: namespace_flag(&exception["namespaces"]),
         reason: exception["reason"].as_str().unwrap_or_default().to_owned(),
         approved_by: exception["approvedBy"].as_str().map(str::to_owned),
         expires,
         status: status.to_owned(),
         days_left,
+    }
+}
+
+/// [`CLUSTER_WIDE`] for `["*"]`; for namespaces the policy refuses, why (the policy's own words);
+/// `None` for named namespaces.
+fn namespace_flag(namespaces: &Value) -> Option<String> {
+    let refused = |why: &str| Some(format!("refused by the policy: {why}"));
+    if namespaces.is_null() {
+        return refused(
+            "no namespaces (only the namespace is guarded by RBAC; the exception must name them)",
+        );
+    }
+    let Some(names) = namespaces.as_array() else {
+        return refused("namespaces is not a list");
+    };
+    let names: Option<Vec<String>> = names
+        .iter()
+        .map(|name| name.as_str().map(str::to_owned))
+        .collect();
+    let Some(names) = names else {
+        return refused("a namespace is not a string");
+    };
+    match Namespaces::try_from(names) {
+        Ok(Namespaces::Every) => Some(CLUSTER_WIDE.to_owned()),
+        Ok(Namespaces::Only(_)) => None,
+        Err(why) => refused(&why),
     }
 }
 
@@ -118,7 +154,7 @@ mod tests {
             entry(
                 "p",
                 0,
-                &json!({"controls": ["c"], "reason": "r", "expires": expires}),
+                &json!({"controls": ["c"], "namespaces": ["ns"], "reason": "r", "expires": expires}),
                 today,
             )
             .status
@@ -129,5 +165,41 @@ mod tests {
         assert_eq!(status(json!("2027-01-03")), "active");
         assert_eq!(status(json!(null)), "no expiry");
         assert_eq!(status(json!("soon")), "invalid expiry");
+    }
+
+    #[test]
+    fn cluster_wide_and_refused_namespaces_are_flagged() {
+        let today = Date::parse("2026-12-03").expect("date");
+        let flag = |namespaces: Value| {
+            let mut exception = json!({"controls": ["c"], "reason": "r", "approvedBy": "CISO",
+                "expires": "2027-12-31"});
+            if !namespaces.is_null() {
+                exception["namespaces"] = namespaces;
+            }
+            let entry = entry("p", 0, &exception, today);
+            assert_eq!(entry.flagged(), entry.namespace_flag.is_some());
+            entry.namespace_flag
+        };
+        assert_eq!(flag(json!(["kube-system"])), None);
+        assert_eq!(flag(json!(["*"])).as_deref(), Some(CLUSTER_WIDE));
+        assert_eq!(
+            CLUSTER_WIDE,
+            "cluster-wide: any namespace's author can claim it"
+        );
+        for (namespaces, why) in [
+            (json!(null), "refused by the policy: no namespaces"),
+            (json!([]), "refused by the policy: namespaces is empty"),
+            (
+                json!(["*", "shop"]),
+                "refused by the policy: \"*\" means every namespace",
+            ),
+            (
+                json!(["shop", ""]),
+                "refused by the policy: \"\" is not a namespace name",
+            ),
+        ] {
+            let flagged = flag(namespaces.clone()).unwrap_or_default();
+            assert!(flagged.starts_with(why), "{namespaces}: {flagged}");
+        }
     }
 }

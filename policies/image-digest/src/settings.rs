@@ -185,7 +185,7 @@ mod tests {
         "unknown field `allowedAlgorithm`"
     )]
     #[case::exception(
-        r#"{"exceptions":[{"controls":["digests"],"containers":["a"],"reason":"r"}]}"#,
+        r#"{"exceptions":[{"controls":["digests"],"containers":["a"],"namespaces":["ns"],"reason":"r"}]}"#,
         "unknown control \"digests\""
     )]
     fn rejects_invalid_settings_precisely(#[case] json: &str, #[case] expected: &str) {

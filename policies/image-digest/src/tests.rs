@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::ImageDigest;
 use crate::lookup::DigestLookup;
 
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 const OLD: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const NEW: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
@@ -212,7 +212,7 @@ fn a_moved_tag_warns_or_rejects_as_configured() {
 
 #[test]
 fn exceptions_waive_a_named_control() {
-    let settings = json!({"exceptions": [{"controls": ["digest"], "images": ["registry.corp.com/legacy/*"], "reason": "vendor ships tags only (CAB-9)"}]});
+    let settings = json!({"exceptions": [{"controls": ["digest"], "images": ["registry.corp.com/legacy/*"], "namespaces": ["default"], "reason": "vendor ships tags only (CAB-9)"}]});
     let (response, _) = run(
         WorkloadKind::Pod,
         &["registry.corp.com/legacy/app:3"],

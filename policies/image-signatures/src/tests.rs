@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use pci_shared::policy::{evaluate, read_settings};
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use rstest::rstest;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::ImageSignatures;
 use crate::verifier::{SignatureHost, VerifyRequest};
 
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 /// What the tags of `registry.corp.com` point to: signed with key A, the GitHub owner `corp`,
 /// the test certificate and the keyless identities below.
 const DIGEST: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";

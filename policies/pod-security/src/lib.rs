@@ -22,7 +22,7 @@ use pci_shared::input::InputError;
 use pci_shared::policy::{Policy, Target, object_value, read_workload};
 use pci_shared::request::{AdmissionRequest, Operation};
 use pci_shared::response::Outcome;
-use pci_shared::time::Timestamp;
+use pci_shared::time::Now;
 use pci_shared::update::Review;
 use pci_shared::workload::{Workload, WorkloadKind};
 use serde_json::Value;
@@ -40,7 +40,7 @@ impl Policy for PodSecurity {
     fn evaluate(
         request: &AdmissionRequest<'_>,
         settings: &Settings,
-        now: Timestamp,
+        now: Now,
     ) -> Result<Outcome, InputError> {
         let review = match read_workload(request)? {
             Target::Workload(review) => review,

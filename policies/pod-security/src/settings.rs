@@ -155,7 +155,7 @@ mod tests {
                 "allowedCapabilities":["NET_BIND_SERVICE","cap_chown"],
                 "requiredDropCapabilities":["NET_RAW"],
                 "allowedHostPorts":[{"min":8000,"max":8080}],
-                "exceptions":[{"controls":["privileged"],"images":["registry.k8s.io/kube-proxy:*"],"reason":"iptables","expires":"2027-06-30"}],
+                "exceptions":[{"controls":["privileged"],"images":["registry.k8s.io/kube-proxy:*"],"namespaces":["kube-system"],"reason":"iptables","expires":"2027-06-30"}],
                 "mutate":{"dropAllCapabilities":true,"disallowPrivilegeEscalation":true,"seccompRuntimeDefault":true,"runAsNonRoot":true}}"#,
         )
         .expect("valid");
@@ -237,11 +237,11 @@ mod tests {
         "min 90 is greater than max 80"
     )]
     #[case::exception_control(
-        r#"{"exceptions":[{"controls":["privileged_typo"],"containers":["a"],"reason":"r"}]}"#,
+        r#"{"exceptions":[{"controls":["privileged_typo"],"containers":["a"],"namespaces":["ns"],"reason":"r"}]}"#,
         "unknown control"
     )]
     #[case::exception_reason(
-        r#"{"exceptions":[{"controls":["privileged"],"containers":["a"],"reason":""}]}"#,
+        r#"{"exceptions":[{"controls":["privileged"],"containers":["a"],"namespaces":["ns"],"reason":""}]}"#,
         "reason"
     )]
     #[case::mutate_typo(

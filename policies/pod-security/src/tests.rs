@@ -2,7 +2,7 @@
 
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{
     CaseTable, WorkloadCase, admission_request, reported_violations, validation_payload,
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::PodSecurity;
 
 /// 2026-11-22T00:00:00Z, so exception expiry is deterministic.
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 
 fn run(request: &Value, settings: Value) -> ValidationResponse {
     evaluate::<PodSecurity>(&validation_payload(request, &settings), NOW)
@@ -157,7 +157,7 @@ fn exceptions_waive_narrowly_and_visibly() {
     spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = json!(true);
     let request = pod(spec);
     let exception = json!({"controls": ["privileged", "hostNamespaces", "allowPrivilegeEscalation"],
-        "images": ["registry.k8s.io/kube-proxy:*"], "reason": "kube-proxy programs iptables (CHG-1234)", "expires": "2027-03-31"});
+        "images": ["registry.k8s.io/kube-proxy:*"], "namespaces": ["default"], "reason": "kube-proxy programs iptables (CHG-1234)", "expires": "2027-03-31"});
     let response = run(&request, json!({"exceptions": [exception]}));
     assert!(response.accepted, "{:?}", response.message);
     let warnings = response.warnings.clone().unwrap_or_default();
@@ -176,7 +176,7 @@ fn exceptions_waive_narrowly_and_visibly() {
     assert_eq!(applied.as_array().map(Vec::len), Some(3));
 
     let expired = json!({"controls": ["privileged", "hostNamespaces", "allowPrivilegeEscalation"],
-        "images": ["registry.k8s.io/kube-proxy:*"], "reason": "r", "expires": "2026-11-21"});
+        "images": ["registry.k8s.io/kube-proxy:*"], "namespaces": ["default"], "reason": "r", "expires": "2026-11-21"});
     let response = run(&request, json!({"exceptions": [expired]}));
     assert!(!response.accepted);
     let warnings = response.warnings.unwrap_or_default();
@@ -188,8 +188,49 @@ fn exceptions_waive_narrowly_and_visibly() {
         3
     );
 
-    let other_image = json!({"controls": ["privileged"], "images": ["registry.k8s.io/kube-proxy-evil:*"], "reason": "r"});
+    let other_image = json!({"controls": ["privileged"], "images": ["registry.k8s.io/kube-proxy-evil:*"], "namespaces": ["default"], "reason": "r"});
     assert!(!run(&request, json!({"exceptions": [other_image]})).accepted);
+}
+
+#[test]
+fn without_a_clock_only_exceptions_without_expiry_waive() {
+    let mut spec = compliant_spec();
+    spec["hostNetwork"] = json!(true);
+    spec["containers"][0]["securityContext"]["privileged"] = json!(true);
+    let request = pod(spec);
+    let expiring = json!({"controls": ["privileged", "hostNamespaces"], "containers": ["app"],
+        "namespaces": ["default"], "reason": "r", "expires": "2999-12-31"});
+    let settings = json!({"level": "baseline", "exceptions": [expiring]});
+    let payload = validation_payload(&request, &settings);
+    assert!(evaluate::<PodSecurity>(&payload, NOW).accepted);
+    let response = evaluate::<PodSecurity>(&payload, Now::Unreadable);
+    assert!(!response.accepted);
+    assert_eq!(
+        reported_violations(&audit(&response)),
+        [
+            "privileged spec.containers[0].securityContext.privileged",
+            "hostNamespaces spec.hostNetwork"
+        ]
+    );
+    assert!(audit(&response)["exceptions-clock-unreadable"].is_string());
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.starts_with(
+                "pod-security: exception #0 expires on 2999-12-31 but the clock cannot be read, so it waives nothing"
+            ))
+            .count(),
+        2,
+        "{warnings:?}"
+    );
+
+    let mut lasting = expiring;
+    lasting.as_object_mut().map(|e| e.remove("expires"));
+    let settings = json!({"level": "baseline", "exceptions": [lasting]});
+    let response =
+        evaluate::<PodSecurity>(&validation_payload(&request, &settings), Now::Unreadable);
+    assert!(response.accepted, "{:?}", response.message);
 }
 
 #[test]

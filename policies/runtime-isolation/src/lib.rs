@@ -21,7 +21,7 @@ use pci_shared::patch::ObjectEditor;
 use pci_shared::policy::{Policy, Target, object_value, read_workload};
 use pci_shared::request::AdmissionRequest;
 use pci_shared::response::Outcome;
-use pci_shared::time::Timestamp;
+use pci_shared::time::Now;
 use pci_shared::update::Scope;
 use pci_shared::workload::WorkloadKind;
 use serde_json::Value;
@@ -46,7 +46,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
     fn evaluate(
         request: &AdmissionRequest<'_>,
         settings: &Settings,
-        now: Timestamp,
+        now: Now,
     ) -> Result<Outcome, InputError> {
         let mut review = match read_workload(request)? {
             Target::Workload(review) => *review,

@@ -341,7 +341,7 @@ mod tests {
         r#"{"allowedRuntimeClasses":["gvisor"],"windows":{"allowedRuntimeClasses":["hyperv"],"allowedHandlers":[]}}"#,
         "windows.allowedHandlers must list the Hyper-V handlers a Windows class may map to (leave it out for runhcs-wcow-hypervisor, runhcs-wcow-hypervisor-*): an empty list would verify nothing"
     )]
-    #[case::exception(r#"{"allowedRuntimeClasses":["gvisor"],"exceptions":[{"controls":["runtime"],"containers":["a"],"reason":"r"}]}"#, "unknown control \"runtime\"")]
+    #[case::exception(r#"{"allowedRuntimeClasses":["gvisor"],"exceptions":[{"controls":["runtime"],"containers":["a"],"namespaces":["ns"],"reason":"r"}]}"#, "unknown control \"runtime\"")]
     fn rejects_invalid_settings_precisely(#[case] json: &str, #[case] expected: &str) {
         let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");

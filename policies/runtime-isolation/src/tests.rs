@@ -2,7 +2,7 @@
 
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{admission_request, reported_violations, validation_payload, workload_object};
 use serde_json::{Value, json};
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::RuntimeIsolation;
 use crate::cluster::{ClusterLookup, Lookup, classify};
 
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 
 /// Namespaces `payments` (labelled pci=cde), `cardholder` (labelled as pci.yml's recommended
 /// settings select) and `web`; `broken` fails to load. RuntimeClasses `gvisor` (runsc), `kata`
@@ -334,7 +334,7 @@ fn a_waived_handler_check_waives_only_that_check_and_says_so() {
     assert!(rejected.mutated_object.is_none());
 
     settings["exceptions"] = json!([{"controls": ["runtimeHandler"], "containers": ["app"],
-        "reason": "handler migration to runsc (CHG-7)", "expires": "2027-01-31"}]);
+        "namespaces": ["web"], "reason": "handler migration to runsc (CHG-7)", "expires": "2027-01-31"}]);
     let waived = run_in(
         "web",
         WorkloadKind::Pod,

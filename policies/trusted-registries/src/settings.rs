@@ -160,7 +160,7 @@ mod tests {
             r#"{"registries":{"allow":["registry.corp.com","registry.corp.com:5000/payments"],"deny":["registry.corp.com/legacy"]},
                 "images":{"allow":["docker.io/library/busybox@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"deny":["*.corp.com/**:debug"]},
                 "tags":{"deny":["latest","*-rc*"]},
-                "exceptions":[{"controls":["registries"],"images":["quay.io/prometheus/node-exporter:*"],"reason":"vendored exporter, reviewed","expires":"2027-01-31"}]}"#,
+                "exceptions":[{"controls":["registries"],"images":["quay.io/prometheus/node-exporter:*"],"namespaces":["monitoring"],"reason":"vendored exporter, reviewed","expires":"2027-01-31"}]}"#,
         )
         .expect("valid");
         assert_eq!(settings.registries.allow.len(), 2);
@@ -192,7 +192,7 @@ mod tests {
         r#"{"images":{"allow":["nginx:1.25"],"deny":["docker.io/library/nginx:1.25"]}}"#,
         "both allowed and denied"
     )]
-    #[case::exception_control(r#"{"tags":{"deny":["latest"]},"exceptions":[{"controls":["registry"],"containers":["a"],"reason":"r"}]}"#, "unknown control \"registry\"")]
+    #[case::exception_control(r#"{"tags":{"deny":["latest"]},"exceptions":[{"controls":["registry"],"containers":["a"],"namespaces":["ns"],"reason":"r"}]}"#, "unknown control \"registry\"")]
     fn rejects_inconsistent_settings_precisely(#[case] json: &str, #[case] expected: &str) {
         let error = read_settings::<Exported>(json).expect_err("invalid settings");
         assert!(error.contains(expected), "{json}: {error}");

@@ -2,14 +2,14 @@
 
 use pci_shared::policy::evaluate;
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{CaseTable, admission_request, validation_payload, workload_object};
 use serde_json::{Value, json};
 
 use crate::TrustedRegistries;
 
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 
 fn run(request: &Value, settings: Value) -> ValidationResponse {
     evaluate::<TrustedRegistries>(&validation_payload(request, &settings), NOW)

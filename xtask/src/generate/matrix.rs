@@ -121,8 +121,10 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
          3. Verdicts are visible: a rejection names every violation with its container, field and control;\n   \
          each response carries a `violations` audit annotation, and background audit (Kubewarden audit scanner)\n   \
          reports existing workloads.\n\
-         4. Exceptions are visible in the `exceptions` setting of each policy: control, images or containers,\n   \
-         namespaces, reason and expiry; expired ones stop applying and the response says so.\n"
+         4. Exceptions are visible in the `exceptions` setting of each policy: control, namespaces (required;\n   \
+         `[\"*\"]` is cluster-wide, any namespace's author can claim it, and every waiver says so), images or\n   \
+         containers, reason and expiry; expired ones stop applying and the response says so, and so do\n   \
+         expiring ones when the clock cannot be read.\n"
     ));
     Ok(text)
 }

@@ -3,7 +3,7 @@
 
 use pci_shared::policy::{evaluate, read_settings};
 use pci_shared::response::ValidationResponse;
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{admission_request, validation_payload, workload_object};
 use rstest::rstest;
@@ -17,7 +17,10 @@ fn run(kind: WorkloadKind, spec: Value, settings: Value) -> ValidationResponse {
         "CREATE",
         workload_object(kind, "web", json!({}), spec),
     );
-    evaluate::<PodSecurity>(&validation_payload(&request, &settings), Timestamp(0))
+    evaluate::<PodSecurity>(
+        &validation_payload(&request, &settings),
+        Now::At(Timestamp(0)),
+    )
 }
 
 /// Every default the PodSecurityPolicy settings imply.

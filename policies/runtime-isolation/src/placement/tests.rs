@@ -2,7 +2,7 @@
 //! audit annotation, settings validation, and the Rancher form.
 
 use pci_shared::policy::{evaluate, read_settings};
-use pci_shared::time::Timestamp;
+use pci_shared::time::{Now, Timestamp};
 use pci_shared::workload::WorkloadKind;
 use pci_testkit::{CaseTable, admission_request, validation_payload, workload_object};
 use rstest::rstest;
@@ -12,7 +12,7 @@ use crate::cluster::HostCluster;
 use crate::placement::presets::Preset;
 use crate::{Exported, RuntimeIsolation};
 
-const NOW: Timestamp = Timestamp(20_779 * 86_400);
+const NOW: Now = Now::At(Timestamp(20_779 * 86_400));
 
 fn run(request: &Value, settings: &Value) -> pci_shared::response::ValidationResponse {
     evaluate::<RuntimeIsolation<HostCluster>>(&validation_payload(request, settings), NOW)
