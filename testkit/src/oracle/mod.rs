@@ -191,7 +191,7 @@ fn draw_change(draw: &mut Draw<'_>, draft: &mut Draft, subject: Subject) -> Opti
 /// Judges `case` with policy `P` in the oracle's world.
 fn judge<P: Policy>(case: &Case) -> ValidationResponse {
     let _host = script_host_calls(world::answer);
-    evaluate::<P>(case.payload.as_bytes(), NOW)
+    evaluate::<P>(case.payload.as_bytes(), NOW.into())
 }
 
 /// What a failing case was, for the report.
