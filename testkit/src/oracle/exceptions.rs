@@ -34,7 +34,7 @@ const OTHER_NAMESPACES: [&str; 6] = [
     "kube-system",
     "payments-dev",
     "web",
-    "Payments",
+    "payment",
     "default",
     "batch",
 ];
