@@ -13,12 +13,14 @@ pub const DEFAULT_REGISTRY: &str = "docker.io";
 /// The other names of Docker Hub's registry a runtime pulls from: its legacy name (which
 /// Docker's own reference parser reads as `docker.io`) and the endpoint that `docker.io` stands
 /// for (where containerd and Docker send every Docker Hub pull), each also with the HTTPS port
-/// written out. One registry, so one name wherever images are matched.
-pub const DOCKER_HUB_ALIASES: [&str; 4] = [
+/// written out, and `docker.io` itself with that port (the same host Docker Inc. serves; the
+/// short name's port only spelled out). One registry, so one name wherever images are matched.
+pub const DOCKER_HUB_ALIASES: [&str; 5] = [
     "index.docker.io",
     "registry-1.docker.io",
     "index.docker.io:443",
     "registry-1.docker.io:443",
+    "docker.io:443",
 ];
 const OFFICIAL_NAMESPACE: &str = "library";
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
@@ -493,6 +495,7 @@ mod tests {
         "docker.io/library/nginx:1"
     )]
     #[case::legacy_index_https_port("index.docker.io:443/nginx", "docker.io/library/nginx:latest")]
+    #[case::short_name_https_port("docker.io:443/nginx:1", "docker.io/library/nginx:1")]
     #[case::hub_look_alike(
         "registry-2.docker.io/library/nginx:1",
         "registry-2.docker.io/library/nginx:1"

@@ -1,6 +1,6 @@
 //! Kubernetes manifests read as `pci-policies scan` reads them: YAML streams (JSON is YAML)
 //! parsed by a YAML parser into documents with their lines ([`yaml`]), scalars as kubectl reads
-//! them ([`scalar`]), `kind: List` and AdmissionReviews opened, and each workload turned into the
+//! them ([`scalar`]), lists (any document with `items`) and AdmissionReviews opened, and each workload turned into the
 //! CREATE request the API server would send. Every document the parser counts is judged,
 //! skipped or unreadable: [`Origin::document`] numbers them, and none is dropped.
 //!
@@ -13,6 +13,8 @@ pub mod yaml;
 
 use std::sync::Arc;
 
+use pci_shared::api_versions;
+use pci_shared::request::GroupVersionKind;
 use pci_shared::workload::WorkloadKind;
 use serde_json::{Value, json};
 
@@ -134,67 +136,140 @@ pub fn read_text(file: &str, text: &str) -> Vec<Document> {
     documents
 }
 
-/// One parsed document: a `List`'s items each (an empty `List` is skipped), an
-/// AdmissionReview's object, else the object.
+/// One parsed document: an AdmissionReview's object, a list's items each (an empty list is
+/// skipped), else the object.
 fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec<Document>) {
-    // An AdmissionReview or AdmissionRequest (as kwctl run takes): its object.
-    let (pointer, step) = if value.get("request").is_some() {
-        ("/request/object", "request.object")
-    } else if value.get("operation").is_some() {
-        ("/object", "object")
-    } else {
-        ("", "")
-    };
-    if !pointer.is_empty()
-        && let Some(object) = value.pointer_mut(pointer).filter(|o| o.is_object())
-    {
-        let object = object.take();
+    if let Some((object, step)) = admission_object(&mut value) {
         expand(origin, object, &source.within(step), documents);
         return;
     }
-    let Some(kind) = value.get("kind").and_then(Value::as_str) else {
-        // Read, but not a Kubernetes object (a settings file, a session, an empty document):
-        // nothing to judge.
-        documents.push(Document::Skipped {
-            origin,
-            kind: String::new(),
-        });
-        return;
-    };
-    if kind == "List" || kind.ends_with("List") && value.get("items").is_some() {
-        let kind = kind.to_owned();
-        match value.get_mut("items").map(Value::take) {
-            Some(Value::Array(items)) if !items.is_empty() => {
-                for (index, item) in items.into_iter().enumerate() {
-                    let within = source.within(&format!("items[{index}]"));
-                    expand(origin.clone(), item, &within, documents);
-                }
-            }
-            None | Some(Value::Null | Value::Array(_)) => {
-                documents.push(Document::Skipped { origin, kind });
-            }
-            Some(_) => documents.push(Document::Invalid {
-                origin,
-                error: format!("{kind}: items is not a list"),
-            }),
-        }
+    if value.get("items").is_some() {
+        expand_list(origin, value, source, documents);
         return;
     }
-    let api_version = value
-        .get("apiVersion")
+    let kind = match value.get("kind") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(kind)) => kind.clone(),
+        Some(other) => {
+            documents.push(Document::Invalid {
+                origin,
+                error: format!("kind {other} is not a string"),
+            });
+            return;
+        }
+    };
+    if kind.is_empty() {
+        // Read, but not a Kubernetes object (a settings file, a session, an empty document):
+        // nothing to judge.
+        documents.push(Document::Skipped { origin, kind });
+        return;
+    }
+    read_object(origin, value, kind, source, documents);
+}
+
+/// The object of an AdmissionReview (`kind: AdmissionReview`) or of an AdmissionRequest as
+/// `kwctl run` takes it (no `kind`; `operation` or `request`), with its path. A document that
+/// states any other kind is that object, whatever fields it adds: a Pod with a `request` or
+/// `operation` field is a Pod (the API server drops or refuses unknown fields), never a wrapper
+/// hiding it.
+fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
+    let kindless = matches!(value.get("kind"), None | Some(Value::Null));
+    let (pointer, step) = match value.get("kind").and_then(Value::as_str) {
+        Some("AdmissionReview") => ("/request/object", "request.object"),
+        _ if kindless && value.get("operation").is_some() => ("/object", "object"),
+        _ if kindless && value.get("request").is_some() => ("/request/object", "request.object"),
+        _ => return None,
+    };
+    let object = value.pointer_mut(pointer).filter(|o| o.is_object())?;
+    Some((object.take(), step))
+}
+
+/// A list as Kubernetes' decoder (and so `kubectl apply`) reads one: any document with `items`,
+/// whatever its kind. An item that states neither `kind` nor `apiVersion` takes the list's kind
+/// without its `List` suffix and the list's `apiVersion` (a `PodList`'s items are Pods).
+fn expand_list(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec<Document>) {
+    let kind = value
+        .get("kind")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let api_version = api_version.as_str();
-    let (group, version) = match api_version.rsplit_once('/') {
-        Some((group, version)) => (group.to_owned(), version.to_owned()),
-        None => (String::new(), api_version.to_owned()),
-    };
-    let (group, version) = (group.as_str(), version.as_str());
-    let kind = kind.to_owned();
-    let Some(workload) = WorkloadKind::from_group_kind(group, &kind) else {
-        documents.push(Document::Skipped { origin, kind });
+    let api_version = value.get("apiVersion").filter(|v| !v.is_null()).cloned();
+    match value.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let item_kind = kind.strip_suffix("List").unwrap_or(&kind);
+            for (index, mut item) in items.into_iter().enumerate() {
+                inherit_type(&mut item, item_kind, api_version.as_ref());
+                let within = source.within(&format!("items[{index}]"));
+                expand(origin.clone(), item, &within, documents);
+            }
+        }
+        None | Some(Value::Null | Value::Array(_)) => {
+            documents.push(Document::Skipped { origin, kind });
+        }
+        Some(_) => documents.push(Document::Invalid {
+            origin,
+            error: format!("{kind}: items is not a list"),
+        }),
+    }
+}
+
+/// Gives a list's item that states neither `kind` nor `apiVersion` the ones its list implies.
+fn inherit_type(item: &mut Value, kind: &str, api_version: Option<&Value>) {
+    let Some(fields) = item.as_object_mut() else {
         return;
+    };
+    let unstated = |key: &str| match fields.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(text)) => text.is_empty(),
+        Some(_) => false,
+    };
+    if !(unstated("kind") && unstated("apiVersion")) {
+        return;
+    }
+    if !kind.is_empty() {
+        fields.insert("kind".to_owned(), Value::String(kind.to_owned()));
+    }
+    if let Some(api_version) = api_version {
+        fields.insert("apiVersion".to_owned(), api_version.clone());
+    }
+}
+
+/// An object that states its kind: a workload kind in any group and version Kubernetes served
+/// it in becomes its CREATE request; a workload kind's name at a version that never served it
+/// is unreadable; any other kind is skipped.
+fn read_object(
+    origin: Origin,
+    mut value: Value,
+    kind: String,
+    source: &Source,
+    documents: &mut Vec<Document>,
+) {
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let type_meta = GroupVersionKind {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        kind,
+    };
+    let workload = match api_versions::workload_kind(&type_meta) {
+        Ok(Some(workload)) => workload,
+        Ok(None) => {
+            documents.push(Document::Skipped {
+                origin,
+                kind: type_meta.kind,
+            });
+            return;
+        }
+        Err(error) => {
+            documents.push(Document::Invalid {
+                origin,
+                error: format!("apiVersion: {}", error.message),
+            });
+            return;
+        }
     };
     let name = value["metadata"]["name"]
         .as_str()
@@ -203,7 +278,7 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
     if name.is_empty() {
         documents.push(Document::Invalid {
             origin,
-            error: format!("{kind} without metadata.name"),
+            error: format!("{} without metadata.name", type_meta.kind),
         });
         return;
     }
@@ -211,9 +286,8 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
         .as_str()
         .unwrap_or(DEFAULT_NAMESPACE)
         .to_owned();
-    let mut object = value;
-    object["metadata"]["namespace"] = Value::String(namespace.clone());
-    let request = create_request(workload, version, &name, &namespace, object);
+    value["metadata"]["namespace"] = Value::String(namespace.clone());
+    let request = create_request(workload, &type_meta, &name, &namespace, value);
     documents.push(Document::Workload {
         origin,
         kind: workload,
@@ -226,15 +300,19 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
 
 /// The AdmissionRequest the API server sends for creating `object` (built field by field:
 /// `json!` would copy the object through serialisation).
+///
+/// The request names the group and version the document is written in (an older one is
+/// judged as its current form by the policies, as for a webhook with `matchPolicy: Exact`).
 fn create_request(
     kind: WorkloadKind,
-    version: &str,
+    written: &GroupVersionKind,
     name: &str,
     namespace: &str,
     object: Value,
 ) -> Value {
-    let gvk = json!({"group": kind.group(), "version": version, "kind": kind.name()});
-    let gvr = json!({"group": kind.group(), "version": version, "resource": kind.resource()});
+    let (group, version) = (&written.group, &written.version);
+    let gvk = json!({"group": group, "version": version, "kind": kind.name()});
+    let gvr = json!({"group": group, "version": version, "resource": kind.resource()});
     let mut request = serde_json::Map::new();
     let mut put = |key: &str, value: Value| {
         request.insert(key.to_owned(), value);

@@ -249,6 +249,104 @@ fn admission_reviews_are_opened() {
     assert_eq!(source.line_of(origin.line, "spec.containers[0].image"), 1);
 }
 
+/// Issue 29 review: workloads in the older versions Kubernetes served them in are judged (the
+/// request says the version written), a version that never served the kind is unreadable.
+#[test]
+fn older_api_versions_are_judged_and_unserved_ones_unreadable() {
+    let text = "\
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata: {name: old}
+spec: {template: {spec: {containers: [{name: a, image: nginx, securityContext: {privileged: true}}]}}}
+---
+apiVersion: apps/v2
+kind: Deployment
+metadata: {name: future}
+---
+apiVersion: v1
+kind: Deployment
+metadata: {name: core}
+---
+kind: 5
+";
+    let documents = read_text("f.yaml", text);
+    assert_eq!(
+        summary(&documents),
+        ["W Deployment @1", "I @6", "I @10", "I @14"]
+    );
+    let Document::Workload { request, .. } = &documents[0] else {
+        panic!("{documents:?}")
+    };
+    assert_eq!(
+        request["kind"],
+        json!({"group": "extensions", "version": "v1beta1", "kind": "Deployment"})
+    );
+    assert_eq!(request["resource"]["resource"], "deployments");
+    assert!(
+        error_of(&documents[1]).contains("apps/v2"),
+        "{}",
+        error_of(&documents[1])
+    );
+    assert!(error_of(&documents[3]).contains("kind 5 is not a string"));
+}
+
+/// Issue 29 review: Kubernetes' decoder reads any document with `items` as a list, and gives an
+/// item that states neither kind nor apiVersion the list's kind without `List`.
+#[test]
+fn lists_are_read_as_kubernetes_decodes_them() {
+    let text = "\
+apiVersion: v1
+kind: PodList
+items:
+- {metadata: {name: inferred}, spec: {containers: []}}
+- {kind: Service, apiVersion: v1, metadata: {name: s}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: wrapper}
+items:
+- {apiVersion: v1, kind: Pod, metadata: {name: inside}, spec: {containers: []}}
+---
+apiVersion: v1
+kind: List
+items:
+- {metadata: {name: no-kind}}
+";
+    let documents = read_text("f.yaml", text);
+    assert_eq!(
+        summary(&documents),
+        ["W Pod @1", "S Service @1", "W Pod @7", "S  @13"]
+    );
+    let Document::Workload { name, request, .. } = &documents[0] else {
+        panic!("{documents:?}")
+    };
+    assert_eq!(name, "inferred");
+    assert_eq!(request["object"]["apiVersion"], "v1");
+}
+
+/// Issue 29 review: a workload with a `request` or `operation` field is that workload, not an
+/// AdmissionReview hiding another object.
+#[test]
+fn a_workload_with_wrapper_fields_is_judged_itself() {
+    let config_map =
+        "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}";
+    let with_request = POD.replacen(
+        '{',
+        &format!("{{\"request\": {{\"object\": {config_map}}}, "),
+        1,
+    );
+    let with_operation = POD.replacen(
+        '{',
+        &format!("{{\"operation\": \"CREATE\", \"object\": {config_map}, "),
+        1,
+    );
+    for text in [with_request, with_operation] {
+        assert_eq!(summary(&read_text("f.json", &text)), ["W Pod @1"], "{text}");
+    }
+    let request = format!("{{\"operation\": \"CREATE\", \"object\": {POD}}}");
+    assert_eq!(summary(&read_text("r.json", &request)), ["W Pod @1"]);
+}
+
 /// A deterministic generator (xorshift64*: no dependency, the same inputs every run).
 struct Random(u64);
 
