@@ -544,6 +544,48 @@ spec:
     std::fs::remove_file(&monitor).unwrap();
 }
 
+/// Issue 29 review: with a replay session (or live), a host call the answerer cannot answer
+/// (here the namespace, which the session did not record) was reported as the policy's
+/// rejection, exit 1; it is a check not made, as offline: an error, exit 2, saying why.
+#[test]
+fn a_call_the_session_cannot_answer_is_an_error_not_a_rejection() {
+    let workload = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+  - {name: web, image: nginx}
+";
+    let policies = bundle_policies("unanswered", &["pci-runtime-isolation"], str::to_owned);
+    let session = root().join("policies/image-digest/test_data/session-resolve.yml");
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--replay",
+            session.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        workload,
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let isolation = &report["results"][0];
+    assert_eq!(isolation["verdict"], "error", "{isolation:#}");
+    let message = isolation["message"].as_str().unwrap();
+    for needed in [
+        "the cluster for v1 Namespace shop",
+        "the replay session has no answer for it",
+    ] {
+        assert!(message.contains(needed), "{needed}: {message}");
+    }
+    std::fs::remove_file(&policies).unwrap();
+}
+
 /// Issue 29: documents whose `---` line carries content were thrown away with the line. Read by
 /// a YAML parser, each is judged, its findings on their lines; an empty document is counted.
 #[test]

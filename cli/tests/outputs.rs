@@ -824,6 +824,66 @@ fn the_register_marks_a_cluster_wide_exception() {
     );
 }
 
+/// Issue 29 review: settings with an exception the policy refuses (no namespaces) were shown as
+/// an enforcing policy. policy-server does not start such a policy: the pack says so in the
+/// summary, the section and the JSON, and does not count it as enforcing its section.
+#[test]
+fn a_policy_whose_settings_are_refused_is_not_counted_as_enforcing() {
+    let dir = scratch("refused-settings");
+    let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
+        "    exceptions: []\n",
+        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [kube-proxy], reason: from before namespaces were required, approvedBy: CISO, expires: '2027-12-31'}\n",
+    );
+    let policies = dir.join("policies.yaml");
+    std::fs::write(&policies, manifest).unwrap();
+    let out = dir.join("pack");
+    let (code, stdout, stderr) = pci_policies(&[
+        "evidence",
+        "--manifests",
+        policies.to_str().unwrap(),
+        "--date",
+        "2026-12-03",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            "NOT STARTED, their settings refused (see the exceptions register): pci-pod-security"
+        ),
+        "{stdout}"
+    );
+    let pack: Value = serde_json::from_str(&read(&out.join("evidence.json"))).unwrap();
+    let policy = pack["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "pci-pod-security")
+        .unwrap();
+    let refused = policy["refusedSettings"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]
+            .as_str()
+            .unwrap()
+            .starts_with("exceptions[1]: no namespaces")
+    );
+    let section = pack["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "3.1")
+        .unwrap();
+    assert_eq!(section["policies"], serde_json::json!([]), "{section:#}");
+    assert_eq!(
+        section["notStarted"],
+        serde_json::json!(["pci-pod-security"])
+    );
+    let html = read(&out.join("index.html"));
+    assert!(html.contains("pci-pod-security is not started: the policy refuses its settings"));
+    assert!(html.contains("not started: settings refused"));
+}
+
 /// examples/pod-security: the PodSecurityPolicy settings reject what the workloads' comments
 /// say, each under its own control, and the compliant Deployment passes.
 #[test]

@@ -12,6 +12,12 @@ use crate::replay::{CallbackRequest, Recorder, Replay, Response};
 pub trait LiveAnswers: Send + Sync + std::fmt::Debug {
     /// The payload handed to the guest, or the host error it sees.
     fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String>;
+
+    /// Whether this answerer can answer `request` at all (an error it answers, such as an
+    /// unknown image, is still an answer). A call it cannot answer is a check not made.
+    fn serves(&self, _request: &CallbackRequest) -> bool {
+        true
+    }
 }
 
 /// Live answers remembered for the whole of a run: a scan asks about each image (digest,
@@ -47,6 +53,10 @@ impl LiveAnswers for CachedAnswers {
         }
         answer
     }
+
+    fn serves(&self, request: &CallbackRequest) -> bool {
+        self.inner.serves(request)
+    }
 }
 
 /// A session read as a lookup table rather than a queue: any recorded request is answered
@@ -77,6 +87,12 @@ impl LiveAnswers for SessionAnswers {
             Response::Success { payload } => Ok(payload.clone().into_bytes()),
             Response::Error { message } => Err(message.clone()),
         }
+    }
+
+    fn serves(&self, request: &CallbackRequest) -> bool {
+        self.exchanges
+            .iter()
+            .any(|(recorded, _)| recorded == request)
     }
 }
 

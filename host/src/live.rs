@@ -65,4 +65,20 @@ impl LiveAnswers for LiveHost {
             )),
         }
     }
+
+    /// Registry and signature calls only: Kubernetes, DNS and certificate calls need a replay
+    /// session.
+    fn serves(&self, request: &CallbackRequest) -> bool {
+        matches!(
+            request,
+            CallbackRequest::OciManifestDigest { .. }
+                | CallbackRequest::OciManifest { .. }
+                | CallbackRequest::OciManifestAndConfig { .. }
+                | CallbackRequest::SigstorePubKeyVerify { .. }
+                | CallbackRequest::SigstoreKeylessVerify { .. }
+                | CallbackRequest::SigstoreKeylessPrefixVerify { .. }
+                | CallbackRequest::SigstoreGithubActionsVerify { .. }
+                | CallbackRequest::SigstoreCertificateVerify { .. }
+        )
+    }
 }

@@ -75,53 +75,67 @@ impl TryFrom<String> for DateSetting {
     }
 }
 
-/// Checks a list of exceptions against the controls a policy knows.
+/// Checks a list of exceptions against the controls a policy knows: every refused exception is
+/// named, each with its first problem, so old settings are fixed in one pass.
 pub fn validate_exceptions(
     exceptions: &[Exception],
     known_controls: &[&str],
 ) -> Result<(), String> {
-    for (index, exception) in exceptions.iter().enumerate() {
-        let at = format!("exceptions[{index}]");
-        if exception.reason.trim().is_empty() {
+    let problems: Vec<String> = exceptions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, exception)| {
+            problem_of(&format!("exceptions[{index}]"), exception, known_controls).err()
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The first problem of the exception at `at`, if any.
+fn problem_of(at: &str, exception: &Exception, known_controls: &[&str]) -> Result<(), String> {
+    if exception.reason.trim().is_empty() {
+        return Err(format!(
+            "{at}.reason must explain why the exception is needed"
+        ));
+    }
+    if exception
+        .approved_by
+        .as_ref()
+        .is_some_and(|a| a.trim().is_empty())
+    {
+        return Err(format!(
+            "{at}.approvedBy is empty: name who approved the exception, or leave it out"
+        ));
+    }
+    if exception.controls.is_empty() {
+        return Err(format!("{at}.controls must name at least one control"));
+    }
+    for control in &exception.controls {
+        if !known_controls.contains(&control.as_str()) {
             return Err(format!(
-                "{at}.reason must explain why the exception is needed"
+                "{at}.controls: unknown control \"{control}\"; known controls: {}",
+                known_controls.join(", ")
             ));
         }
-        if exception
-            .approved_by
-            .as_ref()
-            .is_some_and(|a| a.trim().is_empty())
-        {
-            return Err(format!(
-                "{at}.approvedBy is empty: name who approved the exception, or leave it out"
-            ));
-        }
-        if exception.controls.is_empty() {
-            return Err(format!("{at}.controls must name at least one control"));
-        }
-        for control in &exception.controls {
-            if !known_controls.contains(&control.as_str()) {
-                return Err(format!(
-                    "{at}.controls: unknown control \"{control}\"; known controls: {}",
-                    known_controls.join(", ")
-                ));
-            }
-        }
-        if exception.namespaces.is_none() {
-            return Err(format!(
-                "{at} (controls: {}) must name the namespaces it applies in, because only the namespace is guarded by RBAC (a pod's author writes its images and container names): add namespaces: [\"<namespace>\"] to it, or namespaces: [\"{}\"] to let any namespace's author claim it",
-                exception.controls.join(", "),
-                namespaces::EVERY_NAMESPACE
-            ));
-        }
-        if exception.images.is_empty() && exception.containers.is_empty() {
-            return Err(format!(
-                "{at} must narrow itself with images and/or containers: an exception covering every workload is no exception"
-            ));
-        }
-        if let Some(name) = exception.containers.iter().find(|c| c.trim().is_empty()) {
-            return Err(format!("{at}.containers contains an empty name \"{name}\""));
-        }
+    }
+    if exception.namespaces.is_none() {
+        return Err(format!(
+            "{at} (controls: {}) must name the namespaces it applies in, because only the namespace is guarded by RBAC (a pod's author writes its images and container names): add namespaces: [\"<namespace>\"] to it, or namespaces: [\"{}\"] to let any namespace's author claim it",
+            exception.controls.join(", "),
+            namespaces::EVERY_NAMESPACE
+        ));
+    }
+    if exception.images.is_empty() && exception.containers.is_empty() {
+        return Err(format!(
+            "{at} must narrow itself with images and/or containers: an exception covering every workload is no exception"
+        ));
+    }
+    if let Some(name) = exception.containers.iter().find(|c| c.trim().is_empty()) {
+        return Err(format!("{at}.containers contains an empty name \"{name}\""));
     }
     Ok(())
 }

@@ -78,6 +78,18 @@ pub fn render(pack: &Pack) -> String {
         for policy in pack
             .policies
             .iter()
+            .filter(|p| section.not_started.contains(&p.name))
+        {
+            let _ = writeln!(
+                page,
+                "<p class=\"flag\">{} is not started: the policy refuses its settings ({}), so policy-server does not run it and it enforces nothing.</p>",
+                escape(&policy.name),
+                escape(&policy.refused_settings.join("; "))
+            );
+        }
+        for policy in pack
+            .policies
+            .iter()
             .filter(|p| section.policies.contains(&p.name))
         {
             policy_block(&mut page, &section.id, policy);
@@ -102,7 +114,7 @@ fn overview(page: &mut String, pack: &Pack) {
         for policy in pack
             .policies
             .iter()
-            .filter(|p| section.policies.contains(&p.name))
+            .filter(|p| section.policies.contains(&p.name) || section.not_started.contains(&p.name))
         {
             let deviations = policy.settings.iter().filter(|s| s.is_deviation()).count();
             let flag = |good: bool, text: &str| {
@@ -117,7 +129,11 @@ fn overview(page: &mut String, pack: &Pack) {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&section.id),
                 escape(&policy.name),
-                flag(policy.mode == "protect", &policy.mode),
+                if policy.refused_settings.is_empty() {
+                    flag(policy.mode == "protect", &policy.mode)
+                } else {
+                    flag(false, "not started: settings refused")
+                },
                 flag(policy.failure_policy == "Fail", &policy.failure_policy),
                 escape(&policy.webhook),
                 if policy.background_audit { "yes" } else { "no" },

@@ -53,6 +53,9 @@ pub struct SectionEvidence {
     pub requirements: Vec<Requirement>,
     /// Names of the deployed policies enforcing it.
     pub policies: Vec<String>,
+    /// Deployed policies for it that refuse their own settings: not started, enforcing nothing.
+    #[serde(default)]
+    pub not_started: Vec<String>,
 }
 
 /// The whole pack (`evidence.json`).
@@ -115,8 +118,22 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
         .filter(|s| s.is_deviation())
         .count();
     let flagged = pack.exceptions.iter().filter(|e| e.flagged()).count();
+    let not_started: Vec<&str> = pack
+        .policies
+        .iter()
+        .filter(|p| !p.refused_settings.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    let not_started = if not_started.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; NOT STARTED, their settings refused (see the exceptions register): {}",
+            not_started.join(", ")
+        )
+    };
     println!(
-        "{}: {} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged)",
+        "{}: {} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged){not_started}",
         index.display(),
         pack.policies.len(),
         deviations,
@@ -129,26 +146,31 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
 /// The pack of what was read.
 fn pack(
     today: Date,
-    policies: Vec<PolicyEvidence>,
+    mut policies: Vec<PolicyEvidence>,
     reports: Option<ReportHistory>,
     scan: Option<ScanEvidence>,
 ) -> Pack {
+    let exceptions = register::register(&policies, today);
+    mark_refused_settings(&mut policies, &exceptions);
     let profile = Profile::get();
     let sections = profile
         .sections
         .iter()
-        .map(|section| SectionEvidence {
-            id: section.id.clone(),
-            title: section.title.clone(),
-            requirements: section.requirements.clone(),
-            policies: policies
+        .map(|section| {
+            let (started, not_started): (Vec<&PolicyEvidence>, Vec<&PolicyEvidence>) = policies
                 .iter()
                 .filter(|p| p.sections.contains(&section.id))
-                .map(|p| p.name.clone())
-                .collect(),
+                .partition(|p| p.refused_settings.is_empty());
+            let names = |list: Vec<&PolicyEvidence>| list.iter().map(|p| p.name.clone()).collect();
+            SectionEvidence {
+                id: section.id.clone(),
+                title: section.title.clone(),
+                requirements: section.requirements.clone(),
+                policies: names(started),
+                not_started: names(not_started),
+            }
         })
         .collect();
-    let exceptions = register::register(&policies, today);
     Pack {
         date: today.to_string(),
         tool: format!("pci-policies {}", env!("CARGO_PKG_VERSION")),
@@ -160,6 +182,30 @@ fn pack(
         reports,
         scan,
         reproduce: Vec::new(),
+    }
+}
+
+/// Marks each policy with an exception the register finds refused (its namespaces): the policy
+/// refuses its settings, so policy-server does not start it.
+fn mark_refused_settings(policies: &mut [PolicyEvidence], exceptions: &[ExceptionEntry]) {
+    for entry in exceptions {
+        let Some(why) = entry
+            .namespace_flag
+            .as_deref()
+            .and_then(|flag| flag.strip_prefix(register::REFUSED))
+        else {
+            continue;
+        };
+        let (name, setting) = match entry.policy.split_once(" / ") {
+            Some((name, member)) => (name, format!("{member}: exceptions[{}]", entry.index)),
+            None => (
+                entry.policy.as_str(),
+                format!("exceptions[{}]", entry.index),
+            ),
+        };
+        if let Some(policy) = policies.iter_mut().find(|p| p.name == name) {
+            policy.refused_settings.push(format!("{setting}: {why}"));
+        }
     }
 }
 

@@ -41,6 +41,10 @@ pub struct PolicyEvidence {
     pub settings: Vec<SettingEvidence>,
     /// Only for a group: its expression.
     pub expression: Option<String>,
+    /// Why the policy refuses its own settings, as far as the pack can tell (exceptions without
+    /// valid namespaces): policy-server does not start such a policy, so it enforces nothing.
+    #[serde(default)]
+    pub refused_settings: Vec<String>,
 }
 
 /// A module reference, its digest when pinned, and what is known of its signature.
@@ -260,6 +264,7 @@ fn evidence_of(
             })
             .unwrap_or_default(),
         timeout_seconds: spec["timeoutSeconds"].as_u64(),
+        refused_settings: Vec::new(),
         settings,
         expression: group.then(|| text(&spec["expression"])),
     }

@@ -16,6 +16,9 @@ pub const EXPIRING_WITHIN_DAYS: i64 = 30;
 /// What the register says of an exception with `namespaces: ["*"]`.
 pub const CLUSTER_WIDE: &str = "cluster-wide: any namespace's author can claim it";
 
+/// How the register's namespace flag begins when the policy refuses the exception.
+pub const REFUSED: &str = "refused by the policy: ";
+
 /// One row of the register.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,7 +122,7 @@ fn entry(policy: &str, index: usize, exception: &Value, today: Date) -> Exceptio
 /// [`CLUSTER_WIDE`] for `["*"]`; for namespaces the policy refuses, why (the policy's own words);
 /// `None` for named namespaces.
 fn namespace_flag(namespaces: &Value) -> Option<String> {
-    let refused = |why: &str| Some(format!("refused by the policy: {why}"));
+    let refused = |why: &str| Some(format!("{REFUSED}{why}"));
     if namespaces.is_null() {
         return refused(
             "no namespaces (only the namespace is guarded by RBAC; the exception must name them)",

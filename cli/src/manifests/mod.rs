@@ -168,16 +168,20 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
 }
 
 /// The object of an AdmissionReview (`kind: AdmissionReview`) or of an AdmissionRequest as
-/// `kwctl run` takes it (no `kind`; `operation` or `request`), with its path. A document that
+/// `kwctl run` takes it (`operation`, and `kind` as an object or absent), with its path. A document that
 /// states any other kind is that object, whatever fields it adds: a Pod with a `request` or
 /// `operation` field is a Pod (the API server drops or refuses unknown fields), never a wrapper
 /// hiding it.
 fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
-    let kindless = matches!(value.get("kind"), None | Some(Value::Null));
-    let (pointer, step) = match value.get("kind").and_then(Value::as_str) {
-        Some("AdmissionReview") => ("/request/object", "request.object"),
-        _ if kindless && value.get("operation").is_some() => ("/object", "object"),
-        _ if kindless && value.get("request").is_some() => ("/request/object", "request.object"),
+    let (pointer, step) = match value.get("kind") {
+        Some(Value::String(kind)) if kind == "AdmissionReview" => {
+            ("/request/object", "request.object")
+        }
+        // A kind of its own: the object itself.
+        Some(Value::String(_)) => return None,
+        // No kind, or an AdmissionRequest's (group, version and kind as an object).
+        _ if value.get("operation").is_some() => ("/object", "object"),
+        _ if value.get("request").is_some() => ("/request/object", "request.object"),
         _ => return None,
     };
     let object = value.pointer_mut(pointer).filter(|o| o.is_object())?;

@@ -343,7 +343,9 @@ fn a_workload_with_wrapper_fields_is_judged_itself() {
     for text in [with_request, with_operation] {
         assert_eq!(summary(&read_text("f.json", &text)), ["W Pod @1"], "{text}");
     }
-    let request = format!("{{\"operation\": \"CREATE\", \"object\": {POD}}}");
+    let request = format!(
+        "{{\"kind\": {{\"group\": \"\", \"version\": \"v1\", \"kind\": \"Pod\"}}, \"operation\": \"CREATE\", \"object\": {POD}}}"
+    );
     assert_eq!(summary(&read_text("r.json", &request)), ["W Pod @1"]);
 }
 

@@ -17,18 +17,28 @@ use pci_host::run::{RunOptions, Session};
 use serde_json::Value;
 
 use super::input::{Document, Source, Unit};
-use super::offline::{Offline, not_checked};
 use super::outcome::{Finding, Outcome, Verdict, Waiver};
 use super::policies::{Deployed, Evaluator, Member};
 use super::progress::Progress;
+use super::unanswered::{Unanswered, not_checked};
 
-/// Who answers the policies' host calls.
-pub enum HostAnswers {
-    /// Nobody: every call is refused, and the evaluation that asked is an error
-    /// ([`Offline`]).
-    Offline,
-    /// A replay session or the registry (live), or nothing (calls fail).
-    Given(Option<Arc<dyn LiveAnswers>>),
+/// Who answers the policies' host calls: a replay session or the registry (live), or nobody
+/// (`--offline`, or a build without the live host). A call it cannot answer is refused, and
+/// the evaluation that asked is an error ([`Unanswered`]).
+pub struct HostAnswers {
+    pub answerer: Option<Arc<dyn LiveAnswers>>,
+    /// Why a call it cannot answer is not asked (for the report); `None`: offline.
+    pub unanswered: Option<&'static str>,
+}
+
+impl HostAnswers {
+    /// One worker's answerer, remembering what it refuses.
+    fn for_worker(&self) -> Arc<Unanswered> {
+        Arc::new(match self.unanswered {
+            None => Unanswered::offline(),
+            Some(why) => Unanswered::through(self.answerer.clone(), why),
+        })
+    }
 }
 
 /// What a scan judged.
@@ -57,20 +67,12 @@ pub fn evaluate_all(
             .map(|_| {
                 let (next, workloads) = (&next, &workloads);
                 scope.spawn(move || -> Result<Done> {
-                    // Offline, each worker has its own refusals to read after each evaluation.
-                    let offline = matches!(answers, HostAnswers::Offline)
-                        .then(|| Arc::new(Offline::default()));
-                    let live = match answers {
-                        HostAnswers::Offline => offline
-                            .clone()
-                            .map(|offline| offline as Arc<dyn LiveAnswers>),
-                        HostAnswers::Given(live) => live.clone(),
-                    };
-                    let sessions = start_sessions(deployed, live)?;
+                    // Each worker has its own refusals to read after each evaluation.
+                    let unanswered = answers.for_worker();
+                    let answerer = Arc::clone(&unanswered) as Arc<dyn LiveAnswers>;
+                    let sessions = start_sessions(deployed, Some(answerer))?;
                     // Calls made while validating settings belong to no document.
-                    if let Some(offline) = &offline {
-                        offline.take();
-                    }
+                    unanswered.take();
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
@@ -82,12 +84,7 @@ pub fn evaluate_all(
                             if matches!(document, Document::Workload { .. }) {
                                 workloads.fetch_add(1, Ordering::Relaxed);
                             }
-                            outcomes.extend(judge(
-                                &document,
-                                deployed,
-                                &sessions,
-                                offline.as_deref(),
-                            )?);
+                            outcomes.extend(judge(&document, deployed, &sessions, &unanswered)?);
                         }
                         done.push((index, outcomes));
                         progress.advance();
@@ -190,12 +187,18 @@ impl Answer {
 }
 
 impl Answer {
-    /// Makes this answer the error of a check that could not be made: offline, the host calls
-    /// `refused` were not answered, whatever the policy then decided.
-    fn not_checked(&mut self, policy: &str, refused: &[CallbackRequest], object: &Value) {
+    /// Makes this answer the error of a check that could not be made: the host calls `refused`
+    /// were not answered (because `why`), whatever the policy then decided.
+    fn not_checked(
+        &mut self,
+        policy: &str,
+        refused: &[CallbackRequest],
+        why: &str,
+        object: &Value,
+    ) {
         let said = std::mem::take(&mut self.message);
         self.verdict = Verdict::Error;
-        self.message = format!("{policy}: {}", not_checked(refused, object));
+        self.message = format!("{policy}: {}", not_checked(refused, why, object));
         if !said.is_empty() {
             self.message
                 .push_str(&format!(" (the policy answered: {said})"));
@@ -279,13 +282,13 @@ fn group_answer(
 }
 
 /// The outcomes of one document: one per validating policy that applies to a workload, and one
-/// per mutating policy whose host call an offline scan refused when no validating policy of
-/// the same module reports such a refusal (the twin's error says it once).
+/// per mutating policy whose host call was not answered when no validating policy of the same
+/// module reports such a refusal (the twin's error says it once).
 fn judge(
     document: &Document,
     deployed: &[Deployed],
     sessions: &[Judge],
-    offline: Option<&Offline>,
+    unanswered: &Unanswered,
 ) -> Result<Vec<Outcome>> {
     let (origin, kind, name, namespace, request, source) = match document {
         Document::Workload {
@@ -346,9 +349,9 @@ fn judge(
             }
         };
         // A check not made is an error, whatever the policy made of the refusal.
-        let refused = offline.map(Offline::take).unwrap_or_default();
+        let (refused, why) = unanswered.take();
         if !refused.is_empty() {
-            answer.not_checked(&policy.name, &refused, &request["object"]);
+            answer.not_checked(&policy.name, &refused, why, &request["object"]);
         }
         if !policy.mutating {
             if !refused.is_empty() {

@@ -6,11 +6,11 @@
 mod evaluate;
 pub mod input;
 mod modules;
-mod offline;
 pub mod outcome;
 mod output;
 mod policies;
 mod progress;
+mod unanswered;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,18 +97,26 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
     let mut modules = modules::Modules::new(args.modules.clone(), cache, pull)?;
     let deployed = policies::read(&text, &mut modules)?;
     let answers = match (&args.replay, args.offline) {
-        (_, true) => HostAnswers::Offline,
+        (_, true) => HostAnswers {
+            answerer: None,
+            unanswered: None,
+        },
         (Some(path), false) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            HostAnswers::Given(Some(Arc::new(
-                SessionAnswers::from_yaml(&text).with_context(|| format!("{}", path.display()))?,
-            )))
+            HostAnswers {
+                answerer: Some(Arc::new(
+                    SessionAnswers::from_yaml(&text)
+                        .with_context(|| format!("{}", path.display()))?,
+                )),
+                unanswered: Some("the replay session has no answer for it"),
+            }
         }
-        (None, false) => HostAnswers::Given(
-            live_host(args.insecure)?
+        (None, false) => HostAnswers {
+            answerer: live_host(args.insecure)?
                 .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
-        ),
+            unanswered: Some(LIVE_UNANSWERED),
+        },
     };
     let units = input::units(&args.paths, &mut std::io::stdin());
     let progress = progress::Progress::new(units.len());
@@ -164,6 +172,15 @@ fn print_stats(workloads: usize, started: Instant) {
 }
 
 /// Registry lookups and cosign verification answered live.
+/// Why a live scan does not ask a call: what the live host answers.
+#[cfg(feature = "live")]
+const LIVE_UNANSWERED: &str = "the live host answers the registry and signatures only: give a replay session (--replay) for the cluster, DNS and certificates";
+
+/// Why a scan built without the live host does not ask a call.
+#[cfg(not(feature = "live"))]
+const LIVE_UNANSWERED: &str =
+    "this build has no live host: give a replay session (--replay), or build with the live feature";
+
 #[cfg(feature = "live")]
 fn live_host(insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
     use pci_host::live::LiveHost;

@@ -28,6 +28,9 @@ pub struct Judgement {
     pub default_class: Option<(FieldPath, String)>,
     /// The isolated placement a high-risk workload is guaranteed to land on, if any.
     pub isolated_by: Option<String>,
+    /// The placements a high-risk workload reached but is not guaranteed to land on, each with
+    /// why (said also when `defaultRuntimeClass` isolates it instead).
+    pub missed_placements: Vec<String>,
 }
 
 /// Judges `workload`, admitted in `namespace`.
@@ -74,6 +77,7 @@ pub fn judge<C: ClusterLookup>(
         }
         Placed::No(missed) => missed,
     };
+    judgement.missed_placements.clone_from(&missed);
     match os {
         Os::Windows => judge_windows::<C>(workload, settings, &missed, &mut judgement),
         Os::Linux => judge_linux::<C>(workload, operation, settings, &missed, &mut judgement),

@@ -85,8 +85,13 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
             && review.scope.may_mutate()
             && let Some((path, class)) = judgement.default_class
         {
+            let missed: String = judgement
+                .missed_placements
+                .iter()
+                .map(|placement| format!(". Not guaranteed to land on {placement}"))
+                .collect();
             outcome.warnings.push(format!(
-                "runtime-isolation: high-risk workload set to runtimeClassName \"{class}\" (defaultRuntimeClass)"
+                "runtime-isolation: high-risk workload set to runtimeClassName \"{class}\" (defaultRuntimeClass){missed}"
             ));
             let mut editor = ObjectEditor::new(object_value(request)?);
             editor

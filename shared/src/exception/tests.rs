@@ -239,6 +239,30 @@ fn an_exception_without_namespaces_is_refused_with_the_line_to_add() {
     );
 }
 
+/// Issue 29 review: settings from before namespaces were required lack them in every
+/// exception; each refused exception is named at once, not one per run.
+#[test]
+fn every_refused_exception_is_named_at_once() {
+    let list = exceptions(
+        r#"[{"controls":["privileged"],"containers":["a"],"reason":"r"},
+            {"controls":["privileged"],"containers":["b"],"namespaces":["ns"],"reason":"r"},
+            {"controls":["hostNamespaces"],"images":["registry.k8s.io/kube-proxy:*"],"reason":"r"},
+            {"controls":["privileged"],"namespaces":["ns"],"reason":"r"}]"#,
+    );
+    let error = validate_exceptions(&list, &["privileged", "hostNamespaces"]).expect_err("refused");
+    let named: Vec<&str> = error
+        .split("; ")
+        .filter_map(|problem| problem.split_once(' ').map(|(at, _)| at))
+        .collect();
+    assert_eq!(
+        named,
+        ["exceptions[0]", "exceptions[2]", "exceptions[3]"],
+        "{error}"
+    );
+    assert!(error.contains("exceptions[2] (controls: hostNamespaces) must name the namespaces"));
+    assert!(error.contains("exceptions[3] must narrow itself"));
+}
+
 #[test]
 fn an_exception_without_namespaces_covers_nothing_even_unvalidated() {
     let list = exceptions(r#"[{"controls":["privileged"],"containers":["proxy"],"reason":"r"}]"#);

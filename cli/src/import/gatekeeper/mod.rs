@@ -99,6 +99,7 @@ impl Import {
         let Exemptions::Waive(waived) = controls::exemptions(constraint.kind) else {
             return Ok(());
         };
+        self.scope_notes(constraint);
         let level: Vec<&str> = waived
             .iter()
             .copied()
@@ -125,7 +126,6 @@ impl Import {
             &constraint.at("hostNetwork"),
         )?;
         let touched = self.out.take_touched();
-        self.scope_notes(constraint);
         self.converted.push(Converted {
             id: constraint.id(),
             reports_under: reports_under(constraint.kind, &touched),

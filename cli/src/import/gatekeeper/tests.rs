@@ -215,3 +215,20 @@ fn every_image_exempt_judges_no_container() {
     assert!(!out.settings.contains_key("allowedHostPorts"));
     assert_eq!(out.settings["hostNetwork"], false);
 }
+
+/// Issue 29 review: a constraint whose `exemptImages: ["*"]` exempts every container lost the
+/// notes on its `enforcementAction` and `match`.
+#[test]
+fn a_constraint_exempting_every_image_keeps_its_scope_notes() {
+    let conversion = import(&[
+        "{kind: K8sPSPAllowPrivilegeEscalationContainer, metadata: {name: ape}, spec: {enforcementAction: dryrun, match: {namespaces: [team-a]}, parameters: {exemptImages: ['*']}}}",
+    ])
+    .expect("converts");
+    let rendered = format!("{conversion:?}");
+    for note in [
+        "K8sPSPAllowPrivilegeEscalationContainer ape: spec.enforcementAction",
+        "K8sPSPAllowPrivilegeEscalationContainer ape: spec.match.namespaces",
+    ] {
+        assert!(rendered.contains(note), "{note}: {rendered}");
+    }
+}

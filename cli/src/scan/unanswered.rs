@@ -1,9 +1,12 @@
-//! `--offline`: every host call is refused, and remembered, so the evaluation that asked ends
-//! as an error naming what it needed, whatever the policy made of the refusal. A policy in a
-//! mode that only warns when it cannot check (image-digest `checkTagMatchesDigest: warn`) would
-//! otherwise pass a workload that was never checked: a check not made is an error, in any mode.
+//! Host calls a scan cannot answer: every call `--offline`, the cluster, DNS and certificate
+//! calls live (the live host answers the registry and signatures only), a call a replay session
+//! has no answer for. Each is refused and remembered, so the evaluation that asked ends as an
+//! error naming what it needed, whatever the policy made of the refusal. A policy in a mode that
+//! only warns when it cannot check (image-digest `checkTagMatchesDigest: warn`) would otherwise
+//! pass a workload that was never checked, and a policy that rejects what it cannot read would
+//! report a check not made as a rejection: a check not made is an error, in any mode.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pci_host::capabilities::LiveAnswers;
 use pci_host::replay::CallbackRequest;
@@ -13,41 +16,69 @@ use serde_json::Value;
 /// The host error every call gets in an offline scan.
 pub const OFFLINE: &str = "offline scan: this check needs the registry or the cluster";
 
-/// Answers every host call with [`OFFLINE`] and remembers the calls it refused. One per worker:
-/// a worker evaluates one policy at a time, so what [`Offline::take`] returns after an
-/// evaluation is what that evaluation asked.
-#[derive(Debug, Default)]
-pub struct Offline {
+/// Answers the host calls `answerer` serves through it, refuses the others and remembers them.
+/// One per worker: a worker evaluates one policy at a time, so what [`Unanswered::take`] returns
+/// after an evaluation is what that evaluation could not ask.
+#[derive(Debug)]
+pub struct Unanswered {
+    answerer: Option<Arc<dyn LiveAnswers>>,
+    /// Why the refused calls were not answered, for the report.
+    why: &'static str,
+    /// The host error a refused call gets.
+    host_error: &'static str,
     refused: Mutex<Vec<CallbackRequest>>,
 }
 
-impl LiveAnswers for Offline {
+impl LiveAnswers for Unanswered {
     fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
+        if let Some(answerer) = self.answerer.as_ref().filter(|a| a.serves(request)) {
+            return answerer.answer(request);
+        }
         if let Ok(mut refused) = self.refused.lock()
             && !refused.contains(request)
         {
             refused.push(request.clone());
         }
-        Err(format!("{OFFLINE} ({})", request.kind_name()))
+        Err(format!("{} ({})", self.host_error, request.kind_name()))
     }
 }
 
-impl Offline {
-    /// The calls refused since the last take.
-    pub fn take(&self) -> Vec<CallbackRequest> {
-        self.refused
+impl Unanswered {
+    /// Refuses every call: `--offline`.
+    pub fn offline() -> Self {
+        Self {
+            host_error: OFFLINE,
+            ..Self::through(None, "an offline scan does not ask")
+        }
+    }
+
+    /// Answers what `answerer` serves (none: nothing), refusing the rest because `why`.
+    pub fn through(answerer: Option<Arc<dyn LiveAnswers>>, why: &'static str) -> Self {
+        Self {
+            answerer,
+            why,
+            host_error: why,
+            refused: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The calls refused since the last take, and why they were.
+    pub fn take(&self) -> (Vec<CallbackRequest>, &'static str) {
+        let refused = self
+            .refused
             .lock()
             .map(|mut refused| std::mem::take(&mut *refused))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        (refused, self.why)
     }
 }
 
 /// Why an evaluation that asked for `refused` is an error: what each call needed (the image and
-/// the containers that run it, or the cluster resource), and that an offline scan does not ask.
-pub fn not_checked(refused: &[CallbackRequest], object: &Value) -> String {
+/// the containers that run it, or the cluster resource), and why it was not asked.
+pub fn not_checked(refused: &[CallbackRequest], why: &str, object: &Value) -> String {
     let needs: Vec<String> = refused.iter().map(|call| needed(call, object)).collect();
     format!(
-        "not checked: {}; an offline scan does not ask, and a check not made is an error whatever the policy's mode",
+        "not checked: {}; {why}, and a check not made is an error whatever the policy's mode",
         needs.join("; ")
     )
 }
@@ -160,23 +191,66 @@ mod tests {
 
     #[test]
     fn refused_calls_are_remembered_once_and_named_with_their_containers() {
-        let offline = Offline::default();
+        let offline = Unanswered::offline();
         let call = CallbackRequest::OciManifestDigest {
             image: "nginx:1.25".into(),
         };
         assert!(offline.answer(&call).unwrap_err().contains(OFFLINE));
         assert!(offline.answer(&call).is_err());
-        let refused = offline.take();
+        let (refused, why) = offline.take();
         assert_eq!(refused, [call]);
-        assert!(offline.take().is_empty(), "taken");
+        assert!(offline.take().0.is_empty(), "taken");
         let object = json!({"spec": {"template": {"spec": {
             "initContainers": [{"name": "init", "image": "nginx:1.25"}],
             "containers": [{"name": "web", "image": "docker.io/library/nginx:1.25@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, {"name": "db", "image": "pg"}],
         }}}});
-        let message = not_checked(&refused, &object);
+        let message = not_checked(&refused, why, &object);
         assert!(
             message.contains("the registry for image nginx:1.25 (containers init, web)"),
             "{message}"
         );
+        assert!(
+            message.contains("an offline scan does not ask"),
+            "{message}"
+        );
+    }
+
+    /// Answers registry digests only, as the live host answers the registry and not the cluster.
+    #[derive(Debug)]
+    struct DigestsOnly;
+
+    impl LiveAnswers for DigestsOnly {
+        fn answer(&self, _: &CallbackRequest) -> Result<Vec<u8>, String> {
+            Ok(b"{}".to_vec())
+        }
+
+        fn serves(&self, request: &CallbackRequest) -> bool {
+            matches!(request, CallbackRequest::OciManifestDigest { .. })
+        }
+    }
+
+    /// Issue 29 review: a live scan reported a cluster lookup it could not make as the policy's
+    /// rejection (exit 1); it is a call not answered, as offline.
+    #[test]
+    fn calls_the_answerer_does_not_serve_are_refused_and_remembered() {
+        let why = "the live host answers the registry and signatures only";
+        let partial = Unanswered::through(Some(Arc::new(DigestsOnly)), why);
+        let digest = CallbackRequest::OciManifestDigest {
+            image: "nginx:1.25".into(),
+        };
+        assert_eq!(partial.answer(&digest), Ok(b"{}".to_vec()));
+        let namespace = CallbackRequest::KubernetesGetResource {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            name: "shop".into(),
+            namespace: None,
+            disable_cache: false,
+            field_masks: None,
+        };
+        assert!(partial.answer(&namespace).unwrap_err().contains(why));
+        assert_eq!(partial.take(), (vec![namespace], why));
+        let nothing = Unanswered::through(None, why);
+        assert!(nothing.answer(&digest).is_err());
+        assert_eq!(nothing.take().0, [digest]);
     }
 }
