@@ -586,6 +586,129 @@ spec:
     std::fs::remove_file(&policies).unwrap();
 }
 
+/// Issue 29 review: workloads written in an older apiVersion were sent in that version, which
+/// no deployed rule selects, and vanished from the scan (exit 0, no result). They are sent as
+/// the API server sends them to a webhook registered for the current version (converted), so
+/// they are judged; a workload no policy selects is still counted, as skipped.
+#[test]
+fn older_api_versions_are_judged_and_unselected_workloads_counted() {
+    let policies = bundle_policies("older-versions", &["pci-pod-security"], |doc| {
+        doc.replace("kind: ClusterAdmissionPolicy\n", "kind: AdmissionPolicy\n")
+            .replace(
+                "  name: pci-pod-security\n",
+                "  name: pci-pod-security\n  namespace: elsewhere\n",
+            )
+    });
+    let workloads = "\
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: '@daily'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          hostPID: true
+          containers: [{name: a, image: nginx, securityContext: {privileged: true}}]
+---
+apiVersion: apps/v1beta2
+kind: DaemonSet
+metadata: {name: agent, namespace: shop}
+spec:
+  template:
+    spec:
+      hostNetwork: true
+      containers: [{name: a, image: nginx, securityContext: {privileged: true}}]
+";
+    let (code, stdout, stderr) =
+        pci_policies_with_stdin(&["scan", "-", "--offline", "-o", "json"], workloads);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pod_security: Vec<&Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["policy"] == "pci-pod-security")
+        .collect();
+    assert_eq!(pod_security.len(), 2, "{stdout}{stderr}");
+    assert!(
+        pod_security.iter().all(|r| r["verdict"] == "fail"),
+        "{stdout}"
+    );
+    assert_ne!(code, 0);
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--offline",
+            "-o",
+            "json",
+        ],
+        workloads,
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{stdout}");
+    assert!(
+        results.iter().all(|r| r["verdict"] == "skip"
+            && r["message"]
+                .as_str()
+                .unwrap()
+                .contains("no deployed policy selects it")),
+        "{stdout}"
+    );
+    std::fs::remove_file(&policies).unwrap();
+}
+
+/// Issue 29 review: a live scan whose registry gave no answer (here: nothing listens on the
+/// port) passed the workload with image-digest's `checkTagMatchesDigest: warn`; a check not
+/// made is an error, exit 2, whatever the policy's mode.
+#[test]
+fn a_registry_that_gives_no_answer_is_an_error_not_a_warning() {
+    let workload = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+  - name: web
+    image: 127.0.0.1:9/shop/web:1.0@sha256:1111111111111111111111111111111111111111111111111111111111111111
+";
+    let policies = bundle_policies("no-answer", &["pci-image-digest"], |doc| {
+        doc.replace(
+            "checkTagMatchesDigest: reject",
+            "checkTagMatchesDigest: warn",
+        )
+    });
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--insecure",
+            "-o",
+            "json",
+        ],
+        workload,
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let digest = &report["results"][0];
+    assert_eq!(digest["verdict"], "error", "{digest:#}");
+    assert!(
+        digest["message"]
+            .as_str()
+            .unwrap()
+            .contains("the registry for image 127.0.0.1:9/shop/web:1.0"),
+        "{digest:#}"
+    );
+    std::fs::remove_file(&policies).unwrap();
+}
+
 /// Issue 29: documents whose `---` line carries content were thrown away with the line. Read by
 /// a YAML parser, each is judged, its findings on their lines; an empty document is counted.
 #[test]

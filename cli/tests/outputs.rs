@@ -832,7 +832,7 @@ fn a_policy_whose_settings_are_refused_is_not_counted_as_enforcing() {
     let dir = scratch("refused-settings");
     let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
         "    exceptions: []\n",
-        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [kube-proxy], reason: from before namespaces were required, approvedBy: CISO, expires: '2027-12-31'}\n",
+        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [kube-proxy], reason: from before namespaces were required, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], namespaces: [kube-system], reason: narrowed by nothing, approvedBy: CISO}\n",
     );
     let policies = dir.join("policies.yaml");
     std::fs::write(&policies, manifest).unwrap();
@@ -861,12 +861,20 @@ fn a_policy_whose_settings_are_refused_is_not_counted_as_enforcing() {
         .find(|p| p["name"] == "pci-pod-security")
         .unwrap();
     let refused = policy["refusedSettings"].as_array().unwrap();
-    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
         refused[0]
             .as_str()
             .unwrap()
-            .starts_with("exceptions[1]: no namespaces")
+            .starts_with("exceptions[1] (controls: privileged) must name the namespaces"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[1]
+            .as_str()
+            .unwrap()
+            .starts_with("exceptions[2] must narrow itself"),
+        "{refused:?}"
     );
     let section = pack["sections"]
         .as_array()

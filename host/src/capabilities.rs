@@ -7,6 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::replay::{CallbackRequest, Recorder, Replay, Response};
 
+/// How a host error begins when the question got no answer (the registry unreachable, timed
+/// out, refusing the credentials, failing with 5xx): the check was not made. An answer that is
+/// an error (an unknown image) does not begin so.
+pub const NO_ANSWER: &str = "no answer: ";
+
 /// Answers host capability calls for real (a registry, a cluster): the payload the guest gets,
 /// or the host error it sees.
 pub trait LiveAnswers: Send + Sync + std::fmt::Debug {

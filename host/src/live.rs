@@ -5,7 +5,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::capabilities::LiveAnswers;
+use crate::capabilities::{LiveAnswers, NO_ANSWER};
 use crate::cosign::Cosign;
 use crate::oci::{Credentials, Registry, Transport};
 use crate::replay::CallbackRequest;
@@ -34,7 +34,13 @@ impl LiveHost {
 
 impl LiveAnswers for LiveHost {
     fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
-        let describe = |error: anyhow::Error| format!("{error:#}");
+        let describe = |error: anyhow::Error| {
+            if unanswered(&error) {
+                format!("{NO_ANSWER}{error:#}")
+            } else {
+                format!("{error:#}")
+            }
+        };
         match request {
             CallbackRequest::OciManifestDigest { image } => {
                 let digest = self.registry.manifest_digest(image).map_err(describe)?;
@@ -81,4 +87,23 @@ impl LiveAnswers for LiveHost {
                 | CallbackRequest::SigstoreCertificateVerify { .. }
         )
     }
+}
+
+/// True when the registry gave no answer: the request did not reach it or came back without
+/// one (transport, I/O, credentials refused, a 5xx). A registry's own error (an unknown
+/// manifest, a 404) is an answer.
+fn unanswered(error: &anyhow::Error) -> bool {
+    use oci_client::errors::OciDistributionError as E;
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<E>(),
+            Some(
+                E::RequestError(_)
+                    | E::IoError(_)
+                    | E::AuthenticationFailure(_)
+                    | E::UnauthorizedError { .. }
+            )
+        ) || matches!(cause.downcast_ref::<E>(), Some(E::ServerError { code, .. }) if *code >= 500)
+            || cause.downcast_ref::<std::io::Error>().is_some()
+    })
 }

@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::containers::all_containers;
 use crate::image_pattern::ImagePattern;
 use crate::image_reference::ImageReference;
+use crate::input::from_json_str_tracked;
 use crate::time::{Date, Now};
 use crate::violation::{Violation, Violations};
 use crate::workload::Workload;
@@ -93,6 +94,36 @@ pub fn validate_exceptions(
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Every problem of the raw `exceptions` setting, each exception named by its index: the error
+/// reading it (with its field path), else its first problem against `known_controls` (`None`:
+/// its controls are not checked). Empty when the setting is absent or not a list: the read of
+/// the whole settings says so. Old settings are then fixed in one pass.
+pub fn exception_problems(
+    exceptions: Option<&serde_json::Value>,
+    known_controls: Option<&[&str]>,
+) -> Vec<String> {
+    let Some(items) = exceptions.and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let at = format!("exceptions[{index}]");
+            match from_json_str_tracked::<Exception>("settings", &item.to_string()) {
+                Err(error) if error.path.is_empty() || error.path == "." => {
+                    Some(format!("{at}: {}", error.message))
+                }
+                Err(error) => Some(format!("{at}.{}: {}", error.path, error.message)),
+                Ok(exception) => {
+                    let own: Vec<&str> = exception.controls.iter().map(String::as_str).collect();
+                    problem_of(&at, &exception, known_controls.unwrap_or(&own)).err()
+                }
+            }
+        })
+        .collect()
 }
 
 /// The first problem of the exception at `at`, if any.

@@ -151,7 +151,7 @@ fn pack(
     scan: Option<ScanEvidence>,
 ) -> Pack {
     let exceptions = register::register(&policies, today);
-    mark_refused_settings(&mut policies, &exceptions);
+    mark_refused_settings(&mut policies);
     let profile = Profile::get();
     let sections = profile
         .sections
@@ -185,27 +185,11 @@ fn pack(
     }
 }
 
-/// Marks each policy with an exception the register finds refused (its namespaces): the policy
-/// refuses its settings, so policy-server does not start it.
-fn mark_refused_settings(policies: &mut [PolicyEvidence], exceptions: &[ExceptionEntry]) {
-    for entry in exceptions {
-        let Some(why) = entry
-            .namespace_flag
-            .as_deref()
-            .and_then(|flag| flag.strip_prefix(register::REFUSED))
-        else {
-            continue;
-        };
-        let (name, setting) = match entry.policy.split_once(" / ") {
-            Some((name, member)) => (name, format!("{member}: exceptions[{}]", entry.index)),
-            None => (
-                entry.policy.as_str(),
-                format!("exceptions[{}]", entry.index),
-            ),
-        };
-        if let Some(policy) = policies.iter_mut().find(|p| p.name == name) {
-            policy.refused_settings.push(format!("{setting}: {why}"));
-        }
+/// Marks each policy whose exceptions it refuses (read and checked as the policy reads them;
+/// unknown control ids only the module knows): policy-server does not start it.
+fn mark_refused_settings(policies: &mut [PolicyEvidence]) {
+    for policy in policies {
+        policy.refused_settings = register::refused_exceptions(policy);
     }
 }
 

@@ -3,7 +3,7 @@
 //! 30 days, when any namespace's author can claim it (`namespaces: ["*"]`), or when the policy
 //! refuses its namespaces.
 
-use pci_shared::exception::Namespaces;
+use pci_shared::exception::{Namespaces, exception_problems};
 use pci_shared::time::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,6 +74,29 @@ pub fn register(policies: &[PolicyEvidence], today: Date) -> Vec<ExceptionEntry>
         }
     }
     entries
+}
+
+/// Why `policy` refuses its own exceptions, if it does: each `exceptions` setting (of the
+/// policy or a group member) that is not a list, and each exception it cannot read or accept.
+pub fn refused_exceptions(policy: &PolicyEvidence) -> Vec<String> {
+    let mut refused = Vec::new();
+    for setting in &policy.settings {
+        let Some(owner) = setting.setting.strip_suffix("exceptions") else {
+            continue;
+        };
+        if !(owner.is_empty() || owner.ends_with('.')) {
+            continue;
+        }
+        match &setting.value {
+            Value::Null | Value::Array(_) => refused.extend(
+                exception_problems(Some(&setting.value), None)
+                    .into_iter()
+                    .map(|problem| format!("{owner}{problem}")),
+            ),
+            _ => refused.push(format!("{owner}exceptions is not a list")),
+        }
+    }
+    refused
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -184,8 +184,29 @@ fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
         _ if value.get("request").is_some() => ("/request/object", "request.object"),
         _ => return None,
     };
-    let object = value.pointer_mut(pointer).filter(|o| o.is_object())?;
-    Some((object.take(), step))
+    let kind_pointer = if step == "object" {
+        "/kind"
+    } else {
+        "/request/kind"
+    };
+    let stated = value.pointer(kind_pointer).cloned();
+    let mut object = value.pointer_mut(pointer).filter(|o| o.is_object())?.take();
+    if let Some(stated) = stated {
+        inherit_request_kind(&mut object, &stated);
+    }
+    Some((object, step))
+}
+
+/// Gives an AdmissionRequest's object that states neither `kind` nor `apiVersion` the ones
+/// `request.kind` names, as the policies read it (they judge what `request.kind` says).
+fn inherit_request_kind(object: &mut Value, stated: &Value) {
+    let text = |key: &str| stated.get(key).and_then(Value::as_str).unwrap_or_default();
+    let (group, version, kind) = (text("group"), text("version"), text("kind"));
+    if kind.is_empty() {
+        return;
+    }
+    let api_version = api_versions::api_version(group, version);
+    inherit_type(object, kind, Some(&Value::String(api_version)));
 }
 
 /// A list as Kubernetes' decoder (and so `kubectl apply`) reads one: any document with `items`,
@@ -291,7 +312,12 @@ fn read_object(
         .unwrap_or(DEFAULT_NAMESPACE)
         .to_owned();
     value["metadata"]["namespace"] = Value::String(namespace.clone());
-    let request = create_request(workload, &type_meta, &name, &namespace, value);
+    // The API server converts an older version to the one the webhook registered for
+    // (`matchPolicy: Equivalent`, Kubewarden's default): the current form, pod template at the
+    // same path.
+    let current = workload.api_versions()[0];
+    value["apiVersion"] = Value::String(current.to_owned());
+    let request = create_request(workload, &name, &namespace, value);
     documents.push(Document::Workload {
         origin,
         kind: workload,
@@ -302,19 +328,15 @@ fn read_object(
     });
 }
 
-/// The AdmissionRequest the API server sends for creating `object` (built field by field:
-/// `json!` would copy the object through serialisation).
-///
-/// The request names the group and version the document is written in (an older one is
-/// judged as its current form by the policies, as for a webhook with `matchPolicy: Exact`).
-fn create_request(
-    kind: WorkloadKind,
-    written: &GroupVersionKind,
-    name: &str,
-    namespace: &str,
-    object: Value,
-) -> Value {
-    let (group, version) = (&written.group, &written.version);
+/// The AdmissionRequest the API server sends for creating `object`, in the kind's current
+/// group and version (built field by field: `json!` would copy the object through
+/// serialisation).
+fn create_request(kind: WorkloadKind, name: &str, namespace: &str, object: Value) -> Value {
+    let current = kind.api_versions()[0];
+    let version = current
+        .rsplit_once('/')
+        .map_or(current, |(_, version)| version);
+    let group = kind.group();
     let gvk = json!({"group": group, "version": version, "kind": kind.name()});
     let gvr = json!({"group": group, "version": version, "resource": kind.resource()});
     let mut request = serde_json::Map::new();

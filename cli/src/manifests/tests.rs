@@ -277,10 +277,14 @@ kind: 5
     let Document::Workload { request, .. } = &documents[0] else {
         panic!("{documents:?}")
     };
+    // As the API server sends it to a webhook registered for the current version
+    // (`matchPolicy: Equivalent`): converted, so the deployed rules select it.
     assert_eq!(
         request["kind"],
-        json!({"group": "extensions", "version": "v1beta1", "kind": "Deployment"})
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
     );
+    assert_eq!(request["resource"]["version"], "v1");
+    assert_eq!(request["object"]["apiVersion"], "apps/v1");
     assert_eq!(request["resource"]["resource"], "deployments");
     assert!(
         error_of(&documents[1]).contains("apps/v2"),
@@ -347,6 +351,15 @@ fn a_workload_with_wrapper_fields_is_judged_itself() {
         "{{\"kind\": {{\"group\": \"\", \"version\": \"v1\", \"kind\": \"Pod\"}}, \"operation\": \"CREATE\", \"object\": {POD}}}"
     );
     assert_eq!(summary(&read_text("r.json", &request)), ["W Pod @1"]);
+    // The policies judge what request.kind says: an object that does not say is that.
+    let bare = "{\"metadata\": {\"name\": \"b\"}, \"spec\": {\"containers\": []}}";
+    let request = format!(
+        "{{\"kind\": {{\"group\": \"apps\", \"version\": \"v1\", \"kind\": \"Deployment\"}}, \"operation\": \"CREATE\", \"object\": {bare}}}\n---\n{{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"AdmissionReview\", \"request\": {{\"kind\": {{\"group\": \"\", \"version\": \"v1\", \"kind\": \"Pod\"}}, \"operation\": \"CREATE\", \"object\": {bare}}}}}"
+    );
+    assert_eq!(
+        summary(&read_text("r.yaml", &request)),
+        ["W Deployment @1", "W Pod @3"]
+    );
 }
 
 /// A deterministic generator (xorshift64*: no dependency, the same inputs every run).

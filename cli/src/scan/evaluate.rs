@@ -379,6 +379,19 @@ fn judge(
             .filter(|(policy, _)| !refused_modules.contains(policy.module.as_str())),
     );
     let mut outcomes = Vec::new();
+    if judged.is_empty() {
+        // Counted, never dropped: a workload no deployed policy's rules or namespace select.
+        return Ok(vec![Outcome::document(
+            &origin.file,
+            origin.line,
+            kind.name(),
+            Verdict::Skip,
+            format!(
+                "{} {namespace}/{name}: no deployed policy selects it",
+                kind.name()
+            ),
+        )]);
+    }
     for (policy, answer) in judged {
         let mut findings = Vec::new();
         let mut all_waivers = Vec::new();

@@ -174,7 +174,7 @@ fn print_stats(workloads: usize, started: Instant) {
 /// Registry lookups and cosign verification answered live.
 /// Why a live scan does not ask a call: what the live host answers.
 #[cfg(feature = "live")]
-const LIVE_UNANSWERED: &str = "the live host answers the registry and signatures only: give a replay session (--replay) for the cluster, DNS and certificates";
+const LIVE_UNANSWERED: &str = "the live host could not ask it: the registry gave no answer, or it is a call the live host does not make (it answers the registry and signatures only: give a replay session (--replay) for the cluster, DNS and certificates)";
 
 /// Why a scan built without the live host does not ask a call.
 #[cfg(not(feature = "live"))]

@@ -1,6 +1,7 @@
 //! Host calls a scan cannot answer: every call `--offline`, the cluster, DNS and certificate
-//! calls live (the live host answers the registry and signatures only), a call a replay session
-//! has no answer for. Each is refused and remembered, so the evaluation that asked ends as an
+//! calls live (the live host answers the registry and signatures only), a registry that gave no
+//! answer (unreachable, timed out, credentials refused, 5xx), a call a replay session has no
+//! answer for. Each is refused and remembered, so the evaluation that asked ends as an
 //! error naming what it needed, whatever the policy made of the refusal. A policy in a mode that
 //! only warns when it cannot check (image-digest `checkTagMatchesDigest: warn`) would otherwise
 //! pass a workload that was never checked, and a policy that rejects what it cannot read would
@@ -8,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use pci_host::capabilities::LiveAnswers;
+use pci_host::capabilities::{LiveAnswers, NO_ANSWER};
 use pci_host::replay::CallbackRequest;
 use pci_shared::image_reference::ImageReference;
 use serde_json::Value;
@@ -32,13 +33,15 @@ pub struct Unanswered {
 impl LiveAnswers for Unanswered {
     fn answer(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
         if let Some(answerer) = self.answerer.as_ref().filter(|a| a.serves(request)) {
-            return answerer.answer(request);
+            let answer = answerer.answer(request);
+            if let Err(error) = &answer
+                && error.starts_with(NO_ANSWER)
+            {
+                self.remember(request);
+            }
+            return answer;
         }
-        if let Ok(mut refused) = self.refused.lock()
-            && !refused.contains(request)
-        {
-            refused.push(request.clone());
-        }
+        self.remember(request);
         Err(format!("{} ({})", self.host_error, request.kind_name()))
     }
 }
@@ -59,6 +62,14 @@ impl Unanswered {
             why,
             host_error: why,
             refused: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn remember(&self, request: &CallbackRequest) {
+        if let Ok(mut refused) = self.refused.lock()
+            && !refused.contains(request)
+        {
+            refused.push(request.clone());
         }
     }
 
@@ -229,11 +240,22 @@ mod tests {
         }
     }
 
+    /// A registry that cannot be reached: no answer.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    impl LiveAnswers for Unreachable {
+        fn answer(&self, _: &CallbackRequest) -> Result<Vec<u8>, String> {
+            Err(format!("{NO_ANSWER}connection refused"))
+        }
+    }
+
     /// Issue 29 review: a live scan reported a cluster lookup it could not make as the policy's
     /// rejection (exit 1); it is a call not answered, as offline.
     #[test]
     fn calls_the_answerer_does_not_serve_are_refused_and_remembered() {
         let why = "the live host answers the registry and signatures only";
+        // An unreachable registry, too, is a check not made (issue 29 review).
         let partial = Unanswered::through(Some(Arc::new(DigestsOnly)), why);
         let digest = CallbackRequest::OciManifestDigest {
             image: "nginx:1.25".into(),
@@ -249,6 +271,14 @@ mod tests {
         };
         assert!(partial.answer(&namespace).unwrap_err().contains(why));
         assert_eq!(partial.take(), (vec![namespace], why));
+        let unreachable = Unanswered::through(Some(Arc::new(Unreachable)), why);
+        assert!(
+            unreachable
+                .answer(&digest)
+                .unwrap_err()
+                .starts_with(NO_ANSWER)
+        );
+        assert_eq!(unreachable.take().0, std::slice::from_ref(&digest));
         let nothing = Unanswered::through(None, why);
         assert!(nothing.answer(&digest).is_err());
         assert_eq!(nothing.take().0, [digest]);

@@ -263,6 +263,33 @@ fn every_refused_exception_is_named_at_once() {
     assert!(error.contains("exceptions[3] must narrow itself"));
 }
 
+/// Issue 29 review: an exception the read refuses (empty namespaces, a date that is not one)
+/// stopped the read at the first; each is named with its field, and the others still are.
+#[test]
+fn exceptions_the_read_refuses_are_named_with_the_others() {
+    let raw: serde_json::Value = serde_json::from_str(
+        r#"[{"controls":["privileged"],"containers":["a"],"namespaces":[],"reason":"r"},
+            {"controls":["privileged"],"containers":["kube-proxy"],"reason":"r"},
+            {"controls":["privileged"],"containers":["b"],"namespaces":["ns"],"reason":"r","expires":"soon"},
+            {"controls":["privileged"],"containers":["c"],"namespaces":["ns"],"reason":"r"}]"#,
+    )
+    .expect("json");
+    let problems = exception_problems(Some(&raw), Some(&["privileged"]));
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems[0].starts_with("exceptions[0].namespaces: "),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with("exceptions[1] (controls: privileged) must name the namespaces")
+    );
+    assert!(
+        problems[2].starts_with("exceptions[2].expires: "),
+        "{problems:?}"
+    );
+    assert!(exception_problems(None, None).is_empty());
+}
+
 #[test]
 fn an_exception_without_namespaces_covers_nothing_even_unvalidated() {
     let list = exceptions(r#"[{"controls":["privileged"],"containers":["proxy"],"reason":"r"}]"#);
