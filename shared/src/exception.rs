@@ -18,7 +18,6 @@ use serde_json::json;
 use crate::containers::all_containers;
 use crate::image_pattern::ImagePattern;
 use crate::image_reference::ImageReference;
-use crate::input::from_json_str_tracked;
 use crate::time::{Date, Now};
 use crate::violation::{Violation, Violations};
 use crate::workload::Workload;
@@ -96,15 +95,28 @@ pub fn validate_exceptions(
     }
 }
 
-/// Every problem of the raw `exceptions` setting, each exception named by its index: the error
-/// reading it (with its field path), else its first problem against `known_controls` (`None`:
-/// its controls are not checked). Empty when the setting is absent or not a list: the read of
-/// the whole settings says so. Old settings are then fixed in one pass.
-pub fn exception_problems(
-    exceptions: Option<&serde_json::Value>,
-    known_controls: Option<&[&str]>,
-) -> Vec<String> {
-    let Some(items) = exceptions.and_then(serde_json::Value::as_array) else {
+/// Every problem of the `exceptions` of settings `json`, each exception named by its index: the
+/// error reading it, else its first problem against `known_controls` (`None`: its controls are
+/// not checked). Empty when the settings are not JSON or have no list of exceptions: the read of
+/// the whole settings says so. Each exception is read from its own text.
+pub fn exception_problems(json: &str, known_controls: Option<&[&str]>) -> Vec<String> {
+    problems_by_index(json, known_controls)
+        .into_iter()
+        .map(|(_, problem)| problem)
+        .collect()
+}
+
+fn problems_by_index(json: &str, known_controls: Option<&[&str]>) -> Vec<(usize, String)> {
+    /// Only the exceptions, each as written.
+    #[derive(Deserialize)]
+    struct Listed<'a> {
+        #[serde(borrow, default)]
+        exceptions: Option<Vec<&'a serde_json::value::RawValue>>,
+    }
+    let Ok(Listed {
+        exceptions: Some(items),
+    }) = serde_json::from_str::<Listed<'_>>(json)
+    else {
         return Vec::new();
     };
     items
@@ -112,18 +124,23 @@ pub fn exception_problems(
         .enumerate()
         .filter_map(|(index, item)| {
             let at = format!("exceptions[{index}]");
-            match from_json_str_tracked::<Exception>("settings", &item.to_string()) {
-                Err(error) if error.path.is_empty() || error.path == "." => {
-                    Some(format!("{at}: {}", error.message))
-                }
-                Err(error) => Some(format!("{at}.{}: {}", error.path, error.message)),
+            let problem = match serde_json::from_str::<Exception>(item.get()) {
+                Err(error) => Some(format!("{at}: {}", without_position(&error.to_string()))),
                 Ok(exception) => {
                     let own: Vec<&str> = exception.controls.iter().map(String::as_str).collect();
                     problem_of(&at, &exception, known_controls.unwrap_or(&own)).err()
                 }
-            }
+            };
+            problem.map(|problem| (index, problem))
         })
         .collect()
+}
+
+/// A serde_json message without its ` at line … column …` suffix.
+fn without_position(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
 }
 
 /// The first problem of the exception at `at`, if any.

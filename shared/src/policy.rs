@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use wapc_guest::{CallResult, register_function};
 
 use crate::api_versions;
-use crate::exception::{Exception, exception_problems, validate_exceptions};
+use crate::exception::{Exception, validate_exceptions};
 use crate::input::{InputError, check_depth, from_json_str_tracked};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
@@ -85,14 +85,6 @@ pub fn read_settings<P: Policy>(json: &str) -> Result<P::Settings, String> {
         return Err("settings must be a JSON object".into());
     }
     check_depth("settings", json).map_err(|error| error.to_string())?;
-    // Every refused exception at once, before the first error of the whole read stops it
-    // (text that is not JSON is left to that read, which says where).
-    if let Ok(raw) = serde_json::from_str::<serde_json::Value>(json) {
-        let problems = exception_problems(raw.get("exceptions"), Some(P::CONTROLS));
-        if !problems.is_empty() {
-            return Err(problems.join("; "));
-        }
-    }
     let settings: P::Settings =
         from_json_str_tracked("settings", json).map_err(|error| match error.path.as_str() {
             "" | "." => error.message,

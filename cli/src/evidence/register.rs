@@ -88,11 +88,14 @@ pub fn refused_exceptions(policy: &PolicyEvidence) -> Vec<String> {
             continue;
         }
         match &setting.value {
-            Value::Null | Value::Array(_) => refused.extend(
-                exception_problems(Some(&setting.value), None)
-                    .into_iter()
-                    .map(|problem| format!("{owner}{problem}")),
-            ),
+            Value::Null | Value::Array(_) => {
+                let settings = serde_json::json!({ "exceptions": setting.value }).to_string();
+                refused.extend(
+                    exception_problems(&settings, None)
+                        .into_iter()
+                        .map(|problem| format!("{owner}{problem}")),
+                );
+            }
             _ => refused.push(format!("{owner}exceptions is not a list")),
         }
     }
