@@ -168,10 +168,10 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
 }
 
 /// The object of an AdmissionReview (`kind: AdmissionReview`) or of an AdmissionRequest as
-/// `kwctl run` takes it (`operation`, and `kind` as an object or absent), with its path. A document that
-/// states any other kind is that object, whatever fields it adds: a Pod with a `request` or
-/// `operation` field is a Pod (the API server drops or refuses unknown fields), never a wrapper
-/// hiding it.
+/// `kwctl run` takes it (`operation`, and `kind` as an object or absent), with its path. A
+/// document that states any other kind is that object, whatever fields it adds: a Pod with a
+/// `request` or `operation` field is a Pod (the API server drops or refuses unknown fields),
+/// never a wrapper hiding it.
 fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
     let (pointer, step) = match value.get("kind") {
         Some(Value::String(kind)) if kind == "AdmissionReview" => {
