@@ -443,6 +443,26 @@ spec:
     std::fs::remove_file(&policies).unwrap();
 }
 
+/// `pci-policies scan - --policies POLICIES --offline -o json` over `stdin`: the exit code, the
+/// JSON report, and what the command printed (for assertion messages).
+fn scan_offline(policies: &str, stdin: &str) -> (i32, Value, String) {
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            policies,
+            "--offline",
+            "-o",
+            "json",
+        ],
+        stdin,
+    );
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}{stderr}"));
+    (code, report, format!("{stdout}{stderr}"))
+}
+
 /// The policies of the recommended bundle named `names`, edited by `edit`, in a file.
 fn bundle_policies(file: &str, names: &[&str], edit: impl Fn(&str) -> String) -> String {
     let bundle = std::fs::read_to_string(root().join("manifests/pci-policies.yaml")).unwrap();
@@ -492,20 +512,8 @@ spec:
         doc.replace("mode: protect", "mode: monitor")
     });
     for policies in [&warn, &monitor] {
-        let (code, stdout, stderr) = pci_policies_with_stdin(
-            &[
-                "scan",
-                "-",
-                "--policies",
-                policies,
-                "--offline",
-                "-o",
-                "json",
-            ],
-            workload,
-        );
-        assert_eq!(code, 2, "{stdout}{stderr}");
-        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let (code, report, printed) = scan_offline(policies, workload);
+        assert_eq!(code, 2, "{printed}");
         let results = report["results"].as_array().unwrap();
         let digest = results
             .iter()
@@ -521,11 +529,7 @@ spec:
             assert!(message.contains(needed), "{needed}: {message}");
         }
     }
-    let (_, stdout, _) = pci_policies_with_stdin(
-        &["scan", "-", "--policies", &warn, "--offline", "-o", "json"],
-        workload,
-    );
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let (_, report, _) = scan_offline(&warn, workload);
     let isolation = report["results"]
         .as_array()
         .unwrap()
@@ -636,29 +640,17 @@ spec:
         "{stdout}"
     );
     assert_ne!(code, 0);
-    let (code, stdout, stderr) = pci_policies_with_stdin(
-        &[
-            "scan",
-            "-",
-            "--policies",
-            &policies,
-            "--offline",
-            "-o",
-            "json",
-        ],
-        workloads,
-    );
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let (code, report, printed) = scan_offline(&policies, workloads);
+    assert_eq!(code, 0, "{printed}");
     let results = report["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2, "{stdout}");
+    assert_eq!(results.len(), 2, "{printed}");
     assert!(
         results.iter().all(|r| r["verdict"] == "skip"
             && r["message"]
                 .as_str()
                 .unwrap()
                 .contains("no deployed policy selects it")),
-        "{stdout}"
+        "{printed}"
     );
     std::fs::remove_file(&policies).unwrap();
 }
@@ -736,20 +728,8 @@ spec:
 ---
 ...
 ";
-    let (code, stdout, stderr) = pci_policies_with_stdin(
-        &[
-            "scan",
-            "-",
-            "--policies",
-            &policies,
-            "--offline",
-            "-o",
-            "json",
-        ],
-        text,
-    );
-    assert_eq!(code, 1, "{stdout}{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let (code, report, printed) = scan_offline(&policies, text);
+    assert_eq!(code, 1, "{printed}");
     let results = report["results"].as_array().unwrap();
     let privileged_line = |name: &str| {
         let result = results.iter().find(|r| r["name"] == name).unwrap();

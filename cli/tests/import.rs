@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use pci_host::capabilities::HostCapabilities;
-use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine};
+use pci_host::host::{DEFAULT_DEADLINE_TICKS, Engine, Instance};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -34,15 +34,20 @@ fn documents(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Checks `settings` with the compiled pod-security module, as policy-server does.
-fn assert_valid(settings: &Value) {
+/// An instance of the compiled pod-security module (`dist/`), without host capabilities.
+fn pod_security() -> Instance {
     let bytes = std::fs::read(root().join("dist/pod-security.wasm")).expect("run `make build`");
-    let instance = Engine::new()
+    Engine::new()
         .unwrap()
         .load(&bytes)
         .unwrap()
         .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)
-        .unwrap();
+        .unwrap()
+}
+
+/// Checks `settings` with the compiled pod-security module, as policy-server does.
+fn assert_valid(settings: &Value) {
+    let instance = pod_security();
     let answer = instance.validate_settings(settings).unwrap();
     assert!(answer.valid, "{settings}: {:?}", answer.message);
 }
@@ -190,13 +195,7 @@ fn the_safe_sysctls_the_importer_forbids_by_name_are_the_modules() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    let bytes = std::fs::read(root().join("dist/pod-security.wasm")).expect("run `make build`");
-    let instance = Engine::new()
-        .unwrap()
-        .load(&bytes)
-        .unwrap()
-        .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)
-        .unwrap();
+    let instance = pod_security();
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
         "spec": {"containers": [{"name": "c", "image": "nginx"}],
             "securityContext": {"sysctls": [{"name": "vm.unsafe", "value": "1"}]}}});

@@ -767,16 +767,19 @@ fn waived_violations_are_suppressed_results() {
     );
 }
 
-/// An exception for every namespace (`namespaces: ["*"]`) is marked in the register, in the HTML
-/// and in the JSON: any namespace's author can claim it.
-#[test]
-fn the_register_marks_a_cluster_wide_exception() {
-    let dir = scratch("cluster-wide");
+/// `pci-policies evidence` over the recommended pod-security manifest with `exceptions` (YAML
+/// list items, each indented four spaces), dated 2026-12-03: the exit code, what it printed, and
+/// the pack's folder.
+fn evidence_with_exceptions(name: &str, exceptions: &str) -> (i32, String, String, PathBuf) {
+    let dir = scratch(name);
     let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
         "    exceptions: []\n",
-        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [agent], namespaces: ['*'], reason: everywhere, approvedBy: CISO, expires: '2027-12-31'}\n",
+        &format!("    exceptions:\n{exceptions}"),
     );
-    assert!(manifest.contains("everywhere"));
+    assert!(
+        manifest.contains(exceptions),
+        "the manifest sets exceptions: []"
+    );
     let policies = dir.join("policies.yaml");
     std::fs::write(&policies, manifest).unwrap();
     let out = dir.join("pack");
@@ -789,6 +792,17 @@ fn the_register_marks_a_cluster_wide_exception() {
         "--out",
         out.to_str().unwrap(),
     ]);
+    (code, stdout, stderr, out)
+}
+
+/// An exception for every namespace (`namespaces: ["*"]`) is marked in the register, in the HTML
+/// and in the JSON: any namespace's author can claim it.
+#[test]
+fn the_register_marks_a_cluster_wide_exception() {
+    let (code, stdout, stderr, out) = evidence_with_exceptions(
+        "cluster-wide",
+        "    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [agent], namespaces: ['*'], reason: everywhere, approvedBy: CISO, expires: '2027-12-31'}\n",
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("2 exceptions (1 flagged)"), "{stdout}");
     let pack: Value = serde_json::from_str(&read(&out.join("evidence.json"))).unwrap();
@@ -829,23 +843,10 @@ fn the_register_marks_a_cluster_wide_exception() {
 /// summary, the section and the JSON, and does not count it as enforcing its section.
 #[test]
 fn a_policy_whose_settings_are_refused_is_not_counted_as_enforcing() {
-    let dir = scratch("refused-settings");
-    let manifest = read(&root().join("manifests/pod-security.yaml")).replace(
-        "    exceptions: []\n",
-        "    exceptions:\n    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [kube-proxy], reason: from before namespaces were required, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], namespaces: [kube-system], reason: narrowed by nothing, approvedBy: CISO}\n",
+    let (code, stdout, stderr, out) = evidence_with_exceptions(
+        "refused-settings",
+        "    - {controls: [privileged], containers: [agent], namespaces: [monitoring], reason: scoped, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], containers: [kube-proxy], reason: from before namespaces were required, approvedBy: CISO, expires: '2027-12-31'}\n    - {controls: [privileged], namespaces: [kube-system], reason: narrowed by nothing, approvedBy: CISO}\n",
     );
-    let policies = dir.join("policies.yaml");
-    std::fs::write(&policies, manifest).unwrap();
-    let out = dir.join("pack");
-    let (code, stdout, stderr) = pci_policies(&[
-        "evidence",
-        "--manifests",
-        policies.to_str().unwrap(),
-        "--date",
-        "2026-12-03",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains(

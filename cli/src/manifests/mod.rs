@@ -139,9 +139,16 @@ pub fn read_text(file: &str, text: &str) -> Vec<Document> {
 /// One parsed document: an AdmissionReview's object, a list's items each (an empty list is
 /// skipped), else the object.
 fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec<Document>) {
-    if let Some((object, step)) = admission_object(&mut value) {
-        expand(origin, object, &source.within(step), documents);
-        return;
+    match admission_object(&mut value) {
+        Some(Ok((object, step))) => {
+            expand(origin, object, &source.within(step), documents);
+            return;
+        }
+        Some(Err(error)) => {
+            documents.push(Document::Invalid { origin, error });
+            return;
+        }
+        None => {}
     }
     if value.get("items").is_some() {
         expand_list(origin, value, source, documents);
@@ -172,7 +179,7 @@ fn expand(origin: Origin, mut value: Value, source: &Source, documents: &mut Vec
 /// document that states any other kind is that object, whatever fields it adds: a Pod with a
 /// `request` or `operation` field is a Pod (the API server drops or refuses unknown fields),
 /// never a wrapper hiding it.
-fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
+fn admission_object(value: &mut Value) -> Option<Result<(Value, &'static str), String>> {
     let (pointer, step) = match value.get("kind") {
         Some(Value::String(kind)) if kind == "AdmissionReview" => {
             ("/request/object", "request.object")
@@ -190,11 +197,16 @@ fn admission_object(value: &mut Value) -> Option<(Value, &'static str)> {
         "/request/kind"
     };
     let stated = value.pointer(kind_pointer).cloned();
-    let mut object = value.pointer_mut(pointer).filter(|o| o.is_object())?.take();
+    // No object (a DELETE's review): nothing to judge. An object that is not one: unreadable.
+    let object = value.pointer_mut(pointer).filter(|o| !o.is_null())?;
+    if !object.is_object() {
+        return Some(Err(format!("{step} is not an object")));
+    }
+    let mut object = object.take();
     if let Some(stated) = stated {
         inherit_request_kind(&mut object, &stated);
     }
-    Some((object, step))
+    Some(Ok((object, step)))
 }
 
 /// Gives an AdmissionRequest's object that states neither `kind` nor `apiVersion` the ones
@@ -223,6 +235,14 @@ fn expand_list(origin: Origin, mut value: Value, source: &Source, documents: &mu
         Some(Value::Array(items)) if !items.is_empty() => {
             let item_kind = kind.strip_suffix("List").unwrap_or(&kind);
             for (index, mut item) in items.into_iter().enumerate() {
+                if !item.is_object() {
+                    // kubectl refuses the whole list; the item is at least unreadable.
+                    documents.push(Document::Invalid {
+                        origin: origin.clone(),
+                        error: format!("{kind}: items[{index}] is not an object"),
+                    });
+                    continue;
+                }
                 inherit_type(&mut item, item_kind, api_version.as_ref());
                 let within = source.within(&format!("items[{index}]"));
                 expand(origin.clone(), item, &within, documents);

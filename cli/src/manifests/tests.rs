@@ -316,10 +316,11 @@ kind: List
 items:
 - {metadata: {name: no-kind}}
 ";
-    let documents = read_text("f.yaml", text);
+    let text = format!("{text}---\napiVersion: v1\nkind: List\nitems: [7]\n");
+    let documents = read_text("f.yaml", &text);
     assert_eq!(
         summary(&documents),
-        ["W Pod @1", "S Service @1", "W Pod @7", "S  @13"]
+        ["W Pod @1", "S Service @1", "W Pod @7", "S  @13", "I @18"]
     );
     let Document::Workload { name, request, .. } = &documents[0] else {
         panic!("{documents:?}")
@@ -351,6 +352,11 @@ fn a_workload_with_wrapper_fields_is_judged_itself() {
         "{{\"kind\": {{\"group\": \"\", \"version\": \"v1\", \"kind\": \"Pod\"}}, \"operation\": \"CREATE\", \"object\": {POD}}}"
     );
     assert_eq!(summary(&read_text("r.json", &request)), ["W Pod @1"]);
+    // An object that is not one cannot be read; a review without one has nothing to judge.
+    let reviews = "{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"AdmissionReview\", \"request\": {\"operation\": \"CREATE\", \"object\": \"Pod\"}}\n---\n{\"apiVersion\": \"admission.k8s.io/v1\", \"kind\": \"AdmissionReview\", \"request\": {\"operation\": \"DELETE\", \"object\": null}}";
+    let documents = read_text("r.yaml", reviews);
+    assert_eq!(summary(&documents), ["I @1", "S AdmissionReview @3"]);
+    assert!(error_of(&documents[0]).contains("request.object is not an object"));
     // The policies judge what request.kind says: an object that does not say is that.
     let bare = "{\"metadata\": {\"name\": \"b\"}, \"spec\": {\"containers\": []}}";
     let request = format!(
