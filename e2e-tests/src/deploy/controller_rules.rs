@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use pci_shared::path::FieldPath;
 
 use crate::deploy::findings::Violation;
+use crate::deploy::metadata::is_qualified_name;
 use crate::deploy::object::Object;
 
 /// The webhook timeout the API server applies when `timeoutSeconds` is unset (the CRD
@@ -269,16 +270,6 @@ fn is_cel_identifier(name: &str) -> bool {
         .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         && !CEL_RESERVED.contains(&name)
-}
-
-/// A Kubernetes qualified name (`prefix/name`, name up to 63 characters).
-fn is_qualified_name(name: &str) -> bool {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    let pattern = PATTERN.get_or_init(|| {
-        Regex::new(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-            .expect("the qualified name pattern compiles")
-    });
-    pattern.is_match(name)
 }
 
 /// A PolicyServer's name, disruption budget fields and resources (policyServerValidator).

@@ -1,6 +1,7 @@
 //! `metadata` of every object, read as the API server reads it (ObjectMeta, whatever the kind):
-//! no unknown field, a name that is a DNS subdomain, no namespace on a cluster-scoped object
-//! (the API server would drop it silently), no field only the API server sets.
+//! no unknown field, a name that is a DNS subdomain, label and annotation keys that are
+//! qualified names and label values it accepts, no namespace on a cluster-scoped object (the
+//! API server would drop it silently), no field only the API server sets.
 
 use std::sync::OnceLock;
 
@@ -56,6 +57,7 @@ pub fn metadata_violations(metadata: &Value, path: &FieldPath, scope: Scope) -> 
             "a cluster-scoped object has no namespace: the API server drops it silently (kustomize's `namespace:` adds one to kinds it does not know; state the namespace on the namespaced objects instead)",
         ));
     }
+    out.extend(label_violations(metadata, path));
     for field in SERVER_SET {
         if metadata.get(field).is_some() {
             out.push(Violation::new(
@@ -65,6 +67,54 @@ pub fn metadata_violations(metadata: &Value, path: &FieldPath, scope: Scope) -> 
         }
     }
     out
+}
+
+/// Label keys and values, and annotation keys, the API server refuses.
+fn label_violations(metadata: &Value, path: &FieldPath) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for field in ["labels", "annotations"] {
+        let Some(entries) = metadata.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (key, value) in entries {
+            let at = path.field(field).field(key.clone());
+            if !is_qualified_name(key) {
+                out.push(Violation::new(
+                    at.clone(),
+                    format!("{key:?} is not a qualified name ([DNS subdomain/]name, the name at most 63 characters)"),
+                ));
+            }
+            if field == "labels"
+                && let Some(text) = value.as_str()
+                && !is_label_value(text)
+            {
+                out.push(Violation::new(
+                    at,
+                    format!("{text:?} is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A Kubernetes qualified name (`prefix/name`: an optional DNS subdomain, a name of at most 63
+/// characters), as label and annotation keys and match condition names are.
+pub fn is_qualified_name(name: &str) -> bool {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        Regex::new(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+            .expect("the qualified name pattern compiles")
+    });
+    match name.rsplit_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && pattern.is_match(name),
+        None => pattern.is_match(name),
+    }
+}
+
+/// A label value: empty, or at most 63 characters as a qualified name's name part.
+fn is_label_value(value: &str) -> bool {
+    value.is_empty() || is_qualified_name(value) && !value.contains('/')
 }
 
 /// A DNS-1123 subdomain, as Kubernetes names most objects.
@@ -132,5 +182,19 @@ mod tests {
             ]
         );
         assert_eq!(violations(json!({}), Scope::Embedded), Vec::<String>::new());
+    }
+
+    #[test]
+    fn label_and_annotation_keys_and_label_values_are_checked() {
+        let metadata = json!({"name": "p",
+            "labels": {"app.kubernetes.io/part-of": "pci-policies", "tier": "PCI DSS"},
+            "annotations": {"io.kubewarden.policy.category": "PCI DSS", "bad key": "x"}});
+        assert_eq!(
+            violations(metadata, Scope::Cluster),
+            [
+                "metadata.labels.tier: \"PCI DSS\" is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)",
+                "metadata.annotations.bad key: \"bad key\" is not a qualified name ([DNS subdomain/]name, the name at most 63 characters)",
+            ]
+        );
     }
 }

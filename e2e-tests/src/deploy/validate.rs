@@ -102,10 +102,9 @@ fn against(object: &Object, catalog: &CrdCatalog) -> Vec<Violation> {
         Lookup::Unknown => vec![Violation::new(
             FieldPath::root(),
             format!(
-                "{} {} is not a kind of Kubewarden {}",
+                "{} {} is not a Kubewarden kind",
                 object.api_version(),
-                object.kind(),
-                catalog.version
+                object.kind()
             ),
         )],
         Lookup::NotServed(served) => vec![Violation::new(
