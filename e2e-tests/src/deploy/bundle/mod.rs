@@ -1,0 +1,82 @@
+//! What a rendering of the bundle must hold beyond valid objects: system namespaces spared,
+//! one PolicyServer that every policy names (with replicas, a disruption budget and a
+//! verification config), RBAC for the context-aware policies bound to its ServiceAccount,
+//! modules pinned under one registry prefix, and every namespaced object in a stated
+//! namespace (never the one kubectl's context happens to choose).
+
+pub mod modules;
+pub mod namespaces;
+pub mod policies;
+pub mod policy_server;
+mod rbac;
+mod resources;
+pub mod values;
+
+use pci_shared::path::FieldPath;
+
+use crate::deploy::core_kinds::core_kind;
+use crate::deploy::crds::{CrdCatalog, Lookup};
+use crate::deploy::findings::Finding;
+use crate::deploy::metadata::Scope;
+use crate::deploy::object::Object;
+
+pub use modules::ModuleFacts;
+pub use values::BundleValues;
+
+/// What a rendering is compared with: `deploy/bundle.yml` and the policies' metadata.
+#[derive(Clone, Debug)]
+pub struct Expectations {
+    pub values: BundleValues,
+    pub modules: ModuleFacts,
+}
+
+/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle.
+pub fn bundle_findings(
+    objects: &[Object],
+    expected: &Expectations,
+    crds: &[CrdCatalog],
+) -> Vec<Finding> {
+    let mut findings = namespace_stated(objects, crds);
+    findings.extend(namespaces::system_namespace_findings(
+        objects,
+        &expected.values.system_namespaces,
+    ));
+    findings.extend(policy_server::policy_server_findings(
+        objects,
+        &expected.values,
+    ));
+    findings.extend(rbac::rbac_findings(objects, &expected.values));
+    findings.extend(modules::module_findings(objects, &expected.modules));
+    findings
+}
+
+/// Namespaced objects that do not say their namespace: `kubectl apply` would put them in the
+/// namespace of the user's context.
+fn namespace_stated(objects: &[Object], crds: &[CrdCatalog]) -> Vec<Finding> {
+    objects
+        .iter()
+        .filter(|object| {
+            object.namespace().is_none() && scope_of(object, crds) == Some(Scope::Namespaced)
+        })
+        .map(|object| {
+            Finding::new(
+                object.label(),
+                FieldPath::parse_static("metadata.namespace"),
+                "unset: kubectl would create it in whatever namespace the user's context names",
+            )
+        })
+        .collect()
+}
+
+/// The scope of a known kind.
+pub fn scope_of(object: &Object, crds: &[CrdCatalog]) -> Option<Scope> {
+    if let Some(core) = core_kind(object.api_version(), object.kind()) {
+        return Some(core.scope);
+    }
+    crds.iter().find_map(
+        |catalog| match catalog.lookup(object.api_version(), object.kind()) {
+            Lookup::Served(crd, _) => Some(crd.scope),
+            _ => None,
+        },
+    )
+}
