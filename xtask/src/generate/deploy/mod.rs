@@ -65,3 +65,6 @@ pub fn files(
     });
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests;
