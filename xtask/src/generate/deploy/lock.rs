@@ -40,7 +40,7 @@ impl ModuleLock {
     /// Reads lock text and checks it: every policy has an entry agreeing with its metadata,
     /// and no entry names another policy. Every problem is named at once.
     pub fn parse(text: &str, policies: &[PolicySources]) -> Result<Self> {
-        let file: LockFile = serde_yaml::from_str(text).with_context(|| format!("{PATH}"))?;
+        let file: LockFile = serde_yaml::from_str(text).context(PATH)?;
         let mut problems = Vec::new();
         for policy in policies {
             match file.modules.get(&policy.name) {
@@ -184,10 +184,8 @@ mod tests {
             let error = lock(edit).unwrap_err().to_string();
             assert!(error.contains(expected), "{expected}: {error}");
         }
-        let extra = format!("modules:\n  retired-policy: registry://x:v1\n");
-        let error = ModuleLock::parse(&extra, &policies)
-            .unwrap_err()
-            .to_string();
+        let extra = "modules:\n  retired-policy: registry://x:v1\n";
+        let error = ModuleLock::parse(extra, &policies).unwrap_err().to_string();
         assert!(
             error.contains("modules.retired-policy: no policy retired-policy"),
             "{error}"
