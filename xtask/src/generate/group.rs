@@ -273,7 +273,7 @@ impl GroupSource {
             .collect();
         if !specific.is_empty() {
             header.push_str(&format!(
-                "# Replace before deploying (organisation-specific examples): the settings of {}.\n",
+                "# Organisation-specific examples, the settings of {}: state yours once in a copy of\n# deploy/examples/organisation/values.yaml (or replace them in this file before applying it).\n",
                 specific.join(", ")
             ));
         }

@@ -233,7 +233,7 @@ pub fn manifest(
     }
     if !placeholders.is_empty() {
         header.push_str(&format!(
-            "# Replace before deploying (organisation-specific examples): settings {}.\n",
+            "# Organisation-specific examples, settings {}: state yours once in a copy of\n# deploy/examples/organisation/values.yaml (or replace them in this file before applying it).\n",
             placeholders.join(", ")
         ));
     }
