@@ -69,7 +69,8 @@ evidence: build
 	$(PCI) scan examples/shop --policies examples/cluster/policies.yaml --offline -o json=$(EVIDENCE)/scan-cluster.json || [ $$? -le 2 ]
 	$(PCI) evidence --manifests examples/cluster/policies.yaml --reports examples/cluster/reports --scan $(EVIDENCE)/scan-cluster.json --out $(EVIDENCE)/cluster
 
-## generate: Artifact Hub packages (artifacthub/), manifests (manifests/), docs/pci-matrix.md
+## generate: Artifact Hub packages (artifacthub/), the Kustomize bundle (deploy/ from deploy/bundle.yml and
+## deploy/modules.yaml) and the same objects as flat manifests (manifests/), docs/pci-matrix.md
 generate:
 	$(XTASK_GENERATE) generate
 

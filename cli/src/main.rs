@@ -11,6 +11,7 @@
 //! - `import`: PodSecurityPolicy, SCC, Gatekeeper PSP and upstream `*-psp` settings as
 //!   pod-security settings.
 
+mod deployment_objects;
 mod evidence;
 mod import;
 mod markup;

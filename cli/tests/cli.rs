@@ -443,6 +443,80 @@ spec:
     std::fs::remove_file(&policies).unwrap();
 }
 
+/// Issue 30: the bundle ships its PolicyServer, service account, RBAC, PodDisruptionBudget and
+/// verification ConfigMap beside the policies (`manifests/pci-policies.yaml`, a render of
+/// `deploy/`). A scan with those policies passes over them; a kind that is neither a policy nor
+/// one of them is still refused, naming it.
+#[test]
+fn scan_reads_the_whole_bundle_and_refuses_other_kinds() {
+    let bundle = std::fs::read_to_string(root().join("manifests/pci-policies.yaml")).unwrap();
+    let documents: Vec<&str> = bundle.split("\n---\n").skip(1).collect();
+    let deployment: Vec<&str> = documents
+        .iter()
+        .copied()
+        .filter(|doc| !doc.contains("kind: ClusterAdmissionPolicy"))
+        .collect();
+    for kind in [
+        "PolicyServer",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "PodDisruptionBudget",
+        "ConfigMap",
+    ] {
+        assert!(
+            deployment
+                .iter()
+                .any(|doc| doc.contains(&format!("\nkind: {kind}\n"))),
+            "the bundle deploys a {kind}"
+        );
+    }
+    let pod_security = documents
+        .iter()
+        .find(|doc| doc.contains("name: pci-pod-security\n"))
+        .expect("pci-pod-security");
+    let policies = std::env::temp_dir().join(format!("scan-bundle-{}.yaml", std::process::id()));
+    let mut text = format!("{}\n---\n{pod_security}", deployment.join("\n---\n"));
+    std::fs::write(&policies, &text).unwrap();
+    let workload = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: web
+    image: registry.example.com/shop/web:1.4.2
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+";
+    let (code, report, printed) = scan_offline(policies.to_str().unwrap(), workload);
+    assert_eq!(code, 0, "{printed}");
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{printed}");
+    assert_eq!(results[0]["policy"], "pci-pod-security", "{printed}");
+
+    text.push_str(
+        "\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: kubewarden}\n",
+    );
+    std::fs::write(&policies, &text).unwrap();
+    let (code, _, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            policies.to_str().unwrap(),
+            "--offline",
+        ],
+        workload,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("token is a \"Secret\"; a scan reads ClusterAdmissionPolicy"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&policies).unwrap();
+}
+
 /// `pci-policies scan - --policies POLICIES --offline -o json` over `stdin`: the exit code, the
 /// JSON report, and what the command printed (for assertion messages).
 fn scan_offline(policies: &str, stdin: &str) -> (i32, Value, String) {

@@ -228,13 +228,13 @@ fn reports_match_the_openreports_and_policyreport_crds() {
             let errors = schema_errors(&schema, report);
             assert!(errors.is_empty(), "{file}: {errors:#?}");
             for result in report["results"].as_array().unwrap() {
-                // What the audit scanner writes.
+                // What the audit scanner writes (a group's name says it is one).
                 assert_eq!(result["source"], "kubewarden");
+                let policy = result["policy"].as_str().unwrap();
                 assert!(
-                    result["policy"]
-                        .as_str()
-                        .unwrap()
-                        .starts_with("clusterwide-pci-")
+                    policy.starts_with("clusterwide-pci-")
+                        || policy == "clusterwide-group-pci-3.2-image-integrity",
+                    "{policy}"
                 );
                 assert_eq!(result["properties"]["validating"], "true");
                 assert_eq!(result["timestamp"]["seconds"], 1_796_256_000u64);
@@ -266,7 +266,9 @@ fn reports_match_the_openreports_and_policyreport_crds() {
                 .unwrap()
                 .contains("legacy-agent.yaml:20 [privileged]")
         );
-        assert_eq!(agent["summary"]["fail"], 4);
+        // Four policies and the PCI 3.2 group (neither pinned, signed nor from an immutable
+        // registry); image-signatures' check offline is an error.
+        assert_eq!(agent["summary"]["fail"], 5);
         assert_eq!(agent["summary"]["error"], 1);
         assert_eq!(agent["source"].is_string(), api.starts_with("openreports"));
     }
@@ -283,9 +285,9 @@ fn junit_parses_with_one_testcase_per_workload_and_policy() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    // 4 workloads × 5 validating policies.
-    assert_eq!(cases.len(), 20);
-    assert_eq!(suites.attribute("tests"), Some("20"));
+    // 4 workloads × 6: the 5 validating policies and the PCI 3.2 group of the bundle.
+    assert_eq!(cases.len(), 24);
+    assert_eq!(suites.attribute("tests"), Some("24"));
     let count = |tag: &str| {
         cases
             .iter()
@@ -309,7 +311,7 @@ fn junit_parses_with_one_testcase_per_workload_and_policy() {
             )
         })
         .collect();
-    assert_eq!(names.len(), 20, "unique names");
+    assert_eq!(names.len(), 24, "unique names");
     let agent = cases
         .iter()
         .find(|c| {
@@ -344,7 +346,8 @@ fn junit_parses_with_one_testcase_per_workload_and_policy() {
     let dom = tl::parse(&html, tl::ParserOptions::default()).expect("parses as HTML");
     assert!(dom.get_element_by_id("scan").is_some());
     assert_eq!(dom.query_selector("svg").unwrap().count(), 1);
-    assert_eq!(dom.query_selector("tr.failing").unwrap().count(), 17);
+    // The PCI 3.2 group's rejections among them (the bundle deploys it beside the policies).
+    assert_eq!(dom.query_selector("tr.failing").unwrap().count(), 20);
 }
 
 /// Exit codes: 0 all pass, 1 a rejection or a check that could not be made, 2 bad input or
@@ -764,6 +767,68 @@ fn waived_violations_are_suppressed_results() {
         waivers
             .iter()
             .any(|w| w["expired"] == true && w["control"] == "hostNamespaces")
+    );
+}
+
+/// Issue 30: the evidence pack reads the whole bundle (`manifests/pci-policies.yaml`: its
+/// PolicyServer, RBAC, PodDisruptionBudget and ConfigMap beside the policies) and lists every
+/// policy and the group; a kind it cannot read as either is an error naming file and document,
+/// never left out of the pack in silence.
+#[test]
+fn evidence_reads_the_whole_bundle_and_refuses_other_kinds() {
+    let dir = scratch("evidence-bundle");
+    let (code, stdout, stderr) = pci_policies(&[
+        "evidence",
+        "--manifests",
+        "manifests/pci-policies.yaml",
+        "--date",
+        "2026-12-03",
+        "--out",
+        dir.join("pack").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let pack: Value = serde_json::from_str(&read(&dir.join("pack/evidence.json"))).unwrap();
+    let mut names: Vec<&str> = pack["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "pci-3.2-image-integrity",
+            "pci-image-digest",
+            "pci-image-signatures",
+            "pci-image-signatures-mutate",
+            "pci-pod-security",
+            "pci-runtime-isolation",
+            "pci-runtime-isolation-mutate",
+            "pci-trusted-registries",
+        ]
+    );
+
+    let with_namespace = dir.join("with-namespace.yaml");
+    std::fs::write(
+        &with_namespace,
+        format!(
+            "{}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n",
+            read(&root().join("manifests/pci-policies.yaml"))
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = pci_policies(&[
+        "evidence",
+        "--manifests",
+        with_namespace.to_str().unwrap(),
+        "--out",
+        dir.join("refused").to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("with-namespace.yaml: document 15: a \"Namespace\" is neither a policy"),
+        "{stderr}"
     );
 }
 

@@ -7,9 +7,10 @@
 //! - `bench`: size, compile time and evaluation time of every policy, and the throughput of
 //!   `pci-policies scan`, against budgets;
 //! - `bench-variants`: the same for opt-level and wasm-opt choices (recorded in BENCHMARKS.md);
-//! - `generate` (feature `generate`): Artifact Hub packages, manifests (protect and monitor
-//!   rollouts), the PCI matrix, fuzz targets and the README's policy table (`--check`: fail
-//!   when stale); `manifests --mode monitor|protect`: only one rollout's manifests;
+//! - `generate` (feature `generate`): Artifact Hub packages, the Kustomize bundle `deploy/`
+//!   and its flat manifests (protect and monitor rollouts), the PCI matrix, fuzz targets and the
+//!   README's policy table (`--check`: fail when stale); `manifests --mode monitor|protect`:
+//!   only one rollout's manifests;
 //! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
 //! - with the `live` feature: `publish` (also `generate`: push every policy in `dist/` to a
 //!   registry like `kwctl push`, sign it, attest its SBOM, write pinned manifests) and `record` (regenerate the recorded replay fixtures from live runs against
@@ -70,7 +71,7 @@ enum Command {
         #[arg(long, default_value = "target/bench/results.md")]
         output: PathBuf,
     },
-    /// Write the generated files (Artifact Hub, manifests, PCI matrix), or check them.
+    /// Write the generated files (Artifact Hub, deploy/, manifests, PCI matrix), or check them.
     #[cfg(feature = "generate")]
     Generate {
         /// Only check that the checked-in files are current.

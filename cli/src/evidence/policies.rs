@@ -11,6 +11,7 @@ use pci_shared::workload::WorkloadKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::deployment_objects::{self, is_deployment_object};
 use crate::profile::Profile;
 
 /// One deployed policy or policy group.
@@ -88,7 +89,9 @@ const KINDS: [&str; 4] = [
 
 /// Every policy manifest of `paths`, with the file it came from. A folder is read as
 /// `kubectl apply -f` reads it: its own `.yaml`, `.yml` and `.json` files, not its
-/// subfolders (`manifests/monitor/` is another rollout of the same policies).
+/// subfolders (`manifests/monitor/` is another rollout of the same policies). The PolicyServer
+/// and the other objects a bundle deploys beside its policies are passed over; any other kind
+/// is an error, so nothing a reader meant as a policy is left out of the pack in silence.
 pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(String, Value)>> {
     let mut documents = Vec::new();
     for path in paths {
@@ -109,9 +112,18 @@ pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(String, Value)>> {
                     }
                     _ => vec![value],
                 };
-                for item in items {
-                    if item["kind"].as_str().is_some_and(|k| KINDS.contains(&k)) {
+                for item in items.into_iter().filter(|item| !item.is_null()) {
+                    let kind = item["kind"].as_str().unwrap_or_default();
+                    if KINDS.contains(&kind) {
                         documents.push((file.display().to_string(), item));
+                    } else if !is_deployment_object(&item) {
+                        bail!(
+                            "{}: document {}: a {kind:?} is neither a policy ({}) nor an object a bundle deploys beside its policies ({})",
+                            file.display(),
+                            index + 1,
+                            KINDS.join(", "),
+                            deployment_objects::kinds()
+                        );
                     }
                 }
             }

@@ -1,6 +1,7 @@
 //! The policies a scan evaluates, read from `ClusterAdmissionPolicy`, `AdmissionPolicy` and
 //! policy-group manifests (by default the bundle's recommended deployment, embedded): module,
 //! settings, mode, webhook type, rules and the PCI annotations, with each module compiled once.
+//! The PolicyServer and the other objects a bundle deploys beside its policies are passed over.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::modules::Modules;
+use crate::deployment_objects::{self, is_deployment_object};
 
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
 pub const RECOMMENDED: &str = include_str!("../../../manifests/pci-policies.yaml");
@@ -103,7 +105,7 @@ pub fn read(text: &str, modules: &mut Modules) -> Result<Vec<Deployed>> {
             }
             _ => vec![document],
         };
-        for item in &items {
+        for item in items.iter().filter(|item| !is_deployment_object(item)) {
             let at = format!("policies: document {}", index + 1);
             deployed.push(read_one(item, modules).with_context(|| at)?);
         }
@@ -133,7 +135,8 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
         "ClusterAdmissionPolicyGroup" => (None, true),
         "AdmissionPolicyGroup" => (namespaced(), true),
         other => bail!(
-            "{name} is a {other:?}; a scan reads ClusterAdmissionPolicy, AdmissionPolicy and their groups"
+            "{name} is a {other:?}; a scan reads ClusterAdmissionPolicy, AdmissionPolicy and their groups, and passes over the objects a bundle deploys beside them ({})",
+            deployment_objects::kinds()
         ),
     };
     let unique_name = match (&namespace, group) {

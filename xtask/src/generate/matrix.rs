@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use serde_json::Value;
 
 use super::manifests::{self, BUNDLE, Rollout};
+use super::placement::Placement;
 use super::policy::PolicySources;
 
 /// The PCI container-orchestration guidance sections this bundle enforces.
@@ -149,10 +150,12 @@ policy-server's global 2 s; each policy's pci.yml says why its values.\n";
 
 /// The webhooks deploying `policy`, e.g. "mutating `pci-x-mutate` + validating `pci-x` (audited)".
 fn webhooks(policy: &PolicySources) -> Result<String> {
+    // Which webhooks, and their names, do not depend on where they run.
     let deployed = manifests::cluster_admission_policies(
         policy,
         Rollout::Protect,
         &manifests::default_module(policy)?,
+        &Placement::default(),
     )?;
     let mut shown = Vec::new();
     for instance in &deployed {

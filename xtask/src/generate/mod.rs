@@ -1,14 +1,16 @@
 //! `make generate`: the files made from the policies' sources, checked in and kept current —
-//! Artifact Hub packages, deployable manifests, the PCI evidence matrix, the fuzz targets and
-//! the README's policy table.
+//! Artifact Hub packages, the Kustomize bundle `deploy/` and the flat manifests of the same
+//! objects, the PCI evidence matrix, the fuzz targets and the README's policy table.
 //! The tests fail when a checked-in file differs from what the sources give.
 
 pub mod artifacthub;
 pub mod controls;
+pub mod deploy;
 pub mod fuzz_targets;
 pub mod group;
 pub mod manifests;
 pub mod matrix;
+pub mod placement;
 pub mod policy;
 pub mod readme;
 pub mod webhook;
@@ -18,7 +20,13 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::workspace;
+use deploy::base::{self, Sources};
+use deploy::bundle::BundleSource;
+use deploy::lock::ModuleLock;
 use manifests::Rollout;
+
+/// The verification config of our modules, which the bundle's ConfigMap carries.
+const VERIFICATION_CONFIG: &str = "verification-config.yml";
 
 /// A generated file: path relative to the repository root, and its contents.
 #[derive(Debug)]
@@ -53,13 +61,21 @@ pub fn files(root: &Path, now: &str) -> Result<Vec<GeneratedFile>> {
             contents: policy.readme.clone(),
         });
     }
+    let bundle = BundleSource::load(root)?;
+    let groups = group::all()?;
+    let verification_config = read_verification_config(root)?;
+    let sources = Sources {
+        bundle: &bundle,
+        policies: &policies,
+        groups: &groups,
+        verification_config: &verification_config,
+    };
+    let lock = ModuleLock::load(root, &policies)?;
+    let module = |policy: &policy::PolicySources| lock.module(policy);
     for rollout in [Rollout::Protect, Rollout::Monitor] {
-        files.extend(manifests_of(
-            &policies,
-            rollout,
-            &manifests::default_module,
-        )?);
+        files.extend(manifests_from(&sources, rollout, &module)?);
     }
+    files.extend(deploy::files(&sources, &module)?);
     files.push(GeneratedFile {
         path: "docs/pci-matrix.md".into(),
         contents: matrix::matrix(&policies)?,
@@ -81,49 +97,76 @@ pub fn files(root: &Path, now: &str) -> Result<Vec<GeneratedFile>> {
     Ok(files)
 }
 
-/// The manifests of one rollout: one file per policy and the whole bundle, each checked to
-/// read back with the CRD types.
+/// The manifests of one rollout (`manifests/` or `manifests/monitor/`), every module named by
+/// `module`, with the bundle's placement from `deploy/bundle.yml`.
 pub fn manifests_of(
     policies: &[policy::PolicySources],
     rollout: Rollout,
     module: &dyn Fn(&policy::PolicySources) -> Result<String>,
 ) -> Result<Vec<GeneratedFile>> {
+    let root = workspace::root();
+    let bundle = BundleSource::load(&root)?;
+    let groups = group::all()?;
+    let verification_config = read_verification_config(&root)?;
+    let sources = Sources {
+        bundle: &bundle,
+        policies,
+        groups: &groups,
+        verification_config: &verification_config,
+    };
+    manifests_from(&sources, rollout, module)
+}
+
+/// The manifests of one rollout: one file per policy and per group, each checked to read back
+/// with the CRD types, and the whole bundle in one file.
+fn manifests_from(
+    sources: &Sources<'_>,
+    rollout: Rollout,
+    module: &dyn Fn(&policy::PolicySources) -> Result<String>,
+) -> Result<Vec<GeneratedFile>> {
     let dir = rollout.dir();
+    let base = base::files(sources, rollout, module)?;
     let mut files = Vec::new();
-    for policy in policies {
-        let manifest = manifests::manifest(policy, rollout, &module(policy)?)
-            .with_context(|| format!("manifest of {}", policy.name))?;
-        manifests::parse_strict(&manifest)
-            .with_context(|| format!("the manifest of {} does not read back", policy.name))?;
+    for file in &base {
+        let Some(name) = file.path.strip_prefix("policies/") else {
+            continue;
+        };
+        let checked = if sources
+            .groups
+            .iter()
+            .any(|g| format!("{}.yaml", g.name) == name)
+        {
+            group::parse_strict(file.documents().trim_start_matches("---\n")).map(drop)
+        } else {
+            manifests::parse_strict(file.documents()).map(drop)
+        };
+        checked.with_context(|| format!("the manifest {name} does not read back"))?;
         files.push(GeneratedFile {
-            path: format!("{dir}/{}.yaml", policy.name),
-            contents: manifest,
+            path: format!("{dir}/{name}"),
+            contents: file.text.clone(),
         });
     }
     files.push(GeneratedFile {
         path: format!("{dir}/pci-policies.yaml"),
-        contents: manifests::bundle(policies, rollout, module)?,
+        contents: base::single_file(&base, rollout),
     });
-    for group in group::all()? {
-        let manifest = group.manifest(policies, rollout, module)?;
-        let document = manifest.split_once("---\n").map_or("", |(_, doc)| doc);
-        group::parse_strict(document)
-            .with_context(|| format!("the manifest of {} does not read back", group.name))?;
-        files.push(GeneratedFile {
-            path: format!("{dir}/{}.yaml", group.name),
-            contents: manifest,
-        });
-    }
     Ok(files)
 }
 
 /// Writes the manifests of one rollout (`make manifests MODE=…`).
 pub fn write_manifests(rollout: Rollout) -> Result<()> {
     let root = workspace::root();
+    let policies = policy::all()?;
+    let lock = ModuleLock::load(&root, &policies)?;
     write_files(
         &root,
-        manifests_of(&policy::all()?, rollout, &manifests::default_module)?,
+        manifests_of(&policies, rollout, &|policy| lock.module(policy))?,
     )
+}
+
+fn read_verification_config(root: &Path) -> Result<String> {
+    std::fs::read_to_string(root.join(VERIFICATION_CONFIG))
+        .with_context(|| format!("cannot read {VERIFICATION_CONFIG}"))
 }
 
 /// Writes every generated file (`make generate`).

@@ -2,6 +2,7 @@
 //! Rancher conventions of the questions.
 
 use super::*;
+use placement::Placement;
 use policy::PolicySources;
 
 #[test]
@@ -115,6 +116,28 @@ fn an_empty_questions_file_is_refused() {
     assert!(error.to_string().contains("questions-ui.yml"), "{error}");
 }
 
+/// The bundle's placement, from deploy/bundle.yml.
+fn placement() -> Placement {
+    BundleSource::load(&workspace::root()).unwrap().placement()
+}
+
+/// The module lock's reference of every policy.
+fn locked_module(sources: &PolicySources) -> String {
+    let policies = policy::all().unwrap();
+    ModuleLock::load(&workspace::root(), &policies)
+        .unwrap()
+        .module(sources)
+        .unwrap()
+}
+
+/// Every YAML document of `text`.
+fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(text)
+        .map(|document| serde_json::Value::deserialize(document).unwrap())
+        .collect()
+}
+
 #[test]
 fn manifests_parse_with_the_sdk_crd_types() {
     let root = workspace::root();
@@ -122,12 +145,35 @@ fn manifests_parse_with_the_sdk_crd_types() {
         let dir = rollout.dir();
         let bundle =
             std::fs::read_to_string(root.join(format!("{dir}/pci-policies.yaml"))).unwrap();
-        let mut bundled = manifests::parse_strict(&bundle).unwrap().into_iter();
+        let documents = yaml_documents(&bundle);
+        let kinds: Vec<&str> = documents
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds[..6],
+            [
+                "PolicyServer",
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "PodDisruptionBudget",
+                "ConfigMap"
+            ],
+            "{dir}: the PolicyServer and what it needs come first"
+        );
+        assert_eq!(kinds.last(), Some(&"ClusterAdmissionPolicyGroup"), "{dir}");
+        let policies: Vec<&serde_json::Value> = documents
+            .iter()
+            .filter(|d| d["kind"] == "ClusterAdmissionPolicy")
+            .collect();
+        let mut bundled = policies.iter();
         for name in workspace::bundle().policies().unwrap() {
             let sources = PolicySources::load(&name).unwrap();
-            let module = manifests::default_module(&sources).unwrap();
+            let module = locked_module(&sources);
             let expected =
-                manifests::cluster_admission_policies(&sources, rollout, &module).unwrap();
+                manifests::cluster_admission_policies(&sources, rollout, &module, &placement())
+                    .unwrap();
             let single = std::fs::read_to_string(root.join(format!("{dir}/{name}.yaml"))).unwrap();
             assert_eq!(
                 manifests::parse_strict(&single).unwrap(),
@@ -135,23 +181,49 @@ fn manifests_parse_with_the_sdk_crd_types() {
                 "{name}"
             );
             for instance in &expected {
+                let document = bundled.next().expect("a policy of the bundle");
+                let text = serde_yaml::to_string(document).unwrap();
                 assert_eq!(
-                    bundled.next().as_ref(),
+                    manifests::parse_strict(&text).unwrap().first(),
                     Some(instance),
                     "{dir} bundle: {name}"
                 );
-                assert!(
-                    instance
-                        .spec
-                        .as_ref()
-                        .unwrap()
-                        .module
-                        .starts_with("registry://")
-                );
             }
         }
-        assert!(bundled.next().is_none(), "{dir} bundle has extra documents");
+        assert!(bundled.next().is_none(), "{dir} bundle has extra policies");
     }
+}
+
+/// Every policy and group of manifests/ runs on the bundle's PolicyServer and spares every
+/// system namespace of deploy/bundle.yml (before issue 30: the `default` PolicyServer, every
+/// namespace judged).
+#[test]
+fn every_generated_policy_and_group_spares_the_system_namespaces() {
+    let placement = placement();
+    let spared = serde_json::to_value(placement.sparing_system_namespaces()).unwrap();
+    assert!(placement.system_namespaces.len() > 40);
+    let root = workspace::root();
+    let mut checked = 0;
+    for dir in ["manifests", "manifests/monitor", "deploy/base/policies"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for document in yaml_documents(&text) {
+                let kind = document["kind"].as_str().unwrap_or_default();
+                if !kind.starts_with("ClusterAdmissionPolicy") {
+                    continue;
+                }
+                let at = format!("{}: {}", path.display(), document["metadata"]["name"]);
+                assert_eq!(document["spec"]["policyServer"], "pci-policies", "{at}");
+                assert_eq!(document["spec"]["namespaceSelector"], spared, "{at}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3 * 8, "{checked} policies and groups checked");
 }
 
 /// The JSON of every instance generated for `name` with `settings` in `rollout`.
@@ -159,7 +231,7 @@ fn instances(name: &str, settings: serde_json::Value, rollout: Rollout) -> Vec<s
     let mut sources = PolicySources::load(name).unwrap();
     sources.pci.settings = settings.as_object().unwrap().clone();
     let module = manifests::default_module(&sources).unwrap();
-    manifests::cluster_admission_policies(&sources, rollout, &module)
+    manifests::cluster_admission_policies(&sources, rollout, &module, &placement())
         .unwrap()
         .iter()
         .map(|instance| serde_json::to_value(instance).unwrap())
@@ -304,7 +376,7 @@ fn timeouts_are_checked_against_the_crd_and_the_audit_client() {
 fn manifest_fields_the_crd_does_not_know_are_rejected() {
     let sources = PolicySources::load("runtime-isolation").unwrap();
     let module = manifests::default_module(&sources).unwrap();
-    let good = manifests::manifest(&sources, Rollout::Protect, &module).unwrap();
+    let good = manifests::manifest(&sources, Rollout::Protect, &module, &placement()).unwrap();
     assert!(manifests::parse_strict(&good).is_ok());
     for (from, to, field) in [
         ("  mutating:", "  mutatin:", "mutatin"),
@@ -342,7 +414,7 @@ fn deployment_fields_owned_by_the_metadata_are_refused() {
         .insert("mutating".into(), serde_json::Value::Bool(false));
     let module = manifests::default_module(&sources).unwrap();
     let deploy = |sources: &PolicySources| {
-        manifests::cluster_admission_policies(sources, Rollout::Protect, &module)
+        manifests::cluster_admission_policies(sources, Rollout::Protect, &module, &placement())
     };
     let error = deploy(&sources).unwrap_err();
     assert!(error.to_string().contains("mutating"), "{error}");
@@ -353,6 +425,20 @@ fn deployment_fields_owned_by_the_metadata_are_refused() {
         .insert("timeoutEvalSeconds".into(), serde_json::json!(20));
     let error = deploy(&sources).unwrap_err();
     assert!(error.to_string().contains("timeoutEvalSeconds"), "{error}");
+    // Where a policy runs and what it spares is the bundle's (deploy/bundle.yml), never one
+    // policy's: a pci.yml moving itself to the `default` PolicyServer is refused.
+    for (field, value) in [
+        ("policyServer", serde_json::json!("default")),
+        ("namespaceSelector", serde_json::json!({})),
+    ] {
+        let mut sources = PolicySources::load("image-digest").unwrap();
+        sources.pci.deployment.insert(field.into(), value);
+        let error = deploy(&sources).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("must not set {field}")),
+            "{error}"
+        );
+    }
     let mut sources = PolicySources::load("image-digest").unwrap();
     sources
         .pci
