@@ -36,18 +36,38 @@ pub fn bundle_findings(
     expected: &Expectations,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
+    let values = values_of_rendering(objects, &expected.values);
     let mut findings = namespace_stated(objects, crds);
     findings.extend(namespaces::system_namespace_findings(
         objects,
-        &expected.values.system_namespaces,
+        &values.system_namespaces,
     ));
-    findings.extend(policy_server::policy_server_findings(
-        objects,
-        &expected.values,
-    ));
-    findings.extend(rbac::rbac_findings(objects, &expected.values));
+    findings.extend(policy_server::policy_server_findings(objects, &values));
+    findings.extend(rbac::rbac_findings(objects, &values));
     findings.extend(modules::module_findings(objects, &expected.modules));
     findings
+}
+
+/// `values` as one rendering deploys them: an overlay may move the policy server's objects to
+/// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`), and then that namespace,
+/// the one of the ServiceAccount the PolicyServer names, is where its PodDisruptionBudget, its
+/// verification ConfigMap and its RBAC subject must be.
+fn values_of_rendering(objects: &[Object], values: &BundleValues) -> BundleValues {
+    let account = objects
+        .iter()
+        .find(|o| o.is("policies.kubewarden.io/v1", "PolicyServer"))
+        .map(|server| server.str_at("/spec/serviceAccountName"));
+    let mut namespaces = objects
+        .iter()
+        .filter(|o| o.is("v1", "ServiceAccount") && Some(o.name()) == account)
+        .filter_map(Object::namespace);
+    match (namespaces.next(), namespaces.next()) {
+        (Some(namespace), None) => BundleValues {
+            kubewarden_namespace: namespace.to_owned(),
+            ..values.clone()
+        },
+        _ => values.clone(),
+    }
 }
 
 /// Namespaced objects that do not say their namespace: `kubectl apply` would put them in the

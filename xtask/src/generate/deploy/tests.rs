@@ -173,6 +173,28 @@ fn targets(key: &str) -> Vec<(&'static str, &'static str, &'static str)> {
             "/spec/settings/isolatedPlacements",
         ),
         "policyServerImage" => vec![("PolicyServer", "pci-policies", "/spec/image")],
+        "kubewardenNamespace" => vec![
+            (
+                "ServiceAccount",
+                "pci-policies-policy-server",
+                "/metadata/namespace",
+            ),
+            (
+                "ConfigMap",
+                "pci-policies-verification",
+                "/metadata/namespace",
+            ),
+            (
+                "PodDisruptionBudget",
+                "pci-policies-policy-server",
+                "/metadata/namespace",
+            ),
+            (
+                "ClusterRoleBinding",
+                "pci-policies-context-reader",
+                "/subjects/0/namespace",
+            ),
+        ],
         // Every policy and group: checked apart.
         "systemNamespaces" => Vec::new(),
         other => panic!("values.yaml spec.{other}: no target is known; add it to this test"),
