@@ -10,7 +10,7 @@ use serde_json::Value;
 use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 use crate::capabilities::HostCapabilities;
-use crate::metadata::Metadata;
+use crate::metadata::{HOST_KUBEWARDEN_VERSION, Metadata};
 
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -104,6 +104,7 @@ impl Engine {
             .as_ref()
             .context("the module has no io.kubewarden.metadata section: annotate it first (policy-server refuses un-annotated waPC policies)")?;
         metadata.validate()?;
+        metadata.check_kubewarden_version(&HOST_KUBEWARDEN_VERSION)?;
         Ok(policy)
     }
 }
