@@ -4,21 +4,15 @@
 
 use e2e::{engine, module_bytes, root};
 use oci_client::manifest::{WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE};
+use pci_host::digest::sha256_digest;
 use pci_host::local_registry::LocalRegistry;
 use pci_host::metadata::Metadata;
 use pci_host::oci::{
-    Credentials, OCI_SOURCE_ANNOTATION, Registry, Transport, manifest_annotations, policy_reference,
+    Credentials, OCI_SOURCE_ANNOTATION, Registry, Transport, manifest_annotations,
+    policy_manifest_digest, policy_reference,
 };
 use pci_host::publish::publish_bundle;
 use serde_json::Value;
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[test]
 fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
@@ -32,6 +26,11 @@ fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
         let reference = policy_reference(&prefix, &metadata, None).unwrap();
         assert_eq!(reference, format!("{prefix}/{name}:v0.1.0"));
         let pushed = client.push_policy(&module, &reference).expect("push");
+        assert_eq!(
+            policy_manifest_digest(&module).expect("digest without a registry"),
+            pushed.manifest_digest,
+            "{name}: the digest computed without a registry is the one the push returned"
+        );
         assert_eq!(
             pushed.immutable_ref,
             format!("{prefix}/{name}@{}", pushed.manifest_digest),
@@ -87,10 +86,7 @@ fn every_policy_round_trips_through_a_real_registry_and_still_evaluates() {
         }
         assert_eq!(
             pushed.manifest_digest,
-            format!(
-                "sha256:{}",
-                sha256_hex(&raw_manifest(registry.address(), name))
-            ),
+            sha256_digest(&raw_manifest(registry.address(), name)),
             "{name}: the digest is the manifest's sha256"
         );
     }

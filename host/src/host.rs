@@ -111,9 +111,7 @@ impl Engine {
 
 /// The cache file name of a module's compiled code: its SHA-256 and the target architecture.
 fn compiled_cache_key(module: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(module);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::sha256_hex(module);
     // wasmtime refuses code from another version or configuration; it is then recompiled.
     format!("{hex}-{}", std::env::consts::ARCH)
 }

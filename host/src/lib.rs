@@ -15,6 +15,7 @@ pub mod admission;
 pub mod annotate;
 pub mod bundle;
 pub mod capabilities;
+pub mod digest;
 pub mod examples;
 pub mod group;
 pub mod host;
