@@ -21,6 +21,8 @@ pub mod group;
 pub mod host;
 pub mod local_registry;
 pub mod metadata;
+pub mod module_lock;
+pub mod pinned_deploy;
 pub mod replay;
 pub mod run;
 pub mod sections;

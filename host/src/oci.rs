@@ -191,9 +191,8 @@ impl Registry {
     /// Pushes an annotated policy module to `reference` (`registry/repository:tag`), as
     /// `kwctl push` does, and returns the immutable reference.
     pub fn push_policy(&self, module: &[u8], reference: &str) -> Result<Pushed> {
-        let artifact = Artifact::policy(module).map_err(|error| {
-            anyhow!("the module for {reference} cannot be pushed: {error:#}")
-        })?;
+        let artifact = Artifact::policy(module)
+            .map_err(|error| anyhow!("the module for {reference} cannot be pushed: {error:#}"))?;
         self.push(reference, artifact)
     }
 
@@ -464,10 +463,15 @@ pub fn manifest_annotations(annotations: &BTreeMap<String, String>) -> BTreeMap<
     manifest
 }
 
-/// Where a policy is published: `<prefix>/<id>:<tag>`, where `id` is the last path element of
-/// `io.kubewarden.policy.ociUrl` (as the upstream release does) and the tag defaults to
-/// `v<io.kubewarden.policy.version>`.
-pub fn policy_reference(prefix: &str, metadata: &Metadata, tag: Option<&str>) -> Result<String> {
+/// Where a policy is published: by default its `io.kubewarden.policy.ociUrl`, the one registry
+/// the bundle names (metadata, Artifact Hub, the module lock); with a `prefix` (a mirror, a
+/// local registry) `<prefix>/<id>`, where `id` is the last path element of the ociUrl (as the
+/// upstream release does). The tag defaults to `v<io.kubewarden.policy.version>`.
+pub fn policy_reference(
+    prefix: Option<&str>,
+    metadata: &Metadata,
+    tag: Option<&str>,
+) -> Result<String> {
     let annotation = |key: &str| {
         metadata
             .annotations
@@ -477,13 +481,19 @@ pub fn policy_reference(prefix: &str, metadata: &Metadata, tag: Option<&str>) ->
             .with_context(|| format!("the policy metadata has no {key} annotation"))
     };
     let oci_url = annotation("io.kubewarden.policy.ociUrl")?;
-    let id = oci_url.rsplit('/').next().unwrap_or(oci_url);
     let tag = match tag {
         Some(tag) => tag.to_owned(),
         None => format!("v{}", annotation("io.kubewarden.policy.version")?),
     };
-    let prefix = prefix.strip_prefix("registry://").unwrap_or(prefix);
-    let reference = format!("{}/{id}:{tag}", prefix.trim_end_matches('/'));
+    let repository = match prefix {
+        None => oci_url.to_owned(),
+        Some(prefix) => {
+            let id = oci_url.rsplit('/').next().unwrap_or(oci_url);
+            let prefix = prefix.strip_prefix("registry://").unwrap_or(prefix);
+            format!("{}/{id}", prefix.trim_end_matches('/'))
+        }
+    };
+    let reference = format!("{repository}:{tag}");
     parse_reference(&reference)?;
     Ok(reference)
 }
@@ -622,6 +632,27 @@ mod tests {
             auth_from(other, "other.example.com").unwrap(),
             RegistryAuth::Anonymous
         ));
+    }
+
+    #[test]
+    fn policies_go_to_their_oci_url_unless_a_prefix_is_given() {
+        let metadata = Metadata::from_yaml(
+            "rules: []\nmutating: false\nannotations:\n  io.kubewarden.policy.ociUrl: ghcr.io/pci-policies/image-digest\n  io.kubewarden.policy.version: 0.1.0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            policy_reference(None, &metadata, None).unwrap(),
+            "ghcr.io/pci-policies/image-digest:v0.1.0"
+        );
+        assert_eq!(
+            policy_reference(
+                Some("registry://127.0.0.1:5000/team/"),
+                &metadata,
+                Some("v9")
+            )
+            .unwrap(),
+            "127.0.0.1:5000/team/image-digest:v9"
+        );
     }
 
     #[test]
