@@ -17,7 +17,9 @@ const LOCK_NAME: &str = "modules.yaml";
 /// Copies `deploy` to `out` (replacing what `out` held) with each module reference of `lock`
 /// replaced by the reference of the same policy in `pushed`; `out/modules.yaml` becomes
 /// `pushed`, under `header`. Returns how many references of each policy were replaced.
-/// Every policy of the lock must have been pushed, and nothing else.
+/// Every policy of the lock must have been pushed, and nothing else; and a deploy tree that
+/// holds more than its lock must name every locked module (else the tree was generated from
+/// another lock, and the copy would deploy modules nobody pushed).
 pub fn write_pinned_deploy(
     deploy: &Path,
     lock: &ModuleLock,
@@ -52,21 +54,35 @@ pub fn write_pinned_deploy(
         .iter()
         .map(|policy| ((*policy).to_owned(), 0))
         .collect();
-    copy_dir(deploy, out, true, &replacements, &mut counts)?;
+    let copied = copy_dir(deploy, out, true, &replacements, &mut counts)?;
+    let unnamed: Vec<String> = replacements
+        .iter()
+        .filter(|(policy, _, _)| counts.get(*policy) == Some(&0))
+        .map(|(policy, locked, _)| format!("{policy} ({locked})"))
+        .collect();
+    if copied > 0 && !unnamed.is_empty() {
+        bail!(
+            "{} never names the locked module of {}: it was generated from another lock; run `make pin` (which regenerates it) and commit",
+            deploy.display(),
+            unnamed.join(", ")
+        );
+    }
     std::fs::write(out.join(LOCK_NAME), pushed.render(header))
         .with_context(|| format!("cannot write {}", out.join(LOCK_NAME).display()))?;
     Ok(counts)
 }
 
 /// Copies the files under `from` to `to`, recursively, replacing the references in each; the
-/// lock at the `top` is left out (the caller writes the new one).
+/// lock at the `top` is left out (the caller writes the new one). Returns how many files it
+/// copied.
 fn copy_dir(
     from: &Path,
     to: &Path,
     top: bool,
     replacements: &[(&str, String, String)],
     counts: &mut BTreeMap<String, usize>,
-) -> Result<()> {
+) -> Result<usize> {
+    let mut copied = 0;
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     let mut entries: Vec<_> = std::fs::read_dir(from)
         .with_context(|| format!("cannot list {}", from.display()))?
@@ -76,7 +92,7 @@ fn copy_dir(
         let source = entry.path();
         let target = to.join(entry.file_name());
         if source.is_dir() {
-            copy_dir(&source, &target, false, replacements, counts)?;
+            copied += copy_dir(&source, &target, false, replacements, counts)?;
             continue;
         }
         if top && entry.file_name() == LOCK_NAME {
@@ -95,8 +111,9 @@ fn copy_dir(
         }
         std::fs::write(&target, text)
             .with_context(|| format!("cannot write {}", target.display()))?;
+        copied += 1;
     }
-    Ok(())
+    Ok(copied)
 }
 
 /// `text` with every whole occurrence of `from` replaced by `to`: an occurrence counts only
@@ -133,6 +150,60 @@ fn replace_whole(text: &str, from: &str, to: &str) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::module_lock::ModuleRef;
+
+    fn lock_of(repository: &str, digit: char) -> ModuleLock {
+        ModuleLock::new(
+            ["a", "b"]
+                .into_iter()
+                .map(|policy| {
+                    let reference = format!(
+                        "registry://{repository}/{policy}:v1@sha256:{}",
+                        digit.to_string().repeat(64)
+                    );
+                    (policy.to_owned(), ModuleRef::parse(&reference).unwrap())
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_copy_names_the_pushed_modules_and_a_tree_from_another_lock_is_refused() {
+        let dir = std::env::temp_dir().join(format!("pinned-deploy-{}", std::process::id()));
+        let (deploy, out) = (dir.join("deploy"), dir.join("out"));
+        let lock = lock_of("ghcr.io/p", '1');
+        let pushed = lock_of("mirror.test/p", '2');
+        std::fs::create_dir_all(deploy.join("base")).unwrap();
+        std::fs::write(deploy.join("modules.yaml"), lock.render("lock")).unwrap();
+        let a = lock.module("a").unwrap().to_string();
+        let b = lock.module("b").unwrap().to_string();
+        std::fs::write(deploy.join("base/a.yaml"), format!("module: {a}\n")).unwrap();
+
+        let error = write_pinned_deploy(&deploy, &lock, &pushed, "pushed", &out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!("b ({b})")) && !error.contains("a ("),
+            "{error}"
+        );
+
+        std::fs::write(deploy.join("base/b.yaml"), format!("module: \"{b}\"\n")).unwrap();
+        let counts = write_pinned_deploy(&deploy, &lock, &pushed, "pushed", &out).unwrap();
+        assert_eq!(counts, BTreeMap::from([("a".into(), 1), ("b".into(), 1)]));
+        assert_eq!(
+            std::fs::read_to_string(out.join("base/b.yaml")).unwrap(),
+            format!("module: \"{}\"\n", pushed.module("b").unwrap())
+        );
+        assert_eq!(ModuleLock::read(&out.join("modules.yaml")).unwrap(), pushed);
+
+        let mut fewer = BTreeMap::new();
+        fewer.insert("a".to_owned(), pushed.module("a").unwrap().clone());
+        let error = write_pinned_deploy(&deploy, &lock, &ModuleLock::new(fewer), "x", &out)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("were pushed"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn only_whole_references_are_replaced() {

@@ -202,7 +202,7 @@ fn agree_with_lock(actual: &ModuleLock, expected: &ModuleLock, what: &str) -> Re
     let differences = actual.differences(expected);
     if !differences.is_empty() {
         bail!(
-            "this release {what} other modules than the lock pins (a build that differs from the pinned one is not released):\n  {}\nbuild with the toolchain the lock's header names, or run `make pin` and commit the lock",
+            "this release {what} other modules than the lock pins (a build that differs from the pinned one is not released):\n  {}\na release pushes the lock's references (no REGISTRY, no TAG): build with the toolchain the lock's header names, or run `make pin` and commit the lock",
             differences.join("\n  ")
         );
     }
