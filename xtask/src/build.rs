@@ -44,14 +44,14 @@ pub fn build(requested: &[String]) -> Result<()> {
     run(&mut command, "cargo build of the policies")?;
 
     std::fs::create_dir_all(root.join("dist"))?;
+    let target_dir = target_dir(&root)?;
     let engine = Engine::new()?;
     for name in &names {
-        let raw = root
-            .join("target")
+        let raw = target_dir
             .join(TARGET)
             .join("release")
             .join(format!("{}.wasm", name.replace('-', "_")));
-        let optimised = root.join("target").join(format!("{name}.opt.wasm"));
+        let optimised = target_dir.join(format!("{name}.opt.wasm"));
         let mut wasm_opt = Command::new("wasm-opt");
         wasm_opt
             .arg("-O3")
@@ -129,6 +129,29 @@ fn remap_path_prefixes(root: &Path, cargo_home: &Path) -> Vec<String> {
         }
     }
     flags
+}
+
+/// Where cargo writes the build (`CARGO_TARGET_DIR`, `build.target-dir`, else `target/`), as
+/// `cargo metadata` says.
+fn target_dir(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .output()
+        .context("cannot start cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cargo metadata printed no JSON")?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata names no target_directory")
 }
 
 /// Cargo's home: `CARGO_HOME`, else `~/.cargo`, as cargo finds it.
