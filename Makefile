@@ -17,7 +17,7 @@ CYCLONEDX_VERSION := 0.5.9
 KUBECTL ?= kubectl
 KUBECTL_HELP := install kubectl 1.27 or later from https://kubernetes.io/docs/tasks/tools/ (on Debian and Ubuntu from the pkgs.k8s.io apt repository: Debian's own kubernetes-client is too old)
 
-.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
+.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix pin publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
 
 all: build
 
@@ -82,11 +82,17 @@ manifests:
 ## artifacthub, pci-matrix: names for `make generate` (one generator keeps them consistent)
 artifacthub pci-matrix: generate
 
-## publish: push, sign and attest every policy, write dist/release/ (pinned manifests, SBOMs, verification config),
-## e.g. COSIGN_KEY=cosign.key COSIGN_PASSWORD=… make publish REGISTRY=ghcr.io/acme/pci-policies [TAG=v0.1.0] [INSECURE=1] [UNSIGNED=1]
+## pin: the module lock deploy/modules.yaml from dist/ (each module's digest, computed without a
+## registry), then the generated files that follow it; commit the lock with the change
+pin: build
+	$(CARGO) run --quiet --locked -p xtask --features live,generate -- pin
+
+## publish: push, sign and attest every policy, write dist/release/ (pinned manifests and deploy/, SBOMs,
+## verification config); to each policy's metadata ociUrl unless REGISTRY names a mirror, e.g.
+## COSIGN_KEY=cosign.key COSIGN_PASSWORD=… make publish [REGISTRY=host[:port][/path]] [TAG=v0.1.0] [INSECURE=1] [UNSIGNED=1]
+## [EXPECT_LOCK=deploy/modules.yaml: refuse to push anything but what the lock pins (the release)]
 publish: build
-	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [TAG=tag] [INSECURE=1 for a plain-HTTP local registry] [UNSIGNED=1]"; exit 2; }
-	$(CARGO) run --quiet --locked -p xtask --features live,generate -- publish --registry '$(REGISTRY)' $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(UNSIGNED),--unsigned) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)')
+	$(CARGO) run --quiet --locked -p xtask --features live,generate -- publish $(if $(REGISTRY),--registry '$(REGISTRY)') $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(UNSIGNED),--unsigned) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)') $(if $(EXPECT_LOCK),--expect-lock '$(EXPECT_LOCK)')
 
 ## fuzz: short cargo-fuzz runs of every target (nightly toolchain; installs cargo-fuzz if missing)
 FUZZ_SECONDS ?= 30

@@ -158,6 +158,40 @@ fn an_unannotated_module_is_refused_like_policy_server_does() {
     assert!(engine().load(&annotated).is_ok());
 }
 
+/// `module` with its metadata's `minimumKubewardenVersion` set to `minimum`, written straight
+/// into the section (as another tool could), bypassing our annotate's validation.
+fn requiring_kubewarden(module: &[u8], minimum: &str) -> Vec<u8> {
+    let mut metadata = Metadata::from_module(module).unwrap().unwrap();
+    metadata.minimum_kubewarden_version = Some(minimum.to_owned());
+    let bare = sections::remove_custom(module, SECTION).unwrap();
+    sections::append_custom(&bare, SECTION, &serde_json::to_vec(&metadata).unwrap()).unwrap()
+}
+
+/// As policy-server and kwctl: a module asking for a newer Kubewarden (major.minor) than the
+/// host is refused, naming the field; one whose version is not semver is unreadable metadata.
+#[test]
+fn a_module_needing_a_newer_kubewarden_is_refused_like_policy_server_does() {
+    use pci_host::metadata::HOST_KUBEWARDEN_VERSION;
+    let module = module_bytes("pod-security");
+    let host = &HOST_KUBEWARDEN_VERSION;
+    for (minimum, loads) in [
+        ("1.29.0".to_owned(), true),
+        (format!("{}.{}.99", host.major, host.minor), true),
+        (format!("{}.{}.0", host.major, host.minor + 1), false),
+        (format!("{}.0.0", host.major + 1), false),
+        ("1.29".to_owned(), false),
+    ] {
+        let result = engine().load(&requiring_kubewarden(&module, &minimum));
+        assert_eq!(result.is_ok(), loads, "minimumKubewardenVersion {minimum}");
+        if let Err(error) = result {
+            assert!(
+                format!("{error:#}").contains("minimumKubewardenVersion"),
+                "{minimum}: {error:#}"
+            );
+        }
+    }
+}
+
 #[test]
 fn annotation_replaces_the_metadata_and_validates_it() {
     let bare = sections::remove_custom(&module_bytes("pod-security"), SECTION).expect("strip");

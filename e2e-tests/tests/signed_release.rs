@@ -50,7 +50,7 @@ fn signed_modules_verify_and_tampered_ones_are_refused() {
         .to_string();
     assert!(error.contains("COSIGN_PASSWORD"), "{error}");
 
-    let published = publish_bundle(&bundle(), &registry, &prefix, None).unwrap();
+    let published = publish_bundle(&bundle(), &registry, Some(&prefix), None).unwrap();
     let sbom = |policy: &str| {
         Ok(json!({"bomFormat": "CycloneDX", "specVersion": "1.5",
                   "metadata": {"component": {"name": policy}}}))

@@ -1,6 +1,7 @@
 //! The bundle in a checkout: every policy is a folder `policies/<name>/` holding a crate (the
 //! workspace takes `policies/*` as members), discovered here and never listed. Its compiled
-//! module is `dist/<name>.wasm`, its examples `policies/<name>/examples/`.
+//! module is `dist/<name>.wasm`, its examples `policies/<name>/examples/`; the modules the
+//! bundle deploys are pinned in `deploy/modules.yaml`.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,16 @@ impl Bundle {
     /// `dist/<name>.wasm`, the optimised, annotated module `make build` writes.
     pub fn module(&self, name: &str) -> PathBuf {
         self.root.join("dist").join(format!("{name}.wasm"))
+    }
+
+    /// `deploy/modules.yaml`, the module lock `make pin` writes ([`crate::module_lock`]).
+    pub fn module_lock(&self) -> PathBuf {
+        self.root.join("deploy").join("modules.yaml")
+    }
+
+    /// `deploy/`, the Kustomize bundle users apply.
+    pub fn deploy_dir(&self) -> PathBuf {
+        self.root.join("deploy")
     }
 
     /// `policies/<name>/examples/`.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
 use crate::capabilities::HostCapabilities;
-use crate::metadata::Metadata;
+use crate::metadata::{HOST_KUBEWARDEN_VERSION, Metadata};
 
 /// How often the engine's epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -104,15 +104,14 @@ impl Engine {
             .as_ref()
             .context("the module has no io.kubewarden.metadata section: annotate it first (policy-server refuses un-annotated waPC policies)")?;
         metadata.validate()?;
+        metadata.check_kubewarden_version(&HOST_KUBEWARDEN_VERSION)?;
         Ok(policy)
     }
 }
 
 /// The cache file name of a module's compiled code: its SHA-256 and the target architecture.
 fn compiled_cache_key(module: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(module);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::sha256_hex(module);
     // wasmtime refuses code from another version or configuration; it is then recompiled.
     format!("{hex}-{}", std::env::consts::ARCH)
 }

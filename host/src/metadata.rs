@@ -10,6 +10,10 @@ use crate::sections;
 /// Name of the custom section that carries the metadata.
 pub const SECTION: &str = "io.kubewarden.metadata";
 
+/// The Kubewarden release whose kwctl and policy-server this host follows (the controller
+/// repository's crates, kwctl 1.36): what a module's `minimumKubewardenVersion` is compared with.
+pub const HOST_KUBEWARDEN_VERSION: semver::Version = semver::Version::new(1, 36, 0);
+
 /// An admission rule (`rules[*]`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,6 +139,41 @@ impl Metadata {
         {
             bail!("metadata: contextAwareResources entry {bad:?} needs apiVersion and kind");
         }
+        self.minimum_kubewarden_version()?;
+        Ok(())
+    }
+
+    /// `minimumKubewardenVersion` read as policy-server reads it: a semantic version
+    /// (`1.29.0`; `1.29` or `v1.29.0` make the metadata unreadable there, so they are refused
+    /// here), or none.
+    pub fn minimum_kubewarden_version(&self) -> Result<Option<semver::Version>> {
+        self.minimum_kubewarden_version
+            .as_deref()
+            .map(|text| {
+                semver::Version::parse(text).with_context(|| {
+                    format!(
+                        "metadata: minimumKubewardenVersion {text:?} is not a semantic version (major.minor.patch, e.g. 1.29.0)"
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    /// Refuses a policy that needs a newer Kubewarden than `running`, as policy-server and kwctl
+    /// do: only major and minor count (the patch, pre-release and build of both versions are
+    /// dropped, so a 1.29.0-rc1 runs a policy that asks for 1.29.3, and 1.28.9 refuses 1.29.0).
+    pub fn check_kubewarden_version(&self, running: &semver::Version) -> Result<()> {
+        let Some(minimum) = self.minimum_kubewarden_version()? else {
+            return Ok(());
+        };
+        let release = |version: &semver::Version| (version.major, version.minor);
+        if release(running) < release(&minimum) {
+            bail!(
+                "the policy requires Kubewarden {}.{} or newer (minimumKubewardenVersion {minimum}); this host runs as Kubewarden {running}",
+                minimum.major,
+                minimum.minor
+            );
+        }
         Ok(())
     }
 }
@@ -146,6 +185,73 @@ fn field_has_empty(values: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn requiring(minimum: Option<&str>) -> Metadata {
+        Metadata {
+            protocol_version: Some("v1".into()),
+            rules: vec![Rule {
+                api_groups: vec!["".into()],
+                api_versions: vec!["v1".into()],
+                resources: vec!["pods".into()],
+                operations: vec!["CREATE".into()],
+            }],
+            annotations: BTreeMap::new(),
+            mutating: false,
+            background_audit: true,
+            execution_mode: default_execution_mode(),
+            policy_type: default_policy_type(),
+            context_aware_resources: BTreeSet::new(),
+            host_capabilities: None,
+            minimum_kubewarden_version: minimum.map(str::to_owned),
+        }
+    }
+
+    /// kwctl's and policy-server's rule: major.minor of both, nothing else.
+    #[test]
+    fn a_policy_runs_on_its_minimum_kubewarden_release_and_later_ones_only() {
+        let version = |text: &str| semver::Version::parse(text).unwrap();
+        for (minimum, running, runs) in [
+            ("1.29.0", "1.29.0", true),
+            ("1.29.0", "1.36.2", true),
+            ("1.29.0", "2.0.0", true),
+            ("1.29.3", "1.29.0", true),
+            ("1.29.0", "1.29.0-rc1", true),
+            ("1.29.0-rc1", "1.29.0", true),
+            ("1.29.0", "1.28.9", false),
+            ("1.29.0", "0.99.0", false),
+            ("2.0.0", "1.99.0", false),
+        ] {
+            let result = requiring(Some(minimum)).check_kubewarden_version(&version(running));
+            assert_eq!(result.is_ok(), runs, "{minimum} on {running}: {result:?}");
+            if let Err(error) = result {
+                let message = error.to_string();
+                assert!(
+                    message.contains(&format!("minimumKubewardenVersion {minimum}"))
+                        && message.contains(running),
+                    "{message}"
+                );
+            }
+        }
+        assert!(
+            requiring(None)
+                .check_kubewarden_version(&version("0.1.0"))
+                .is_ok()
+        );
+    }
+
+    /// policy-server reads the field as a semantic version: anything else makes its metadata
+    /// unreadable, so validation refuses it, naming the field.
+    #[test]
+    fn a_minimum_kubewarden_version_that_is_not_semver_is_refused() {
+        assert!(requiring(Some("1.29.0")).validate().is_ok());
+        for bad in ["1.29", "v1.29.0", "", "1.29.x", "latest"] {
+            let error = requiring(Some(bad)).validate().unwrap_err();
+            assert!(
+                format!("{error:#}").contains("minimumKubewardenVersion"),
+                "{bad}: {error:#}"
+            );
+        }
+    }
 
     #[test]
     fn rules_match_group_version_resource_and_operation() {

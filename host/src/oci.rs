@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::manifest::{
-    IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OciImageManifest, WASM_CONFIG_MEDIA_TYPE,
-    WASM_LAYER_MEDIA_TYPE,
+    IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OciImageManifest, OciManifest,
+    WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
 };
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -97,6 +97,74 @@ pub struct Pulled {
     pub manifest_digest: String,
 }
 
+/// What a push uploads: one layer, the config, and the manifest naming both, built once so
+/// that what is pushed and the digest computed without a registry are the same bytes.
+pub struct Artifact {
+    layer: ImageLayer,
+    config: Config,
+    manifest: OciImageManifest,
+}
+
+impl Artifact {
+    /// The manifest of `layer` and `config` with `annotations`, as oci-client builds it.
+    fn new(
+        layer: ImageLayer,
+        config: Config,
+        annotations: Option<BTreeMap<String, String>>,
+    ) -> Self {
+        let manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, annotations);
+        Self {
+            layer,
+            config,
+            manifest,
+        }
+    }
+
+    /// What `kwctl push` uploads for an annotated module: the module as the one
+    /// `application/vnd.wasm.content.layer.v1+wasm` layer, the config `{}`
+    /// (`application/vnd.wasm.config.v1+json`), and the one-line metadata annotations on the
+    /// manifest ([`manifest_annotations`]). The metadata must be valid, as kwctl requires.
+    pub fn policy(module: &[u8]) -> Result<Self> {
+        let metadata = Metadata::from_module(module)?
+            .context("the module is not annotated: run `make build` first")?;
+        metadata.validate()?;
+        let layer = ImageLayer::new(module.to_vec(), WASM_LAYER_MEDIA_TYPE.to_string(), None);
+        let config = Config {
+            data: b"{}".to_vec(),
+            media_type: WASM_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        let annotations = manifest_annotations(&metadata.annotations);
+        Ok(Self::new(layer, config, Some(annotations)))
+    }
+
+    /// The manifest as oci-client sends it: OCI canonical JSON (sorted keys, no spaces).
+    pub fn manifest_bytes(&self) -> Result<Vec<u8>> {
+        use serde::Serialize;
+        let mut bytes = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(
+            &mut bytes,
+            olpc_cjson::CanonicalFormatter::new(),
+        );
+        OciManifest::from(self.manifest.clone())
+            .serialize(&mut serializer)
+            .context("cannot serialise the manifest as canonical JSON")?;
+        Ok(bytes)
+    }
+
+    /// `sha256:<hex>` of [`Artifact::manifest_bytes`]: the digest a registry answers the push
+    /// with, and the one a `registry://…@sha256:…` reference pins.
+    pub fn manifest_digest(&self) -> Result<String> {
+        Ok(crate::digest::sha256_digest(&self.manifest_bytes()?))
+    }
+}
+
+/// The manifest digest `make publish` (and `kwctl push`) pushes for an annotated module,
+/// computed without a registry: what `make pin` writes to the module lock.
+pub fn policy_manifest_digest(module: &[u8]) -> Result<String> {
+    Artifact::policy(module)?.manifest_digest()
+}
+
 impl Registry {
     /// A client speaking `transport` with `credentials`.
     pub fn new(transport: Transport, credentials: Credentials) -> Result<Self> {
@@ -123,18 +191,14 @@ impl Registry {
     /// Pushes an annotated policy module to `reference` (`registry/repository:tag`), as
     /// `kwctl push` does, and returns the immutable reference.
     pub fn push_policy(&self, module: &[u8], reference: &str) -> Result<Pushed> {
-        let metadata = Metadata::from_module(module)?.with_context(|| {
-            format!("the module for {reference} is not annotated: run `make build` first")
-        })?;
-        metadata.validate()?;
-        let layer = ImageLayer::new(module.to_vec(), WASM_LAYER_MEDIA_TYPE.to_string(), None);
-        let config = Config {
-            data: b"{}".to_vec(),
-            media_type: WASM_CONFIG_MEDIA_TYPE.to_string(),
-            annotations: None,
-        };
-        let annotations = manifest_annotations(&metadata.annotations);
-        self.push(reference, layer, config, Some(annotations))
+        let artifact = Artifact::policy(module)
+            .map_err(|error| anyhow!("the module for {reference} cannot be pushed: {error:#}"))?;
+        self.push(reference, artifact)
+    }
+
+    /// Pushes an artifact built beforehand ([`Artifact::policy`]) to `reference`.
+    pub fn push_artifact(&self, reference: &str, artifact: Artifact) -> Result<Pushed> {
+        self.push(reference, artifact)
     }
 
     /// Pushes a container image made of one config (`application/vnd.oci.image.config.v1+json`)
@@ -150,21 +214,21 @@ impl Registry {
             media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
             annotations: None,
         };
-        self.push(reference, layer, config, None)
+        self.push(reference, Artifact::new(layer, config, None))
     }
 
-    /// Pushes one layer and a config with a manifest carrying `annotations`.
-    fn push(
-        &self,
-        reference: &str,
-        layer: ImageLayer,
-        config: Config,
-        annotations: Option<BTreeMap<String, String>>,
-    ) -> Result<Pushed> {
+    /// Pushes an artifact's blobs and manifest; the registry must answer with the digest of
+    /// the manifest sent ([`Artifact::manifest_digest`]), else the push is an error.
+    fn push(&self, reference: &str, artifact: Artifact) -> Result<Pushed> {
+        let expected_digest = artifact.manifest_digest()?;
         let reference = parse_reference(reference)?;
         let auth = self.auth(&reference)?;
+        let Artifact {
+            layer,
+            config,
+            manifest,
+        } = artifact;
         let layers = [layer];
-        let manifest = OciImageManifest::build(&layers, &config, annotations);
         let response = self
             .runtime
             .block_on(
@@ -173,6 +237,11 @@ impl Registry {
             )
             .with_context(|| format!("push of {reference} failed"))?;
         let manifest_digest = digest_of_manifest_url(&response.manifest_url)?;
+        if manifest_digest != expected_digest {
+            bail!(
+                "push of {reference}: the registry stored the manifest as {manifest_digest}, not as the digest of what was sent ({expected_digest})"
+            );
+        }
         Ok(Pushed {
             immutable_ref: format!(
                 "{}/{}@{}",
@@ -222,9 +291,7 @@ impl Registry {
         };
         self.push(
             &format!("{repository}:sha256-{hex}.att"),
-            layer,
-            config,
-            None,
+            Artifact::new(layer, config, None),
         )
     }
 
@@ -396,10 +463,15 @@ pub fn manifest_annotations(annotations: &BTreeMap<String, String>) -> BTreeMap<
     manifest
 }
 
-/// Where a policy is published: `<prefix>/<id>:<tag>`, where `id` is the last path element of
-/// `io.kubewarden.policy.ociUrl` (as the upstream release does) and the tag defaults to
-/// `v<io.kubewarden.policy.version>`.
-pub fn policy_reference(prefix: &str, metadata: &Metadata, tag: Option<&str>) -> Result<String> {
+/// Where a policy is published: by default its `io.kubewarden.policy.ociUrl`, the one registry
+/// the bundle names (metadata, Artifact Hub, the module lock); with a `prefix` (a mirror, a
+/// local registry) `<prefix>/<id>`, where `id` is the last path element of the ociUrl (as the
+/// upstream release does). The tag defaults to `v<io.kubewarden.policy.version>`.
+pub fn policy_reference(
+    prefix: Option<&str>,
+    metadata: &Metadata,
+    tag: Option<&str>,
+) -> Result<String> {
     let annotation = |key: &str| {
         metadata
             .annotations
@@ -409,13 +481,19 @@ pub fn policy_reference(prefix: &str, metadata: &Metadata, tag: Option<&str>) ->
             .with_context(|| format!("the policy metadata has no {key} annotation"))
     };
     let oci_url = annotation("io.kubewarden.policy.ociUrl")?;
-    let id = oci_url.rsplit('/').next().unwrap_or(oci_url);
     let tag = match tag {
         Some(tag) => tag.to_owned(),
         None => format!("v{}", annotation("io.kubewarden.policy.version")?),
     };
-    let prefix = prefix.strip_prefix("registry://").unwrap_or(prefix);
-    let reference = format!("{}/{id}:{tag}", prefix.trim_end_matches('/'));
+    let repository = match prefix {
+        None => oci_url.to_owned(),
+        Some(prefix) => {
+            let id = oci_url.rsplit('/').next().unwrap_or(oci_url);
+            let prefix = prefix.strip_prefix("registry://").unwrap_or(prefix);
+            format!("{}/{id}", prefix.trim_end_matches('/'))
+        }
+    };
+    let reference = format!("{repository}:{tag}");
     parse_reference(&reference)?;
     Ok(reference)
 }
@@ -554,6 +632,27 @@ mod tests {
             auth_from(other, "other.example.com").unwrap(),
             RegistryAuth::Anonymous
         ));
+    }
+
+    #[test]
+    fn policies_go_to_their_oci_url_unless_a_prefix_is_given() {
+        let metadata = Metadata::from_yaml(
+            "rules: []\nmutating: false\nannotations:\n  io.kubewarden.policy.ociUrl: ghcr.io/pci-policies/image-digest\n  io.kubewarden.policy.version: 0.1.0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            policy_reference(None, &metadata, None).unwrap(),
+            "ghcr.io/pci-policies/image-digest:v0.1.0"
+        );
+        assert_eq!(
+            policy_reference(
+                Some("registry://127.0.0.1:5000/team/"),
+                &metadata,
+                Some("v9")
+            )
+            .unwrap(),
+            "127.0.0.1:5000/team/image-digest:v9"
+        );
     }
 
     #[test]

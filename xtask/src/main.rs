@@ -13,8 +13,10 @@
 //!   only one rollout's manifests;
 //! - `fuzz`: short cargo-fuzz runs of every target in `fuzz/`;
 //! - with the `live` feature: `publish` (also `generate`: push every policy in `dist/` to a
-//!   registry like `kwctl push`, sign it, attest its SBOM, write pinned manifests) and `record` (regenerate the recorded replay fixtures from live runs against
-//!   a real registry).
+//!   registry like `kwctl push`, sign it, attest its SBOM, write pinned manifests and deploy
+//!   tree), `pin` (also `generate`: the module lock `deploy/modules.yaml` from `dist/`, then
+//!   the generated files) and `record` (regenerate the recorded replay fixtures from live runs
+//!   against a real registry).
 //!
 //! Users annotate, run and push single modules with the `pci-policies` command (`cli/`).
 
@@ -26,6 +28,8 @@ mod fuzz;
 mod generate;
 #[cfg(test)]
 mod invariants;
+#[cfg(all(feature = "live", feature = "generate"))]
+mod pin;
 #[cfg(all(feature = "live", feature = "generate"))]
 mod publish;
 #[cfg(feature = "live")]
@@ -102,9 +106,10 @@ enum Command {
     /// write the release files (pinned manifests, SBOMs, verification config).
     #[cfg(all(feature = "live", feature = "generate"))]
     Publish {
-        /// `host[:port][/path]`; each policy goes to `<registry>/<id>:<tag>`.
+        /// `host[:port][/path]`, a mirror: each policy goes to `<registry>/<id>:<tag>` (default:
+        /// its `io.kubewarden.policy.ociUrl`).
         #[arg(long)]
-        registry: String,
+        registry: Option<String>,
         /// Tag (default `v<version>` from the metadata).
         #[arg(long)]
         tag: Option<String>,
@@ -120,7 +125,15 @@ enum Command {
         /// Push without signing (throwaway registries only).
         #[arg(long)]
         unsigned: bool,
+        /// A module lock (the release: deploy/modules.yaml) that every reference to push, and
+        /// every pushed digest, must equal; checked before the first push and after the last.
+        #[arg(long = "expect-lock")]
+        expect_lock: Option<PathBuf>,
     },
+    /// Write the module lock deploy/modules.yaml from dist/ (each module's manifest digest,
+    /// computed without a registry), then the generated files that follow it.
+    #[cfg(all(feature = "live", feature = "generate"))]
+    Pin,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +165,7 @@ fn main() -> ExitCode {
             docker_config,
             out,
             unsigned,
+            expect_lock,
         } => publish::publish(&publish::Target {
             prefix: registry,
             tag,
@@ -159,7 +173,10 @@ fn main() -> ExitCode {
             docker_config,
             out,
             unsigned,
+            expect_lock,
         }),
+        #[cfg(all(feature = "live", feature = "generate"))]
+        Command::Pin => pin::pin(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

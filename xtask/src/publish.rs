@@ -1,6 +1,12 @@
 //! `make publish`: push every annotated policy in `dist/` to a registry, as `kwctl push` does,
 //! sign each pushed digest, attach each module's SBOM as a signed attestation, and write the
-//! release files: manifests pinned to the pushed digests, the SBOMs, the verification config.
+//! release files: manifests and the deploy tree pinned to the pushed digests, the SBOMs, the
+//! verification config.
+//!
+//! The registry is each policy's `io.kubewarden.policy.ociUrl` (the one the metadata, Artifact
+//! Hub and the module lock name) unless `REGISTRY` names a mirror. With `EXPECT_LOCK` (the
+//! release), what is about to be pushed must be what the lock pins, checked before the first
+//! push and again on the digests the registry answered: a build that differs fails loudly.
 //!
 //! Signing: with `COSIGN_KEY` (a cosign private key file, or its PEM text) and
 //! `COSIGN_PASSWORD`, in-process; with a CI OIDC token (GitHub Actions' `id-token: write`) and no
@@ -12,8 +18,12 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use pci_host::cosign::Cosign;
+use pci_host::module_lock::ModuleLock;
 use pci_host::oci::{Credentials, Registry, Transport};
-use pci_host::publish::{Published, publish_bundle, sign_published};
+use pci_host::pinned_deploy::write_pinned_deploy;
+use pci_host::publish::{
+    Published, plan_bundle, planned_lock, published_lock, push_planned, sign_published,
+};
 use pci_host::release::SigningKey;
 use pci_host::verification::pub_key_config;
 
@@ -22,8 +32,9 @@ use crate::{sbom, workspace};
 
 /// Where and how to publish.
 pub struct Target {
-    /// `host[:port][/path]`: each policy goes to `<prefix>/<id>:<tag>`.
-    pub prefix: String,
+    /// `host[:port][/path]`: each policy goes to `<prefix>/<id>:<tag>`; by default to its
+    /// `io.kubewarden.policy.ociUrl`.
+    pub prefix: Option<String>,
     /// The tag (default `v<version>` from the metadata).
     pub tag: Option<String>,
     /// Plain HTTP (only for local registries).
@@ -34,6 +45,8 @@ pub struct Target {
     pub out: PathBuf,
     /// Push without signing (only for throwaway registries).
     pub unsigned: bool,
+    /// A module lock every pushed reference must equal (the release: `deploy/modules.yaml`).
+    pub expect_lock: Option<PathBuf>,
 }
 
 /// How the pushed modules are signed.
@@ -73,8 +86,14 @@ impl Signing {
 
 /// Pushes `dist/<name>.wasm` for each policy, signs it, and writes the release files.
 pub fn publish(target: &Target) -> Result<()> {
-    if target.prefix.trim().is_empty() {
-        bail!("REGISTRY is empty: say where to push, e.g. REGISTRY=ghcr.io/acme/pci-policies");
+    if target
+        .prefix
+        .as_deref()
+        .is_some_and(|prefix| prefix.trim().is_empty())
+    {
+        bail!(
+            "REGISTRY is empty: leave it out to publish to each policy's ociUrl, or name a mirror, e.g. REGISTRY=registry.example.com/pci-policies"
+        );
     }
     let signing = Signing::from_env(target.unsigned)?;
     let transport = if target.insecure {
@@ -88,19 +107,29 @@ pub fn publish(target: &Target) -> Result<()> {
     };
     let registry = Registry::new(transport.clone(), credentials)?;
     let root = workspace::root();
-    let names = workspace::bundle().policies()?;
+    let bundle = workspace::bundle();
+    let lock = ModuleLock::read(&bundle.module_lock())?;
+    let expected = target
+        .expect_lock
+        .as_deref()
+        .map(ModuleLock::read)
+        .transpose()?;
+    let names = bundle.policies()?;
     let sboms = sbom::cyclonedx(&root, &names)?;
-    let published = publish_bundle(
-        &workspace::bundle(),
-        &registry,
-        &target.prefix,
-        target.tag.as_deref(),
-    )?;
+    let planned = plan_bundle(&bundle, target.prefix.as_deref(), target.tag.as_deref())?;
+    if let Some(expected) = &expected {
+        agree_with_lock(&planned_lock(&planned)?, expected, "would push")?;
+    }
+    let published = push_planned(&registry, planned)?;
     for module in &published {
         println!(
             "{}: pushed {} -> {}",
             module.policy, module.reference, module.pushed.immutable_ref
         );
+    }
+    let pushed = published_lock(&published)?;
+    if let Some(expected) = &expected {
+        agree_with_lock(&pushed, expected, "pushed")?;
     }
     std::fs::create_dir_all(target.out.join("sbom"))?;
     for (name, sbom) in &sboms {
@@ -148,9 +177,35 @@ pub fn publish(target: &Target) -> Result<()> {
         }
     }
     write_pinned_manifests(&published, &target.out)?;
+    let replaced = write_pinned_deploy(
+        &bundle.deploy_dir(),
+        &lock,
+        &pushed,
+        RELEASED_LOCK_HEADER,
+        &target.out.join("deploy"),
+    )?;
+    for (policy, count) in replaced {
+        println!("{policy}: {count} module references pinned in deploy/");
+    }
     write_released_packages(&published, &target.out)?;
     write_release_assets(&published, &target.out)?;
     println!("release files in {}", target.out.display());
+    Ok(())
+}
+
+/// The header of `dist/release/deploy/modules.yaml`.
+const RELEASED_LOCK_HEADER: &str = "The modules this release pushed, written by `make publish`: deploy/ with every module\nreference of the lock replaced by the one pushed (`kubectl apply -k overlays/protect`).";
+
+/// Fails, naming each policy, unless `actual` (what is about to be or was pushed) is what
+/// the lock `expected` pins.
+fn agree_with_lock(actual: &ModuleLock, expected: &ModuleLock, what: &str) -> Result<()> {
+    let differences = actual.differences(expected);
+    if !differences.is_empty() {
+        bail!(
+            "this release {what} other modules than the lock pins (a build that differs from the pinned one is not released):\n  {}\na release pushes the lock's references (no REGISTRY, no TAG): build with the toolchain the lock's header names, or run `make pin` and commit the lock",
+            differences.join("\n  ")
+        );
+    }
     Ok(())
 }
 
@@ -343,5 +398,81 @@ mod tests {
             "{package}"
         );
         std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    /// Where `.github/workflows/release.yml` would publish elsewhere than the one registry the
+    /// metadata names, or something the lock does not pin: an `env` (any level) setting
+    /// `REGISTRY` or `TAG` (make reads both from the environment), a `make publish` naming a
+    /// registry or tag, or one without `EXPECT_LOCK=deploy/modules.yaml`.
+    fn release_faults(workflow: &str) -> Vec<String> {
+        fn walk(value: &serde_yaml::Value, under_env: bool, faults: &mut Vec<String>) {
+            match value {
+                serde_yaml::Value::Mapping(mapping) => {
+                    for (key, child) in mapping {
+                        let key = key.as_str().unwrap_or_default();
+                        if under_env && ["REGISTRY", "TAG"].contains(&key) {
+                            faults.push(format!("env sets {key}: make publish would read it"));
+                        }
+                        if key == "run"
+                            && let Some(script) = child.as_str()
+                            && script.contains("make publish")
+                        {
+                            for forbidden in ["REGISTRY=", "--registry", "TAG=", "--tag"] {
+                                if script.contains(forbidden) {
+                                    faults.push(format!("make publish is given {forbidden}"));
+                                }
+                            }
+                            if !script.contains("EXPECT_LOCK=deploy/modules.yaml") {
+                                faults.push(
+                                    "make publish runs without EXPECT_LOCK=deploy/modules.yaml"
+                                        .into(),
+                                );
+                            }
+                        }
+                        walk(child, key == "env", faults);
+                    }
+                }
+                serde_yaml::Value::Sequence(items) => {
+                    for item in items {
+                        walk(item, false, faults);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let parsed: serde_yaml::Value = match serde_yaml::from_str(workflow) {
+            Ok(parsed) => parsed,
+            Err(error) => return vec![format!("not YAML: {error}")],
+        };
+        let mut faults = Vec::new();
+        if workflow.matches("make publish").count() != 1 {
+            faults.push("the release must run `make publish` exactly once".into());
+        }
+        walk(&parsed, false, &mut faults);
+        faults
+    }
+
+    #[test]
+    fn the_release_publishes_to_the_metadata_registry_what_the_lock_pins() {
+        let workflow =
+            std::fs::read_to_string(workspace::root().join(".github/workflows/release.yml"))
+                .unwrap();
+        let faults = release_faults(&workflow);
+        assert!(faults.is_empty(), "release.yml: {faults:?}");
+
+        // The workflow as it was before issue 30: another registry, and no lock.
+        let before = "jobs:\n  release:\n    env:\n      REGISTRY: ghcr.io/${{ github.repository_owner }}/pci-policies\n      TAG: ${{ github.ref_name }}\n    steps:\n      - run: make publish REGISTRY=\"$REGISTRY\" TAG=\"$TAG\"\n";
+        assert_eq!(
+            release_faults(before),
+            [
+                "env sets REGISTRY: make publish would read it",
+                "env sets TAG: make publish would read it",
+                "make publish is given REGISTRY=",
+                "make publish is given TAG=",
+                "make publish runs without EXPECT_LOCK=deploy/modules.yaml",
+            ]
+        );
+        let mirror = "steps:\n  - run: make publish EXPECT_LOCK=deploy/modules.yaml REGISTRY=mirror.example/pci\n";
+        assert_eq!(release_faults(mirror), ["make publish is given REGISTRY="]);
     }
 }

@@ -36,13 +36,10 @@ pub fn bench_variants(output: &std::path::Path) -> Result<()> {
             .join("target")
             .join("variants")
             .join(format!("opt-{level}"));
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
+        let mut command = crate::build::wasm_build(&root)?;
         command
-            .current_dir(&root)
             .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "--locked", "--release", "--target", TARGET]);
+            .env("CARGO_TARGET_DIR", &target_dir);
         for policy in POLICIES {
             command.args(["-p", policy]);
         }

@@ -59,6 +59,9 @@ pub const AUDIT_CLIENT_SECONDS: u32 = 10;
 /// The margin the webhook timeout keeps above the evaluation timeout, so users see the
 /// policy's own message rather than a generic webhook timeout.
 pub const WEBHOOK_MARGIN_SECONDS: u32 = 3;
+/// The first Kubewarden release (major, minor) that knows `spec.timeoutEvalSeconds`: an older
+/// controller prunes the field and policy-server's global 2 s applies, silently.
+pub const TIMEOUT_EVAL_SECONDS_SINCE: (u64, u64) = (1, 29);
 
 impl Timeouts {
     /// Checks the values against the CRD and against what the policy calls.
@@ -96,6 +99,29 @@ impl Timeouts {
                 Ok(())
             }
         }
+    }
+}
+
+impl Timeouts {
+    /// A policy deployed with `timeoutEvalSeconds` must declare, in `metadata.yml`
+    /// `minimumKubewardenVersion`, a Kubewarden that honours it, so that an older
+    /// policy-server refuses the module loudly instead of running it under the global 2 s.
+    pub fn check_kubewarden_version(&self, metadata: &Metadata) -> Result<()> {
+        let Some(eval) = self.evaluation_seconds else {
+            return Ok(());
+        };
+        let (major, minor) = TIMEOUT_EVAL_SECONDS_SINCE;
+        let declared = metadata.minimum_kubewarden_version()?;
+        if declared
+            .as_ref()
+            .is_none_or(|version| (version.major, version.minor) < TIMEOUT_EVAL_SECONDS_SINCE)
+        {
+            bail!(
+                "timeouts.evaluationSeconds {eval} is deployed as spec.timeoutEvalSeconds, which Kubewarden honours from {major}.{minor} (an older controller prunes it and the global 2 s applies silently): metadata.yml must set minimumKubewardenVersion: {major}.{minor}.0 or later (it has {})",
+                declared.map_or_else(|| "none".to_owned(), |version| version.to_string())
+            );
+        }
+        Ok(())
     }
 }
 
@@ -199,6 +225,7 @@ impl PolicySources {
 
     fn check(&self) -> Result<()> {
         self.pci.timeouts.check(self.calls_host())?;
+        self.pci.timeouts.check_kubewarden_version(&self.metadata)?;
         let controls: BTreeSet<String> = self.controls()?.into_iter().collect();
         let settings: BTreeSet<&str> = self.pci.settings.keys().map(String::as_str).collect();
         let mut explained = BTreeSet::new();

@@ -372,6 +372,60 @@ fn timeouts_are_checked_against_the_crd_and_the_audit_client() {
     assert!(error(silent, true).contains("timeouts.why"));
 }
 
+/// Every policy deployed with `timeoutEvalSeconds` declares a Kubewarden that honours it
+/// (`minimumKubewardenVersion` ≥ 1.29), so an older policy-server refuses it loudly.
+#[test]
+fn policies_with_an_evaluation_timeout_require_a_kubewarden_that_honours_it() {
+    let mut with_eval = 0;
+    for name in workspace::bundle().policies().unwrap() {
+        let sources = PolicySources::load(&name).unwrap();
+        let settings = serde_json::Value::Object(sources.pci.settings.clone());
+        let minimum = sources.metadata.minimum_kubewarden_version().unwrap();
+        for instance in instances(&name, settings, Rollout::Protect) {
+            if instance["spec"]["timeoutEvalSeconds"].as_u64().is_some() {
+                with_eval += 1;
+                let minimum = minimum.as_ref().unwrap_or_else(|| {
+                    panic!("{name}: timeoutEvalSeconds without minimumKubewardenVersion")
+                });
+                assert!(
+                    (minimum.major, minimum.minor) >= policy::TIMEOUT_EVAL_SECONDS_SINCE,
+                    "{name}: minimumKubewardenVersion {minimum} predates timeoutEvalSeconds"
+                );
+            }
+        }
+    }
+    assert!(with_eval >= 3, "{with_eval}");
+
+    let timeouts = |eval: Option<u32>| policy::Timeouts {
+        webhook_seconds: 12,
+        evaluation_seconds: eval,
+        why: "because".into(),
+    };
+    let metadata = |minimum: Option<&str>| {
+        let mut metadata = PolicySources::load("image-digest").unwrap().metadata;
+        metadata.minimum_kubewarden_version = minimum.map(str::to_owned);
+        metadata
+    };
+    for (eval, minimum, accepted) in [
+        (Some(8), Some("1.29.0"), true),
+        (Some(8), Some("1.31.2"), true),
+        (Some(8), None, false),
+        (Some(8), Some("1.28.5"), false),
+        (Some(8), Some("1.29"), false),
+        (None, None, true),
+        (None, Some("1.20.0"), true),
+    ] {
+        let result = timeouts(eval).check_kubewarden_version(&metadata(minimum));
+        assert_eq!(result.is_ok(), accepted, "{eval:?} {minimum:?}: {result:?}");
+        if let Err(error) = result {
+            assert!(
+                format!("{error:#}").contains("minimumKubewardenVersion"),
+                "{error:#}"
+            );
+        }
+    }
+}
+
 #[test]
 fn manifest_fields_the_crd_does_not_know_are_rejected() {
     let sources = PolicySources::load("runtime-isolation").unwrap();
