@@ -4,6 +4,7 @@
 //! modules pinned under one registry prefix, and every namespaced object in a stated
 //! namespace (never the one kubectl's context happens to choose).
 
+pub mod account;
 pub mod modules;
 pub mod namespaces;
 pub mod policies;

@@ -1,0 +1,119 @@
+//! What an attacker's review found the deploy check let through, one change to the fixture
+//! rendering at a time: RBAC for someone other than the PolicyServer's ServiceAccount, or more
+//! than its policies read.
+
+use serde_json::json;
+
+use super::*;
+
+const ROLE: &str = "ClusterRole pci-policies-context-reader";
+/// Why a binding may bind nobody but the PolicyServer's ServiceAccount.
+const ONLY_THE_ACCOUNT: &str = "a binding of the bundle binds only ServiceAccount kubewarden/pci-policies-policy-server of PolicyServer pci-policies, once";
+
+/// The fixture rendering with the objects of `yaml` added.
+fn rendering_with(yaml: &str) -> Vec<Object> {
+    let mut objects = rendering();
+    objects.extend(read_objects(yaml).expect("the added objects"));
+    objects
+}
+
+/// `value` appended to the list at `pointer` of the object labelled `label`.
+fn push(objects: &mut [Object], label: &str, pointer: &str, value: Value) {
+    object(objects, label)
+        .pointer_mut(pointer)
+        .and_then(Value::as_array_mut)
+        .unwrap_or_else(|| panic!("{label}: no list at {pointer}"))
+        .push(value);
+}
+
+#[test]
+fn a_binding_of_a_group_or_a_user_or_to_cluster_admin_is_named() {
+    let objects = rendering_with(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: pci-policies-escalate}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'system:authenticated'}\n",
+    );
+    assert_eq!(
+        found(&objects),
+        [
+            "ClusterRoleBinding pci-policies-escalate: roleRef.name: names ClusterRole cluster-admin, which is not in the bundle: a binding of the bundle grants only the bundle's roles, which grant only what its policies read".to_owned(),
+            format!("ClusterRoleBinding pci-policies-escalate: subjects[0]: binds Group system:authenticated: {ONLY_THE_ACCOUNT}"),
+        ]
+    );
+
+    let mut objects = rendering();
+    push(
+        &mut objects,
+        BINDING,
+        "/subjects",
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"}),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{BINDING}: subjects[1]: binds User mallory: {ONLY_THE_ACCOUNT}"
+        )]
+    );
+}
+
+#[test]
+fn a_service_account_beside_the_policy_servers_is_named() {
+    let helper =
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: helper, namespace: kubewarden}\n";
+    let beside = "ServiceAccount kubewarden/helper: a ServiceAccount the PolicyServer does not run as: the bundle has only the one PolicyServer pci-policies runs as, kubewarden/pci-policies-policy-server";
+    assert_eq!(found(&rendering_with(helper)), [beside]);
+
+    let objects = rendering_with(&format!(
+        "{helper}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: helper}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pci-policies-context-reader}}\nsubjects:\n- {{kind: ServiceAccount, name: helper, namespace: kubewarden}}\n"
+    ));
+    assert_eq!(
+        found(&objects),
+        [
+            format!(
+                "ClusterRoleBinding helper: subjects[0]: binds ServiceAccount kubewarden/helper: {ONLY_THE_ACCOUNT}"
+            ),
+            beside.to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn an_aggregating_aggregated_or_unbound_cluster_role_is_named() {
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        ROLE,
+        "/aggregationRule",
+        Some(
+            json!({"clusterRoleSelectors": [{"matchLabels": {"example.com/aggregate-to-policy-server": "true"}}]}),
+        ),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{ROLE}: aggregationRule: the controller would replace the rules with those of every ClusterRole the selectors match: the PolicyServer would be granted whatever they grant"
+        )]
+    );
+
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        ROLE,
+        "/metadata/labels",
+        Some(json!({"rbac.authorization.k8s.io/aggregate-to-view": "true"})),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{ROLE}: metadata.labels[rbac.authorization.k8s.io/aggregate-to-view]: adds this role's rules to the aggregated `view` role and so to everyone bound to it: the bundle grants only its PolicyServer"
+        )]
+    );
+
+    let objects = rendering_with(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: pci-policies-extra}\nrules:\n- {apiGroups: [''], resources: [secrets], verbs: [get]}\n",
+    );
+    assert_eq!(
+        found(&objects),
+        [
+            "ClusterRole pci-policies-extra: rules[0]: grants secrets of the API group \"\", which no policy of the bundle reads"
+        ]
+    );
+}
