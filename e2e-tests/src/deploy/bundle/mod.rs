@@ -1,8 +1,9 @@
 //! What a rendering of the bundle must hold beyond valid objects: system namespaces spared,
-//! one PolicyServer that every policy names (with replicas, a disruption budget and a
-//! verification config), RBAC for the context-aware policies bound to its ServiceAccount,
-//! modules pinned under one registry prefix, and every namespaced object in a stated
-//! namespace (never the one kubectl's context happens to choose).
+//! exactly, by selectors a workload's author cannot steer; one PolicyServer that every policy names (with replicas, a disruption budget and
+//! a verification config), running in a spared namespace; RBAC for the
+//! context-aware policies bound to its ServiceAccount and to nobody else; modules pinned under
+//! one registry prefix; and every namespaced object in a stated namespace (never the one
+//! kubectl's context happens to choose).
 
 pub mod account;
 pub mod modules;
@@ -11,6 +12,7 @@ pub mod policies;
 pub mod policy_server;
 mod rbac;
 mod resources;
+pub mod selectors;
 pub mod values;
 
 use pci_shared::path::FieldPath;
@@ -42,32 +44,29 @@ pub fn bundle_findings(
     findings.extend(namespaces::system_namespace_findings(
         objects,
         &values.system_namespaces,
+        &expected.values.system_namespaces,
     ));
+    findings.extend(namespaces::kubewarden_namespace_findings(objects, &values));
     findings.extend(policy_server::policy_server_findings(objects, &values));
     findings.extend(rbac::rbac_findings(objects, &values));
     findings.extend(modules::module_findings(objects, &expected.modules));
     findings
 }
 
-/// `values` as one rendering deploys them: an overlay may move the policy server's objects to
-/// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`), and then that namespace,
+/// `values` as one rendering deploys them. An overlay may move the policy server's objects to
+/// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`): then that namespace,
 /// the one of the ServiceAccount the PolicyServer names, is where its PodDisruptionBudget, its
-/// verification ConfigMap and its RBAC subject must be.
+/// verification ConfigMap and its RBAC subject must be. An overlay may narrow the system
+/// namespaces: then they are the ones its system policy judges.
 fn values_of_rendering(objects: &[Object], values: &BundleValues) -> BundleValues {
-    let account = objects
-        .iter()
-        .find(|o| o.is("policies.kubewarden.io/v1", "PolicyServer"))
-        .map(|server| server.str_at("/spec/serviceAccountName"));
-    let mut namespaces = objects
-        .iter()
-        .filter(|o| o.is("v1", "ServiceAccount") && Some(o.name()) == account)
-        .filter_map(Object::namespace);
-    match (namespaces.next(), namespaces.next()) {
-        (Some(namespace), None) => BundleValues {
-            kubewarden_namespace: namespace.to_owned(),
-            ..values.clone()
-        },
-        _ => values.clone(),
+    let kubewarden_namespace = account::policy_server_account(objects)
+        .and_then(Object::namespace)
+        .unwrap_or(&values.kubewarden_namespace)
+        .to_owned();
+    BundleValues {
+        kubewarden_namespace,
+        system_namespaces: namespaces::system_namespaces_of(objects, &values.system_namespaces),
+        ..values.clone()
     }
 }
 

@@ -299,9 +299,9 @@ fn a_namespace_selector_missing_a_system_namespace_is_named() {
     assert_eq!(
         found(&objects),
         [
-            "ClusterAdmissionPolicy pci-pod-security-system: spec.namespaceSelector: the system namespaces' policy selects exactly them: {key: kubernetes.io/metadata.name, operator: In, values: [kube-node-lease, kube-public, kube-system, kubewarden]}".to_owned(),
+            "ClusterAdmissionPolicy pci-pod-security-system: spec.namespaceSelector.matchExpressions[0].operator: \"NotIn\": must be In: the system namespaces' policy judges exactly them".to_owned(),
             format!("{RUNTIME_ISOLATION}: spec.namespaceSelector.matchExpressions[0].values: does not spare the system namespaces kube-public"),
-            format!("{GROUP}: spec.namespaceSelector: spares no system namespace: needs a matchExpressions entry {{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-node-lease, kube-public, kube-system, kubewarden]}}"),
+            format!("{GROUP}: spec.namespaceSelector: selects no namespace by kubernetes.io/metadata.name: must be exactly {{matchExpressions: [{{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-node-lease, kube-public, kube-system, kubewarden]}}]}}"),
         ]
     );
 }

@@ -1,12 +1,15 @@
 //! What an attacker's review found the deploy check let through, one change to the fixture
 //! rendering at a time: RBAC for someone other than the PolicyServer's ServiceAccount, or more
-//! than its policies read.
+//! than its policies read; selectors sparing more than the system namespaces, or letting a
+//! workload's author choose; the policy server in a tenant namespace.
 
 use serde_json::json;
 
 use super::*;
 
 const ROLE: &str = "ClusterRole pci-policies-context-reader";
+const SYSTEM_POLICY: &str = "ClusterAdmissionPolicy pci-pod-security-system";
+const CONFIG_MAP: &str = "ConfigMap kubewarden/pci-policies-verification";
 /// Why a binding may bind nobody but the PolicyServer's ServiceAccount.
 const ONLY_THE_ACCOUNT: &str = "a binding of the bundle binds only ServiceAccount kubewarden/pci-policies-policy-server of PolicyServer pci-policies, once";
 
@@ -114,6 +117,180 @@ fn an_aggregating_aggregated_or_unbound_cluster_role_is_named() {
         found(&objects),
         [
             "ClusterRole pci-policies-extra: rules[0]: grants secrets of the API group \"\", which no policy of the bundle reads"
+        ]
+    );
+}
+
+#[test]
+fn a_selector_sparing_a_tenant_namespace_or_choosable_by_labels_is_named() {
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        RUNTIME_ISOLATION,
+        "/spec/namespaceSelector/matchExpressions/0/values",
+        Some(json!([
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+            "kubewarden",
+            "shop"
+        ])),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{RUNTIME_ISOLATION}: spec.namespaceSelector.matchExpressions[0].values: lists shop, which this rendering does not list as system namespaces: every policy must spare the same namespaces, and only those"
+        )]
+    );
+
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        GROUP,
+        "/spec/namespaceSelector/matchLabels",
+        Some(json!({"pci-policies.io/in-scope": "true"})),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{GROUP}: spec.namespaceSelector.matchLabels: whoever may label a namespace would choose whether it is judged: select by kubernetes.io/metadata.name only"
+        )]
+    );
+
+    let mut objects = rendering();
+    push(
+        &mut objects,
+        GROUP,
+        "/spec/namespaceSelector/matchExpressions",
+        json!({"key": "pci-policies.io/exempt", "operator": "DoesNotExist"}),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{GROUP}: spec.namespaceSelector.matchExpressions[1]: an expression beyond the one on kubernetes.io/metadata.name: a namespace's labels would decide whether it is judged"
+        )]
+    );
+}
+
+#[test]
+fn an_object_selector_or_match_conditions_are_named() {
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        RUNTIME_ISOLATION,
+        "/spec/objectSelector",
+        Some(
+            json!({"matchExpressions": [{"key": "pci-policies.io/skip", "operator": "DoesNotExist"}]}),
+        ),
+    );
+    change(
+        &mut objects,
+        GROUP,
+        "/spec/matchConditions",
+        Some(json!([{"name": "not-skipped", "expression": "!has(object.metadata.labels.skip)"}])),
+    );
+    assert_eq!(
+        found(&objects),
+        [
+            format!(
+                "{RUNTIME_ISOLATION}: spec.objectSelector: a workload's author writes its labels: an object selector would let them choose not to be judged"
+            ),
+            format!(
+                "{GROUP}: spec.matchConditions: a request's author writes what these conditions read: they would let it step around the policy"
+            ),
+        ]
+    );
+}
+
+/// `namespaces` as the system namespaces of the system policy (`In`) and every other policy
+/// and group (`NotIn`) of `objects`.
+fn spare(objects: &mut [Object], namespaces: &[&str]) {
+    for label in [SYSTEM_POLICY, RUNTIME_ISOLATION, GROUP] {
+        change(
+            objects,
+            label,
+            "/spec/namespaceSelector/matchExpressions/0/values",
+            Some(json!(namespaces)),
+        );
+    }
+}
+
+#[test]
+fn the_system_policy_states_the_renderings_system_namespaces_within_bundle_yml() {
+    // An organisation that does not run kube-public narrows the list everywhere: valid.
+    let mut objects = rendering();
+    spare(
+        &mut objects,
+        &["kube-node-lease", "kube-system", "kubewarden"],
+    );
+    assert_eq!(found(&objects), Vec::<String>::new());
+
+    // The system policy alone narrowed: the others spare a namespace it does not judge.
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        SYSTEM_POLICY,
+        "/spec/namespaceSelector/matchExpressions/0/values",
+        Some(json!(["kube-node-lease", "kube-system", "kubewarden"])),
+    );
+    let lists_kube_public = "lists kube-public, which this rendering does not list as system namespaces: every policy must spare the same namespaces, and only those";
+    assert_eq!(
+        found(&objects),
+        [
+            format!(
+                "{RUNTIME_ISOLATION}: spec.namespaceSelector.matchExpressions[0].values: {lists_kube_public}"
+            ),
+            format!(
+                "{GROUP}: spec.namespaceSelector.matchExpressions[0].values: {lists_kube_public}"
+            ),
+        ]
+    );
+
+    // A tenant namespace listed everywhere is still not a system namespace of bundle.yml.
+    let mut objects = rendering();
+    spare(
+        &mut objects,
+        &[
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+            "kubewarden",
+            "shop",
+        ],
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{SYSTEM_POLICY}: spec.namespaceSelector.matchExpressions[0].values: lists shop, which deploy/bundle.yml does not list as system namespaces: every policy would spare them"
+        )]
+    );
+}
+
+#[test]
+fn the_policy_server_in_a_tenant_namespace_is_named() {
+    let mut objects = rendering();
+    for label in [
+        "ServiceAccount kubewarden/pci-policies-policy-server",
+        CONFIG_MAP,
+        BUDGET,
+    ] {
+        change(
+            &mut objects,
+            label,
+            "/metadata/namespace",
+            Some(json!("shop")),
+        );
+    }
+    change(
+        &mut objects,
+        BINDING,
+        "/subjects/0/namespace",
+        Some(json!("shop")),
+    );
+    assert_eq!(
+        found(&objects),
+        [
+            "ServiceAccount shop/pci-policies-policy-server: metadata.namespace: shop is not a system namespace of this rendering: the PolicyServer's pods run in the Kubewarden controller's namespace, which every policy spares (in another namespace its ServiceAccount is out of their reach, and the namespace would be judged by the policies it serves)"
         ]
     );
 }
