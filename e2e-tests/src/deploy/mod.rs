@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use pci_host::bundle::Bundle;
 use pci_shared::path::FieldPath;
@@ -72,12 +72,15 @@ impl Summary {
     }
 }
 
-/// What this checkout's renderings are compared with: `deploy/bundle.yml` and the policies'
-/// metadata.
+/// What this checkout's renderings are compared with: `deploy/bundle.yml`, the policies'
+/// metadata and `verification-config.yml`.
 pub fn checkout_expectations(root: &Path) -> Result<Expectations> {
+    let verification = root.join("verification-config.yml");
     Ok(Expectations {
         values: BundleValues::read(&root.join("deploy").join("bundle.yml"))?,
         modules: ModuleFacts::of_checkout(&Bundle::at(root))?,
+        verification_config: std::fs::read_to_string(&verification)
+            .with_context(|| format!("cannot read {}", verification.display()))?,
     })
 }
 

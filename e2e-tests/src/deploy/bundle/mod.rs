@@ -1,6 +1,6 @@
 //! What a rendering of the bundle must hold beyond valid objects: system namespaces spared,
 //! exactly, by selectors a workload's author cannot steer; one PolicyServer that every policy names (with replicas, a disruption budget and
-//! a verification config), running in a spared namespace; RBAC for the
+//! the repository's verification config), running in a spared namespace; RBAC for the
 //! context-aware policies bound to its ServiceAccount and to nobody else; modules pinned under
 //! one registry prefix; and every namespaced object in a stated namespace (never the one
 //! kubectl's context happens to choose).
@@ -14,6 +14,7 @@ mod rbac;
 mod resources;
 pub mod selectors;
 pub mod values;
+mod verification;
 
 use pci_shared::path::FieldPath;
 
@@ -26,11 +27,14 @@ use crate::deploy::object::Object;
 pub use modules::ModuleFacts;
 pub use values::BundleValues;
 
-/// What a rendering is compared with: `deploy/bundle.yml` and the policies' metadata.
+/// What a rendering is compared with: `deploy/bundle.yml`, the policies' metadata and the
+/// repository's verification config.
 #[derive(Clone, Debug)]
 pub struct Expectations {
     pub values: BundleValues,
     pub modules: ModuleFacts,
+    /// The text of `verification-config.yml`, which the bundle's ConfigMap carries verbatim.
+    pub verification_config: String,
 }
 
 /// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle.
@@ -47,7 +51,11 @@ pub fn bundle_findings(
         &expected.values.system_namespaces,
     ));
     findings.extend(namespaces::kubewarden_namespace_findings(objects, &values));
-    findings.extend(policy_server::policy_server_findings(objects, &values));
+    findings.extend(policy_server::policy_server_findings(
+        objects,
+        &values,
+        &expected.verification_config,
+    ));
     findings.extend(rbac::rbac_findings(objects, &values));
     findings.extend(modules::module_findings(objects, &expected.modules));
     findings

@@ -41,6 +41,7 @@ fn expected() -> Expectations {
     Expectations {
         values: BundleValues::from_yaml(&fixture("bundle.yml")).expect("bundle.yml"),
         modules,
+        verification_config: fixture("verification-config.yml"),
     }
 }
 

@@ -1,7 +1,8 @@
 //! What an attacker's review found the deploy check let through, one change to the fixture
 //! rendering at a time: RBAC for someone other than the PolicyServer's ServiceAccount, or more
 //! than its policies read; selectors sparing more than the system namespaces, or letting a
-//! workload's author choose; the policy server in a tenant namespace.
+//! workload's author choose; the policy server in a tenant namespace; a looser verification
+//! config.
 
 use serde_json::json;
 
@@ -292,5 +293,24 @@ fn the_policy_server_in_a_tenant_namespace_is_named() {
         [
             "ServiceAccount shop/pci-policies-policy-server: metadata.namespace: shop is not a system namespace of this rendering: the PolicyServer's pods run in the Kubewarden controller's namespace, which every policy spares (in another namespace its ServiceAccount is out of their reach, and the namespace would be judged by the policies it serves)"
         ]
+    );
+}
+
+#[test]
+fn a_verification_config_looser_than_the_repositorys_is_named() {
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        CONFIG_MAP,
+        "/data/verification-config",
+        Some(json!(
+            "apiVersion: v1\nallOf:\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      urlPrefix: https://github.com/\n"
+        )),
+    );
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{CONFIG_MAP}: data.verification-config: is not the repository's verification-config.yml (line 3 is \"  - kind: genericIssuer\", not \"  - kind: githubAction\"): the PolicyServer must require exactly the signatures the release makes"
+        )]
     );
 }
