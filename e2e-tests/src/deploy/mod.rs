@@ -9,7 +9,8 @@
 //! - `schema`, `crds`: CRD schemas and the vendored CRDs; `metadata`, `roundtrip`,
 //!   `core_kinds`: ObjectMeta and the core kinds with their Kubernetes types;
 //!   `controller_rules`: what the Kubewarden controller's webhook adds; `validate`: one object;
-//! - `bundle`: the checks across the objects of one rendering; `kustomize`: rendering.
+//! - `bundle`: the checks across the objects of one rendering; `kustomize`: rendering;
+//!   `rollout_of`: the rollout each folder or manifest file states.
 
 pub mod bundle;
 mod controller_rules;
@@ -19,6 +20,7 @@ pub mod findings;
 pub mod kustomize;
 mod metadata;
 pub mod object;
+pub mod rollout_of;
 mod roundtrip;
 pub mod schema;
 pub mod validate;
@@ -35,11 +37,12 @@ use anyhow::{Context, Result, bail};
 use pci_host::bundle::Bundle;
 use pci_shared::path::FieldPath;
 
-use bundle::{BundleValues, Expectations, ModuleFacts, bundle_findings};
+use bundle::{BundleValues, Expectations, ModuleFacts, Rollout, bundle_findings};
 use crds::CrdCatalog;
 use findings::{Finding, Findings};
 use kustomize::{Kustomize, RenderError, kustomization_dirs};
 use object::{Object, read_objects};
+use rollout_of::{rollout_of_folder, rollout_of_manifest};
 use validate::object_findings;
 
 /// What was checked: the objects of each source, by kind.
@@ -130,9 +133,16 @@ pub fn check_deploy_dir(
                 continue;
             }
         };
+        let rollout = rollout_of_folder(deploy, &dir).unwrap_or_else(|finding| {
+            findings.add(&source, [finding]);
+            None
+        });
         match read_objects(&text) {
             Ok(objects) => {
-                findings.add(&source, rendering_findings(&objects, Some(expected), crds));
+                findings.add(
+                    &source,
+                    rendering_findings(&objects, Some((expected, rollout)), crds),
+                );
                 summary.count(&source, &objects);
             }
             Err(error) => findings.add(
@@ -149,23 +159,31 @@ pub fn check_deploy_dir(
 }
 
 /// Checks every `*.yaml` file under `<root>/manifests`: each object on its own, and, with
-/// `expected`, each file as a bundle.
+/// `expected`, each file as a bundle of the rollout its folder states.
 pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<Summary> {
     let crds = CrdCatalog::vendored()?;
     let mut findings = expected
         .map(|expected| run_findings(expected, &crds))
         .unwrap_or_default();
     let mut summary = Summary::default();
-    let files = yaml_files(&root.join("manifests"))?;
+    let manifests = root.join("manifests");
+    let files = yaml_files(&manifests)?;
     if files.is_empty() {
-        bail!("no manifest under {}", root.join("manifests").display());
+        bail!("no manifest under {}", manifests.display());
     }
     for file in files {
         let source = relative(root, &file);
         let text = std::fs::read_to_string(&file)?;
+        let bundle = expected.map(|expected| {
+            let rollout = rollout_of_manifest(&manifests, &file).unwrap_or_else(|finding| {
+                findings.add(&source, [finding]);
+                Rollout::Protect
+            });
+            (expected, Some(rollout))
+        });
         match read_objects(&text) {
             Ok(objects) => {
-                findings.add(&source, rendering_findings(&objects, expected, &crds));
+                findings.add(&source, rendering_findings(&objects, bundle, &crds));
                 summary.count(&source, &objects);
             }
             Err(error) => findings.add(
@@ -181,19 +199,19 @@ pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<S
     conclude(findings, summary)
 }
 
-/// Everything wrong with the objects of one rendering: each on its own and, with `expected`,
-/// all of them as a bundle.
+/// Everything wrong with the objects of one rendering: each on its own and, with `bundle`
+/// (what it is compared with, and the rollout it states, if any), all of them as a bundle.
 pub fn rendering_findings(
     objects: &[Object],
-    expected: Option<&Expectations>,
+    bundle: Option<(&Expectations, Option<Rollout>)>,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
     let mut findings: Vec<Finding> = objects
         .iter()
         .flat_map(|object| object_findings(object, crds))
         .collect();
-    if let Some(expected) = expected {
-        findings.extend(bundle_findings(objects, expected, crds));
+    if let Some((expected, rollout)) = bundle {
+        findings.extend(bundle_findings(objects, expected, rollout, crds));
     }
     findings
 }

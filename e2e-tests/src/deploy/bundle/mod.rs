@@ -1,5 +1,6 @@
 //! What a rendering of the bundle must hold beyond valid objects: system namespaces spared,
-//! exactly, by selectors a workload's author cannot steer; one PolicyServer that every policy names (with replicas, a disruption budget and
+//! exactly, by selectors a workload's author cannot steer; the mode and failurePolicy of its
+//! rollout; one PolicyServer that every policy names (with replicas, a disruption budget and
 //! the repository's verification config), running in a spared namespace; RBAC for the
 //! context-aware policies bound to its ServiceAccount and to nobody else; modules pinned under
 //! one registry prefix; and every namespaced object in a stated namespace (never the one
@@ -12,6 +13,7 @@ pub mod policies;
 pub mod policy_server;
 mod rbac;
 mod resources;
+pub mod rollout;
 pub mod selectors;
 pub mod values;
 mod verification;
@@ -25,6 +27,7 @@ use crate::deploy::metadata::Scope;
 use crate::deploy::object::Object;
 
 pub use modules::ModuleFacts;
+pub use rollout::Rollout;
 pub use values::BundleValues;
 
 /// What a rendering is compared with: `deploy/bundle.yml`, the policies' metadata and the
@@ -37,10 +40,12 @@ pub struct Expectations {
     pub verification_config: String,
 }
 
-/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle.
+/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle; `rollout`
+/// is the one its folder states (none for a Component).
 pub fn bundle_findings(
     objects: &[Object],
     expected: &Expectations,
+    rollout: Option<Rollout>,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
     let values = values_of_rendering(objects, &expected.values);
@@ -51,6 +56,11 @@ pub fn bundle_findings(
         &expected.values.system_namespaces,
     ));
     findings.extend(namespaces::kubewarden_namespace_findings(objects, &values));
+    findings.extend(rollout::rollout_findings(
+        objects,
+        rollout,
+        &values.system_policy_failure_policy,
+    ));
     findings.extend(policy_server::policy_server_findings(
         objects,
         &values,

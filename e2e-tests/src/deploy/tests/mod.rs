@@ -78,8 +78,14 @@ fn change(objects: &mut [Object], label: &str, pointer: &str, value: Option<Valu
     }
 }
 
+/// What the check finds in `objects` as a rendering of the protect rollout (the fixture's).
 fn found(objects: &[Object]) -> Vec<String> {
-    let mut found: Vec<String> = rendering_findings(objects, Some(&expected()), crds())
+    found_in(objects, Some(Rollout::Protect))
+}
+
+/// What the check finds in `objects` as a rendering of `rollout`.
+fn found_in(objects: &[Object], rollout: Option<Rollout>) -> Vec<String> {
+    let mut found: Vec<String> = rendering_findings(objects, Some((&expected(), rollout)), crds())
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -516,7 +522,21 @@ impl Drop for Scratch {
     }
 }
 
-const MONITOR: &str = "resources: [../../base]\npatches:\n- target: {group: policies.kubewarden.io, kind: ClusterAdmissionPolicy}\n  patch: |-\n    - op: replace\n      path: /spec/failurePolicy\n      value: Ignore\n";
+/// A monitor overlay patching `kinds` as deploy/overlays/monitor does: mode and failurePolicy.
+fn monitor_overlay(kinds: &[&str]) -> String {
+    let mut overlay = "resources: [../../base]\npatches:\n".to_owned();
+    for kind in kinds {
+        overlay.push_str(&format!(
+            "- target: {{group: policies.kubewarden.io, kind: {kind}}}\n  patch: |-\n    - op: add\n      path: /spec/mode\n      value: monitor\n    - op: add\n      path: /spec/failurePolicy\n      value: Ignore\n"
+        ));
+    }
+    overlay
+}
+
+/// The monitor overlay of the bundle: every policy and group.
+fn monitor() -> String {
+    monitor_overlay(&["ClusterAdmissionPolicy", "ClusterAdmissionPolicyGroup"])
+}
 
 #[test]
 fn a_fixture_kustomization_renders_through_kubectl_and_validates() {
@@ -528,10 +548,7 @@ fn a_fixture_kustomization_renders_through_kubectl_and_validates() {
                 "resources: [rendering.yaml]\n".to_owned(),
             ),
             ("deploy/base/rendering.yaml", fixture("rendering.yaml")),
-            (
-                "deploy/overlays/monitor/kustomization.yaml",
-                MONITOR.to_owned(),
-            ),
+            ("deploy/overlays/monitor/kustomization.yaml", monitor()),
         ],
     );
     let summary = scratch.check().unwrap_or_else(|e| panic!("{e:#}"));

@@ -1,8 +1,8 @@
 //! What an attacker's review found the deploy check let through, one change to the fixture
 //! rendering at a time: RBAC for someone other than the PolicyServer's ServiceAccount, or more
 //! than its policies read; selectors sparing more than the system namespaces, or letting a
-//! workload's author choose; the policy server in a tenant namespace; a looser verification
-//! config.
+//! workload's author choose; a rollout's mode or failurePolicy off; the policy server in a
+//! tenant namespace; a looser verification config.
 
 use serde_json::json;
 
@@ -312,5 +312,132 @@ fn a_verification_config_looser_than_the_repositorys_is_named() {
         [format!(
             "{CONFIG_MAP}: data.verification-config: is not the repository's verification-config.yml (line 3 is \"  - kind: genericIssuer\", not \"  - kind: githubAction\"): the PolicyServer must require exactly the signatures the release makes"
         )]
+    );
+}
+
+#[test]
+fn a_mode_or_failure_policy_off_the_rollout_is_named() {
+    let mut objects = rendering();
+    change(
+        &mut objects,
+        RUNTIME_ISOLATION,
+        "/spec/mode",
+        Some(json!("monitor")),
+    );
+    change(
+        &mut objects,
+        GROUP,
+        "/spec/failurePolicy",
+        Some(json!("Ignore")),
+    );
+    change(
+        &mut objects,
+        SYSTEM_POLICY,
+        "/spec/failurePolicy",
+        Some(json!("Fail")),
+    );
+    assert_eq!(
+        found(&objects),
+        [
+            format!(
+                "{SYSTEM_POLICY}: spec.failurePolicy: Fail, but deploy/bundle.yml systemPolicy.failurePolicy states Ignore"
+            ),
+            format!(
+                "{RUNTIME_ISOLATION}: spec.mode: monitor, but the protect rollout states protect"
+            ),
+            format!("{GROUP}: spec.failurePolicy: Ignore, but the protect rollout states Fail"),
+        ]
+    );
+
+    let mut objects = rendering();
+    change(&mut objects, GROUP, "/spec/mode", None);
+    assert_eq!(
+        found(&objects),
+        [format!(
+            "{GROUP}: spec.mode: unset: the protect rollout states protect, written out"
+        )]
+    );
+
+    // The protect fixture read as a monitor rendering: every mode, and every failurePolicy
+    // but the system policy's.
+    assert_eq!(
+        found_in(&rendering(), Some(Rollout::Monitor)),
+        [
+            format!("{SYSTEM_POLICY}: spec.mode: protect, but the monitor rollout states monitor"),
+            format!(
+                "{RUNTIME_ISOLATION}: spec.failurePolicy: Fail, but the monitor rollout states Ignore"
+            ),
+            format!(
+                "{RUNTIME_ISOLATION}: spec.mode: protect, but the monitor rollout states monitor"
+            ),
+            format!("{GROUP}: spec.failurePolicy: Fail, but the monitor rollout states Ignore"),
+            format!("{GROUP}: spec.mode: protect, but the monitor rollout states monitor"),
+        ]
+    );
+}
+
+#[test]
+fn an_overlay_short_of_its_rollout_or_a_folder_without_one_is_named() {
+    let scratch = Scratch::new(
+        "half-monitor",
+        &[
+            (
+                "deploy/base/kustomization.yaml",
+                "resources: [rendering.yaml]\n".to_owned(),
+            ),
+            ("deploy/base/rendering.yaml", fixture("rendering.yaml")),
+            (
+                "deploy/overlays/monitor/kustomization.yaml",
+                monitor_overlay(&["ClusterAdmissionPolicy"]),
+            ),
+        ],
+    );
+    let error = scratch.check().unwrap_err().to_string();
+    let lines: Vec<&str> = error.lines().take(3).collect();
+    assert_eq!(
+        lines,
+        [
+            "2 problem(s):",
+            "deploy/overlays/monitor: ClusterAdmissionPolicyGroup pci-3.2-image-integrity: spec.failurePolicy: Fail, but the monitor rollout states Ignore",
+            "deploy/overlays/monitor: ClusterAdmissionPolicyGroup pci-3.2-image-integrity: spec.mode: protect, but the monitor rollout states monitor",
+        ],
+        "{error}"
+    );
+
+    let scratch = Scratch::new(
+        "examples",
+        &[
+            (
+                "deploy/base/kustomization.yaml",
+                "resources: [rendering.yaml]\n".to_owned(),
+            ),
+            ("deploy/base/rendering.yaml", fixture("rendering.yaml")),
+            ("deploy/overlays/monitor/kustomization.yaml", monitor()),
+            (
+                "deploy/examples/back-to-protect/kustomization.yaml",
+                "resources: [../../overlays/monitor]\npatches:\n- target: {kind: ClusterAdmissionPolicy, name: pci-runtime-isolation}\n  patch: |-\n    - op: replace\n      path: /spec/mode\n      value: protect\n".to_owned(),
+            ),
+            (
+                "deploy/examples/copied/kustomization.yaml",
+                "resources: [rendering.yaml]\n".to_owned(),
+            ),
+            ("deploy/examples/copied/rendering.yaml", fixture("rendering.yaml")),
+            (
+                "deploy/extra/kustomization.yaml",
+                "resources: [../base]\n".to_owned(),
+            ),
+        ],
+    );
+    let error = scratch.check().unwrap_err().to_string();
+    let lines: Vec<&str> = error.lines().take(4).collect();
+    assert_eq!(
+        lines,
+        [
+            "3 problem(s):",
+            "deploy/examples/back-to-protect: ClusterAdmissionPolicy pci-runtime-isolation: spec.mode: protect, but the monitor rollout states monitor",
+            "deploy/examples/copied: the rollout: resources: names none of base, overlays/monitor, overlays/protect: the check cannot tell which rollout this example deploys",
+            "deploy/extra: the rollout: the deploy check knows no rollout for the folder \"extra\": it checks base, overlays/monitor, overlays/protect, components/* and examples/* (whose kustomization names one of the overlays in resources)",
+        ],
+        "{error}"
     );
 }
