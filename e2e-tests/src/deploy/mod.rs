@@ -10,7 +10,7 @@
 //!   `core_kinds`: ObjectMeta and the core kinds with their Kubernetes types;
 //!   `controller_rules`: what the Kubewarden controller's webhook adds; `validate`: one object;
 //! - `bundle`: the checks across the objects of one rendering; `kustomize`: rendering;
-//!   `rollout_of`: the rollout each folder or manifest file states.
+//!   `stated`: what each folder or manifest file states by where it is (its rollout).
 
 pub mod bundle;
 mod controller_rules;
@@ -20,9 +20,9 @@ pub mod findings;
 pub mod kustomize;
 mod metadata;
 pub mod object;
-pub mod rollout_of;
 mod roundtrip;
 pub mod schema;
+pub mod stated;
 pub mod validate;
 
 #[cfg(test)]
@@ -37,12 +37,12 @@ use anyhow::{Context, Result, bail};
 use pci_host::bundle::Bundle;
 use pci_shared::path::FieldPath;
 
-use bundle::{BundleValues, Expectations, ModuleFacts, Rollout, bundle_findings};
+use bundle::{BundleValues, Expectations, ModuleFacts, Rollout, Stated, bundle_findings};
 use crds::CrdCatalog;
 use findings::{Finding, Findings};
 use kustomize::{Kustomize, RenderError, kustomization_dirs};
 use object::{Object, read_objects};
-use rollout_of::{rollout_of_folder, rollout_of_manifest};
+use stated::{stated_by_folder, stated_by_manifest};
 use validate::object_findings;
 
 /// What was checked: the objects of each source, by kind.
@@ -133,15 +133,15 @@ pub fn check_deploy_dir(
                 continue;
             }
         };
-        let rollout = rollout_of_folder(deploy, &dir).unwrap_or_else(|finding| {
+        let stated = stated_by_folder(deploy, &dir).unwrap_or_else(|finding| {
             findings.add(&source, [finding]);
-            None
+            Stated::generated(None)
         });
         match read_objects(&text) {
             Ok(objects) => {
                 findings.add(
                     &source,
-                    rendering_findings(&objects, Some((expected, rollout)), crds),
+                    rendering_findings(&objects, Some((expected, stated)), crds),
                 );
                 summary.count(&source, &objects);
             }
@@ -175,11 +175,11 @@ pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<S
         let source = relative(root, &file);
         let text = std::fs::read_to_string(&file)?;
         let bundle = expected.map(|expected| {
-            let rollout = rollout_of_manifest(&manifests, &file).unwrap_or_else(|finding| {
+            let stated = stated_by_manifest(&manifests, &file).unwrap_or_else(|finding| {
                 findings.add(&source, [finding]);
-                Rollout::Protect
+                Stated::generated(Some(Rollout::Protect))
             });
-            (expected, Some(rollout))
+            (expected, stated)
         });
         match read_objects(&text) {
             Ok(objects) => {
@@ -200,18 +200,18 @@ pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<S
 }
 
 /// Everything wrong with the objects of one rendering: each on its own and, with `bundle`
-/// (what it is compared with, and the rollout it states, if any), all of them as a bundle.
+/// (what it is compared with, and what its place states), all of them as a bundle.
 pub fn rendering_findings(
     objects: &[Object],
-    bundle: Option<(&Expectations, Option<Rollout>)>,
+    bundle: Option<(&Expectations, Stated)>,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
     let mut findings: Vec<Finding> = objects
         .iter()
         .flat_map(|object| object_findings(object, crds))
         .collect();
-    if let Some((expected, rollout)) = bundle {
-        findings.extend(bundle_findings(objects, expected, rollout, crds));
+    if let Some((expected, stated)) = bundle {
+        findings.extend(bundle_findings(objects, expected, stated, crds));
     }
     findings
 }

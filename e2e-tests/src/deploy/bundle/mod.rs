@@ -40,15 +40,35 @@ pub struct Expectations {
     pub verification_config: String,
 }
 
-/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle; `rollout`
-/// is the one its folder states (none for a Component).
+/// What a rendering's place (its folder under deploy/, or manifests/) says it deploys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stated {
+    /// Its rollout; none for a Component, which follows the overlay that adds it.
+    pub rollout: Option<Rollout>,
+    /// An organisation's overlay (`deploy/examples/`): its system policy may narrow
+    /// deploy/bundle.yml's system namespaces. Every other rendering spares exactly those.
+    pub organisation: bool,
+}
+
+impl Stated {
+    /// A rendering generated from deploy/bundle.yml, of `rollout`.
+    pub fn generated(rollout: Option<Rollout>) -> Self {
+        Self {
+            rollout,
+            organisation: false,
+        }
+    }
+}
+
+/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle, deploying
+/// what `stated` says.
 pub fn bundle_findings(
     objects: &[Object],
     expected: &Expectations,
-    rollout: Option<Rollout>,
+    stated: Stated,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
-    let values = values_of_rendering(objects, &expected.values);
+    let values = values_of_rendering(objects, &expected.values, stated.organisation);
     let mut findings = namespace_stated(objects, crds);
     findings.extend(namespaces::system_namespace_findings(
         objects,
@@ -58,7 +78,7 @@ pub fn bundle_findings(
     findings.extend(namespaces::kubewarden_namespace_findings(objects, &values));
     findings.extend(rollout::rollout_findings(
         objects,
-        rollout,
+        stated.rollout,
         &values.system_policy_failure_policy,
     ));
     findings.extend(policy_server::policy_server_findings(
@@ -74,16 +94,24 @@ pub fn bundle_findings(
 /// `values` as one rendering deploys them. An overlay may move the policy server's objects to
 /// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`): then that namespace,
 /// the one of the ServiceAccount the PolicyServer names, is where its PodDisruptionBudget, its
-/// verification ConfigMap and its RBAC subject must be. An overlay may narrow the system
-/// namespaces: then they are the ones its system policy judges.
-fn values_of_rendering(objects: &[Object], values: &BundleValues) -> BundleValues {
+/// verification ConfigMap and its RBAC subject must be. An organisation's overlay may narrow
+/// the system namespaces: then they are the ones its system policy judges.
+fn values_of_rendering(
+    objects: &[Object],
+    values: &BundleValues,
+    organisation: bool,
+) -> BundleValues {
     let kubewarden_namespace = account::policy_server_account(objects)
         .and_then(Object::namespace)
         .unwrap_or(&values.kubewarden_namespace)
         .to_owned();
     BundleValues {
         kubewarden_namespace,
-        system_namespaces: namespaces::system_namespaces_of(objects, &values.system_namespaces),
+        system_namespaces: if organisation {
+            namespaces::system_namespaces_of(objects, &values.system_namespaces)
+        } else {
+            values.system_namespaces.clone()
+        },
         ..values.clone()
     }
 }

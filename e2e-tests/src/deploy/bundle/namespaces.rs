@@ -1,9 +1,9 @@
 //! System namespaces spared: every cluster-wide policy and group selects namespaces with
 //! exactly `{matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values:
 //! <the rendering's system namespaces>}]}`, and the system component's baseline policy exactly
-//! them with `In`. A rendering's system namespaces are its system policy's (an organisation's
-//! overlay may narrow deploy/bundle.yml's list) or, without one, bundle.yml's; never a namespace
-//! bundle.yml does not list. The Kubewarden namespace is one of them, and namespaced policies and
+//! them with `In`. A rendering's system namespaces are deploy/bundle.yml's, but in an
+//! organisation's overlay, which may narrow them: there they are its system policy's (or, without
+//! one, bundle.yml's), never a namespace bundle.yml does not list. The Kubewarden namespace is one of them, and namespaced policies and
 //! groups never live in one.
 
 use std::collections::BTreeSet;
@@ -27,8 +27,8 @@ pub fn is_system_policy(object: &Object) -> bool {
     is_cluster_policy(object) && object.name() == SYSTEM_COMPONENT_POLICY
 }
 
-/// The system namespaces of a rendering: what its system policy selects with `In`, when it has
-/// one, else `bundle`'s (deploy/bundle.yml's list).
+/// The system namespaces of an organisation's rendering: what its system policy selects with
+/// `In`, when it has one, else `bundle`'s (deploy/bundle.yml's list).
 pub fn system_namespaces_of(objects: &[Object], bundle: &BTreeSet<String>) -> BTreeSet<String> {
     objects
         .iter()

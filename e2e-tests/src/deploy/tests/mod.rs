@@ -78,14 +78,15 @@ fn change(objects: &mut [Object], label: &str, pointer: &str, value: Option<Valu
     }
 }
 
-/// What the check finds in `objects` as a rendering of the protect rollout (the fixture's).
+/// What the check finds in `objects` as a generated rendering of the protect rollout (the
+/// fixture's).
 fn found(objects: &[Object]) -> Vec<String> {
-    found_in(objects, Some(Rollout::Protect))
+    found_as(objects, Stated::generated(Some(Rollout::Protect)))
 }
 
-/// What the check finds in `objects` as a rendering of `rollout`.
-fn found_in(objects: &[Object], rollout: Option<Rollout>) -> Vec<String> {
-    let mut found: Vec<String> = rendering_findings(objects, Some((&expected(), rollout)), crds())
+/// What the check finds in `objects` as a rendering of the place that states `stated`.
+fn found_as(objects: &[Object], stated: Stated) -> Vec<String> {
+    let mut found: Vec<String> = rendering_findings(objects, Some((&expected(), stated)), crds())
         .iter()
         .map(ToString::to_string)
         .collect();

@@ -216,15 +216,26 @@ fn spare(objects: &mut [Object], namespaces: &[&str]) {
     }
 }
 
+/// What the check finds in `objects` as an organisation's overlay of the protect rollout.
+fn found_in_organisation(objects: &[Object]) -> Vec<String> {
+    found_as(
+        objects,
+        Stated {
+            rollout: Some(Rollout::Protect),
+            organisation: true,
+        },
+    )
+}
+
 #[test]
-fn the_system_policy_states_the_renderings_system_namespaces_within_bundle_yml() {
+fn an_organisations_overlay_narrows_the_system_namespaces_within_bundle_yml() {
     // An organisation that does not run kube-public narrows the list everywhere: valid.
     let mut objects = rendering();
     spare(
         &mut objects,
         &["kube-node-lease", "kube-system", "kubewarden"],
     );
-    assert_eq!(found(&objects), Vec::<String>::new());
+    assert_eq!(found_in_organisation(&objects), Vec::<String>::new());
 
     // The system policy alone narrowed: the others spare a namespace it does not judge.
     let mut objects = rendering();
@@ -236,7 +247,7 @@ fn the_system_policy_states_the_renderings_system_namespaces_within_bundle_yml()
     );
     let lists_kube_public = "lists kube-public, which this rendering does not list as system namespaces: every policy must spare the same namespaces, and only those";
     assert_eq!(
-        found(&objects),
+        found_in_organisation(&objects),
         [
             format!(
                 "{RUNTIME_ISOLATION}: spec.namespaceSelector.matchExpressions[0].values: {lists_kube_public}"
@@ -260,10 +271,30 @@ fn the_system_policy_states_the_renderings_system_namespaces_within_bundle_yml()
         ],
     );
     assert_eq!(
-        found(&objects),
+        found_in_organisation(&objects),
         [format!(
             "{SYSTEM_POLICY}: spec.namespaceSelector.matchExpressions[0].values: lists shop, which deploy/bundle.yml does not list as system namespaces: every policy would spare them"
         )]
+    );
+}
+
+#[test]
+fn a_generated_rendering_spares_exactly_the_system_namespaces_of_bundle_yml() {
+    let mut objects = rendering();
+    spare(
+        &mut objects,
+        &["kube-node-lease", "kube-system", "kubewarden"],
+    );
+    let values = "spec.namespaceSelector.matchExpressions[0].values";
+    assert_eq!(
+        found(&objects),
+        [
+            format!("{SYSTEM_POLICY}: {values}: does not judge the system namespaces kube-public"),
+            format!(
+                "{RUNTIME_ISOLATION}: {values}: does not spare the system namespaces kube-public"
+            ),
+            format!("{GROUP}: {values}: does not spare the system namespaces kube-public"),
+        ]
     );
 }
 
@@ -361,7 +392,7 @@ fn a_mode_or_failure_policy_off_the_rollout_is_named() {
     // The protect fixture read as a monitor rendering: every mode, and every failurePolicy
     // but the system policy's.
     assert_eq!(
-        found_in(&rendering(), Some(Rollout::Monitor)),
+        found_as(&rendering(), Stated::generated(Some(Rollout::Monitor))),
         [
             format!("{SYSTEM_POLICY}: spec.mode: protect, but the monitor rollout states monitor"),
             format!(

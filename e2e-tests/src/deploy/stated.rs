@@ -1,31 +1,36 @@
-//! The rollout each checked source states, from where it is: `deploy/base` and
+//! What each checked source states by where it is. Its rollout: `deploy/base` and
 //! `deploy/overlays/protect` protect, `deploy/overlays/monitor` monitor, a component none (it
 //! follows the overlay that adds it), an example the rollout of the one overlay its
 //! kustomization names in `resources`; `manifests/` protect and `manifests/monitor/` monitor.
-//! Any other place is a finding: the check does not guess what a folder should deploy.
+//! And whether it is an organisation's overlay (`deploy/examples/`), the only kind that may
+//! narrow the system namespaces. Any other place is a finding: the check does not guess what a
+//! folder should deploy.
 
 use std::path::{Path, PathBuf};
 
 use pci_shared::path::FieldPath;
 
-use crate::deploy::bundle::Rollout;
+use crate::deploy::bundle::{Rollout, Stated};
 use crate::deploy::findings::Finding;
 use crate::deploy::kustomize::KUSTOMIZATION_FILES;
 
 /// Where a folder's rollout comes from, for findings.
 const ROLLOUT: &str = "the rollout";
 
-/// The rollout the kustomization in `dir` states; `deploy` is the bundle's root.
-pub fn rollout_of_folder(deploy: &Path, dir: &Path) -> Result<Option<Rollout>, Finding> {
+/// What the kustomization in `dir` states; `deploy` is the bundle's root.
+pub fn stated_by_folder(deploy: &Path, dir: &Path) -> Result<Stated, Finding> {
     let relative = slashed(dir.strip_prefix(deploy).unwrap_or(dir));
     if let Some(rollout) = named(&relative) {
-        return Ok(Some(rollout));
+        return Ok(Stated::generated(Some(rollout)));
     }
     if relative.starts_with("components/") {
-        return Ok(None);
+        return Ok(Stated::generated(None));
     }
     if relative.starts_with("examples/") {
-        return rollout_of_resources(deploy, dir).map(Some);
+        return rollout_of_resources(deploy, dir).map(|rollout| Stated {
+            rollout: Some(rollout),
+            organisation: true,
+        });
     }
     Err(Finding::new(
         ROLLOUT,
@@ -36,12 +41,13 @@ pub fn rollout_of_folder(deploy: &Path, dir: &Path) -> Result<Option<Rollout>, F
     ))
 }
 
-/// The rollout of a file under `manifests`.
-pub fn rollout_of_manifest(manifests: &Path, file: &Path) -> Result<Rollout, Finding> {
+/// What a file under `manifests` states: generated, of the rollout of its folder.
+pub fn stated_by_manifest(manifests: &Path, file: &Path) -> Result<Stated, Finding> {
     let relative = slashed(file.strip_prefix(manifests).unwrap_or(file));
+    let rollout = |rollout| Ok(Stated::generated(Some(rollout)));
     match relative.split_once('/') {
-        None => Ok(Rollout::Protect),
-        Some(("monitor", rest)) if !rest.contains('/') => Ok(Rollout::Monitor),
+        None => rollout(Rollout::Protect),
+        Some(("monitor", rest)) if !rest.contains('/') => rollout(Rollout::Monitor),
         _ => Err(Finding::new(
             ROLLOUT,
             FieldPath::root(),
@@ -121,18 +127,17 @@ mod tests {
     #[test]
     fn manifests_and_their_monitor_folder_state_their_rollouts() {
         let root = Path::new("/r/manifests");
+        let of = |file: &str| stated_by_manifest(root, &root.join(file));
         assert_eq!(
-            rollout_of_manifest(root, &root.join("pci-policies.yaml")),
-            Ok(Rollout::Protect)
+            of("pci-policies.yaml"),
+            Ok(Stated::generated(Some(Rollout::Protect)))
         );
         assert_eq!(
-            rollout_of_manifest(root, &root.join("monitor/pod-security.yaml")),
-            Ok(Rollout::Monitor)
+            of("monitor/pod-security.yaml"),
+            Ok(Stated::generated(Some(Rollout::Monitor)))
         );
         assert_eq!(
-            rollout_of_manifest(root, &root.join("other/pod-security.yaml"))
-                .unwrap_err()
-                .to_string(),
+            of("other/pod-security.yaml").unwrap_err().to_string(),
             "the rollout: the deploy check knows no rollout for the manifest \"other/pod-security.yaml\": manifests/ holds protect, manifests/monitor/ monitor"
         );
     }
@@ -140,11 +145,12 @@ mod tests {
     #[test]
     fn the_bundles_folders_state_theirs_by_name() {
         let root = Path::new("/r/deploy");
-        let of = |folder: &str| rollout_of_folder(root, &root.join(folder));
-        assert_eq!(of("base"), Ok(Some(Rollout::Protect)));
-        assert_eq!(of("overlays/protect"), Ok(Some(Rollout::Protect)));
-        assert_eq!(of("overlays/monitor"), Ok(Some(Rollout::Monitor)));
-        assert_eq!(of("components/system-namespaces"), Ok(None));
+        let of = |folder: &str| stated_by_folder(root, &root.join(folder));
+        let generated = |rollout| Ok(Stated::generated(rollout));
+        assert_eq!(of("base"), generated(Some(Rollout::Protect)));
+        assert_eq!(of("overlays/protect"), generated(Some(Rollout::Protect)));
+        assert_eq!(of("overlays/monitor"), generated(Some(Rollout::Monitor)));
+        assert_eq!(of("components/system-namespaces"), generated(None));
         assert_eq!(
             of("overlays/pinned").unwrap_err().to_string(),
             "the rollout: the deploy check knows no rollout for the folder \"overlays/pinned\": it checks base, overlays/monitor, overlays/protect, components/* and examples/* (whose kustomization names one of the overlays in resources)"
