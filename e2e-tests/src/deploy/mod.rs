@@ -9,7 +9,8 @@
 //! - `schema`, `crds`: CRD schemas and the vendored CRDs; `metadata`, `roundtrip`,
 //!   `core_kinds`: ObjectMeta and the core kinds with their Kubernetes types;
 //!   `controller_rules`: what the Kubewarden controller's webhook adds; `validate`: one object;
-//! - `bundle`: the checks across the objects of one rendering; `kustomize`: rendering.
+//! - `bundle`: the checks across the objects of one rendering; `kustomize`: rendering;
+//!   `stated`: what each folder or manifest file states by where it is (its rollout).
 
 pub mod bundle;
 mod controller_rules;
@@ -21,6 +22,7 @@ mod metadata;
 pub mod object;
 mod roundtrip;
 pub mod schema;
+pub mod stated;
 pub mod validate;
 
 #[cfg(test)]
@@ -30,16 +32,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use pci_host::bundle::Bundle;
 use pci_shared::path::FieldPath;
 
-use bundle::{BundleValues, Expectations, ModuleFacts, bundle_findings};
+use bundle::{BundleValues, Expectations, ModuleFacts, Rollout, Stated, bundle_findings};
 use crds::CrdCatalog;
 use findings::{Finding, Findings};
 use kustomize::{Kustomize, RenderError, kustomization_dirs};
 use object::{Object, read_objects};
+use stated::{stated_by_folder, stated_by_manifest};
 use validate::object_findings;
 
 /// What was checked: the objects of each source, by kind.
@@ -72,12 +75,15 @@ impl Summary {
     }
 }
 
-/// What this checkout's renderings are compared with: `deploy/bundle.yml` and the policies'
-/// metadata.
+/// What this checkout's renderings are compared with: `deploy/bundle.yml`, the policies'
+/// metadata and `verification-config.yml`.
 pub fn checkout_expectations(root: &Path) -> Result<Expectations> {
+    let verification = root.join("verification-config.yml");
     Ok(Expectations {
         values: BundleValues::read(&root.join("deploy").join("bundle.yml"))?,
         modules: ModuleFacts::of_checkout(&Bundle::at(root))?,
+        verification_config: std::fs::read_to_string(&verification)
+            .with_context(|| format!("cannot read {}", verification.display()))?,
     })
 }
 
@@ -127,9 +133,16 @@ pub fn check_deploy_dir(
                 continue;
             }
         };
+        let stated = stated_by_folder(deploy, &dir).unwrap_or_else(|finding| {
+            findings.add(&source, [finding]);
+            Stated::generated(None)
+        });
         match read_objects(&text) {
             Ok(objects) => {
-                findings.add(&source, rendering_findings(&objects, Some(expected), crds));
+                findings.add(
+                    &source,
+                    rendering_findings(&objects, Some((expected, stated)), crds),
+                );
                 summary.count(&source, &objects);
             }
             Err(error) => findings.add(
@@ -146,23 +159,31 @@ pub fn check_deploy_dir(
 }
 
 /// Checks every `*.yaml` file under `<root>/manifests`: each object on its own, and, with
-/// `expected`, each file as a bundle.
+/// `expected`, each file as a bundle of the rollout its folder states.
 pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<Summary> {
     let crds = CrdCatalog::vendored()?;
     let mut findings = expected
         .map(|expected| run_findings(expected, &crds))
         .unwrap_or_default();
     let mut summary = Summary::default();
-    let files = yaml_files(&root.join("manifests"))?;
+    let manifests = root.join("manifests");
+    let files = yaml_files(&manifests)?;
     if files.is_empty() {
-        bail!("no manifest under {}", root.join("manifests").display());
+        bail!("no manifest under {}", manifests.display());
     }
     for file in files {
         let source = relative(root, &file);
         let text = std::fs::read_to_string(&file)?;
+        let bundle = expected.map(|expected| {
+            let stated = stated_by_manifest(&manifests, &file).unwrap_or_else(|finding| {
+                findings.add(&source, [finding]);
+                Stated::generated(Some(Rollout::Protect))
+            });
+            (expected, stated)
+        });
         match read_objects(&text) {
             Ok(objects) => {
-                findings.add(&source, rendering_findings(&objects, expected, &crds));
+                findings.add(&source, rendering_findings(&objects, bundle, &crds));
                 summary.count(&source, &objects);
             }
             Err(error) => findings.add(
@@ -178,19 +199,19 @@ pub fn check_manifests(root: &Path, expected: Option<&Expectations>) -> Result<S
     conclude(findings, summary)
 }
 
-/// Everything wrong with the objects of one rendering: each on its own and, with `expected`,
-/// all of them as a bundle.
+/// Everything wrong with the objects of one rendering: each on its own and, with `bundle`
+/// (what it is compared with, and what its place states), all of them as a bundle.
 pub fn rendering_findings(
     objects: &[Object],
-    expected: Option<&Expectations>,
+    bundle: Option<(&Expectations, Stated)>,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
     let mut findings: Vec<Finding> = objects
         .iter()
         .flat_map(|object| object_findings(object, crds))
         .collect();
-    if let Some(expected) = expected {
-        findings.extend(bundle_findings(objects, expected, crds));
+    if let Some((expected, stated)) = bundle {
+        findings.extend(bundle_findings(objects, expected, stated, crds));
     }
     findings
 }

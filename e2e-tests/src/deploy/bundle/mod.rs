@@ -1,16 +1,22 @@
 //! What a rendering of the bundle must hold beyond valid objects: system namespaces spared,
-//! one PolicyServer that every policy names (with replicas, a disruption budget and a
-//! verification config), RBAC for the context-aware policies bound to its ServiceAccount,
-//! modules pinned under one registry prefix, and every namespaced object in a stated
-//! namespace (never the one kubectl's context happens to choose).
+//! exactly, by selectors a workload's author cannot steer; the mode and failurePolicy of its
+//! rollout; one PolicyServer that every policy names (with replicas, a disruption budget and
+//! the repository's verification config), running in a spared namespace; RBAC for the
+//! context-aware policies bound to its ServiceAccount and to nobody else; modules pinned under
+//! one registry prefix; and every namespaced object in a stated namespace (never the one
+//! kubectl's context happens to choose).
 
+pub mod account;
 pub mod modules;
 pub mod namespaces;
 pub mod policies;
 pub mod policy_server;
 mod rbac;
 mod resources;
+pub mod rollout;
+pub mod selectors;
 pub mod values;
+mod verification;
 
 use pci_shared::path::FieldPath;
 
@@ -21,52 +27,92 @@ use crate::deploy::metadata::Scope;
 use crate::deploy::object::Object;
 
 pub use modules::ModuleFacts;
+pub use rollout::Rollout;
 pub use values::BundleValues;
 
-/// What a rendering is compared with: `deploy/bundle.yml` and the policies' metadata.
+/// What a rendering is compared with: `deploy/bundle.yml`, the policies' metadata and the
+/// repository's verification config.
 #[derive(Clone, Debug)]
 pub struct Expectations {
     pub values: BundleValues,
     pub modules: ModuleFacts,
+    /// The text of `verification-config.yml`, which the bundle's ConfigMap carries verbatim.
+    pub verification_config: String,
 }
 
-/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle.
+/// What a rendering's place (its folder under deploy/, or manifests/) says it deploys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stated {
+    /// Its rollout; none for a Component, which follows the overlay that adds it.
+    pub rollout: Option<Rollout>,
+    /// An organisation's overlay (`deploy/examples/`): its system policy may narrow
+    /// deploy/bundle.yml's system namespaces. Every other rendering spares exactly those.
+    pub organisation: bool,
+}
+
+impl Stated {
+    /// A rendering generated from deploy/bundle.yml, of `rollout`.
+    pub fn generated(rollout: Option<Rollout>) -> Self {
+        Self {
+            rollout,
+            organisation: false,
+        }
+    }
+}
+
+/// Everything `objects` (one rendering, or one manifest file) get wrong as a bundle, deploying
+/// what `stated` says.
 pub fn bundle_findings(
     objects: &[Object],
     expected: &Expectations,
+    stated: Stated,
     crds: &[CrdCatalog],
 ) -> Vec<Finding> {
-    let values = values_of_rendering(objects, &expected.values);
+    let values = values_of_rendering(objects, &expected.values, stated.organisation);
     let mut findings = namespace_stated(objects, crds);
     findings.extend(namespaces::system_namespace_findings(
         objects,
         &values.system_namespaces,
+        &expected.values.system_namespaces,
     ));
-    findings.extend(policy_server::policy_server_findings(objects, &values));
+    findings.extend(namespaces::kubewarden_namespace_findings(objects, &values));
+    findings.extend(rollout::rollout_findings(
+        objects,
+        stated.rollout,
+        &values.system_policy_failure_policy,
+    ));
+    findings.extend(policy_server::policy_server_findings(
+        objects,
+        &values,
+        &expected.verification_config,
+    ));
     findings.extend(rbac::rbac_findings(objects, &values));
     findings.extend(modules::module_findings(objects, &expected.modules));
     findings
 }
 
-/// `values` as one rendering deploys them: an overlay may move the policy server's objects to
-/// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`), and then that namespace,
+/// `values` as one rendering deploys them. An overlay may move the policy server's objects to
+/// another Kubewarden namespace (Rancher's `cattle-kubewarden-system`): then that namespace,
 /// the one of the ServiceAccount the PolicyServer names, is where its PodDisruptionBudget, its
-/// verification ConfigMap and its RBAC subject must be.
-fn values_of_rendering(objects: &[Object], values: &BundleValues) -> BundleValues {
-    let account = objects
-        .iter()
-        .find(|o| o.is("policies.kubewarden.io/v1", "PolicyServer"))
-        .map(|server| server.str_at("/spec/serviceAccountName"));
-    let mut namespaces = objects
-        .iter()
-        .filter(|o| o.is("v1", "ServiceAccount") && Some(o.name()) == account)
-        .filter_map(Object::namespace);
-    match (namespaces.next(), namespaces.next()) {
-        (Some(namespace), None) => BundleValues {
-            kubewarden_namespace: namespace.to_owned(),
-            ..values.clone()
+/// verification ConfigMap and its RBAC subject must be. An organisation's overlay may narrow
+/// the system namespaces: then they are the ones its system policy judges.
+fn values_of_rendering(
+    objects: &[Object],
+    values: &BundleValues,
+    organisation: bool,
+) -> BundleValues {
+    let kubewarden_namespace = account::policy_server_account(objects)
+        .and_then(Object::namespace)
+        .unwrap_or(&values.kubewarden_namespace)
+        .to_owned();
+    BundleValues {
+        kubewarden_namespace,
+        system_namespaces: if organisation {
+            namespaces::system_namespaces_of(objects, &values.system_namespaces)
+        } else {
+            values.system_namespaces.clone()
         },
-        _ => values.clone(),
+        ..values.clone()
     }
 }
 

@@ -2,27 +2,31 @@
 //! the shared `default`), at least two replicas, one PodDisruptionBudget over its pods that
 //! lets one be evicted (and none of the controller's: the PolicyServer states no
 //! `minAvailable`/`maxUnavailable`), and a `verificationConfig` naming a ConfigMap of the
-//! bundle whose `verification-config` is a Kubewarden verification config.
+//! bundle whose `verification-config` is the repository's verification config
+//! (`verification.rs`).
 
 use serde_json::{Value, json};
 
-use pci_host::verification::VerificationConfig;
 use pci_shared::path::FieldPath;
 
 use crate::deploy::bundle::policies::{is_policy, is_policy_server};
 use crate::deploy::bundle::values::BundleValues;
+use crate::deploy::bundle::verification::verification_findings;
 use crate::deploy::findings::Finding;
 use crate::deploy::object::Object;
 
 /// The label the Kubewarden controller puts on a PolicyServer's pods, to its name.
 pub const POLICY_SERVER_LABEL: &str = "kubewarden/policy-server";
-/// The ConfigMap key a PolicyServer reads its verification config from.
-pub const VERIFICATION_CONFIG_KEY: &str = "verification-config";
 /// The PolicyServer the Kubewarden charts install for everyone's policies.
 const SHARED_POLICY_SERVER: &str = "default";
 
 /// What `objects` get wrong about their PolicyServer.
-pub fn policy_server_findings(objects: &[Object], values: &BundleValues) -> Vec<Finding> {
+/// `verification_config` is the text of the repository's verification-config.yml.
+pub fn policy_server_findings(
+    objects: &[Object],
+    values: &BundleValues,
+    verification_config: &str,
+) -> Vec<Finding> {
     let servers: Vec<&Object> = objects
         .iter()
         .filter(|object| is_policy_server(object))
@@ -59,11 +63,17 @@ pub fn policy_server_findings(objects: &[Object], values: &BundleValues) -> Vec<
     }
     if let Some(server) = servers.first() {
         findings.extend(server_findings(server, objects, values));
+        findings.extend(verification_findings(
+            server,
+            objects,
+            &values.kubewarden_namespace,
+            verification_config,
+        ));
     }
     findings
 }
 
-/// The PolicyServer's own fields, its disruption budget and its verification config.
+/// The PolicyServer's own fields and its disruption budget.
 fn server_findings(server: &Object, objects: &[Object], values: &BundleValues) -> Vec<Finding> {
     let label = server.label();
     let at = |path: &'static str| FieldPath::parse_static(path);
@@ -96,7 +106,6 @@ fn server_findings(server: &Object, objects: &[Object], values: &BundleValues) -
         }
     }
     findings.extend(budget_findings(server, replicas, objects, values));
-    findings.extend(verification_findings(server, objects, values));
     findings
 }
 
@@ -207,57 +216,4 @@ fn pods_of(value: &Value, replicas: i64) -> Option<i64> {
     }
     let percent: i64 = value.as_str()?.strip_suffix('%')?.parse().ok()?;
     Some((percent * replicas + 99) / 100)
-}
-
-/// `spec.verificationConfig` names a ConfigMap of the bundle, in the Kubewarden namespace,
-/// whose `verification-config` is a verification config.
-fn verification_findings(
-    server: &Object,
-    objects: &[Object],
-    values: &BundleValues,
-) -> Vec<Finding> {
-    let at = FieldPath::parse_static("spec.verificationConfig");
-    let Some(name) = server
-        .value
-        .pointer("/spec/verificationConfig")
-        .and_then(Value::as_str)
-    else {
-        return vec![Finding::new(
-            server.label(),
-            at,
-            "unset: the PolicyServer would run modules without checking their signatures; name the bundle's verification ConfigMap",
-        )];
-    };
-    let namespace = values.kubewarden_namespace.as_str();
-    let Some(config_map) = objects.iter().find(|object| {
-        object.is("v1", "ConfigMap")
-            && object.name() == name
-            && object.namespace() == Some(namespace)
-    }) else {
-        return vec![Finding::new(
-            server.label(),
-            at,
-            format!("names ConfigMap {namespace}/{name}, which is not in the bundle"),
-        )];
-    };
-    let key_at = FieldPath::parse_static("data").field(VERIFICATION_CONFIG_KEY);
-    let problem = match config_map
-        .value
-        .pointer("/data")
-        .and_then(|data| data.get(VERIFICATION_CONFIG_KEY))
-    {
-        None => Some(
-            "required, missing: the PolicyServer reads its verification config from this key"
-                .to_owned(),
-        ),
-        Some(text) => match text.as_str().map(VerificationConfig::from_yaml) {
-            None => Some("must be the text of a verification config".to_owned()),
-            Some(Err(error)) => Some(format!("not a Kubewarden verification config: {error:#}")),
-            Some(Ok(_)) => None,
-        },
-    };
-    problem
-        .map(|problem| Finding::new(config_map.label(), key_at, problem))
-        .into_iter()
-        .collect()
 }

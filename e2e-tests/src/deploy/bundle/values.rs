@@ -1,7 +1,7 @@
 //! `deploy/bundle.yml`, the hand-written source of the bundle's deployment values: what the
 //! checks need of it (the Kubewarden namespace, the minimum Kubewarden version, the
-//! PolicyServer's name, the system namespaces every policy spares). Other keys are the
-//! generator's and are not read here.
+//! PolicyServer's name, the system namespaces every policy spares, the failurePolicy of the
+//! system namespaces' policy). Other keys are the generator's and are not read here.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,6 +21,8 @@ pub struct BundleValues {
     pub policy_server_name: String,
     /// The namespaces every policy and group spares.
     pub system_namespaces: BTreeSet<String>,
+    /// `systemPolicy.failurePolicy`: what `pci-pod-security-system` keeps in every rollout.
+    pub system_policy_failure_policy: String,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +32,13 @@ struct File {
     minimum_kubewarden_version: String,
     policy_server: PolicyServer,
     system_namespaces: Vec<SystemNamespace>,
+    system_policy: SystemPolicy,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SystemPolicy {
+    failure_policy: String,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +72,7 @@ impl BundleValues {
                 .into_iter()
                 .map(|namespace| namespace.name)
                 .collect(),
+            system_policy_failure_policy: file.system_policy.failure_policy,
         })
     }
 }
@@ -74,7 +84,7 @@ mod tests {
     #[test]
     fn reads_the_keys_of_the_design() {
         let values = BundleValues::from_yaml(
-            "kubewardenNamespace: kubewarden\nminimumKubewardenVersion: 1.31.0\npolicyServer:\n  name: pci-policies\n  replicas: 2\nsystemNamespaces:\n  - {name: kube-system, why: the control plane}\n  - {name: kubewarden, why: Kubewarden}\n",
+            "kubewardenNamespace: kubewarden\nminimumKubewardenVersion: 1.31.0\npolicyServer:\n  name: pci-policies\n  replicas: 2\nsystemNamespaces:\n  - {name: kube-system, why: the control plane}\n  - {name: kubewarden, why: Kubewarden}\nsystemPolicy:\n  failurePolicy: Ignore\n  settings: {level: baseline}\n",
         )
         .unwrap();
         assert_eq!(values.kubewarden_namespace, "kubewarden");
@@ -84,6 +94,7 @@ mod tests {
             values.system_namespaces,
             BTreeSet::from(["kube-system".to_owned(), "kubewarden".to_owned()])
         );
+        assert_eq!(values.system_policy_failure_policy, "Ignore");
     }
 
     #[test]

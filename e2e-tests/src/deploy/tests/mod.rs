@@ -1,6 +1,9 @@
 //! The deploy check on small fixtures (`e2e-tests/test_data/deploy/`): a valid rendering, then
 //! one thing wrong at a time, each named with its object and exact path; and fixture
-//! kustomizations rendered through the real `kubectl kustomize`.
+//! kustomizations rendered through the real `kubectl kustomize`. `strict`: what an attacker's
+//! review found the check let through.
+
+mod strict;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -38,6 +41,7 @@ fn expected() -> Expectations {
     Expectations {
         values: BundleValues::from_yaml(&fixture("bundle.yml")).expect("bundle.yml"),
         modules,
+        verification_config: fixture("verification-config.yml"),
     }
 }
 
@@ -74,8 +78,15 @@ fn change(objects: &mut [Object], label: &str, pointer: &str, value: Option<Valu
     }
 }
 
+/// What the check finds in `objects` as a generated rendering of the protect rollout (the
+/// fixture's).
 fn found(objects: &[Object]) -> Vec<String> {
-    let mut found: Vec<String> = rendering_findings(objects, Some(&expected()), crds())
+    found_as(objects, Stated::generated(Some(Rollout::Protect)))
+}
+
+/// What the check finds in `objects` as a rendering of the place that states `stated`.
+fn found_as(objects: &[Object], stated: Stated) -> Vec<String> {
+    let mut found: Vec<String> = rendering_findings(objects, Some((&expected(), stated)), crds())
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -296,9 +307,9 @@ fn a_namespace_selector_missing_a_system_namespace_is_named() {
     assert_eq!(
         found(&objects),
         [
-            "ClusterAdmissionPolicy pci-pod-security-system: spec.namespaceSelector: the system namespaces' policy selects exactly them: {key: kubernetes.io/metadata.name, operator: In, values: [kube-node-lease, kube-public, kube-system, kubewarden]}".to_owned(),
+            "ClusterAdmissionPolicy pci-pod-security-system: spec.namespaceSelector.matchExpressions[0].operator: \"NotIn\": must be In: the system namespaces' policy judges exactly them".to_owned(),
             format!("{RUNTIME_ISOLATION}: spec.namespaceSelector.matchExpressions[0].values: does not spare the system namespaces kube-public"),
-            format!("{GROUP}: spec.namespaceSelector: spares no system namespace: needs a matchExpressions entry {{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-node-lease, kube-public, kube-system, kubewarden]}}"),
+            format!("{GROUP}: spec.namespaceSelector: selects no namespace by kubernetes.io/metadata.name: must be exactly {{matchExpressions: [{{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-node-lease, kube-public, kube-system, kubewarden]}}]}}"),
         ]
     );
 }
@@ -322,7 +333,7 @@ fn a_binding_to_the_wrong_service_account_is_named() {
                 "{RUNTIME_ISOLATION}: spec.contextAwareResources[1]: ServiceAccount kubewarden/pci-policies-policy-server of PolicyServer pci-policies may not get, list, watch runtimeclasses.node.k8s.io: no ClusterRole bound to it in the bundle grants it"
             ),
             format!(
-                "{BINDING}: subjects[0]: binds ServiceAccount kubewarden/default, which is not in the bundle: PolicyServer pci-policies runs as kubewarden/pci-policies-policy-server"
+                "{BINDING}: subjects[0]: binds ServiceAccount kubewarden/default: a binding of the bundle binds only ServiceAccount kubewarden/pci-policies-policy-server of PolicyServer pci-policies, once"
             ),
         ]
     );
@@ -512,7 +523,21 @@ impl Drop for Scratch {
     }
 }
 
-const MONITOR: &str = "resources: [../../base]\npatches:\n- target: {group: policies.kubewarden.io, kind: ClusterAdmissionPolicy}\n  patch: |-\n    - op: replace\n      path: /spec/failurePolicy\n      value: Ignore\n";
+/// A monitor overlay patching `kinds` as deploy/overlays/monitor does: mode and failurePolicy.
+fn monitor_overlay(kinds: &[&str]) -> String {
+    let mut overlay = "resources: [../../base]\npatches:\n".to_owned();
+    for kind in kinds {
+        overlay.push_str(&format!(
+            "- target: {{group: policies.kubewarden.io, kind: {kind}}}\n  patch: |-\n    - op: add\n      path: /spec/mode\n      value: monitor\n    - op: add\n      path: /spec/failurePolicy\n      value: Ignore\n"
+        ));
+    }
+    overlay
+}
+
+/// The monitor overlay of the bundle: every policy and group.
+fn monitor() -> String {
+    monitor_overlay(&["ClusterAdmissionPolicy", "ClusterAdmissionPolicyGroup"])
+}
 
 #[test]
 fn a_fixture_kustomization_renders_through_kubectl_and_validates() {
@@ -524,10 +549,7 @@ fn a_fixture_kustomization_renders_through_kubectl_and_validates() {
                 "resources: [rendering.yaml]\n".to_owned(),
             ),
             ("deploy/base/rendering.yaml", fixture("rendering.yaml")),
-            (
-                "deploy/overlays/monitor/kustomization.yaml",
-                MONITOR.to_owned(),
-            ),
+            ("deploy/overlays/monitor/kustomization.yaml", monitor()),
         ],
     );
     let summary = scratch.check().unwrap_or_else(|e| panic!("{e:#}"));
