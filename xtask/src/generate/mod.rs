@@ -14,6 +14,7 @@ pub mod placement;
 pub mod policy;
 pub mod readme;
 pub mod webhook;
+pub mod yaml;
 
 use std::path::Path;
 
