@@ -132,19 +132,21 @@ fn manifests_from(
         let Some(name) = file.path.strip_prefix("policies/") else {
             continue;
         };
-        let checked = if sources
+        let is_group = sources
             .groups
             .iter()
-            .any(|g| format!("{}.yaml", g.name) == name)
-        {
+            .any(|g| format!("{}.yaml", g.name) == name);
+        let checked = if is_group {
             group::parse_strict(file.documents().trim_start_matches("---\n")).map(drop)
         } else {
             manifests::parse_strict(file.documents()).map(drop)
         };
         checked.with_context(|| format!("the manifest {name} does not read back"))?;
+        let notice =
+            base::standalone_notice(sources.bundle, if is_group { "group" } else { "policy" });
         files.push(GeneratedFile {
             path: format!("{dir}/{name}"),
-            contents: file.text.clone(),
+            contents: format!("{}{notice}{}", file.header(), file.documents()),
         });
     }
     files.push(GeneratedFile {

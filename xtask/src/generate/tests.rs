@@ -226,6 +226,43 @@ fn every_generated_policy_and_group_spares_the_system_namespaces() {
     assert!(checked >= 3 * 8, "{checked} policies and groups checked");
 }
 
+/// A file of manifests/ holding one policy or the group names the bundle's PolicyServer without
+/// shipping it, and says so: applied alone, its policies would never be served.
+#[test]
+fn every_file_of_one_policy_says_it_needs_the_bundles_policy_server() {
+    let root = workspace::root();
+    let mut checked = 0;
+    for dir in ["manifests", "manifests/monitor"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".yaml") || name == "pci-policies.yaml" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let header: String = text
+                .lines()
+                .take_while(|line| line.starts_with('#'))
+                .map(|line| line.trim_start_matches("# ").trim_start_matches('#'))
+                .collect::<Vec<_>>()
+                .join(" ");
+            for needed in [
+                "Runs on the PolicyServer `pci-policies`, which this file names but does not ship",
+                "needs the PolicyServer, RBAC and ConfigMap of manifests/pci-policies.yaml, or deploy/base",
+                "stays `scheduled`",
+            ] {
+                assert!(header.contains(needed), "{}: {needed}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked,
+        2 * 6,
+        "five policies and the group, in both rollouts"
+    );
+}
+
 /// The JSON of every instance generated for `name` with `settings` in `rollout`.
 fn instances(name: &str, settings: serde_json::Value, rollout: Rollout) -> Vec<serde_json::Value> {
     let mut sources = PolicySources::load(name).unwrap();

@@ -29,10 +29,26 @@ pub struct BaseFile {
 impl BaseFile {
     /// The documents without the header comment.
     pub fn documents(&self) -> &str {
-        self.text
-            .find("---\n")
-            .map_or("", |start| &self.text[start..])
+        &self.text[self.documents_start()..]
     }
+
+    /// The header comment, before the first document.
+    pub fn header(&self) -> &str {
+        &self.text[..self.documents_start()]
+    }
+
+    fn documents_start(&self) -> usize {
+        self.text.find("---\n").unwrap_or(self.text.len())
+    }
+}
+
+/// The header lines of a file of `manifests/` holding one policy or group (`what`): it names
+/// the bundle's PolicyServer but does not ship it.
+pub fn standalone_notice(bundle: &BundleSource, what: &str) -> String {
+    format!(
+        "# Runs on the PolicyServer `{server}`, which this file names but does not ship: it needs the\n# PolicyServer, RBAC and ConfigMap of manifests/pci-policies.yaml, or deploy/base; applied alone,\n# the {what} stays `scheduled`.\n",
+        server = bundle.policy_server.name
+    )
 }
 
 /// The files of the bundle in `rollout`, in the order they are applied: the PolicyServer and
