@@ -119,7 +119,7 @@ pub fn manifests_of(
 }
 
 /// The manifests of one rollout: one file per policy and per group, each checked to read back
-/// with the CRD types, and the whole bundle in one file.
+/// with the CRD types, and the whole bundle in one file (the system namespaces' policy too).
 fn manifests_from(
     sources: &Sources<'_>,
     rollout: Rollout,
@@ -149,9 +149,10 @@ fn manifests_from(
             contents: format!("{}{notice}{}", file.header(), file.documents()),
         });
     }
+    let system_policy = deploy::system::policy(sources.bundle, sources.policies, rollout, module)?;
     files.push(GeneratedFile {
         path: format!("{dir}/pci-policies.yaml"),
-        contents: base::single_file(&base, rollout),
+        contents: base::single_file(&base, &manifests::documents(&[system_policy])?, rollout),
     });
     Ok(files)
 }

@@ -44,12 +44,17 @@ fn kube_proxy_with_capabilities() -> Value {
 
 /// The CREATE of `daemon_set` in `namespace`, judged by the generated system policy's settings.
 fn judge(daemon_set: &Value, namespace: &str) -> ValidationResponse {
-    let settings = policy(&bundle(), &policy::all().unwrap(), &default_module)
-        .unwrap()
-        .spec
-        .unwrap()
-        .settings
-        .0;
+    let settings = policy(
+        &bundle(),
+        &policy::all().unwrap(),
+        Rollout::Protect,
+        &default_module,
+    )
+    .unwrap()
+    .spec
+    .unwrap()
+    .settings
+    .0;
     let mut object = daemon_set.clone();
     object["metadata"]["namespace"] = json!(namespace);
     let kind = json!({"group": "apps", "version": "v1", "kind": "DaemonSet"});
@@ -170,7 +175,13 @@ fn another_container_running_the_agents_image_is_not_waived() {
 #[test]
 fn the_system_policy_selects_exactly_the_spared_namespaces() {
     let bundle = bundle();
-    let policy = policy(&bundle, &policy::all().unwrap(), &default_module).unwrap();
+    let policy = policy(
+        &bundle,
+        &policy::all().unwrap(),
+        Rollout::Protect,
+        &default_module,
+    )
+    .unwrap();
     assert_eq!(policy.metadata.name.as_deref(), Some(NAME));
     let spec = serde_json::to_value(policy.spec.unwrap()).unwrap();
     assert_eq!(spec["mutating"], false);
@@ -186,6 +197,23 @@ fn the_system_policy_selects_exactly_the_spared_namespaces() {
         serde_json::to_value(bundle.placement().selecting_system_namespaces()).unwrap()
     );
     assert_eq!(spec["settings"]["level"], "baseline");
+}
+
+/// The rollout sets the system policy's mode and leaves its failurePolicy to `bundle.yml`; its
+/// label is what the overlays' failurePolicy patch skips.
+#[test]
+fn the_rollout_sets_the_mode_never_the_failure_policy() {
+    for (rollout, mode) in [(Rollout::Protect, "protect"), (Rollout::Monitor, "monitor")] {
+        let policy = policy(&bundle(), &policy::all().unwrap(), rollout, &default_module).unwrap();
+        let labels = policy.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get(SCOPE_LABEL.0).map(String::as_str),
+            Some(SCOPE_LABEL.1)
+        );
+        let spec = serde_json::to_value(policy.spec.unwrap()).unwrap();
+        assert_eq!(spec["mode"], mode);
+        assert_eq!(spec["failurePolicy"], "Ignore", "{mode}");
+    }
 }
 
 #[test]
@@ -214,7 +242,7 @@ fn settings_the_policy_refuses_fail_the_generation() {
         let bundle = BundleSource::parse(&text.replacen(from, to, 1)).unwrap();
         let error = format!(
             "{:#}",
-            policy(&bundle, &policies, &default_module).unwrap_err()
+            policy(&bundle, &policies, Rollout::Protect, &default_module).unwrap_err()
         );
         assert!(error.contains(expected), "{to}: {error}");
     }
