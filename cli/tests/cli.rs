@@ -517,6 +517,71 @@ spec:
     std::fs::remove_file(&policies).unwrap();
 }
 
+/// Issue 30: the bundle's policies spare the system namespaces (`kubernetes.io/metadata.name
+/// NotIn`) and its system-namespaces policy judges exactly them (`In`), at baseline with its
+/// reviewed exceptions. A scan decides that label from the manifest's namespace, as the API
+/// server sets it: kube-proxy in kube-system is judged by the system policy (and admitted), an
+/// application pod by the restricted one only.
+#[test]
+fn scan_judges_each_namespace_with_the_policies_its_selector_chooses() {
+    let policies = bundle_policies(
+        "scan-namespace-selector",
+        &["pci-pod-security", "pci-pod-security-system"],
+        str::to_owned,
+    );
+    let workloads = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: web
+    image: registry.example.com/shop/web:1.4.2
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-proxy-x7k2p, namespace: kube-system}
+spec:
+  hostNetwork: true
+  containers:
+  - name: kube-proxy
+    image: registry.k8s.io/kube-proxy:v1.32.4
+    securityContext: {privileged: true}
+";
+    let (code, report, printed) = scan_offline(&policies, workloads);
+    assert_eq!(code, 0, "{printed}");
+    let mut judged: Vec<(String, String, String)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().unwrap_or_default().to_owned();
+            let workload = format!("{}/{}/{}", text("kind"), text("namespace"), text("name"));
+            (workload, text("policy"), text("verdict"))
+        })
+        .collect();
+    judged.sort();
+    let names: Vec<(&str, &str, &str)> = judged
+        .iter()
+        .map(|(w, p, v)| (w.as_str(), p.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "Pod/kube-system/kube-proxy-x7k2p",
+                "pci-pod-security-system",
+                "pass"
+            ),
+            ("Pod/shop/web", "pci-pod-security", "pass"),
+        ],
+        "{printed}"
+    );
+    std::fs::remove_file(&policies).unwrap();
+}
+
 /// `pci-policies scan - --policies POLICIES --offline -o json` over `stdin`: the exit code, the
 /// JSON report, and what the command printed (for assertion messages).
 fn scan_offline(policies: &str, stdin: &str) -> (i32, Value, String) {

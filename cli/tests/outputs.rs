@@ -805,6 +805,7 @@ fn evidence_reads_the_whole_bundle_and_refuses_other_kinds() {
             "pci-image-signatures",
             "pci-image-signatures-mutate",
             "pci-pod-security",
+            "pci-pod-security-system",
             "pci-runtime-isolation",
             "pci-runtime-isolation-mutate",
             "pci-trusted-registries",

@@ -6,6 +6,7 @@
 mod evaluate;
 pub mod input;
 mod modules;
+mod namespace_selector;
 pub mod outcome;
 mod output;
 mod policies;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::modules::Modules;
+use super::namespace_selector::NamespaceSelector;
 use crate::deployment_objects::{self, is_deployment_object};
 
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
@@ -48,6 +49,8 @@ pub struct Deployed {
     pub unique_name: String,
     /// The namespace of an `AdmissionPolicy` (it sees only that namespace).
     pub namespace: Option<String>,
+    /// `spec.namespaceSelector`, as far as a scan can decide it (the namespace's name).
+    pub namespace_selector: NamespaceSelector,
     pub evaluator: Evaluator,
     /// The bundle policy its module is (`pod-security`), or the group's name.
     pub module: String,
@@ -64,10 +67,15 @@ pub struct Deployed {
 
 impl Deployed {
     /// True when the policy is called for `request` (its rules and, for an AdmissionPolicy,
-    /// its namespace).
+    /// its namespace; for a cluster-wide one, its namespace selector).
     pub fn applies_to(&self, request: &Value) -> bool {
         if let Some(namespace) = &self.namespace
             && request["namespace"].as_str() != Some(namespace)
+        {
+            return false;
+        }
+        if let Some(namespace) = request["namespace"].as_str()
+            && !self.namespace_selector.admits(namespace)
         {
             return false;
         }
@@ -169,6 +177,8 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     };
     let rules: Vec<Rule> = serde_json::from_value(spec["rules"].clone())
         .with_context(|| format!("{name}: spec.rules"))?;
+    let namespace_selector = NamespaceSelector::read(spec.get("namespaceSelector"))
+        .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
     // The manifest's annotations win over the module's, as the audit scanner reads them.
     let annotation = |key: &str| {
         document["metadata"]["annotations"][key]
@@ -182,6 +192,7 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     Ok(Deployed {
         unique_name,
         namespace,
+        namespace_selector,
         evaluator,
         module,
         mutating: spec["mutating"].as_bool().unwrap_or(false),

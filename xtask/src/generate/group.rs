@@ -277,9 +277,10 @@ impl GroupSource {
                 specific.join(", ")
             ));
         }
-        let mut value = serde_json::to_value(&group)?;
-        super::manifests::drop_nulls(&mut value);
-        Ok(format!("{header}---\n{}", serde_yaml::to_string(&value)?))
+        Ok(format!(
+            "{header}---\n{}",
+            super::manifests::to_yaml(&group)?
+        ))
     }
 }
 

@@ -250,11 +250,12 @@ pub fn documents<T: serde::Serialize>(objects: &[T]) -> Result<String> {
     Ok(text)
 }
 
-/// YAML without the `null`s of unset optional fields.
+/// YAML without the `null`s of unset optional fields, read back by Kubernetes tools as written
+/// ([`super::yaml`]).
 pub fn to_yaml(policy: &impl serde::Serialize) -> Result<String> {
     let mut value = serde_json::to_value(policy)?;
     drop_nulls(&mut value);
-    Ok(serde_yaml::to_string(&value)?)
+    super::yaml::to_string(&value)
 }
 
 /// Removes the `null`s of unset optional fields, at any depth.

@@ -14,6 +14,7 @@ pub mod placement;
 pub mod policy;
 pub mod readme;
 pub mod webhook;
+pub mod yaml;
 
 use std::path::Path;
 
@@ -118,7 +119,7 @@ pub fn manifests_of(
 }
 
 /// The manifests of one rollout: one file per policy and per group, each checked to read back
-/// with the CRD types, and the whole bundle in one file.
+/// with the CRD types, and the whole bundle in one file (the system namespaces' policy too).
 fn manifests_from(
     sources: &Sources<'_>,
     rollout: Rollout,
@@ -131,24 +132,27 @@ fn manifests_from(
         let Some(name) = file.path.strip_prefix("policies/") else {
             continue;
         };
-        let checked = if sources
+        let is_group = sources
             .groups
             .iter()
-            .any(|g| format!("{}.yaml", g.name) == name)
-        {
+            .any(|g| format!("{}.yaml", g.name) == name);
+        let checked = if is_group {
             group::parse_strict(file.documents().trim_start_matches("---\n")).map(drop)
         } else {
             manifests::parse_strict(file.documents()).map(drop)
         };
         checked.with_context(|| format!("the manifest {name} does not read back"))?;
+        let notice =
+            base::standalone_notice(sources.bundle, if is_group { "group" } else { "policy" });
         files.push(GeneratedFile {
             path: format!("{dir}/{name}"),
-            contents: file.text.clone(),
+            contents: format!("{}{notice}{}", file.header(), file.documents()),
         });
     }
+    let system_policy = deploy::system::policy(sources.bundle, sources.policies, rollout, module)?;
     files.push(GeneratedFile {
         path: format!("{dir}/pci-policies.yaml"),
-        contents: base::single_file(&base, rollout),
+        contents: base::single_file(&base, &manifests::documents(&[system_policy])?, rollout),
     });
     Ok(files)
 }

@@ -162,7 +162,17 @@ fn manifests_parse_with_the_sdk_crd_types() {
             ],
             "{dir}: the PolicyServer and what it needs come first"
         );
-        assert_eq!(kinds.last(), Some(&"ClusterAdmissionPolicyGroup"), "{dir}");
+        assert_eq!(
+            documents
+                .last()
+                .map(|d| (&d["kind"], &d["metadata"]["name"])),
+            Some((
+                &serde_json::json!("ClusterAdmissionPolicy"),
+                &serde_json::json!(deploy::system::NAME)
+            )),
+            "{dir}: the system namespaces' policy comes last"
+        );
+        assert!(kinds.contains(&"ClusterAdmissionPolicyGroup"), "{dir}");
         let policies: Vec<&serde_json::Value> = documents
             .iter()
             .filter(|d| d["kind"] == "ClusterAdmissionPolicy")
@@ -190,17 +200,36 @@ fn manifests_parse_with_the_sdk_crd_types() {
                 );
             }
         }
+        let all = policy::all().unwrap();
+        let lock = ModuleLock::load(&root, &all).unwrap();
+        let system = deploy::system::policy(
+            &BundleSource::load(&root).unwrap(),
+            &all,
+            rollout,
+            &|sources| lock.module(sources),
+        )
+        .unwrap();
+        let document = bundled.next().expect("the system namespaces' policy");
+        let text = serde_yaml::to_string(document).unwrap();
+        assert_eq!(
+            manifests::parse_strict(&text).unwrap().first(),
+            Some(&system),
+            "{dir} bundle: {}",
+            deploy::system::NAME
+        );
         assert!(bundled.next().is_none(), "{dir} bundle has extra policies");
     }
 }
 
 /// Every policy and group of manifests/ runs on the bundle's PolicyServer and spares every
 /// system namespace of deploy/bundle.yml (before issue 30: the `default` PolicyServer, every
-/// namespace judged).
+/// namespace judged); the system namespaces' own policy, in the whole-bundle files, selects
+/// exactly them.
 #[test]
 fn every_generated_policy_and_group_spares_the_system_namespaces() {
     let placement = placement();
     let spared = serde_json::to_value(placement.sparing_system_namespaces()).unwrap();
+    let selected = serde_json::to_value(placement.selecting_system_namespaces()).unwrap();
     assert!(placement.system_namespaces.len() > 40);
     let root = workspace::root();
     let mut checked = 0;
@@ -218,12 +247,54 @@ fn every_generated_policy_and_group_spares_the_system_namespaces() {
                 }
                 let at = format!("{}: {}", path.display(), document["metadata"]["name"]);
                 assert_eq!(document["spec"]["policyServer"], "pci-policies", "{at}");
-                assert_eq!(document["spec"]["namespaceSelector"], spared, "{at}");
+                let expected = if document["metadata"]["name"] == deploy::system::NAME {
+                    &selected
+                } else {
+                    &spared
+                };
+                assert_eq!(&document["spec"]["namespaceSelector"], expected, "{at}");
                 checked += 1;
             }
         }
     }
     assert!(checked >= 3 * 8, "{checked} policies and groups checked");
+}
+
+/// A file of manifests/ holding one policy or the group names the bundle's PolicyServer without
+/// shipping it, and says so: applied alone, its policies would never be served.
+#[test]
+fn every_file_of_one_policy_says_it_needs_the_bundles_policy_server() {
+    let root = workspace::root();
+    let mut checked = 0;
+    for dir in ["manifests", "manifests/monitor"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".yaml") || name == "pci-policies.yaml" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let header: String = text
+                .lines()
+                .take_while(|line| line.starts_with('#'))
+                .map(|line| line.trim_start_matches("# ").trim_start_matches('#'))
+                .collect::<Vec<_>>()
+                .join(" ");
+            for needed in [
+                "Runs on the PolicyServer `pci-policies`, which this file names but does not ship",
+                "needs the PolicyServer, RBAC and ConfigMap of manifests/pci-policies.yaml, or deploy/base",
+                "stays `scheduled`",
+            ] {
+                assert!(header.contains(needed), "{}: {needed}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked,
+        2 * 6,
+        "five policies and the group, in both rollouts"
+    );
 }
 
 /// The JSON of every instance generated for `name` with `settings` in `rollout`.

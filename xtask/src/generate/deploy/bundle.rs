@@ -134,6 +134,38 @@ impl BundleSource {
                 self.system_policy.failure_policy
             ));
         }
+        problems.extend(self.exception_review_problems());
+        problems
+    }
+
+    /// What the bundle asks of every system exception beyond what pod-security accepts: an
+    /// `expires` date, so it is reviewed, and image patterns without a tag or digest, which
+    /// match every tag and digest of the repository (`:*` misses an image pinned by digest
+    /// alone). The shape of each exception is pod-security's to check.
+    fn exception_review_problems(&self) -> Vec<String> {
+        let Some(exceptions) = self
+            .system_policy
+            .settings
+            .get("exceptions")
+            .and_then(Value::as_array)
+        else {
+            return Vec::new();
+        };
+        let mut problems = Vec::new();
+        for (index, exception) in exceptions.iter().enumerate() {
+            let at = format!("systemPolicy.settings.exceptions[{index}]");
+            if exception.get("expires").is_none() {
+                problems.push(format!(
+                    "{at}: no expires; give every system exception a last day (about a year ahead) so it is reviewed"
+                ));
+            }
+            let images = exception.get("images").and_then(Value::as_array);
+            for (image, pattern) in images.into_iter().flatten().enumerate() {
+                if let Some(Err(reason)) = pattern.as_str().map(fields::repository_pattern) {
+                    problems.push(format!("{at}.images[{image}]: {reason}"));
+                }
+            }
+        }
         problems
     }
 
@@ -311,6 +343,16 @@ mod tests {
                 "  replicas: 2\n",
                 "  replicas: 2\n  maxUnavailable: 1\n",
                 "unknown field `maxUnavailable`",
+            ),
+            (
+                "        expires: \"2027-12-31\"\n",
+                "",
+                "systemPolicy.settings.exceptions[0]: no expires",
+            ),
+            (
+                "images: [registry.k8s.io/kube-proxy]",
+                "images: [\"registry.k8s.io/kube-proxy:*\"]",
+                "systemPolicy.settings.exceptions[0].images[0]: \"registry.k8s.io/kube-proxy:*\" names a tag or digest",
             ),
         ] {
             assert!(text.contains(from), "{from}");

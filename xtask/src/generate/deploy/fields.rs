@@ -1,5 +1,6 @@
 //! Checks of single values of `deploy/bundle.yml`, each answering why a value is refused:
-//! Kubernetes names, release versions, resource quantities and container images.
+//! Kubernetes names, release versions, resource quantities, container images and image
+//! patterns.
 
 use pci_shared::image_reference::ImageReference;
 
@@ -103,6 +104,20 @@ pub fn pinned_image(image: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An image pattern of a system exception: a repository without tag or digest, which matches
+/// every tag and digest of it. A tag pattern (`:*`) would miss an image pinned by digest alone,
+/// whose effective tag is none; a tag or digest would stop matching at the next upgrade.
+pub fn repository_pattern(pattern: &str) -> Result<(), String> {
+    // A colon before the last `/` is a registry's port, not a tag.
+    let last_segment = pattern.rsplit('/').next().unwrap_or(pattern);
+    if pattern.contains('@') || last_segment.contains(':') {
+        return Err(format!(
+            "{pattern:?} names a tag or digest; write the repository alone, which matches every tag and digest"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +168,25 @@ mod tests {
         let error = pinned_image("ghcr.io/kubewarden/policy-server").unwrap_err();
         assert!(error.contains("no tag or digest"), "{error}");
         assert!(pinned_image("Not An Image").is_err());
+    }
+
+    #[test]
+    fn exception_patterns_name_a_repository_alone() {
+        for good in [
+            "registry.k8s.io/kube-proxy",
+            "localhost:5000/calico/node",
+            "docker.io/calico/*",
+        ] {
+            assert!(repository_pattern(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "registry.k8s.io/kube-proxy:*",
+            "registry.k8s.io/kube-proxy:v1.32.4",
+            "quay.io/calico/node@sha256:abc",
+            "localhost:5000/calico/node:v3",
+        ] {
+            let error = repository_pattern(bad).unwrap_err();
+            assert!(error.contains("names a tag or digest"), "{bad}: {error}");
+        }
     }
 }

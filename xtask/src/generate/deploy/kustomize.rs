@@ -1,6 +1,6 @@
 //! The `kustomization.yaml` files of `deploy/`: the base listing its files, the `monitor` and
-//! `protect` overlays (patches by kind, so a new policy needs no edit) and the
-//! `system-namespaces` Component.
+//! `protect` overlays (the base and the `system-namespaces` Component, patched by kind, so a new
+//! policy needs no edit) and the Component.
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -36,23 +36,37 @@ pub fn base(files: &[String], minimum_kubewarden_version: &str) -> Result<String
     )
 }
 
-/// The JSON patch setting `mode` and `failurePolicy` (added when absent, replaced otherwise).
-fn rollout_patch(mode: &str, failure_policy: &str) -> String {
-    format!(
-        "- op: add\n  path: /spec/mode\n  value: {mode}\n- op: add\n  path: /spec/failurePolicy\n  value: {failure_policy}\n"
-    )
+/// The JSON patch setting `field` of `spec` to `value` (added when absent, replaced otherwise).
+fn set_spec_field(field: &str, value: &str) -> String {
+    format!("- op: add\n  path: /spec/{field}\n  value: {value}\n")
 }
 
-/// `deploy/overlays/<mode>/kustomization.yaml`: the base with every policy and group in
-/// `mode`, with `failure_policy`.
+/// The component every overlay includes, relative to an overlay's folder.
+pub const SYSTEM_COMPONENT: &str = "../../components/system-namespaces";
+
+/// `deploy/overlays/<mode>/kustomization.yaml`: the base and the system-namespaces component,
+/// every policy and group in `mode`, and every one but the component's policy (labelled
+/// [`system::SCOPE_LABEL`]) with `failure_policy`: the component's keeps its own.
 pub fn overlay(mode: &str, failure_policy: &str, what: &str) -> Result<String> {
+    let (scope_key, scope_value) = system::SCOPE_LABEL;
+    let not_system = format!("{scope_key}!={scope_value}");
     let patches: Vec<Value> = PATCHED_KINDS
         .iter()
-        .map(|kind| {
-            json!({
-                "target": {"group": "policies.kubewarden.io", "kind": kind},
-                "patch": rollout_patch(mode, failure_policy),
-            })
+        .flat_map(|kind| {
+            [
+                json!({
+                    "target": {"group": "policies.kubewarden.io", "kind": kind},
+                    "patch": set_spec_field("mode", mode),
+                }),
+                json!({
+                    "target": {
+                        "group": "policies.kubewarden.io",
+                        "kind": kind,
+                        "labelSelector": not_system,
+                    },
+                    "patch": set_spec_field("failurePolicy", failure_policy),
+                }),
+            ]
         })
         .collect();
     yaml(
@@ -61,6 +75,7 @@ pub fn overlay(mode: &str, failure_policy: &str, what: &str) -> Result<String> {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
             "resources": ["../../base"],
+            "components": [SYSTEM_COMPONENT],
             "patches": patches,
         }),
     )
@@ -70,7 +85,7 @@ pub fn overlay(mode: &str, failure_policy: &str, what: &str) -> Result<String> {
 pub fn system_component(policy_file: &str) -> Result<String> {
     yaml(
         header(&format!(
-            "# A Component: add it to an overlay (`components: [../../components/system-namespaces]`) to judge\n# the system namespaces with {name} (baseline, reviewed exceptions). It\n# keeps its own mode: an overlay that starts in monitor sets it too (examples/organisation does).\n",
+            "# A Component judging the system namespaces with {name} (baseline, reviewed\n# exceptions). Both overlays include it: their mode reaches it, their failurePolicy does not (it\n# keeps deploy/bundle.yml's). An overlay of your own built on the base adds it with\n# `components: [{SYSTEM_COMPONENT}]`.\n",
             name = system::NAME
         )),
         &json!({

@@ -43,7 +43,7 @@ pub fn files(
         contents: kustomize::overlay(
             "monitor",
             "Ignore",
-            "# The first step of a rollout (docs/rollout.md): every policy and group in monitor mode with\n# failurePolicy Ignore; every verdict is logged and reported, nothing is rejected.\n",
+            "# The first step of a rollout (docs/rollout.md): every policy and group in monitor mode with\n# failurePolicy Ignore; every verdict is logged and reported, nothing is rejected. The system\n# namespaces' baseline policy (components/system-namespaces) is in monitor mode too.\n",
         )?,
     });
     files.push(GeneratedFile {
@@ -51,7 +51,7 @@ pub fn files(
         contents: kustomize::overlay(
             "protect",
             "Fail",
-            "# The PCI deployment: every policy and group in protect mode, failing closed (what pci.yml says,\n# written out so an overlay built on this one states it).\n",
+            "# The PCI deployment: every policy and group in protect mode, failing closed (what pci.yml says,\n# written out so an overlay built on this one states it). The system namespaces' baseline policy\n# (components/system-namespaces) protects too, keeping deploy/bundle.yml's failurePolicy.\n",
         )?,
     });
     let system_file = "pod-security-system.yaml";

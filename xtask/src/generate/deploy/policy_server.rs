@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMap, PodAffinityTerm, PodAntiAffinity, WeightedPodAffinityTerm,
+};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -46,6 +48,40 @@ pub struct PolicyServerSpec {
     pub verification_config: String,
     pub requests: BTreeMap<String, Quantity>,
     pub limits: BTreeMap<String, Quantity>,
+    pub affinity: Affinity,
+}
+
+/// The node label whose values tell nodes apart: replicas spread over it.
+const SPREAD_TOPOLOGY: &str = "kubernetes.io/hostname";
+
+/// The policy server's pods prefer nodes that run none of them yet, so one node going down
+/// (or being drained) leaves a replica answering. Preferred, not required: a one-node cluster
+/// still runs every replica.
+fn spread_over_nodes(server: &str) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(pods_of(server)),
+                        topology_key: SPREAD_TOPOLOGY.to_owned(),
+                        ..PodAffinityTerm::default()
+                    },
+                },
+            ]),
+            ..PodAntiAffinity::default()
+        }),
+        ..Affinity::default()
+    }
+}
+
+/// The pods of the PolicyServer `server`, by the controller's label.
+fn pods_of(server: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(BTreeMap::from([(POD_LABEL.to_owned(), server.to_owned())])),
+        match_expressions: None,
+    }
 }
 
 /// The PolicyServer of `bundle` (cluster-scoped).
@@ -67,6 +103,7 @@ pub fn policy_server(bundle: &BundleSource) -> PolicyServer {
             verification_config: VERIFICATION_CONFIG_MAP.to_owned(),
             requests: quantities(&source.requests),
             limits: quantities(&source.limits),
+            affinity: spread_over_nodes(&source.name),
         },
     }
 }
@@ -82,13 +119,7 @@ pub fn pod_disruption_budget(bundle: &BundleSource) -> PodDisruptionBudget {
         ),
         spec: Some(PodDisruptionBudgetSpec {
             min_available: Some(IntOrString::Int(source.min_available)),
-            selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([(
-                    POD_LABEL.to_owned(),
-                    source.name.clone(),
-                )])),
-                match_expressions: None,
-            }),
+            selector: Some(pods_of(&source.name)),
             ..PodDisruptionBudgetSpec::default()
         }),
         status: None,
@@ -113,7 +144,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_budget_selects_the_servers_pods_and_the_server_sets_no_budget_of_its_own() {
+    fn the_budget_selects_the_servers_pods_the_server_sets_no_budget_of_its_own_and_spreads_its_replicas()
+     {
         let bundle = BundleSource::load(&crate::workspace::root()).unwrap();
         let server = serde_json::to_value(policy_server(&bundle)).unwrap();
         assert_eq!(server["kind"], "PolicyServer");
@@ -137,6 +169,17 @@ mod tests {
         for field in ["minAvailable", "maxUnavailable"] {
             assert!(server["spec"].get(field).is_none(), "{field}");
         }
+        // The replicas prefer different nodes, selected as the budget selects them.
+        assert_eq!(
+            server["spec"]["affinity"],
+            serde_json::json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+                "weight": 100,
+                "podAffinityTerm": {
+                    "labelSelector": {"matchLabels": {"kubewarden/policy-server": "pci-policies"}},
+                    "topologyKey": "kubernetes.io/hostname"
+                }
+            }]}})
+        );
         let budget = serde_json::to_value(pod_disruption_budget(&bundle)).unwrap();
         assert_eq!(budget["apiVersion"], "policy/v1");
         assert_eq!(budget["metadata"]["namespace"], "kubewarden");

@@ -83,8 +83,8 @@ fn every_kustomization_under_deploy_renders() {
             ("base".to_owned(), 14),
             ("components/system-namespaces".to_owned(), 1),
             ("examples/organisation".to_owned(), 15),
-            ("overlays/monitor".to_owned(), 14),
-            ("overlays/protect".to_owned(), 14),
+            ("overlays/monitor".to_owned(), 15),
+            ("overlays/protect".to_owned(), 15),
         ]
     );
 }
@@ -109,6 +109,47 @@ fn the_overlays_render_the_flat_manifests() {
                 written,
                 "{overlay} and {flat}: {:?}",
                 id(rendered)
+            );
+        }
+    }
+}
+
+/// Both overlays bring the system namespaces' policy: their mode reaches it, their failurePolicy
+/// does not (it keeps bundle.yml's Ignore), while every other policy and group takes both.
+#[test]
+fn the_overlays_judge_the_system_namespaces_in_their_mode_never_failing_closed() {
+    let bundle = BundleSource::load(&workspace::root()).unwrap();
+    for (overlay, mode, failure_policy) in [
+        ("overlays/monitor", "monitor", "Ignore"),
+        ("overlays/protect", "protect", "Fail"),
+    ] {
+        let rendered = render(&deploy().join(overlay));
+        let system = find(&rendered, "ClusterAdmissionPolicy", system::NAME);
+        assert_eq!(system["spec"]["mode"], mode, "{overlay}");
+        assert_eq!(
+            system["spec"]["failurePolicy"], bundle.system_policy.failure_policy,
+            "{overlay}"
+        );
+        assert_eq!(
+            system["metadata"]["labels"][system::SCOPE_LABEL.0],
+            system::SCOPE_LABEL.1
+        );
+        let others: Vec<&Value> = rendered
+            .iter()
+            .filter(|o| {
+                o["apiVersion"] == "policies.kubewarden.io/v1"
+                    && o["kind"] != "PolicyServer"
+                    && id(o).1 != system::NAME
+            })
+            .collect();
+        assert_eq!(others.len(), 8, "{overlay}: seven policies and the group");
+        for object in others {
+            assert_eq!(object["spec"]["mode"], mode, "{overlay} {:?}", id(object));
+            assert_eq!(
+                object["spec"]["failurePolicy"],
+                failure_policy,
+                "{overlay} {:?}",
+                id(object)
             );
         }
     }
@@ -245,12 +286,30 @@ fn the_example_organisation_carries_every_value_where_it_belongs() {
     }
     // The system namespaces: every policy and group spares them, the system policy selects them.
     let namespaces = &values["systemNamespaces"];
+    let listed: Vec<&str> = namespaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
     let bundle = BundleSource::load(&workspace::root()).unwrap();
-    assert_eq!(
-        namespaces,
-        &serde_json::to_value(bundle.placement().system_namespaces).unwrap(),
-        "values.yaml lists deploy/bundle.yml's system namespaces, for a team to remove what it does not run"
+    let offered = bundle.placement().system_namespaces;
+    assert!(
+        listed.iter().all(|name| offered.iter().any(|o| o == name)),
+        "values.yaml lists only deploy/bundle.yml's system namespaces, less those the organisation does not run: {listed:?}"
     );
+    let kubewarden = values["kubewardenNamespace"].as_str().unwrap();
+    for required in ["kube-system", kubewarden] {
+        assert!(listed.contains(&required), "values.yaml spares {required}");
+    }
+    // A Kubewarden namespace the organisation does not use is a name a tenant could create.
+    if kubewarden != bundle.kubewarden_namespace {
+        assert!(
+            !listed.contains(&bundle.kubewarden_namespace.as_str()),
+            "values.yaml spares {}, which this organisation does not run (its Kubewarden is in {kubewarden})",
+            bundle.kubewarden_namespace
+        );
+    }
     let mut policies = 0;
     for object in rendered
         .iter()
@@ -270,10 +329,32 @@ fn the_example_organisation_carries_every_value_where_it_belongs() {
         policies, 9,
         "seven policies, the group and the system policy"
     );
-    // The system policy follows the overlay's rollout.
+    // The system policy comes with the overlay, in its rollout.
     let system = find(&rendered, "ClusterAdmissionPolicy", system::NAME);
     assert_eq!(system["spec"]["mode"], "monitor");
     assert_eq!(system["spec"]["failurePolicy"], "Ignore");
+}
+
+/// The example adds only the organisation's values to the overlay: no component (the overlay
+/// brings the system namespaces' one), every replacement taken from values.yaml, none copying
+/// one generated field into another.
+#[test]
+fn the_example_organisation_adds_nothing_but_its_values() {
+    let text =
+        std::fs::read_to_string(deploy().join("examples/organisation/kustomization.yaml")).unwrap();
+    let kustomization: Value = serde_yaml::from_str(&text).unwrap();
+    assert!(
+        kustomization.get("components").is_none(),
+        "the overlay includes components/system-namespaces already"
+    );
+    let replacements = kustomization["replacements"].as_array().unwrap();
+    assert!(!replacements.is_empty());
+    for replacement in replacements {
+        assert_eq!(
+            replacement["source"]["kind"], "OrganisationValues",
+            "{replacement}"
+        );
+    }
 }
 
 /// Every value of the example is settings the policies accept, and no validating instance or
