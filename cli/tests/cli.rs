@@ -520,7 +520,8 @@ spec:
 /// Issue 30: the bundle's policies spare the system namespaces (`kubernetes.io/metadata.name
 /// NotIn`) and its system-namespaces policy judges exactly them (`In`), at baseline with its
 /// reviewed exceptions. A scan decides that label from the manifest's namespace, as the API
-/// server sets it: kube-proxy in kube-system is judged by the system policy (and admitted), an
+/// server sets it: kube-proxy in kube-system is judged by the system policy only (admitted with
+/// its reviewed exception's waivers, a warning), the same pod in an application namespace and an
 /// application pod by the restricted one only.
 #[test]
 fn scan_judges_each_namespace_with_the_policies_its_selector_chooses() {
@@ -550,8 +551,14 @@ spec:
     image: registry.k8s.io/kube-proxy:v1.32.4
     securityContext: {privileged: true}
 ";
-    let (code, report, printed) = scan_offline(&policies, workloads);
-    assert_eq!(code, 0, "{printed}");
+    let outside = workloads
+        .rsplit("---\n")
+        .next()
+        .unwrap()
+        .replace("namespace: kube-system", "namespace: shop");
+    let workloads = format!("{workloads}---\n{outside}");
+    let (code, report, printed) = scan_offline(&policies, &workloads);
+    assert_eq!(code, 1, "{printed}");
     let mut judged: Vec<(String, String, String)> = report["results"]
         .as_array()
         .unwrap()
@@ -573,10 +580,38 @@ spec:
             (
                 "Pod/kube-system/kube-proxy-x7k2p",
                 "pci-pod-security-system",
-                "pass"
+                "warn"
             ),
+            ("Pod/shop/kube-proxy-x7k2p", "pci-pod-security", "fail"),
             ("Pod/shop/web", "pci-pod-security", "pass"),
         ],
+        "{printed}"
+    );
+    let system = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["namespace"] == "kube-system")
+        .unwrap();
+    let waived: Vec<(&str, &str)> = system["waivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["control"].as_str().unwrap(), w["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        waived,
+        [
+            (
+                "privileged",
+                "spec.containers[0].securityContext.privileged"
+            ),
+            ("hostNamespaces", "spec.hostNetwork"),
+        ],
+        "{printed}"
+    );
+    assert!(
+        system["findings"].as_array().unwrap().is_empty(),
         "{printed}"
     );
     std::fs::remove_file(&policies).unwrap();

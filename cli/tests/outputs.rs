@@ -813,12 +813,12 @@ fn evidence_reads_the_whole_bundle_and_refuses_other_kinds() {
     );
 
     let with_namespace = dir.join("with-namespace.yaml");
+    let bundle = read(&root().join("manifests/pci-policies.yaml"));
+    // The Namespace is the document after the bundle's last one (one top-level `kind:` each).
+    let namespace_document = bundle.lines().filter(|l| l.starts_with("kind: ")).count() + 1;
     std::fs::write(
         &with_namespace,
-        format!(
-            "{}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n",
-            read(&root().join("manifests/pci-policies.yaml"))
-        ),
+        format!("{bundle}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n"),
     )
     .unwrap();
     let (code, _, stderr) = pci_policies(&[
@@ -830,7 +830,9 @@ fn evidence_reads_the_whole_bundle_and_refuses_other_kinds() {
     ]);
     assert_ne!(code, 0);
     assert!(
-        stderr.contains("with-namespace.yaml: document 15: a \"Namespace\" is neither a policy"),
+        stderr.contains(&format!(
+            "with-namespace.yaml: document {namespace_document}: a \"Namespace\" is neither a policy"
+        )),
         "{stderr}"
     );
 }
