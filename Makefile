@@ -17,7 +17,7 @@ CYCLONEDX_VERSION := 0.5.9
 KUBECTL ?= kubectl
 KUBECTL_HELP := install kubectl 1.27 or later from https://kubernetes.io/docs/tasks/tools/ (on Debian and Ubuntu from the pkgs.k8s.io apt repository: Debian's own kubernetes-client is too old)
 
-.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix pin publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e clean
+.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix pin publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e tests clean
 
 all: build
 
@@ -108,8 +108,8 @@ bench-variants: setup
 record: build
 	$(XTASK_LIVE) record
 
-## test: format, lint, unit tests, build, end-to-end tests through the compiled policies
-test: setup fmt-check lint lint-workflows unit build e2e
+## test: format, lint, build, then every test (unit and end-to-end through the compiled policies)
+test: setup fmt-check lint lint-workflows build tests
 
 ## lint-workflows: actionlint on .github/workflows/ (part of test)
 lint-workflows: setup
@@ -128,6 +128,13 @@ unit:
 
 e2e:
 	$(CARGO) test --locked -p e2e-tests -p pci-policies
+
+# `make test` runs the unit and end-to-end tests in one cargo invocation: cargo unifies
+# dependency features over the packages it is given, and two invocations (`unit`, `e2e`) differ
+# (hashbrown, regex-automata, k8s-openapi), so wasmtime, Cranelift and the Kubernetes types were
+# compiled twice on a cold run. Every test binary runs, then the failures are listed.
+tests:
+	$(CARGO) test --locked --workspace --all-features --no-fail-fast
 
 clean:
 	$(CARGO) clean
