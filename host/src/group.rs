@@ -7,6 +7,31 @@
 
 use std::collections::BTreeSet;
 
+/// Words the Kubewarden controller's CEL environment reserves: no group member may be called so.
+pub const CEL_RESERVED_WORDS: [&str; 21] = [
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
 /// A parsed group expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expression(Node);

@@ -31,30 +31,6 @@ use crate::deploy::object::Object;
 const DEFAULT_TIMEOUT_SECONDS: i64 = 10;
 const MAX_TIMEOUT_SECONDS: i64 = 30;
 const MAX_MATCH_CONDITIONS: usize = 64;
-/// Words CEL reserves, which a group member cannot be called.
-const CEL_RESERVED: [&str; 21] = [
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
 
 /// What the controller's webhook would refuse in `object` (a Kubewarden kind; others pass).
 pub fn controller_violations(object: &Object) -> Vec<Violation> {
@@ -269,7 +245,7 @@ fn is_cel_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-        && !CEL_RESERVED.contains(&name)
+        && !pci_host::group::CEL_RESERVED_WORDS.contains(&name)
 }
 
 /// A PolicyServer's name, disruption budget fields and resources (policyServerValidator).

@@ -18,31 +18,6 @@ use super::policy::{CONTROLS_ANNOTATION, PolicySources, TIMEOUT_RANGE};
 use super::webhook::Switch;
 use crate::workspace;
 
-/// Words the controller's CEL environment reserves: not usable as member names.
-const RESERVED: [&str; 21] = [
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
-
 /// `groups/<name>.yml`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -301,7 +276,7 @@ fn check_member_name(name: &str) -> Result<()> {
     if !valid {
         bail!("member name {name:?} must match ^[_a-zA-Z][_a-zA-Z0-9]*$");
     }
-    if RESERVED.contains(&name) {
+    if pci_host::group::CEL_RESERVED_WORDS.contains(&name) {
         bail!("member name {name:?} is a reserved word");
     }
     Ok(())
