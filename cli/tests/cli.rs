@@ -923,3 +923,209 @@ spec:
     assert_eq!(report["summary"]["skip"], 1, "the empty document");
     std::fs::remove_file(&policies).unwrap();
 }
+
+/// Issue 31: runtime-isolation asks the cluster for the workload's Namespace and RuntimeClass. A
+/// scan answers from the chart's own objects, a `--context` export (a kind it holds is listed
+/// in full: a RuntimeClass it lacks does not exist) and `--namespace-labels`, so the policy
+/// gives its real verdict; a namespace the scan was not given stays an error, never a pass.
+#[test]
+fn scan_answers_cluster_lookups_from_the_chart_and_the_context() {
+    let policies = bundle_policies("scan-context", &["pci-runtime-isolation"], str::to_owned);
+    let deployment = |name: &str, namespace: &str, class: &str| {
+        let class = if class.is_empty() {
+            String::new()
+        } else {
+            format!("      runtimeClassName: {class}\n")
+        };
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  template:\n    spec:\n{class}      containers: [{{name: web, image: nginx}}]\n"
+        )
+    };
+    let chart = [
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: {pci-dss/scope: cde}\n".to_owned(),
+        "---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gvisor}\nhandler: runsc\n".to_owned(),
+        deployment("sandboxed", "payments", "gvisor"),
+        deployment("plain", "payments", ""),
+        deployment("kata", "payments", "kata"),
+        deployment("web", "shop", ""),
+    ]
+    .concat();
+    let context =
+        std::env::temp_dir().join(format!("scan-context-cluster-{}.yaml", std::process::id()));
+    std::fs::write(
+        &context,
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: {name: kata}, handler: kata-qemu}\n",
+    )
+    .unwrap();
+    let verdicts = |extra: &[&str]| -> (i32, Vec<(String, String)>, String) {
+        let mut args = vec![
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--offline",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = pci_policies_with_stdin(&args, &chart);
+        let report: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        let verdicts = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["policy"] == "pci-runtime-isolation")
+            .map(|r| {
+                let name = format!(
+                    "{}/{}",
+                    r["namespace"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                );
+                (name, r["verdict"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        (code, verdicts, format!("{stdout}{stderr}"))
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    // The chart alone: the kata class and the shop namespace are not known.
+    let (code, alone, printed) = verdicts(&[]);
+    assert_eq!(code, 2, "{printed}");
+    assert_eq!(
+        alone,
+        pairs(&[
+            ("payments/sandboxed", "pass"),
+            ("payments/plain", "fail"),
+            ("payments/kata", "error"),
+            ("shop/web", "error"),
+        ]),
+        "{printed}"
+    );
+    assert!(printed.contains("--context"), "{printed}");
+    let context_flag = context.to_str().unwrap();
+    let (code, known, printed) = verdicts(&[
+        "--context",
+        context_flag,
+        "--namespace-labels",
+        "shop=team=web",
+    ]);
+    assert_eq!(code, 1, "{printed}");
+    assert_eq!(
+        known,
+        pairs(&[
+            ("payments/sandboxed", "pass"),
+            ("payments/plain", "fail"),
+            ("payments/kata", "pass"),
+            ("shop/web", "pass"),
+        ]),
+        "{printed}"
+    );
+    // The export lists every RuntimeClass: gvisor is the chart's, another is not found.
+    std::fs::write(
+        &context,
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: node.k8s.io/v1, kind: RuntimeClass, metadata: {name: other}, handler: runc}\n",
+    )
+    .unwrap();
+    let (_, listed, printed) = verdicts(&[
+        "--context",
+        context_flag,
+        "--namespace-labels",
+        "shop=team=web",
+    ]);
+    assert_eq!(
+        listed[2],
+        ("payments/kata".to_owned(), "fail".to_owned()),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("RuntimeClass \\\"kata\\\" does not exist"),
+        "{printed}"
+    );
+    std::fs::remove_file(&context).unwrap();
+    std::fs::remove_file(&policies).unwrap();
+}
+
+/// Issue 31: a policy's namespaceSelector is decided with the namespace's labels when the scan
+/// knows them, its objectSelector with the workload's labels, its matchConditions by CEL; what
+/// cannot be decided (an unknown namespace's labels, the requesting user) is taken as met and
+/// said on the result, never silently ignored.
+#[test]
+fn scan_scopes_policies_as_the_api_server_does() {
+    let policies = bundle_policies("scan-scope", &["pci-pod-security"], |doc| {
+        let (head, rest) = doc.split_once("  namespaceSelector:\n").unwrap();
+        let rest = &rest[rest.find("\n  policyServer:").unwrap() + 1..];
+        format!(
+            "{head}  namespaceSelector: {{matchLabels: {{pci-dss/scope: cde}}}}\n  objectSelector: {{matchExpressions: [{{key: scan, operator: NotIn, values: [skip]}}]}}\n  matchConditions:\n  - {{name: not-opted-out, expression: \"!has(object.metadata.annotations) || !('opt-out' in object.metadata.annotations)\"}}\n  - {{name: humans-only, expression: \"!request.userInfo.username.startsWith('system:')\"}}\n{rest}"
+        )
+    });
+    let pod = |name: &str, namespace: &str, metadata: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}{metadata}}}\nspec:\n  containers: [{{name: c, image: nginx, securityContext: {{privileged: true}}}}]\n"
+        )
+    };
+    let chart = [
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: payments\n  labels: {pci-dss/scope: cde}\n".to_owned(),
+        pod("in-cde", "payments", ""),
+        pod("labelled-out", "payments", ", labels: {scan: skip}"),
+        pod("opted-out", "payments", ", annotations: {opt-out: 'yes'}"),
+        pod("public", "shop", ""),
+        pod("unknown", "elsewhere", ""),
+    ]
+    .concat();
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            "-",
+            "--policies",
+            &policies,
+            "--offline",
+            "-o",
+            "json",
+            "--namespace-labels",
+            "shop=pci-dss/scope=none",
+        ],
+        &chart,
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let of = |name: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r["name"] == name
+                    || r["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(&format!("/{name}:"))
+            })
+            .unwrap_or_else(|| panic!("{name}: {stdout}"))
+    };
+    for name in ["in-cde", "unknown"] {
+        assert_eq!(of(name)["verdict"], "fail", "{name}: {stdout}");
+    }
+    for name in ["labelled-out", "opted-out", "public"] {
+        assert_eq!(of(name)["verdict"], "skip", "{name}: {stdout}");
+    }
+    let assumed = |name: &str| -> Vec<String> {
+        serde_json::from_value(of(name)["assumed"].clone()).unwrap_or_default()
+    };
+    // Known namespace: only the user is assumed; unknown: its labels too.
+    let cde = assumed("in-cde");
+    assert_eq!(cde.len(), 1, "{cde:?}");
+    assert!(
+        cde[0].contains("humans-only") && cde[0].contains("userInfo"),
+        "{cde:?}"
+    );
+    let unknown = assumed("unknown");
+    assert_eq!(unknown.len(), 2, "{unknown:?}");
+    assert!(
+        unknown[0].contains("namespace elsewhere") && unknown[0].contains("pci-dss/scope in (cde)"),
+        "{unknown:?}"
+    );
+    std::fs::remove_file(&policies).unwrap();
+}

@@ -71,7 +71,15 @@ pub enum Document {
         /// Where its fields are written: to place findings on their lines.
         source: Source,
     },
-    /// Another kind of object: counted, not evaluated.
+    /// Another Kubernetes object (a Namespace, a RuntimeClass, a Service): not evaluated, but
+    /// part of the cluster the workloads are judged in.
+    Object {
+        origin: Origin,
+        kind: String,
+        object: Value,
+    },
+    /// A document that is no named Kubernetes object (a settings file, an empty list): counted,
+    /// not evaluated.
     Skipped { origin: Origin, kind: String },
     /// A document that cannot be read.
     Invalid { origin: Origin, error: String },
@@ -82,6 +90,7 @@ impl Document {
     pub fn origin(&self) -> &Origin {
         match self {
             Self::Workload { origin, .. }
+            | Self::Object { origin, .. }
             | Self::Skipped { origin, .. }
             | Self::Invalid { origin, .. } => origin,
         }
@@ -301,6 +310,18 @@ fn read_object(
     };
     let workload = match api_versions::workload_kind(&type_meta) {
         Ok(Some(workload)) => workload,
+        Ok(None)
+            if value["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty()) =>
+        {
+            documents.push(Document::Object {
+                origin,
+                kind: type_meta.kind,
+                object: value,
+            });
+            return;
+        }
         Ok(None) => {
             documents.push(Document::Skipped {
                 origin,

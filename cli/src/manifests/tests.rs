@@ -13,7 +13,10 @@ fn summary(documents: &[Document]) -> Vec<String> {
             Document::Workload { kind, origin, .. } => {
                 format!("W {} @{}", kind.name(), origin.line)
             }
-            Document::Skipped { kind, origin } => format!("S {kind} @{}", origin.line),
+            // Not judged either way.
+            Document::Object { kind, origin, .. } | Document::Skipped { kind, origin } => {
+                format!("S {kind} @{}", origin.line)
+            }
             Document::Invalid { origin, .. } => format!("I @{}", origin.line),
         })
         .collect()
@@ -79,12 +82,14 @@ metadata: {name: [broken
 }
 
 #[test]
-fn a_custom_resource_named_like_a_workload_is_skipped() {
+fn a_custom_resource_named_like_a_workload_is_an_object_not_a_workload() {
     let documents = read_text(
         "crd.yaml",
         "{\"apiVersion\": \"example.com/v1\", \"kind\": \"Deployment\", \"metadata\": {\"name\": \"x\"}}",
     );
-    assert!(matches!(&documents[0], Document::Skipped { .. }));
+    assert!(
+        matches!(&documents[0], Document::Object { kind, object, .. } if kind == "Deployment" && object["apiVersion"] == "example.com/v1")
+    );
 }
 
 const POD: &str = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"containers\": [{\"name\": \"a\", \"image\": \"nginx\", \"securityContext\": {\"privileged\": true}}]}}";

@@ -16,9 +16,10 @@ use pci_host::replay::CallbackRequest;
 use pci_host::run::{RunOptions, Session};
 use serde_json::Value;
 
+use super::cluster::{Cluster, ClusterFirst, Layer};
 use super::input::{Document, Source, Unit};
 use super::outcome::{Finding, Outcome, Verdict, Waiver};
-use super::policies::{Deployed, Evaluator, Member};
+use super::policies::{Applies, Deployed, Evaluator, Member};
 use super::progress::Progress;
 use super::unanswered::{Unanswered, not_checked};
 
@@ -32,11 +33,18 @@ pub struct HostAnswers {
 }
 
 impl HostAnswers {
-    /// One worker's answerer, remembering what it refuses.
-    fn for_worker(&self) -> Arc<Unanswered> {
+    /// One worker's answerer, remembering what it refuses: the cluster's objects first (the
+    /// input's and the context's), then the registry or the session.
+    fn for_worker(&self, cluster: &Arc<Cluster>) -> Arc<Unanswered> {
+        let through = |rest: Option<Arc<dyn LiveAnswers>>| -> Arc<dyn LiveAnswers> {
+            Arc::new(ClusterFirst {
+                cluster: Arc::clone(cluster),
+                rest,
+            })
+        };
         Arc::new(match self.unanswered {
-            None => Unanswered::offline(),
-            Some(why) => Unanswered::through(self.answerer.clone(), why),
+            None => Unanswered::offline(Some(through(None))),
+            Some(why) => Unanswered::through(Some(through(self.answerer.clone())), why),
         })
     }
 }
@@ -49,26 +57,37 @@ pub struct Judged {
     pub workloads: usize,
 }
 
-/// Reads, parses and judges every unit on `jobs` worker threads, each with its own instance
-/// of every policy; the outcomes come back in input order.
+/// Reads and parses every unit, learns the cluster from the objects that are not workloads (over
+/// `context`, the `--context` files), then judges every workload on `jobs` worker threads, each
+/// with its own instance of every policy; the outcomes come back in input order.
 pub fn evaluate_all(
     units: &[Unit],
     deployed: &[Deployed],
     answers: &HostAnswers,
+    context: Cluster,
     jobs: usize,
     progress: &Progress,
 ) -> Result<Judged> {
+    let jobs = jobs.clamp(1, units.len().max(1));
+    let documents = read_all(units, jobs)?;
+    let mut cluster = context;
+    for document in documents.iter().flatten() {
+        if let Document::Object { object, .. } = document {
+            cluster.add(Layer::Input, object.clone());
+        }
+    }
+    let cluster = Arc::new(cluster);
     let next = AtomicUsize::new(0);
     let workloads = AtomicUsize::new(0);
-    let jobs = jobs.clamp(1, units.len().max(1));
     type Done = Vec<(usize, Vec<Outcome>)>;
     let judged: Vec<Result<Done>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
-                let (next, workloads) = (&next, &workloads);
+                let (next, workloads, documents, cluster) =
+                    (&next, &workloads, &documents, &cluster);
                 scope.spawn(move || -> Result<Done> {
                     // Each worker has its own refusals to read after each evaluation.
-                    let unanswered = answers.for_worker();
+                    let unanswered = answers.for_worker(cluster);
                     let answerer = Arc::clone(&unanswered) as Arc<dyn LiveAnswers>;
                     let sessions = start_sessions(deployed, Some(answerer))?;
                     // Calls made while validating settings belong to no document.
@@ -76,15 +95,21 @@ pub fn evaluate_all(
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(unit) = units.get(index) else {
+                        let Some(unit) = documents.get(index) else {
                             break;
                         };
                         let mut outcomes = Vec::new();
-                        for document in unit.documents() {
+                        for document in unit {
                             if matches!(document, Document::Workload { .. }) {
                                 workloads.fetch_add(1, Ordering::Relaxed);
                             }
-                            outcomes.extend(judge(&document, deployed, &sessions, &unanswered)?);
+                            outcomes.extend(judge(
+                                document,
+                                deployed,
+                                &sessions,
+                                &unanswered,
+                                cluster,
+                            )?);
                         }
                         done.push((index, outcomes));
                         progress.advance();
@@ -110,6 +135,35 @@ pub fn evaluate_all(
         outcomes: by_unit.into_values().flatten().collect(),
         workloads: workloads.into_inner(),
     })
+}
+
+/// The documents of every unit, read and parsed on `jobs` threads, in input order.
+fn read_all(units: &[Unit], jobs: usize) -> Result<Vec<Vec<Document>>> {
+    let next = AtomicUsize::new(0);
+    let read = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let next = &next;
+                scope.spawn(move || {
+                    let mut read = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(unit) = units.get(index) else {
+                            break read;
+                        };
+                        read.push((index, unit.documents()));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join())
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|_| anyhow::anyhow!("a scan reader panicked"))?;
+    let by_unit: BTreeMap<usize, Vec<Document>> = read.into_iter().flatten().collect();
+    Ok(by_unit.into_values().collect())
 }
 
 /// A worker's instances of one deployed policy: one session, or one per group member.
@@ -289,6 +343,7 @@ fn judge(
     deployed: &[Deployed],
     sessions: &[Judge],
     unanswered: &Unanswered,
+    cluster: &Cluster,
 ) -> Result<Vec<Outcome>> {
     let (origin, kind, name, namespace, request, source) = match document {
         Document::Workload {
@@ -299,7 +354,7 @@ fn judge(
             request,
             source,
         } => (origin, kind, name, namespace, request, source),
-        Document::Skipped { origin, kind } => {
+        Document::Skipped { origin, kind } | Document::Object { origin, kind, .. } => {
             return Ok(vec![Outcome::document(
                 &origin.file,
                 origin.line,
@@ -323,13 +378,13 @@ fn judge(
     let mut text = serde_json::to_string(&*request)?;
     // The validating policies' answers, in order; the mutating policies whose host calls an
     // offline scan refused; the modules whose validating policy reported such a refusal.
-    let mut judged: Vec<(&Deployed, Answer)> = Vec::new();
-    let mut unchecked_mutators: Vec<(&Deployed, Answer)> = Vec::new();
+    let mut judged: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
+    let mut unchecked_mutators: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
     let mut refused_modules = std::collections::BTreeSet::new();
     for (policy, judge) in deployed.iter().zip(sessions) {
-        if !policy.applies_to(&request) {
+        let Applies::Yes(assumed) = policy.applies_to(&request, cluster) else {
             continue;
-        }
+        };
         let mut answer = match (judge, &policy.evaluator) {
             (Judge::Single(session), _) => {
                 Answer::of(session.evaluate_text(&request, &text), policy.monitor)?
@@ -357,7 +412,7 @@ fn judge(
             if !refused.is_empty() {
                 refused_modules.insert(policy.module.as_str());
             }
-            judged.push((policy, answer));
+            judged.push((policy, answer, assumed));
             continue;
         }
         if let Some(operations) = &answer.patch {
@@ -370,13 +425,13 @@ fn judge(
         // final object, as in the cluster's audit. A check it could not make is reported
         // below, unless its twin reports the same kind of error.
         if !refused.is_empty() {
-            unchecked_mutators.push((policy, answer));
+            unchecked_mutators.push((policy, answer, assumed));
         }
     }
     judged.extend(
         unchecked_mutators
             .into_iter()
-            .filter(|(policy, _)| !refused_modules.contains(policy.module.as_str())),
+            .filter(|(policy, _, _)| !refused_modules.contains(policy.module.as_str())),
     );
     let mut outcomes = Vec::new();
     if judged.is_empty() {
@@ -392,7 +447,7 @@ fn judge(
             ),
         )]);
     }
-    for (policy, answer) in judged {
+    for (policy, answer, assumed) in judged {
         let mut findings = Vec::new();
         let mut all_waivers = Vec::new();
         for (prefix, annotations) in &answer.annotations {
@@ -424,6 +479,7 @@ fn judge(
             warnings: other_warnings(answer.warnings, &findings),
             findings,
             waivers: all_waivers,
+            assumed,
         });
     }
     Ok(outcomes)

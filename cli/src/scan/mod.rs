@@ -3,14 +3,16 @@
 //! would send; the mutating policies patch it first (in name order, as the API server calls
 //! them), then every validating policy judges the final object.
 
+mod cluster;
 mod evaluate;
 pub mod input;
+mod match_conditions;
 mod modules;
-mod namespace_selector;
 pub mod outcome;
 mod output;
 mod policies;
 mod progress;
+mod selector;
 mod unanswered;
 
 use std::path::PathBuf;
@@ -60,6 +62,16 @@ pub struct ScanArgs {
     /// Fail (exit 1) on warnings too, not only on rejections.
     #[arg(long = "fail-on", default_value = "fail")]
     fail_on: String,
+    /// Objects of the target cluster (`kubectl get namespaces,runtimeclasses -o yaml`):
+    /// namespace labels for the policies' namespaceSelector, and the answers to the policies'
+    /// cluster lookups (a kind the file holds is taken as listed in full). Repeatable; the
+    /// input's own objects win over them.
+    #[arg(long = "context", value_name = "FILE")]
+    context: Vec<PathBuf>,
+    /// A label of a namespace, `NAMESPACE=KEY=VALUE` (repeatable): the namespace is then known
+    /// with these labels (and its Namespace object's, if given).
+    #[arg(long = "namespace-labels", value_name = "NS=KEY=VALUE")]
+    namespace_labels: Vec<String>,
     /// Worker threads (default: every core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -119,13 +131,20 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
             unanswered: Some(LIVE_UNANSWERED),
         },
     };
+    let mut context = cluster::Cluster::default();
+    for file in &args.context {
+        context.read_context(file)?;
+    }
+    for flag in &args.namespace_labels {
+        context.add_namespace_label(flag)?;
+    }
     let units = input::units(&args.paths, &mut std::io::stdin());
     let progress = progress::Progress::new(units.len());
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let judged =
-        progress.around(|| evaluate::evaluate_all(&units, &deployed, &answers, jobs, &progress))?;
+    let judged = progress
+        .around(|| evaluate::evaluate_all(&units, &deployed, &answers, context, jobs, &progress))?;
     let results = ScanResults {
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,

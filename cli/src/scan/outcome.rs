@@ -98,6 +98,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     pub findings: Vec<Finding>,
     pub waivers: Vec<Waiver>,
+    /// What the scan could not decide about whether the policy applies and took as met (a
+    /// namespace's unknown labels, a match condition on the requesting user), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<String>,
 }
 
 impl Outcome {
@@ -127,6 +131,7 @@ impl Outcome {
             warnings: Vec::new(),
             findings: Vec::new(),
             waivers: Vec::new(),
+            assumed: Vec::new(),
         }
     }
 

@@ -13,8 +13,10 @@ use pci_host::metadata::Rule;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::cluster::Cluster;
+use super::match_conditions::{MatchConditions, Matched};
 use super::modules::Modules;
-use super::namespace_selector::NamespaceSelector;
+use super::selector::{Decision, Labels, Selector};
 use crate::deployment_objects::{self, is_deployment_object};
 
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
@@ -49,8 +51,12 @@ pub struct Deployed {
     pub unique_name: String,
     /// The namespace of an `AdmissionPolicy` (it sees only that namespace).
     pub namespace: Option<String>,
-    /// `spec.namespaceSelector`, as far as a scan can decide it (the namespace's name).
-    pub namespace_selector: NamespaceSelector,
+    /// `spec.namespaceSelector`.
+    pub namespace_selector: Selector,
+    /// `spec.objectSelector`.
+    pub object_selector: Selector,
+    /// `spec.matchConditions`.
+    pub match_conditions: MatchConditions,
     pub evaluator: Evaluator,
     /// The bundle policy its module is (`pod-security`), or the group's name.
     pub module: String,
@@ -65,31 +71,83 @@ pub struct Deployed {
     pub category: String,
 }
 
+/// Whether the API server calls a policy for a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applies {
+    No,
+    /// Called; what the scan could not decide and took as met, one line each.
+    Yes(Vec<String>),
+}
+
 impl Deployed {
-    /// True when the policy is called for `request` (its rules and, for an AdmissionPolicy,
-    /// its namespace; for a cluster-wide one, its namespace selector).
-    pub fn applies_to(&self, request: &Value) -> bool {
-        if let Some(namespace) = &self.namespace
-            && request["namespace"].as_str() != Some(namespace)
-        {
-            return false;
-        }
-        if let Some(namespace) = request["namespace"].as_str()
-            && !self.namespace_selector.admits(namespace)
-        {
-            return false;
-        }
+    /// Whether the API server calls the policy for `request`, in this order: its rules, its
+    /// namespace (an AdmissionPolicy) or namespace selector (with the labels `cluster` knows),
+    /// its object selector (the object's labels, or the old object's on UPDATE), its match
+    /// conditions.
+    pub fn applies_to(&self, request: &Value, cluster: &Cluster) -> Applies {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         let resource = &request["resource"];
         let operation = text(&request["operation"]);
-        self.rules.iter().any(|rule| {
+        let ruled = self.rules.iter().any(|rule| {
             rule.matches(
                 &text(&resource["group"]),
                 &text(&resource["version"]),
                 &text(&resource["resource"]),
                 &operation,
             )
-        })
+        });
+        if !ruled {
+            return Applies::No;
+        }
+        let namespace = request["namespace"].as_str().unwrap_or_default();
+        if self
+            .namespace
+            .as_deref()
+            .is_some_and(|own| own != namespace)
+        {
+            return Applies::No;
+        }
+        let mut assumed = Vec::new();
+        if self.namespace.is_none() {
+            let labels = cluster.namespace_labels(namespace);
+            match self.namespace_selector.decide_namespace(namespace, labels.as_ref()) {
+                Decision::NotSelected => return Applies::No,
+                Decision::Selected => {}
+                Decision::Assumed(requirements) => assumed.push(format!(
+                    "namespaceSelector taken as met: the labels of namespace {namespace} are unknown ({}); give its Namespace in the input, --context or --namespace-labels",
+                    requirements.join(", ")
+                )),
+            }
+        }
+        let object_labels = |key: &str| -> Option<Labels> {
+            let object = request.get(key).filter(|o| o.is_object())?;
+            Some(
+                object["metadata"]["labels"]
+                    .as_object()
+                    .map(|labels| {
+                        labels
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        };
+        let selected = ["object", "oldObject"]
+            .iter()
+            .filter_map(|key| object_labels(key))
+            .any(|labels| self.object_selector.matches(&labels));
+        if !selected {
+            return Applies::No;
+        }
+        match self.match_conditions.evaluate(request) {
+            Matched::No(_) => Applies::No,
+            Matched::Yes => Applies::Yes(assumed),
+            Matched::Assumed(notes) => {
+                assumed.extend(notes);
+                Applies::Yes(assumed)
+            }
+        }
     }
 }
 
@@ -177,8 +235,14 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     };
     let rules: Vec<Rule> = serde_json::from_value(spec["rules"].clone())
         .with_context(|| format!("{name}: spec.rules"))?;
-    let namespace_selector = NamespaceSelector::read(spec.get("namespaceSelector"))
-        .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+    let selector = |field: &str| {
+        Selector::read(spec.get(field), &format!("spec.{field}"))
+            .map_err(|error| anyhow::anyhow!("{name}: {error}"))
+    };
+    let namespace_selector = selector("namespaceSelector")?;
+    let object_selector = selector("objectSelector")?;
+    let match_conditions =
+        MatchConditions::read(spec.get("matchConditions")).with_context(|| name.clone())?;
     // The manifest's annotations win over the module's, as the audit scanner reads them.
     let annotation = |key: &str| {
         document["metadata"]["annotations"][key]
@@ -193,6 +257,8 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
         unique_name,
         namespace,
         namespace_selector,
+        object_selector,
+        match_conditions,
         evaluator,
         module,
         mutating: spec["mutating"].as_bool().unwrap_or(false),

@@ -47,11 +47,12 @@ impl LiveAnswers for Unanswered {
 }
 
 impl Unanswered {
-    /// Refuses every call: `--offline`.
-    pub fn offline() -> Self {
+    /// `--offline`: answers only what `answerer` serves without a network (the cluster's
+    /// objects the scan was given), refusing every other call.
+    pub fn offline(answerer: Option<Arc<dyn LiveAnswers>>) -> Self {
         Self {
             host_error: OFFLINE,
-            ..Self::through(None, "an offline scan does not ask")
+            ..Self::through(answerer, "an offline scan does not ask")
         }
     }
 
@@ -88,11 +89,16 @@ impl Unanswered {
 /// the containers that run it, or the cluster resource), and why it was not asked.
 pub fn not_checked(refused: &[CallbackRequest], why: &str, object: &Value) -> String {
     let needs: Vec<String> = refused.iter().map(|call| needed(call, object)).collect();
+    let cluster = refused.iter().any(|c| c.kubernetes_resource().is_some());
     format!(
-        "not checked: {}; {why}, and a check not made is an error whatever the policy's mode",
-        needs.join("; ")
+        "not checked: {}; {why}{}, and a check not made is an error whatever the policy's mode",
+        needs.join("; "),
+        if cluster { CLUSTER_HINT } else { "" }
     )
 }
+
+/// How to give a scan the cluster objects a policy looks up.
+const CLUSTER_HINT: &str = " (the scan answers cluster lookups from the objects in its input and in --context files, e.g. `kubectl get namespaces,runtimeclasses -o yaml`, and namespace labels from --namespace-labels NS=KEY=VALUE)";
 
 /// What one refused call needed.
 fn needed(call: &CallbackRequest, object: &Value) -> String {
@@ -202,7 +208,7 @@ mod tests {
 
     #[test]
     fn refused_calls_are_remembered_once_and_named_with_their_containers() {
-        let offline = Unanswered::offline();
+        let offline = Unanswered::offline(None);
         let call = CallbackRequest::OciManifestDigest {
             image: "nginx:1.25".into(),
         };

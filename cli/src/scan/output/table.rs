@@ -79,6 +79,9 @@ pub fn render(results: &ScanResults, colour: bool) -> String {
                 waiver.exception, waiver.control, waiver.path, waiver.reason
             );
         }
+        for assumption in &outcome.assumed {
+            let _ = writeln!(out, "          assumed: {assumption}");
+        }
     }
     let s = &results.summary;
     let _ = writeln!(
