@@ -1129,3 +1129,113 @@ fn scan_scopes_policies_as_the_api_server_does() {
     );
     std::fs::remove_file(&policies).unwrap();
 }
+
+/// Issue 31: `scan --base` judges a workload the cluster already runs as the UPDATE the API
+/// server would send (its base version as oldObject) and a new one as a CREATE: an untouched
+/// legacy Deployment is not re-judged as new (pod-security warns, not enforced on an unchanged
+/// template), the same violations in a new Deployment are rejected, and a changed template is
+/// judged in full. The base is a folder or a git revision of the scanned files.
+#[test]
+fn scan_judges_changes_against_a_base_as_updates() {
+    let dir = std::env::temp_dir().join(format!("scan-base-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("k8s")).unwrap();
+    let policies = bundle_policies("scan-base", &["pci-pod-security"], str::to_owned);
+    let deployment = |name: &str, labels: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop{labels}}}\nspec:\n  template:\n    spec:\n      containers: [{{name: web, image: {image}, securityContext: {{privileged: true}}}}]\n"
+        )
+    };
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .current_dir(&dir)
+            .args(["-c", "user.email=ci@example.com", "-c", "user.name=ci"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    let base = [
+        deployment("legacy", "", "nginx:1"),
+        deployment("changed", "", "nginx:1"),
+    ]
+    .join("---\n");
+    std::fs::write(dir.join("k8s/app.yaml"), &base).unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    std::fs::write(dir.join("base/app.yaml"), &base).unwrap();
+    let head = [
+        deployment("legacy", ", labels: {touched: 'yes'}", "nginx:1"),
+        deployment("changed", "", "nginx:2"),
+        deployment("new", "", "nginx:1"),
+    ]
+    .join("---\n");
+    std::fs::write(dir.join("k8s/app.yaml"), head).unwrap();
+    for base in ["HEAD", dir.join("base").to_str().unwrap()] {
+        let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+            .current_dir(&dir)
+            .args([
+                "scan",
+                "k8s",
+                "--policies",
+                &policies,
+                "--offline",
+                "-o",
+                "json",
+                "--base",
+                base,
+            ])
+            .args(["--modules", root().join("dist").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{e}: {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+        assert_eq!(output.status.code(), Some(1), "{base}: {stdout}");
+        let judged: Vec<(&str, &str, &str)> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap(),
+                    r["operation"].as_str().unwrap(),
+                    r["verdict"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            judged,
+            [
+                ("legacy", "UPDATE", "warn"),
+                ("changed", "UPDATE", "fail"),
+                ("new", "CREATE", "fail"),
+            ],
+            "{base}: {stdout}"
+        );
+    }
+    // A revision that does not exist, and standard input against a revision, are refused.
+    for (paths, expected) in [
+        (
+            vec!["k8s", "--base", "no-such-revision"],
+            "neither a file or folder nor a git revision",
+        ),
+        (vec!["-", "--base", "HEAD"], "standard input has none"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+            .current_dir(&dir)
+            .arg("scan")
+            .args(&paths)
+            .args(["--policies", &policies, "--offline"])
+            .args(["--modules", root().join("dist").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&policies).unwrap();
+}

@@ -16,6 +16,7 @@ use pci_host::replay::CallbackRequest;
 use pci_host::run::{RunOptions, Session};
 use serde_json::Value;
 
+use super::base::Base;
 use super::cluster::{Cluster, ClusterFirst, Layer};
 use super::input::{Document, Source, Unit};
 use super::outcome::{Finding, Outcome, Verdict, Waiver};
@@ -65,6 +66,7 @@ pub fn evaluate_all(
     deployed: &[Deployed],
     answers: &HostAnswers,
     context: Cluster,
+    base: &Base,
     jobs: usize,
     progress: &Progress,
 ) -> Result<Judged> {
@@ -109,6 +111,7 @@ pub fn evaluate_all(
                                 &sessions,
                                 &unanswered,
                                 cluster,
+                                base,
                             )?);
                         }
                         done.push((index, outcomes));
@@ -344,6 +347,7 @@ fn judge(
     sessions: &[Judge],
     unanswered: &Unanswered,
     cluster: &Cluster,
+    base: &Base,
 ) -> Result<Vec<Outcome>> {
     let (origin, kind, name, namespace, request, source) = match document {
         Document::Workload {
@@ -373,8 +377,14 @@ fn judge(
             )]);
         }
     };
-    // Copied only when a mutating policy patches it.
+    // Copied only when it is an UPDATE or a mutating policy patches it.
     let mut request = std::borrow::Cow::Borrowed(request);
+    if !base.is_empty() {
+        let mut update = request.as_ref().clone();
+        if base.as_update(&mut update) {
+            request = std::borrow::Cow::Owned(update);
+        }
+    }
     let mut text = serde_json::to_string(&*request)?;
     // The validating policies' answers, in order; the mutating policies whose host calls an
     // offline scan refused; the modules whose validating policy reported such a refusal.
@@ -480,6 +490,7 @@ fn judge(
             findings,
             waivers: all_waivers,
             assumed,
+            operation: request["operation"].as_str().unwrap_or_default().to_owned(),
         });
     }
     Ok(outcomes)

@@ -3,6 +3,7 @@
 //! would send; the mutating policies patch it first (in name order, as the API server calls
 //! them), then every validating policy judges the final object.
 
+mod base;
 mod cluster;
 mod evaluate;
 pub mod input;
@@ -72,6 +73,11 @@ pub struct ScanArgs {
     /// with these labels (and its Namespace object's, if given).
     #[arg(long = "namespace-labels", value_name = "NS=KEY=VALUE")]
     namespace_labels: Vec<String>,
+    /// The manifests the cluster runs now: a file or folder, or a git revision of the scanned
+    /// paths (`origin/main`). A workload in both is judged as the UPDATE the API server would
+    /// send (its base version as `oldObject`), a new one as a CREATE.
+    #[arg(long, value_name = "DIR|REV")]
+    base: Option<String>,
     /// Worker threads (default: every core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -138,13 +144,18 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
     for flag in &args.namespace_labels {
         context.add_namespace_label(flag)?;
     }
+    let base = match &args.base {
+        Some(base) => base::Base::read(base, &args.paths)?,
+        None => base::Base::default(),
+    };
     let units = input::units(&args.paths, &mut std::io::stdin());
     let progress = progress::Progress::new(units.len());
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let judged = progress
-        .around(|| evaluate::evaluate_all(&units, &deployed, &answers, context, jobs, &progress))?;
+    let judged = progress.around(|| {
+        evaluate::evaluate_all(&units, &deployed, &answers, context, &base, jobs, &progress)
+    })?;
     let results = ScanResults {
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,

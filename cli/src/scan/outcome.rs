@@ -102,6 +102,10 @@ pub struct Outcome {
     /// namespace's unknown labels, a match condition on the requesting user), one line each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumed: Vec<String>,
+    /// The request the workload was judged as: `CREATE`, or with `--base` the `UPDATE` of its
+    /// base version.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
 }
 
 impl Outcome {
@@ -132,6 +136,7 @@ impl Outcome {
             findings: Vec::new(),
             waivers: Vec::new(),
             assumed: Vec::new(),
+            operation: String::new(),
         }
     }
 

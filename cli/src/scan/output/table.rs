@@ -31,6 +31,12 @@ pub fn render(results: &ScanResults, colour: bool) -> String {
             } else {
                 format!("{} {}/{}", outcome.kind, outcome.namespace, outcome.name)
             };
+            // With --base, a workload the cluster already runs is judged as its update.
+            let what = if outcome.operation == "UPDATE" {
+                format!("{what} (update of the base version)")
+            } else {
+                what
+            };
             let _ = writeln!(out, "{}:{}  {what}", outcome.file, outcome.line);
             last = at;
         }
