@@ -439,7 +439,10 @@ spec:
 
     let (code, _, stderr) = pci_policies_with_stdin(&["scan", "-", "-o", "xml"], "");
     assert_eq!(code, 2);
-    assert!(stderr.contains("expected table, json, junit"), "{stderr}");
+    assert!(
+        stderr.contains("expected one of table, json, junit"),
+        "{stderr}"
+    );
     std::fs::remove_file(&policies).unwrap();
 }
 
@@ -1238,4 +1241,205 @@ fn scan_judges_changes_against_a_base_as_updates() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&policies).unwrap();
+}
+
+/// Issue 31: modules a scan can trust. A module in `--modules` runs for a pinned reference only
+/// if it is that module (same manifest digest); otherwise the module comes from the cache, keyed
+/// by digest, or the registry, checked against its pin. With `--verification-config`, every
+/// module is verified from the registry before it runs, and a cached one is reused offline only
+/// if it was verified with the same config. `--help` lists the values of `-o` and `--fail-on`.
+#[test]
+fn scan_runs_only_the_pinned_and_verified_modules() {
+    use pci_host::cosign::Cosign;
+    use pci_host::oci::{Credentials, Registry, Transport};
+    use pci_host::release::SigningKey;
+    let local = pci_host::local_registry::LocalRegistry::start().expect("docker-registry");
+    let registry = Registry::new(Transport::Http, Credentials::Anonymous).unwrap();
+    let module = std::fs::read(root().join("dist/trusted-registries.wasm")).unwrap();
+    let repository = format!("{}/pci/trusted-registries", local.address());
+    let pushed = registry
+        .push_policy(&module, &format!("{repository}:v0.1.0"))
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("scan-modules-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    // A local build that is not the pinned module: another policy under the same name.
+    std::fs::copy(
+        root().join("dist/image-digest.wasm"),
+        dir.join("modules/trusted-registries.wasm"),
+    )
+    .unwrap();
+    let policies_for = |pin: &str| {
+        let path = bundle_policies("scan-modules", &["pci-trusted-registries"], |doc| {
+            let line = doc.lines().find(|l| l.contains("  module: ")).unwrap();
+            doc.replace(
+                line,
+                &format!("  module: registry://{repository}:v0.1.0@{pin}"),
+            )
+        });
+        std::fs::read_to_string(path).unwrap()
+    };
+    let policies = dir.join("policies.yaml");
+    std::fs::write(&policies, policies_for(&pushed.manifest_digest)).unwrap();
+    let workload = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec:\n  containers: [{name: web, image: nginx}]\n";
+    let (modules, cache) = (dir.join("modules"), dir.join("cache"));
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "-",
+            "--policies",
+            policies.to_str().unwrap(),
+            "--modules",
+            modules.to_str().unwrap(),
+            "--cache-dir",
+            cache.to_str().unwrap(),
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = pci_policies_with_stdin(&args, workload);
+        (code, format!("{stdout}{stderr}"))
+    };
+    // Offline with an empty cache: the wrong local build is named and not run.
+    let (code, printed) = scan(&["--offline"]);
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("is another build") && printed.contains(&pushed.manifest_digest),
+        "{printed}"
+    );
+    // Pulled by its pin, kept by digest, then judged offline from the cache.
+    let (code, printed) = scan(&["--insecure"]);
+    assert_eq!(code, 1, "nginx is not a trusted registry: {printed}");
+    let cached = dir
+        .join("cache/modules")
+        .join(format!("{}.wasm", pushed.manifest_digest.replace(':', "_")));
+    assert_eq!(std::fs::read(&cached).unwrap(), module);
+    assert_eq!(scan(&["--offline"]).0, 1);
+    // A pin the registry does not serve under that tag's digest is refused.
+    let other = format!("sha256:{}", "0".repeat(64));
+    std::fs::write(&policies, policies_for(&other)).unwrap();
+    let (code, printed) = scan(&["--insecure"]);
+    assert_eq!(code, 2, "{printed}");
+    std::fs::write(&policies, policies_for(&pushed.manifest_digest)).unwrap();
+
+    // Verified: signed with the key of the config.
+    let pair = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .unwrap()
+        .to_sigstore_keypair()
+        .unwrap();
+    let key =
+        SigningKey::from_cosign_pem(pair.private_key_to_pem().unwrap().as_bytes(), b"").unwrap();
+    let config = dir.join("verification.yml");
+    std::fs::write(
+        &config,
+        pci_host::verification::pub_key_config("release", &key.public_key_pem().unwrap()),
+    )
+    .unwrap();
+    let verified = ["--verification-config", config.to_str().unwrap()];
+    // Not signed yet: refused before it runs, and the unverified cache does not stand in.
+    let (code, printed) = scan(&[&verified[..], &["--insecure"]].concat());
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("cannot be verified"), "{printed}");
+    let (code, printed) = scan(&[&verified[..], &["--offline"]].concat());
+    assert_eq!(code, 2, "{printed}");
+    assert!(
+        printed.contains("verified with this --verification-config"),
+        "{printed}"
+    );
+    key.sign(
+        &Cosign::new(&Transport::Http).unwrap(),
+        &pushed.immutable_ref,
+    )
+    .unwrap();
+    let (code, printed) = scan(&[&verified[..], &["--insecure"]].concat());
+    assert_eq!(code, 1, "{printed}");
+    assert_eq!(scan(&[&verified[..], &["--offline"]].concat()).0, 1);
+
+    let (_, help, _) = pci_policies(&["scan", "--help"]);
+    for value in [
+        "table",
+        "json",
+        "junit",
+        "sarif",
+        "report",
+        "policyreport",
+        "html",
+        "fail:",
+        "warn:",
+    ] {
+        assert!(help.contains(&format!("- {value}")), "{value}: {help}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 31: `--policies` takes folders and `kubectl kustomize` output on standard input.
+#[test]
+fn scan_reads_policies_from_folders_and_standard_input() {
+    let dir = std::env::temp_dir().join(format!("scan-policy-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies/nested")).unwrap();
+    let one = bundle_policies("scan-policy-dir-a", &["pci-pod-security"], str::to_owned);
+    let two = bundle_policies(
+        "scan-policy-dir-b",
+        &["pci-trusted-registries"],
+        str::to_owned,
+    );
+    std::fs::rename(&one, dir.join("policies/pod-security.yaml")).unwrap();
+    std::fs::rename(&two, dir.join("policies/nested/trusted.yml")).unwrap();
+    std::fs::write(dir.join("policies/README.md"), "not read").unwrap();
+    let workload = dir.join("pod.yaml");
+    std::fs::write(
+        &workload,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec:\n  containers: [{name: web, image: nginx}]\n",
+    )
+    .unwrap();
+    let policies_of = |stdout: &str| -> Vec<String> {
+        let report: Value = serde_json::from_str(stdout).unwrap();
+        let mut names: Vec<String> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["policy"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            workload.to_str().unwrap(),
+            "--policies",
+            dir.join("policies").to_str().unwrap(),
+            "--offline",
+            "-o",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        policies_of(&stdout),
+        ["pci-pod-security", "pci-trusted-registries"]
+    );
+    let piped = std::fs::read_to_string(dir.join("policies/pod-security.yaml")).unwrap();
+    let (code, stdout, stderr) = pci_policies_with_stdin(
+        &[
+            "scan",
+            workload.to_str().unwrap(),
+            "--policies",
+            "-",
+            "--offline",
+            "-o",
+            "json",
+        ],
+        &piped,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(policies_of(&stdout), ["pci-pod-security"]);
+    let (code, _, stderr) =
+        pci_policies_with_stdin(&["scan", "-", "--policies", "-", "--offline"], &piped);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("both read standard input"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

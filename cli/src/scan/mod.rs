@@ -35,14 +35,22 @@ pub struct ScanArgs {
     /// standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// ClusterAdmissionPolicy, AdmissionPolicy and policy-group manifests to scan with
+    /// ClusterAdmissionPolicy, AdmissionPolicy and policy-group manifests to scan with: files,
+    /// folders (their .yaml, .yml and .json files), or `-` for standard input (`kubectl
+    /// kustomize deploy/overlays/protect | pci-policies scan --policies - chart/`); repeatable
     /// (default: the bundle's recommended deployment, manifests/pci-policies.yaml).
-    #[arg(long)]
-    policies: Option<PathBuf>,
-    /// Where the policy modules are, as `<policy>.wasm`; a module not there is pulled from
-    /// its `registry://` reference once and cached.
+    #[arg(long, value_name = "FILE|DIR|-")]
+    policies: Vec<PathBuf>,
+    /// Where the policy modules are, as `<policy>.wasm`; used for a reference pinned by digest
+    /// only when the file is that module (same manifest digest). Otherwise the module is taken
+    /// from the cache or pulled from its `registry://` reference, and cached by digest.
     #[arg(long, default_value = "dist")]
     modules: PathBuf,
+    /// Verify every module from the registry against this Kubewarden verification config
+    /// (`apiVersion: v1`, `allOf`, `anyOf`) before it runs, as policy-server does; local
+    /// modules (--modules) are then not used.
+    #[arg(long, value_name = "FILE")]
+    verification_config: Option<PathBuf>,
     /// The cache of pulled modules and compiled code (default: $PCI_POLICIES_CACHE, else
     /// $XDG_CACHE_HOME/pci-policies, else ~/.cache/pci-policies).
     #[arg(long)]
@@ -56,13 +64,12 @@ pub struct ScanArgs {
     /// A kwctl session answering host capability calls (any recorded question, in any order).
     #[arg(long)]
     replay: Option<PathBuf>,
-    /// Output: table, json, junit, sarif, report (OpenReports), policyreport
-    /// (wgpolicyk8s.io/v1alpha2) or html; `FORMAT=FILE` writes a file. Repeatable.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: Vec<String>,
-    /// Fail (exit 1) on warnings too, not only on rejections.
-    #[arg(long = "fail-on", default_value = "fail")]
-    fail_on: String,
+    /// Output format, to standard output, or `FORMAT=FILE` to a file. Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::DestinationParser)]
+    output: Vec<Destination>,
+    /// What makes the exit code 1.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Fail)]
+    fail_on: FailOn,
     /// Objects of the target cluster (`kubectl get namespaces,runtimeclasses -o yaml`):
     /// namespace labels for the policies' namespaceSelector, and the answers to the policies'
     /// cluster lookups (a kind the file holds is taken as listed in full). Repeatable; the
@@ -86,26 +93,23 @@ pub struct ScanArgs {
     stats: bool,
 }
 
+/// What fails a scan (exit 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A rejection by a policy in protect mode.
+    Fail,
+    /// A warning too: a rejection in monitor mode, a waived or not-enforced violation.
+    Warn,
+}
+
 /// Scans and writes the outputs; the exit code: 0 all pass, 1 a rejection (or a warning
 /// with `--fail-on warn`), 2 a document that could not be read or a check that could not be
 /// made (a module error, a host call an offline scan refused).
 pub fn scan(args: &ScanArgs) -> Result<u8> {
     let started = Instant::now();
-    let fail_on_warn = match args.fail_on.as_str() {
-        "fail" => false,
-        "warn" => true,
-        other => bail!("--fail-on {other:?}: expected fail or warn"),
-    };
-    let destinations = args
-        .output
-        .iter()
-        .map(|text| Destination::parse(text))
-        .collect::<Result<Vec<_>>>()?;
-    let text = match &args.policies {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        None => policies::RECOMMENDED.to_owned(),
-    };
+    let fail_on_warn = args.fail_on == FailOn::Warn;
+    let destinations = &args.output;
+    let sources = policy_sources(&args.policies, &args.paths)?;
     let cache = args
         .cache_dir
         .clone()
@@ -113,8 +117,17 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
     let pull = (!args.offline).then_some(modules::Puller {
         insecure: args.insecure,
     });
-    let mut modules = modules::Modules::new(args.modules.clone(), cache, pull)?;
-    let deployed = policies::read(&text, &mut modules)?;
+    let verification = match &args.verification_config {
+        Some(path) => Some(modules::Verification {
+            text: std::fs::read_to_string(path).with_context(|| {
+                format!("--verification-config {}: cannot read", path.display())
+            })?,
+            path: path.clone(),
+        }),
+        None => None,
+    };
+    let mut modules = modules::Modules::new(args.modules.clone(), cache, pull, verification)?;
+    let deployed = policies::read(&sources, &mut modules)?;
     let answers = match (&args.replay, args.offline) {
         (_, true) => HostAnswers {
             answerer: None,
@@ -160,13 +173,55 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,
     };
-    for destination in &destinations {
+    for destination in destinations {
         destination.write(&results)?;
     }
     if args.stats {
         print_stats(judged.workloads, started);
     }
     Ok(exit_code(&results.results, fail_on_warn))
+}
+
+/// The texts of `--policies` (files, folders, standard input), or the recommended deployment.
+fn policy_sources(policies: &[PathBuf], paths: &[PathBuf]) -> Result<Vec<(String, String)>> {
+    if policies.is_empty() {
+        return Ok(vec![(
+            "the recommended deployment".to_owned(),
+            policies::RECOMMENDED.to_owned(),
+        )]);
+    }
+    let stdin = |p: &PathBuf| p.as_os_str() == "-";
+    if policies.iter().any(stdin) && paths.iter().any(stdin) {
+        bail!(
+            "--policies - and the manifests - both read standard input: give one of them as a file"
+        );
+    }
+    let mut sources = Vec::new();
+    for path in policies {
+        if stdin(path) {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("--policies -: cannot read standard input")?;
+            sources.push(("--policies -".to_owned(), text));
+            continue;
+        }
+        if !path.exists() {
+            bail!("--policies {}: no such file or folder", path.display());
+        }
+        let files = input::files_under(path);
+        if files.is_empty() {
+            bail!(
+                "--policies {}: no .yaml, .yml or .json file in it",
+                path.display()
+            );
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            sources.push((file.display().to_string(), text));
+        }
+    }
+    Ok(sources)
 }
 
 /// 2 when a document could not be read or a check could not be made, else 1 when a check

@@ -151,12 +151,33 @@ impl Deployed {
     }
 }
 
-/// Reads the policies of a manifest text, finding each module through `modules`.
-pub fn read(text: &str, modules: &mut Modules) -> Result<Vec<Deployed>> {
+/// Reads the policies of manifest texts (`(name, text)`: a file, standard input, the
+/// recommended deployment), finding each module through `modules`; errors name the source and
+/// the document.
+pub fn read(sources: &[(String, String)], modules: &mut Modules) -> Result<Vec<Deployed>> {
     let mut deployed = Vec::new();
+    for (source, text) in sources {
+        read_text(source, text, modules, &mut deployed)?;
+    }
+    // Mutating webhooks run first, in name order, as the API server orders them.
+    deployed.sort_by(|a, b| (!a.mutating, &a.name).cmp(&(!b.mutating, &b.name)));
+    if let Some(twice) = deployed.windows(2).find(|pair| {
+        pair[0].unique_name == pair[1].unique_name && pair[0].mutating == pair[1].mutating
+    }) {
+        bail!("policies: {} is deployed twice", twice[0].unique_name);
+    }
+    Ok(deployed)
+}
+
+fn read_text(
+    source: &str,
+    text: &str,
+    modules: &mut Modules,
+    deployed: &mut Vec<Deployed>,
+) -> Result<()> {
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let document = Value::deserialize(document)
-            .with_context(|| format!("policies: document {} is not YAML", index + 1))?;
+            .with_context(|| format!("{source}: document {} is not YAML", index + 1))?;
         if document.is_null() {
             continue;
         }
@@ -172,13 +193,11 @@ pub fn read(text: &str, modules: &mut Modules) -> Result<Vec<Deployed>> {
             _ => vec![document],
         };
         for item in items.iter().filter(|item| !is_deployment_object(item)) {
-            let at = format!("policies: document {}", index + 1);
+            let at = format!("{source}: document {}", index + 1);
             deployed.push(read_one(item, modules).with_context(|| at)?);
         }
     }
-    // Mutating webhooks run first, in name order, as the API server orders them.
-    deployed.sort_by(|a, b| (!a.mutating, &a.name).cmp(&(!b.mutating, &b.name)));
-    Ok(deployed)
+    Ok(())
 }
 
 fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {

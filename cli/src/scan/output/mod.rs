@@ -28,24 +28,84 @@ pub enum Format {
 }
 
 impl Format {
-    const NAMES: &'static str = "table, json, junit, sarif, report, policyreport or html";
+    /// Every format: its name and what it is for (the `-o` values `--help` lists).
+    const ALL: [(&'static str, Self, &'static str); 7] = [
+        (
+            "table",
+            Self::Table,
+            "grouped by file and workload, for people",
+        ),
+        (
+            "json",
+            Self::Json,
+            "summary and every result, for scripts and `evidence --scan`",
+        ),
+        (
+            "junit",
+            Self::Junit,
+            "a test suite per policy, for GitLab and Jenkins",
+        ),
+        (
+            "sarif",
+            Self::Sarif,
+            "SARIF 2.1.0, for GitHub code scanning",
+        ),
+        (
+            "report",
+            Self::Report,
+            "OpenReports Reports, as Kubewarden's audit scanner writes them",
+        ),
+        (
+            "policyreport",
+            Self::PolicyReport,
+            "wgpolicyk8s.io/v1alpha2 PolicyReports",
+        ),
+        ("html", Self::Html, "the scan part of the evidence page"),
+    ];
 
     fn parse(text: &str) -> Result<Self> {
-        Ok(match text {
-            "table" => Self::Table,
-            "json" => Self::Json,
-            "junit" => Self::Junit,
-            "sarif" => Self::Sarif,
-            "report" => Self::Report,
-            "policyreport" => Self::PolicyReport,
-            "html" => Self::Html,
-            other => bail!("-o {other:?}: expected {}", Self::NAMES),
+        match Self::ALL.iter().find(|(name, _, _)| *name == text) {
+            Some((_, format, _)) => Ok(*format),
+            None => {
+                let names: Vec<&str> = Self::ALL.iter().map(|(name, _, _)| *name).collect();
+                bail!("-o {text:?}: expected one of {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// Parses `-o` values for clap, which lists the formats in `--help`.
+#[derive(Clone, Copy, Debug)]
+pub struct DestinationParser;
+
+impl clap::builder::TypedValueParser for DestinationParser {
+    type Value = Destination;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Destination, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidUtf8, "-o is not UTF-8\n")
+        })?;
+        Destination::parse(text).map_err(|error| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{error}\n"))
         })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(Format::ALL.iter().map(|(name, _, help)| {
+            clap::builder::PossibleValue::new(*name).help(*help)
+        })))
     }
 }
 
 /// One `-o` value.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Destination {
     pub format: Format,
     /// `None`: standard output.
