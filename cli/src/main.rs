@@ -7,6 +7,8 @@
 //! - `verify`: check a published module's signatures with a Kubewarden verification config,
 //!   like `kwctl verify`;
 //! - `scan`: check files of manifests with the deployed policies, in CI (exit 0/1/2);
+//! - `precompile`: a deployment's modules and compiled code into the folder installed beside
+//!   the command, so a first scan starts at once;
 //! - `evidence`: the assessor's evidence pack (index.html and evidence.json);
 //! - `import`: PodSecurityPolicy, SCC, Gatekeeper PSP and upstream `*-psp` settings as
 //!   pod-security settings.
@@ -61,6 +63,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Scan manifests with the deployed policies: exit 0 all pass, 1 a rejection, 2 bad input or a check not made.
     Scan(scan::ScanArgs),
+    /// Write a deployment's modules and their compiled code into a folder (installed as <prefix>/share/pci-policies), so a first scan neither pulls nor compiles.
+    Precompile(scan::PrecompileArgs),
     /// Build the assessor's evidence pack from the deployed manifests, reports and scans.
     Evidence(evidence::EvidenceArgs),
     /// Convert PodSecurityPolicy, SCC, Gatekeeper PSP or upstream *-psp settings to pod-security settings.
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::verify(&args),
         Command::Evidence(args) => evidence::evidence(&args),
         Command::Import(args) => import::import(&args),
+        Command::Precompile(args) => scan::precompile(&args),
         Command::Scan(args) => {
             // 0 all pass, 1 a rejection, 2 bad input, a check not made, or usage (also when the
             // scan cannot start).

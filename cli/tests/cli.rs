@@ -1443,3 +1443,74 @@ fn scan_reads_policies_from_folders_and_standard_input() {
     assert!(stderr.contains("both read standard input"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 31: `precompile` writes a deployment's modules (by digest) and their compiled code into
+/// a folder laid out as the cache; installed beside the command (`PCI_POLICIES_SHARE` here), a
+/// first scan with an empty cache and no local modules neither pulls nor compiles.
+#[test]
+fn a_precompiled_share_starts_a_scan_without_pulling_or_compiling() {
+    let dir = std::env::temp_dir().join(format!("scan-share-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let policies = bundle_policies("scan-share", &["pci-trusted-registries"], str::to_owned);
+    let share = dir.join("share");
+    let (ok, stdout, stderr) = pci_policies(&[
+        "precompile",
+        "--out",
+        share.to_str().unwrap(),
+        "--policies",
+        &policies,
+        "--offline",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("precompiled 1 modules"), "{stdout}");
+    let count = |folder: &str| std::fs::read_dir(share.join(folder)).unwrap().count();
+    assert_eq!((count("modules"), count("compiled")), (1, 1), "{stdout}");
+    let cache = dir.join("cache");
+    let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+        .current_dir(root())
+        .env("PCI_POLICIES_SHARE", &share)
+        .args([
+            "scan",
+            "-",
+            "--offline",
+            "-o",
+            "json",
+            "--policies",
+            &policies,
+        ])
+        .args(["--modules", dir.join("no-modules").to_str().unwrap()])
+        .args(["--cache-dir", cache.to_str().unwrap()])
+        .stdin(std::fs::File::open(root().join("examples/shop/storefront.yaml")).unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("pci-trusted-registries"), "{stdout}");
+    // Nothing was pulled into the cache, nothing compiled there.
+    let written: Vec<_> = walk(&cache);
+    assert!(written.is_empty(), "{written:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&policies).unwrap();
+}
+
+/// The files under `dir` (none if it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}

@@ -61,12 +61,23 @@ impl Engine {
     /// module's SHA-256, so a second run skips compilation. A
     /// cache that cannot be read or written is bypassed, never an error.
     pub fn load_cached(&self, module: &[u8], cache_dir: &Path) -> Result<Policy> {
+        self.load_precompiled(module, &[], cache_dir)
+    }
+
+    /// [`Engine::load_cached`], looking first in `shipped` (folders of code precompiled with
+    /// [`Engine::precompile`], installed with the command, only read) and then in `cache_dir`.
+    pub fn load_precompiled(
+        &self,
+        module: &[u8],
+        shipped: &[&Path],
+        cache_dir: &Path,
+    ) -> Result<Policy> {
         let metadata = Metadata::from_module(module)?;
-        let key = compiled_cache_key(module);
-        let file = cache_dir.join(format!("{key}.cwasm"));
-        let cached = std::fs::read(&file).ok().and_then(|bytes| {
-            // SAFETY: the file is one this function wrote (named by the module's hash and the
-            // wasmtime version) and wasmtime checks its header against this engine's config.
+        let cached = shipped.iter().copied().chain([cache_dir]).find_map(|dir| {
+            let bytes = std::fs::read(precompiled_file(module, dir)).ok()?;
+            // SAFETY: the file is one `precompile` or this function wrote, named by the
+            // module's hash, in a folder installed with the command or its own cache; wasmtime
+            // checks its header against this engine's version and configuration.
             unsafe { wasmtime::Module::deserialize(&self.engine, bytes) }.ok()
         });
         let compiled = match cached {
@@ -75,18 +86,25 @@ impl Engine {
                 let compiled = wasmtime::Module::new(&self.engine, module)
                     .map_err(|e| anyhow!("cannot compile the module: {e}"))?;
                 if let Ok(bytes) = compiled.serialize() {
-                    let partial = cache_dir.join(format!("{key}.{}.partial", std::process::id()));
-                    let written = std::fs::create_dir_all(cache_dir)
-                        .and_then(|()| std::fs::write(&partial, bytes))
-                        .and_then(|()| std::fs::rename(&partial, &file));
-                    if written.is_err() {
-                        let _ = std::fs::remove_file(&partial);
-                    }
+                    let _ = write_atomically(&precompiled_file(module, cache_dir), &bytes);
                 }
                 compiled
             }
         };
         self.checked(self.prepare(compiled, metadata)?)
+    }
+
+    /// Compiles `module` and writes its code into `dir`, where [`Engine::load_precompiled`]
+    /// finds it; returns the file written.
+    pub fn precompile(&self, module: &[u8], dir: &Path) -> Result<std::path::PathBuf> {
+        let compiled = wasmtime::Module::new(&self.engine, module)
+            .map_err(|e| anyhow!("cannot compile the module: {e}"))?;
+        let bytes = compiled
+            .serialize()
+            .map_err(|e| anyhow!("cannot serialise the compiled module: {e}"))?;
+        let file = precompiled_file(module, dir);
+        write_atomically(&file, &bytes)?;
+        Ok(file)
     }
 
     fn prepare(&self, compiled: wasmtime::Module, metadata: Option<Metadata>) -> Result<Policy> {
@@ -110,6 +128,25 @@ impl Engine {
 }
 
 /// The cache file name of a module's compiled code: its SHA-256 and the target architecture.
+/// Where [`Engine::precompile`] writes the code of `module` in `dir`, and where
+/// [`Engine::load_precompiled`] looks for it.
+pub fn precompiled_file(module: &[u8], dir: &Path) -> std::path::PathBuf {
+    dir.join(format!("{}.cwasm", compiled_cache_key(module)))
+}
+
+/// Writes `bytes` to `file` through a temporary file and a rename, so a reader never sees half
+/// of it.
+fn write_atomically(file: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = file.parent().context("no folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let partial = file.with_extension(format!("{}.partial", std::process::id()));
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, file));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("cannot write {}", file.display()))
+}
+
 fn compiled_cache_key(module: &[u8]) -> String {
     let hex = crate::digest::sha256_hex(module);
     // wasmtime refuses code from another version or configuration; it is then recompiled.

@@ -45,6 +45,11 @@ struct Budgets {
     max_median_micros: BTreeMap<String, f64>,
     /// Slowest acceptable `pci-policies scan` of the generated corpus (`scan_bench`).
     min_scan_workloads_per_second: f64,
+    /// Slowest acceptable cold scan of a 50-workload chart, empty cache, the bundle precompiled
+    /// beside the command (seconds, whole process).
+    max_cold_scan_seconds: f64,
+    /// Slowest acceptable warm scan of the same chart (seconds, whole process).
+    max_warm_scan_seconds: f64,
 }
 
 /// `policies/<name>/bench.json`.
@@ -252,6 +257,14 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
         budgets.min_scan_workloads_per_second,
     ) {
         Ok(scan) => table.push_str(&scan),
+        Err(error) => regressions.push(format!("{error:#}")),
+    }
+    match crate::scan_bench::bench_start(
+        &crate::scan_bench::binary(),
+        budgets.max_cold_scan_seconds,
+        budgets.max_warm_scan_seconds,
+    ) {
+        Ok((_, start)) => table.push_str(&start),
         Err(error) => regressions.push(format!("{error:#}")),
     }
     print!("{table}");

@@ -168,6 +168,110 @@ pub fn bench_scan(binary: &Path, floor: f64) -> Result<String> {
     Ok(table)
 }
 
+/// Workloads in the chart of the start-up benchmark.
+pub const CHART_WORKLOADS: usize = 50;
+
+/// Wall-clock seconds of one whole scan of a 50-workload chart.
+#[derive(Debug)]
+pub struct StartFigures {
+    /// Empty cache, the modules and their compiled code installed beside the command
+    /// (`precompile`), as a release archive, the container image or `make install` leave them.
+    pub cold_installed: f64,
+    /// Empty cache and nothing installed: every module compiled by Cranelift (issue 31's "before").
+    pub cold_compiling: f64,
+    /// The cache filled by an earlier scan.
+    pub warm: f64,
+}
+
+/// Times `pci-policies scan` of a 50-workload chart, whole process, offline, whole bundle:
+/// cold with the precompiled share, cold compiling, warm (median of five runs each, three
+/// for compiling), and checks the budgets.
+pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(StartFigures, String)> {
+    let root = workspace::root();
+    let dir = root.join("target/bench/start");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let chart = dir.join("chart.yaml");
+    let documents: Vec<String> = (0..CHART_WORKLOADS).map(workload).collect();
+    std::fs::write(&chart, documents.join("---\n"))?;
+    let share = dir.join("share");
+    let status = Command::new(binary)
+        .current_dir(&root)
+        .args(["precompile", "--offline", "--out"])
+        .arg(&share)
+        .output()
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    if !status.status.success() {
+        bail!("precompile failed: {}", String::from_utf8_lossy(&status.stderr));
+    }
+    let no_modules = dir.join("no-modules");
+    let scan = |cache: &Path, share: Option<&Path>| -> Result<f64> {
+        let mut command = Command::new(binary);
+        command
+            .current_dir(&root)
+            .env_remove("PCI_POLICIES_SHARE")
+            .args(["scan", "--offline", "-o", "json=/dev/null", "--modules"])
+            .arg(&no_modules)
+            .arg("--cache-dir")
+            .arg(cache)
+            .arg(&chart);
+        if let Some(share) = share {
+            command.env("PCI_POLICIES_SHARE", share);
+        } else {
+            // Modules from a cache-shaped folder, compiled here: copy the share's modules only.
+            let modules = cache.join("modules");
+            std::fs::create_dir_all(&modules)?;
+            for entry in std::fs::read_dir(share_modules(&dir))? {
+                let entry = entry?;
+                std::fs::copy(entry.path(), modules.join(entry.file_name()))?;
+            }
+        }
+        let started = std::time::Instant::now();
+        let output = command.output()?;
+        let seconds = started.elapsed().as_secs_f64();
+        if output.status.code() != Some(2) {
+            bail!(
+                "the scan exited {:?}: {}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(seconds)
+    };
+    let median_of = |runs: usize, one: &dyn Fn(usize) -> Result<f64>| -> Result<f64> {
+        let mut times = (0..runs).map(one).collect::<Result<Vec<f64>>>()?;
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    };
+    let cold_installed = median_of(5, &|run| {
+        scan(&dir.join(format!("cold-installed-{run}")), Some(&share))
+    })?;
+    let cold_compiling = median_of(3, &|run| scan(&dir.join(format!("cold-compiling-{run}")), None))?;
+    let warm_cache = dir.join("warm");
+    scan(&warm_cache, None)?;
+    let warm = median_of(5, &|_| scan(&warm_cache, None))?;
+    let figures = StartFigures {
+        cold_installed,
+        cold_compiling,
+        warm,
+    };
+    let table = format!(
+        "\n| scan of a {CHART_WORKLOADS}-workload chart (whole process) | seconds | budget |\n|---|---|---|\n| cold: empty cache, modules and compiled code installed (`precompile`) | {:.3} | {max_cold:.1} |\n| cold: empty cache, every module compiled | {:.3} | – |\n| warm: cache filled by an earlier scan | {:.3} | {max_warm:.1} |\n",
+        figures.cold_installed, figures.cold_compiling, figures.warm
+    );
+    if figures.cold_installed > max_cold {
+        bail!("a cold scan took {:.3} s, over the budget {max_cold} s of bench/budgets.json", figures.cold_installed);
+    }
+    if figures.warm > max_warm {
+        bail!("a warm scan took {:.3} s, over the budget {max_warm} s of bench/budgets.json", figures.warm);
+    }
+    Ok((figures, table))
+}
+
+fn share_modules(dir: &Path) -> PathBuf {
+    dir.join("share").join("modules")
+}
+
 /// The release binary `make bench` builds.
 pub fn binary() -> PathBuf {
     workspace::root().join("target/bench-host/pci-policies")

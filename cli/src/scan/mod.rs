@@ -12,6 +12,7 @@ mod modules;
 pub mod outcome;
 mod output;
 mod policies;
+mod precompile;
 mod progress;
 mod selector;
 mod unanswered;
@@ -27,6 +28,7 @@ use pci_host::capabilities::{CachedAnswers, LiveAnswers, SessionAnswers};
 use evaluate::HostAnswers;
 use outcome::{Outcome, ScanResults, Summary, Verdict};
 use output::Destination;
+pub use precompile::{PrecompileArgs, precompile};
 
 /// What to scan, with which policies, and how to report.
 #[derive(Args)]

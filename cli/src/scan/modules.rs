@@ -11,6 +11,11 @@
 //! cosign signatures against the config, then pulled by the verified digest) before it runs, as
 //! policy-server does; a cached module is reused only if it was verified with the same config.
 //! Compiled code is cached too, so the next scan starts without compiling.
+//!
+//! Installed with the command (`<prefix>/share/pci-policies`, or `$PCI_POLICIES_SHARE`), a
+//! folder laid out as the cache and written by `pci-policies precompile` ships the bundle's
+//! modules and their compiled code: a first scan neither pulls nor waits for Cranelift. It is
+//! only read.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +35,11 @@ pub struct Modules {
     pull: Option<Puller>,
     /// `--verification-config`: its text (what a cached module was verified with).
     verification: Option<Verification>,
+    /// Modules and compiled code installed with the command (see the module's documentation).
+    shipped: Option<PathBuf>,
     compiled: BTreeMap<String, (String, Arc<Policy>)>,
+    /// The bytes of every module loaded, by reference, for `precompile`.
+    bytes: BTreeMap<String, Vec<u8>>,
 }
 
 /// How modules are pulled.
@@ -59,8 +68,41 @@ impl Modules {
             cache,
             pull,
             verification,
+            shipped: shipped_dir(),
             compiled: BTreeMap::new(),
+            bytes: BTreeMap::new(),
         })
+    }
+
+    /// Reads no installed modules or code (what `precompile` writes must stand alone).
+    pub fn without_shipped(mut self) -> Self {
+        self.shipped = None;
+        self
+    }
+
+    /// The engine the modules are compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Every module loaded: its reference, its manifest digest, its bytes.
+    pub fn loaded(&self) -> Result<Vec<(&str, String, &[u8])>> {
+        self.bytes
+            .iter()
+            .map(|(reference, bytes)| {
+                let digest = match pinned_digest(reference) {
+                    Some(pinned) => pinned.to_owned(),
+                    None => manifest_digest(bytes)?,
+                };
+                Ok((reference.as_str(), digest, bytes.as_slice()))
+            })
+            .collect()
+    }
+
+    /// Where a module of `digest` is kept in a cache-shaped folder.
+    pub fn module_path(dir: &Path, digest: &str) -> PathBuf {
+        dir.join("modules")
+            .join(format!("{}.wasm", file_name(digest)))
     }
 
     /// The bundle policy a module reference is, and the compiled module.
@@ -76,13 +118,19 @@ impl Modules {
             Ok(bytes) => bytes,
             Err(why_not) => self.pulled(reference, &why_not)?,
         };
+        let shipped = self.shipped.as_ref().map(|dir| dir.join("compiled"));
         let policy = Arc::new(
             self.engine
-                .load_cached(&bytes, &self.cache.join("compiled"))
+                .load_precompiled(
+                    &bytes,
+                    shipped.as_deref().as_slice(),
+                    &self.cache.join("compiled"),
+                )
                 .with_context(|| format!("{name}: the module does not load"))?,
         );
         self.compiled
             .insert(reference.to_owned(), (name.clone(), Arc::clone(&policy)));
+        self.bytes.insert(reference.to_owned(), bytes);
         Ok((name, policy))
     }
 
@@ -156,11 +204,16 @@ impl Modules {
     }
 
     /// The cached module of `digest`, if it is there (and, with a verification config, was
-    /// verified with it).
+    /// verified with it), else the one installed with the command (without a verification
+    /// config: nothing says it was verified with it).
     fn cached(&self, digest: &str) -> Option<Vec<u8>> {
-        if let Some(marker) = self.verified_marker(digest)
-            && !marker.is_file()
-        {
+        let Some(marker) = self.verified_marker(digest) else {
+            return std::fs::read(self.module_file(digest)).ok().or_else(|| {
+                let shipped = self.shipped.as_ref()?;
+                std::fs::read(Self::module_path(shipped, digest)).ok()
+            });
+        };
+        if !marker.is_file() {
             return None;
         }
         std::fs::read(self.module_file(digest)).ok()
@@ -179,9 +232,7 @@ impl Modules {
     }
 
     fn module_file(&self, digest: &str) -> PathBuf {
-        self.cache
-            .join("modules")
-            .join(format!("{}.wasm", file_name(digest)))
+        Self::module_path(&self.cache, digest)
     }
 
     fn tag_file(&self, oci: &str) -> PathBuf {
@@ -198,6 +249,17 @@ impl Modules {
                 .join(format!("{}.verified-{config}", file_name(digest))),
         )
     }
+}
+
+/// The folder of modules and compiled code installed with the command: `$PCI_POLICIES_SHARE`,
+/// else `<prefix>/share/pci-policies` beside `<prefix>/bin/pci-policies`, if it exists.
+fn shipped_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PCI_POLICIES_SHARE") {
+        return Some(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?.join("share").join("pci-policies");
+    dir.is_dir().then_some(dir)
 }
 
 /// The `sha256:…` a reference is pinned to, if any.
