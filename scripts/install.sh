@@ -125,3 +125,7 @@ cp "$work/pci-policies-$target/pci-policies" "$dir/pci-policies.new"
 chmod 0755 "$dir/pci-policies.new"
 mv "$dir/pci-policies.new" "$dir/pci-policies"
 echo "install.sh: installed $dir/pci-policies ($target, $version)"
+case ":$PATH:" in
+  *":$dir:"*) ;;
+  *) echo "install.sh: $dir is not on PATH: add it, or run $dir/pci-policies" ;;
+esac
