@@ -15,6 +15,8 @@
 #   --base-url URL           where the release files are, e.g. a mirror or file:///dir (PCI_POLICIES_BASE_URL)
 #   --require-signature      fail when cosign is not installed
 #   --trusted-root FILE      a Sigstore trusted root for cosign (private Sigstore, air gap)
+#   --no-precompile          do not precompile the default policies into DIR/../share/pci-policies
+#                            (by default it does, so a first scan neither pulls nor compiles)
 # PCI_POLICIES_COSIGN names the cosign command (default cosign).
 # The release assets are pci-policies-<target>.tar.gz, SHA256SUMS and SHA256SUMS.sigstore.json.
 set -eu
@@ -27,6 +29,7 @@ base_url=${PCI_POLICIES_BASE_URL:-}
 require_signature=false
 cosign=${PCI_POLICIES_COSIGN:-cosign}
 trusted_root=
+precompile=true
 
 fail() {
   echo "install.sh: $*" >&2
@@ -42,7 +45,8 @@ while [ $# -gt 0 ]; do
     --base-url) base_url=${2:?--base-url needs a value}; shift 2 ;;
     --require-signature) require_signature=true; shift ;;
     --trusted-root) trusted_root=${2:?--trusted-root needs a value}; shift 2 ;;
-    -h | --help) echo "usage: install.sh [--version vX.Y.Z|latest] [--dir DIR] [--target TRIPLE] [--repo OWNER/NAME] [--base-url URL] [--require-signature] [--trusted-root FILE]"; exit 0 ;;
+    --no-precompile) precompile=false; shift ;;
+    -h | --help) echo "usage: install.sh [--version vX.Y.Z|latest] [--dir DIR] [--target TRIPLE] [--repo OWNER/NAME] [--base-url URL] [--require-signature] [--trusted-root FILE] [--no-precompile]"; exit 0 ;;
     *) fail "unknown option $1 (--help lists them)" ;;
   esac
 done
@@ -125,6 +129,17 @@ cp "$work/pci-policies-$target/pci-policies" "$dir/pci-policies.new"
 chmod 0755 "$dir/pci-policies.new"
 mv "$dir/pci-policies.new" "$dir/pci-policies"
 echo "install.sh: installed $dir/pci-policies ($target, $version)"
+# The default policies' modules and their code compiled for this machine, where the command
+# looks for them (<prefix>/share/pci-policies beside <prefix>/bin): a first scan starts at once.
+if [ "$precompile" = true ]; then
+  share="$(dirname "$dir")/share/pci-policies"
+  if "$dir/pci-policies" precompile --out "$share" >"$work/precompile.log" 2>&1; then
+    echo "install.sh: precompiled the default policies into $share"
+  else
+    cat "$work/precompile.log" >&2
+    echo "install.sh: warning: the default policies were not precompiled (above): a first scan pulls and compiles them" >&2
+  fi
+fi
 case ":$PATH:" in
   *":$dir:"*) ;;
   *) echo "install.sh: $dir is not on PATH: add it, or run $dir/pci-policies" ;;

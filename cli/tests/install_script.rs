@@ -25,13 +25,17 @@ fn run(command: &mut Command) -> Output {
     command.output().expect("the command runs")
 }
 
-/// A release folder: `pci-policies-<TARGET>.tar.gz` holding a binary that prints `marker`, and
-/// SHA256SUMS of every archive.
+/// A release folder: `pci-policies-<TARGET>.tar.gz` holding a binary that prints `marker` (and
+/// appends its arguments to `<itself>.args`), and SHA256SUMS of every archive.
 fn release(dir: &Path, marker: &str) {
     let name = format!("pci-policies-{TARGET}");
     std::fs::create_dir_all(dir.join(&name)).unwrap();
     let binary = dir.join(&name).join("pci-policies");
-    std::fs::write(&binary, format!("#!/bin/sh\necho {marker}\n")).unwrap();
+    std::fs::write(
+        &binary,
+        format!("#!/bin/sh\n[ $# -eq 0 ] || printf '%s\\n' \"$@\" >> \"$0.args\"\necho {marker}\n"),
+    )
+    .unwrap();
     let chmod = run(Command::new("chmod").arg("0755").arg(&binary));
     assert!(chmod.status.success());
     let tar =
@@ -98,6 +102,21 @@ fn a_good_archive_is_installed_and_says_the_signature_was_not_checked_without_co
         String::from_utf8_lossy(&installed.stdout),
         "the-released-binary\n"
     );
+    // The default policies precompiled where the command looks: <prefix>/share beside bin.
+    let args = std::fs::read_to_string(work.join("bin/pci-policies.args")).unwrap();
+    assert_eq!(
+        args,
+        format!("precompile\n--out\n{}/share/pci-policies\n", work.display())
+    );
+    std::fs::remove_file(work.join("bin/pci-policies.args")).unwrap();
+    let again = install(
+        &work.join("release"),
+        &work,
+        &work.join("no-cosign"),
+        &["--no-precompile"],
+    );
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!work.join("bin/pci-policies.args").exists());
     std::fs::remove_dir_all(&work).unwrap();
 }
 

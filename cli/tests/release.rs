@@ -141,7 +141,10 @@ fn the_image_copies_the_binaries_the_release_stages() {
     assert!(stage.contains(
         "cp \"dist/cli/$name/pci-policies\" \"dist/image/linux/$platform/pci-policies\""
     ));
-    assert!(stage.contains("--cache-dir dist/image/cache"));
+    // Each platform's binary precompiles the default policies into the share the image installs
+    // beside it.
+    assert!(stage.contains("\"dist/image/linux/$platform/pci-policies\" precompile"));
+    assert!(stage.contains("--out \"dist/image/linux/$platform/share\""));
     let targets = release_targets();
     for arch in ["x86_64", "aarch64"] {
         assert!(targets.contains(&format!("{arch}-unknown-linux-musl")));
@@ -155,6 +158,7 @@ fn the_image_copies_the_binaries_the_release_stages() {
         "FROM scratch",
         "ARG TARGETPLATFORM",
         "COPY ${TARGETPLATFORM}/pci-policies /usr/local/bin/pci-policies",
+        "COPY ${TARGETPLATFORM}/share /usr/local/share/pci-policies",
         "COPY --chown=65532:65532 cache /var/cache/pci-policies",
         "ENV PCI_POLICIES_CACHE=/var/cache/pci-policies",
         "USER 65532:65532",

@@ -202,7 +202,10 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
         .output()
         .with_context(|| format!("cannot run {}", binary.display()))?;
     if !status.status.success() {
-        bail!("precompile failed: {}", String::from_utf8_lossy(&status.stderr));
+        bail!(
+            "precompile failed: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     }
     let no_modules = dir.join("no-modules");
     let scan = |cache: &Path, share: Option<&Path>| -> Result<f64> {
@@ -246,7 +249,9 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
     let cold_installed = median_of(5, &|run| {
         scan(&dir.join(format!("cold-installed-{run}")), Some(&share))
     })?;
-    let cold_compiling = median_of(3, &|run| scan(&dir.join(format!("cold-compiling-{run}")), None))?;
+    let cold_compiling = median_of(3, &|run| {
+        scan(&dir.join(format!("cold-compiling-{run}")), None)
+    })?;
     let warm_cache = dir.join("warm");
     scan(&warm_cache, None)?;
     let warm = median_of(5, &|_| scan(&warm_cache, None))?;
@@ -260,10 +265,16 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
         figures.cold_installed, figures.cold_compiling, figures.warm
     );
     if figures.cold_installed > max_cold {
-        bail!("a cold scan took {:.3} s, over the budget {max_cold} s of bench/budgets.json", figures.cold_installed);
+        bail!(
+            "a cold scan took {:.3} s, over the budget {max_cold} s of bench/budgets.json",
+            figures.cold_installed
+        );
     }
     if figures.warm > max_warm {
-        bail!("a warm scan took {:.3} s, over the budget {max_warm} s of bench/budgets.json", figures.warm);
+        bail!(
+            "a warm scan took {:.3} s, over the budget {max_warm} s of bench/budgets.json",
+            figures.warm
+        );
     }
     Ok((figures, table))
 }
