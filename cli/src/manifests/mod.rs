@@ -67,6 +67,9 @@ pub enum Document {
         kind: WorkloadKind,
         name: String,
         namespace: String,
+        /// False when the manifest names no namespace (`namespace` is then `default`, where
+        /// `kubectl apply` without `-n` puts it).
+        namespace_written: bool,
         request: Value,
         /// Where its fields are written: to place findings on their lines.
         source: Source,
@@ -86,6 +89,27 @@ pub enum Document {
 }
 
 impl Document {
+    /// A workload that names no namespace is put in `namespace` (`helm install -n`, `kubectl
+    /// apply -n`), in its request and object.
+    pub fn in_namespace(&mut self, target: &str) {
+        let Self::Workload {
+            namespace,
+            namespace_written: false,
+            request,
+            ..
+        } = self
+        else {
+            return;
+        };
+        *namespace = target.to_owned();
+        request["namespace"] = Value::String(target.to_owned());
+        request["object"]["metadata"]["namespace"] = Value::String(target.to_owned());
+        if let Some(uid) = request["uid"].as_str() {
+            let uid = uid.replacen("-default-", &format!("-{target}-"), 1);
+            request["uid"] = Value::String(uid);
+        }
+    }
+
     /// Where it came from.
     pub fn origin(&self) -> &Origin {
         match self {
@@ -348,10 +372,11 @@ fn read_object(
         });
         return;
     }
-    let namespace = value["metadata"]["namespace"]
+    let written = value["metadata"]["namespace"]
         .as_str()
-        .unwrap_or(DEFAULT_NAMESPACE)
-        .to_owned();
+        .filter(|namespace| !namespace.is_empty());
+    let namespace_written = written.is_some();
+    let namespace = written.unwrap_or(DEFAULT_NAMESPACE).to_owned();
     value["metadata"]["namespace"] = Value::String(namespace.clone());
     // The API server converts an older version to the one the webhook registered for
     // (`matchPolicy: Equivalent`, Kubewarden's default): the current form, pod template at the
@@ -364,6 +389,7 @@ fn read_object(
         kind: workload,
         name,
         namespace,
+        namespace_written,
         request,
         source: source.clone(),
     });

@@ -79,18 +79,9 @@ fn key_of(request: &Value) -> Key {
     )
 }
 
-/// The manifest files of `paths` at git `revision`, as units named `revision:path`.
+/// The manifest files of `paths` at git `revision` of the repository each path is in, as units
+/// named `revision:path`.
 fn revision_units(revision: &str, paths: &[PathBuf]) -> Result<Vec<Unit>> {
-    let commit = git(&[
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("{revision}^{{commit}}"),
-    ])
-    .with_context(|| {
-        format!("--base {revision}: neither a file or folder nor a git revision of this repository")
-    })?;
-    let commit = commit.trim();
     if paths.iter().any(|p| p.as_os_str() == "-") {
         bail!(
             "--base {revision}: a git revision gives the base of scanned files; standard input has none (render the base yourself and give --base DIR)"
@@ -98,28 +89,92 @@ fn revision_units(revision: &str, paths: &[PathBuf]) -> Result<Vec<Unit>> {
     }
     let mut units = Vec::new();
     for path in paths {
-        let listed = git(&[
-            "ls-tree",
-            "-r",
-            "--name-only",
-            commit,
-            "--",
-            &path.display().to_string(),
-        ])?;
-        for file in listed.lines().map(PathBuf::from) {
+        let (top, relative) = in_repository(revision, path)?;
+        let commit = commit_of(&top, revision)?;
+        // An empty pathspec is refused by git: the top folder is `.`.
+        let relative_text = match relative.to_string_lossy().into_owned() {
+            text if text.is_empty() => ".".to_owned(),
+            text => text,
+        };
+        let listed = git(
+            &top,
+            &[
+                "ls-tree",
+                "-r",
+                "-z",
+                "--name-only",
+                "--full-tree",
+                &commit,
+                "--",
+                &relative_text,
+            ],
+        )?;
+        for file in listed
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+        {
             // The files a scan of the same paths reads: a file named itself, manifests in a
             // folder.
-            if &file != path && !is_manifest(&file) {
+            if file != relative && !is_manifest(&file) {
                 continue;
             }
-            let text = git(&["show", &format!("{commit}:./{}", file.display())])?;
+            let text = git(&top, &["show", &format!("{commit}:{}", file.display())])?;
             units.push(Unit::Text {
-                name: format!("{revision}:{}", file.display()),
+                name: format!("{revision}:{}", top.join(&file).display()),
                 text,
             });
         }
     }
     Ok(units)
+}
+
+/// The top folder of the git repository `path` is in, and `path` relative to it.
+fn in_repository(revision: &str, path: &Path) -> Result<(PathBuf, PathBuf)> {
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("--base {revision}: cannot resolve {}", path.display()))?;
+    let folder = if absolute.is_dir() {
+        absolute.clone()
+    } else {
+        absolute
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| absolute.clone())
+    };
+    let top = git(&folder, &["rev-parse", "--show-toplevel"]).with_context(|| {
+        format!(
+            "--base {revision}: neither a file or folder, nor a git revision: {} is not in a git repository",
+            path.display()
+        )
+    })?;
+    let top = PathBuf::from(top.trim());
+    let top = top.canonicalize().unwrap_or(top);
+    let folder = folder.canonicalize().unwrap_or(folder);
+    let mut relative = folder
+        .strip_prefix(&top)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    if !absolute.is_dir()
+        && let Some(name) = absolute.file_name()
+    {
+        relative.push(name);
+    }
+    Ok((top, relative))
+}
+
+/// The commit `revision` names in the repository at `top`.
+fn commit_of(top: &Path, revision: &str) -> Result<String> {
+    let commit = git(
+        top,
+        &["rev-parse", "--verify", "--quiet", "--end-of-options", &format!("{revision}^{{commit}}")],
+    )
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "--base {revision}: neither a file or folder nor a git revision of {} (in CI, fetch it: a shallow clone lacks it, e.g. actions/checkout with fetch-depth: 0)",
+            top.display()
+        )
+    })?;
+    Ok(commit.trim().to_owned())
 }
 
 fn is_manifest(file: &Path) -> bool {
@@ -128,9 +183,10 @@ fn is_manifest(file: &Path) -> bool {
         .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
 }
 
-/// Runs git, its standard output; a failure is an error with git's message.
-fn git(args: &[&str]) -> Result<String> {
+/// Runs git in `dir`, its standard output; a failure is an error with git's message.
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let output = Command::new("git")
+        .current_dir(dir)
         .args(args)
         .output()
         .context("cannot run git")?;

@@ -42,8 +42,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Adds an object (a later one of the same origin, or one from the input over the
-    /// context's, replaces it). A Namespace gets the name label the API server sets.
+    /// Adds an object: a later one of the same origin replaces it; one from the input replaces
+    /// the context's but keeps the labels and annotations it does not name, as applying it would.
+    /// A Namespace gets the name label the API server sets.
     pub fn add(&mut self, from: Layer, mut object: Value) {
         let (Some(kind), Some(name)) = (
             object["kind"].as_str().map(str::to_owned),
@@ -51,7 +52,12 @@ impl Cluster {
         ) else {
             return;
         };
-        let group = group_of(object["apiVersion"].as_str().unwrap_or_default()).to_owned();
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        if !is_served(api_version, &kind) {
+            // No cluster would take it (`apiVersion: v9` Namespace): it changes nothing there.
+            return;
+        }
+        let group = group_of(api_version).to_owned();
         if (group.as_str(), kind.as_str()) == ("", "Namespace") {
             set_label(&mut object, NAMESPACE_NAME_LABEL, &name);
         }
@@ -59,10 +65,34 @@ impl Cluster {
             self.complete.insert((group.clone(), kind.clone()));
         }
         let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
-        let key = (group, kind, namespace, name);
-        if self.objects.get(&key).is_none_or(|(had, _)| *had <= from) {
-            self.objects.insert(key, (from, object));
-        }
+        let key = (group.clone(), kind.clone(), namespace, name.clone());
+        let merged = match self.objects.get(&key) {
+            Some((had, _)) if *had > from => return,
+            None => object,
+            // Applying a manifest over an existing object can change its labels and annotations
+            // but removes none it does not name (kubectl's three-way merge, server-side apply,
+            // Helm), and cannot change immutable fields (a RuntimeClass's handler): the
+            // cluster's object, with the manifest's labels and annotations over its own.
+            Some((had, existing)) => {
+                let mut merged = if *had == Layer::Context && from == Layer::Input {
+                    existing.clone()
+                } else {
+                    object.clone()
+                };
+                for field in ["labels", "annotations"] {
+                    let mut fields = existing["metadata"][field]
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(applied) = object["metadata"][field].as_object() {
+                        fields.extend(applied.clone());
+                    }
+                    merged["metadata"][field] = Value::Object(fields);
+                }
+                merged
+            }
+        };
+        self.objects.insert(key, (from, merged));
     }
 
     /// Reads a `--context` file: every object in it (lists expanded); a document that cannot
@@ -326,6 +356,18 @@ impl FieldSelector {
             let actual = object["metadata"][*field].as_str().unwrap_or_default();
             (actual == value) == *equal
         })
+    }
+}
+
+/// False for the kinds the policies look up written in a version Kubernetes never served.
+fn is_served(api_version: &str, kind: &str) -> bool {
+    match kind {
+        "Namespace" => api_version == "v1",
+        "RuntimeClass" => matches!(
+            api_version,
+            "node.k8s.io/v1" | "node.k8s.io/v1beta1" | "node.k8s.io/v1alpha1"
+        ),
+        _ => true,
     }
 }
 

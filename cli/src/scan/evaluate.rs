@@ -50,6 +50,14 @@ impl HostAnswers {
     }
 }
 
+/// Where the manifests are applied: the cluster as the scan knows it, what it runs now
+/// (`--base`), and the namespace of manifests that name none (`--namespace`).
+pub struct Target {
+    pub cluster: Cluster,
+    pub base: Base,
+    pub namespace: Option<String>,
+}
+
 /// What a scan judged.
 pub struct Judged {
     /// In input order: by unit, then by document.
@@ -65,14 +73,25 @@ pub fn evaluate_all(
     units: &[Unit],
     deployed: &[Deployed],
     answers: &HostAnswers,
-    context: Cluster,
-    base: &Base,
+    target: Target,
     jobs: usize,
     progress: &Progress,
 ) -> Result<Judged> {
     let jobs = jobs.clamp(1, units.len().max(1));
-    let documents = read_all(units, jobs)?;
-    let mut cluster = context;
+    let mut documents = read_all(units, jobs)?;
+    let Target {
+        cluster,
+        base,
+        namespace,
+    } = target;
+    if let Some(namespace) = &namespace {
+        for document in documents.iter_mut().flatten() {
+            document.in_namespace(namespace);
+        }
+    }
+    let namespace_given = namespace.is_some();
+    let base = &base;
+    let mut cluster = cluster;
     for document in documents.iter().flatten() {
         if let Document::Object { object, .. } = document {
             cluster.add(Layer::Input, object.clone());
@@ -112,6 +131,7 @@ pub fn evaluate_all(
                                 &unanswered,
                                 cluster,
                                 base,
+                                namespace_given,
                             )?);
                         }
                         done.push((index, outcomes));
@@ -348,8 +368,9 @@ fn judge(
     unanswered: &Unanswered,
     cluster: &Cluster,
     base: &Base,
+    namespace_given: bool,
 ) -> Result<Vec<Outcome>> {
-    let (origin, kind, name, namespace, request, source) = match document {
+    let (origin, kind, name, namespace, request, source, namespace_written) = match document {
         Document::Workload {
             origin,
             kind,
@@ -357,7 +378,16 @@ fn judge(
             namespace,
             request,
             source,
-        } => (origin, kind, name, namespace, request, source),
+            namespace_written,
+        } => (
+            origin,
+            kind,
+            name,
+            namespace,
+            request,
+            source,
+            *namespace_written,
+        ),
         Document::Skipped { origin, kind } | Document::Object { origin, kind, .. } => {
             return Ok(vec![Outcome::document(
                 &origin.file,
@@ -391,10 +421,15 @@ fn judge(
     let mut judged: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
     let mut unchecked_mutators: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
     let mut refused_modules = std::collections::BTreeSet::new();
+    // What the mutating policies changed before the validating ones judged, one line each.
+    let mut mutations: Vec<String> = Vec::new();
     for (policy, judge) in deployed.iter().zip(sessions) {
-        let Applies::Yes(assumed) = policy.applies_to(&request, cluster) else {
+        let Applies::Yes(mut assumed) = policy.applies_to(&request, cluster) else {
             continue;
         };
+        if !namespace_written && !namespace_given {
+            assumed.insert(0, format!("the manifest names no namespace: judged in {namespace}, where `kubectl apply` without -n puts it; give --namespace NS for `helm install -n NS`"));
+        }
         let mut answer = match (judge, &policy.evaluator) {
             (Judge::Single(session), _) => {
                 Answer::of(session.evaluate_text(&request, &text), policy.monitor)?
@@ -426,6 +461,7 @@ fn judge(
             continue;
         }
         if let Some(operations) = &answer.patch {
+            mutations.extend(describe_patch(&policy.name, operations));
             let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
             json_patch::patch(&mut request.to_mut()["object"], &patch)
                 .with_context(|| format!("{}: its patch does not apply", policy.name))?;
@@ -491,9 +527,30 @@ fn judge(
             waivers: all_waivers,
             assumed,
             operation: request["operation"].as_str().unwrap_or_default().to_owned(),
+            mutations: mutations.clone(),
         });
     }
     Ok(outcomes)
+}
+
+/// One line per JSON Patch operation: `<policy>: <op> <path>` and, for a value that is text or a
+/// number, `= <value>`.
+fn describe_patch(policy: &str, operations: &Value) -> Vec<String> {
+    operations
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|operation| {
+            let text = |key: &str| operation[key].as_str().unwrap_or_default().to_owned();
+            let value = match &operation["value"] {
+                Value::String(text) => format!(" = {text:?}"),
+                Value::Number(number) => format!(" = {number}"),
+                Value::Bool(flag) => format!(" = {flag}"),
+                _ => String::new(),
+            };
+            format!("{policy}: {} {}{value}", text("op"), text("path"))
+        })
+        .collect()
 }
 
 fn verdict_of(response: &AdmissionResponse, monitor: bool) -> Verdict {

@@ -87,6 +87,10 @@ pub struct ScanArgs {
     /// send (its base version as `oldObject`), a new one as a CREATE.
     #[arg(long, value_name = "DIR|REV")]
     base: Option<String>,
+    /// The namespace of manifests that name none, as `helm install -n NS` or `kubectl apply -n
+    /// NS` puts them (default: `default`, said on each result).
+    #[arg(short = 'n', long, value_name = "NS")]
+    namespace: Option<String>,
     /// Worker threads (default: every core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -169,9 +173,21 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let judged = progress.around(|| {
-        evaluate::evaluate_all(&units, &deployed, &answers, context, &base, jobs, &progress)
+        evaluate::evaluate_all(
+            &units,
+            &deployed,
+            &answers,
+            evaluate::Target {
+                cluster: context,
+                base,
+                namespace: args.namespace.clone(),
+            },
+            jobs,
+            &progress,
+        )
     })?;
     let results = ScanResults {
+        with_base: args.base.is_some(),
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,
     };

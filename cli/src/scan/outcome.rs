@@ -106,6 +106,10 @@ pub struct Outcome {
     /// base version.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub operation: String,
+    /// What the mutating policies changed before this policy judged the workload, as the API
+    /// server applies their patches (`<policy>: <op> <path> = <value>`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutations: Vec<String>,
 }
 
 impl Outcome {
@@ -137,6 +141,7 @@ impl Outcome {
             waivers: Vec::new(),
             assumed: Vec::new(),
             operation: String::new(),
+            mutations: Vec::new(),
         }
     }
 
@@ -191,4 +196,7 @@ impl Summary {
 pub struct ScanResults {
     pub summary: Summary,
     pub results: Vec<Outcome>,
+    /// The scan had a `--base`: workloads not in it are new (CREATE).
+    #[serde(skip)]
+    pub with_base: bool,
 }

@@ -157,7 +157,19 @@ impl Deployed {
 pub fn read(sources: &[(String, String)], modules: &mut Modules) -> Result<Vec<Deployed>> {
     let mut deployed = Vec::new();
     for (source, text) in sources {
+        let before = deployed.len();
         read_text(source, text, modules, &mut deployed)?;
+        // An empty render (a failed `kubectl kustomize` piped in) would pass every workload.
+        if deployed.len() == before && sources.len() == 1 {
+            bail!(
+                "{source}: no ClusterAdmissionPolicy, AdmissionPolicy or policy group in it: nothing to scan with (a failed render piped in? use `set -o pipefail`)"
+            );
+        }
+    }
+    if deployed.is_empty() {
+        bail!(
+            "--policies: no ClusterAdmissionPolicy, AdmissionPolicy or policy group in them: nothing to scan with"
+        );
     }
     // Mutating webhooks run first, in name order, as the API server orders them.
     deployed.sort_by(|a, b| (!a.mutating, &a.name).cmp(&(!b.mutating, &b.name)));
@@ -202,6 +214,11 @@ fn read_text(
 
 fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     let kind = document["kind"].as_str().unwrap_or_default();
+    if kind == "Kustomization" {
+        bail!(
+            "a Kustomization: render it first, `kubectl kustomize DIR | pci-policies scan --policies - …`"
+        );
+    }
     let name = document["metadata"]["name"]
         .as_str()
         .context("metadata.name is required")?

@@ -26,10 +26,34 @@ fn namespace(name: &str, labels: Value) -> Value {
 #[test]
 fn the_input_wins_over_the_context_and_a_namespace_has_its_name_label() {
     let mut cluster = Cluster::default();
+    cluster.add(
+        Layer::Context,
+        namespace("shop", json!({"zone": "public", "pci-dss/scope": "cde"})),
+    );
     cluster.add(Layer::Input, namespace("shop", json!({"zone": "cde"})));
-    cluster.add(Layer::Context, namespace("shop", json!({"zone": "public"})));
+    cluster.add(Layer::Context, namespace("shop", json!({"zone": "other"})));
     let labels = cluster.namespace_labels("shop").expect("known");
     assert_eq!(labels.get("zone").map(String::as_str), Some("cde"));
+    // Applying the chart's Namespace keeps the labels the cluster's has and it does not name.
+    assert_eq!(labels.get("pci-dss/scope").map(String::as_str), Some("cde"));
+    // A chart's Namespace without labels, or in a version no cluster serves, removes none.
+    cluster.add(
+        Layer::Input,
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+    );
+    cluster.add(Layer::Input, json!({"apiVersion": "v9", "kind": "Namespace", "metadata": {"name": "shop", "labels": {}}}));
+    let labels = cluster.namespace_labels("shop").expect("known");
+    assert_eq!(labels.get("pci-dss/scope").map(String::as_str), Some("cde"));
+    assert_eq!(labels.get("zone").map(String::as_str), Some("cde"));
+    // A RuntimeClass's handler is immutable: the cluster's stays.
+    cluster.add(Layer::Context, json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "gvisor"}, "handler": "runsc"}));
+    cluster.add(Layer::Input, json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "gvisor"}, "handler": "runc"}));
+    let class = answer(
+        &cluster,
+        &get("node.k8s.io/v1", "RuntimeClass", "gvisor", None),
+    )
+    .unwrap();
+    assert_eq!(class["handler"], "runsc");
     assert_eq!(
         labels.get(NAMESPACE_NAME_LABEL).map(String::as_str),
         Some("shop")

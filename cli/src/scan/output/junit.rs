@@ -150,7 +150,8 @@ fn summary_line(outcome: &Outcome) -> String {
     }
 }
 
-/// Every violation with its line, then warnings and exceptions.
+/// Every violation with its line, then exceptions, warnings and what the scan assumed about
+/// whether the policy applies.
 fn details(outcome: &Outcome) -> String {
     let mut text = String::new();
     if outcome.findings.is_empty()
@@ -187,6 +188,9 @@ fn details(outcome: &Outcome) -> String {
         for warning in &outcome.warnings {
             let _ = writeln!(text, "warning: {warning}");
         }
+    }
+    for assumption in &outcome.assumed {
+        let _ = writeln!(text, "assumed: {assumption}");
     }
     text
 }

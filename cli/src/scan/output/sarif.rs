@@ -184,7 +184,7 @@ fn results_of(outcome: &Outcome) -> Vec<(Rule, Value)> {
             "message": {"text": message},
             "locations": [location(&outcome.file, line)],
             "partialFingerprints": {"pciPolicies/v1": fingerprint(&[&rule.id, &workload, key])},
-            "properties": {"policy": outcome.policy, "workload": workload},
+            "properties": properties(outcome, &workload),
         });
         (rule, result)
     };
@@ -255,4 +255,14 @@ fn results_of(outcome: &Outcome) -> Vec<(Rule, Value)> {
         out.push((rule, result));
     }
     out
+}
+
+/// A result's properties: the policy, the workload and, when the scan could not decide whether
+/// the policy applies, what it assumed.
+fn properties(outcome: &Outcome, workload: &str) -> Value {
+    let mut properties = json!({"policy": outcome.policy, "workload": workload});
+    if !outcome.assumed.is_empty() {
+        properties["assumed"] = json!(outcome.assumed);
+    }
+    properties
 }

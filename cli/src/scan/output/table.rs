@@ -32,12 +32,16 @@ pub fn render(results: &ScanResults, colour: bool) -> String {
                 format!("{} {}/{}", outcome.kind, outcome.namespace, outcome.name)
             };
             // With --base, a workload the cluster already runs is judged as its update.
-            let what = if outcome.operation == "UPDATE" {
-                format!("{what} (update of the base version)")
-            } else {
-                what
+            let what = match (outcome.operation.as_str(), results.with_base) {
+                ("UPDATE", _) => format!("{what} (update of the base version)"),
+                ("CREATE", true) => format!("{what} (new: not in the base)"),
+                _ => what,
             };
             let _ = writeln!(out, "{}:{}  {what}", outcome.file, outcome.line);
+            // What the mutating policies changed: the workload's, said once.
+            for mutation in &outcome.mutations {
+                let _ = writeln!(out, "  mutated by {mutation}");
+            }
             last = at;
         }
         let policy = if outcome.policy.is_empty() {
