@@ -351,4 +351,40 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    #[test]
+    fn keyless_entries_are_read_with_their_identity() {
+        let config = VerificationConfig::from_yaml(
+            "apiVersion: v1\nallOf:\n  - kind: githubAction\n    owner: corp\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      urlPrefix: https://github.com/corp\n",
+        )
+        .unwrap();
+        let identities: Vec<Identity> = config
+            .requirements()
+            .filter_map(|(_, r)| r.identity())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            identities,
+            [
+                Identity::GithubActions {
+                    owner: "corp".into(),
+                    repo: None
+                },
+                Identity::Prefix {
+                    issuer: "https://token.actions.githubusercontent.com".into(),
+                    prefix: "https://github.com/corp/".into()
+                }
+            ]
+        );
+        let error = VerificationConfig::from_yaml(
+            "apiVersion: v1\nanyOf:\n  signatures:\n    - kind: genericIssuer\n      issuer: https://issuer.example\n      subject: {urlPrefix: corp}\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{error:#}").contains(
+                "anyOf.signatures[0]: subject.urlPrefix: url prefix \"corp\" is not a URL"
+            ),
+            "{error:#}"
+        );
+    }
 }
