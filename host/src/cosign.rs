@@ -182,6 +182,9 @@ impl Cosign {
         identities: &[Identity],
         annotations: Option<&BTreeMap<String, String>>,
     ) -> Result<Vec<u8>, String> {
+        if self.keyless.is_none() {
+            return Err(NO_TRUST_ROOT.to_owned());
+        }
         let reference = oci_reference(image)?;
         let (digest, layers) = self
             .keyless_layers(&reference)

@@ -72,7 +72,8 @@ fn a_client_trust_config_is_read_through_its_trusted_root() {
 
 #[test]
 fn errors_name_the_field() {
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    type Change = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|r| {
                 r["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"] =
