@@ -22,7 +22,7 @@ use sigstore::registry::{
 };
 
 use crate::keyless::identity::Identity;
-use crate::keyless::{self, KeylessSignature, RawLayer, Verifier};
+use crate::keyless::{self, KeylessLayers, RawLayer, Verifier};
 use crate::oci::Transport;
 use crate::replay::CallbackRequest;
 use crate::trust_root::TrustRoot;
@@ -38,61 +38,6 @@ pub struct Cosign {
     runtime: tokio::runtime::Runtime,
     auth: Auth,
     keyless: Option<Arc<Verifier>>,
-}
-
-/// The keyless signatures of a digest: those that verified, and why the others did not.
-pub struct KeylessLayers {
-    pub verified: Vec<KeylessSignature>,
-    pub refused: Vec<String>,
-}
-
-impl KeylessLayers {
-    /// True when a verified signature is by `identity` and carries `annotations`.
-    pub fn satisfies(&self, identity: &Identity, annotations: &BTreeMap<String, String>) -> bool {
-        self.verified
-            .iter()
-            .any(|signature| identity.matches(signature) && signature.has_annotations(annotations))
-    }
-
-    /// Why `identity` is not satisfied: what the verified signatures are, and why the others
-    /// were refused.
-    pub fn explain(&self, identity: &Identity, annotations: &BTreeMap<String, String>) -> String {
-        let mut parts: Vec<String> = self
-            .verified
-            .iter()
-            .map(|s| {
-                format!(
-                    "a verified signature by issuer {} and subject {}{}",
-                    s.issuer,
-                    s.subject.as_str(),
-                    if identity.matches(s) {
-                        " without the required annotations"
-                    } else {
-                        ""
-                    }
-                )
-            })
-            .collect();
-        parts.extend(
-            self.refused
-                .iter()
-                .map(|r| format!("a signature refused: {r}")),
-        );
-        format!(
-            "no signature by {}{} ({})",
-            identity.describe(),
-            if annotations.is_empty() {
-                ""
-            } else {
-                " with the required annotations"
-            },
-            if parts.is_empty() {
-                "no signature layer".to_owned()
-            } else {
-                parts.join("; ")
-            }
-        )
-    }
 }
 
 impl std::fmt::Debug for Cosign {

@@ -16,7 +16,8 @@ use sigstore::cosign::verification_constraint::{
 };
 use sigstore::registry::OciReference;
 
-use crate::cosign::{Cosign, KeylessLayers};
+use crate::cosign::Cosign;
+use crate::keyless::KeylessLayers;
 use crate::keyless::identity::Identity;
 use crate::oci::{Pulled, Registry};
 
