@@ -38,6 +38,15 @@ pub struct RunArgs {
     /// Write every host capability exchange of the run to this kwctl session file.
     #[arg(long = "record-host-capabilities-interactions")]
     record: Option<PathBuf>,
+    /// Sigstore trust root for keyless signatures, read offline: a trusted_root.json
+    /// (`cosign trusted-root create`, or the public-good instance's from its TUF repository) or
+    /// a ClientTrustConfig, as kwctl reads it. Without it keyless verification is an error.
+    #[arg(
+        long = "sigstore-trust-config",
+        value_name = "FILE",
+        conflicts_with = "replay"
+    )]
+    sigstore_trust_config: Option<PathBuf>,
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -62,7 +71,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map(Arc::new);
     let live = match replay {
         Some(_) => None,
-        None => live_host(&args.insecure_registries)?,
+        None => live_host(
+            &args.insecure_registries,
+            args.sigstore_trust_config.as_deref(),
+        )?,
     };
     let recorder = args.record.as_ref().map(|_| Arc::new(Recorder::default()));
     let engine = Engine::new()?;
@@ -84,20 +96,34 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Registry lookups and cosign verification answered live, as policy-server answers them.
+/// Registry lookups and cosign verification answered live, as policy-server answers them;
+/// keyless signatures with the trust root `trust_config`.
 #[cfg(feature = "live")]
-fn live_host(insecure_registries: &[String]) -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(
+    insecure_registries: &[String],
+    trust_config: Option<&Path>,
+) -> Result<Option<Arc<dyn LiveAnswers>>> {
     use pci_host::live::LiveHost;
     use pci_host::oci::{Credentials, Transport};
-    let live = LiveHost::new(
+    use pci_host::trust_root::TrustRoot;
+    let mut live = LiveHost::new(
         Transport::HttpsExcept(insecure_registries.to_vec()),
         Credentials::DockerConfig,
     )?;
+    if let Some(path) = trust_config {
+        live = live.with_trust_root(&TrustRoot::from_file(path)?)?;
+    }
     Ok(Some(Arc::new(live)))
 }
 
 /// Built without the `live` feature: host capability calls need a replay session.
 #[cfg(not(feature = "live"))]
-fn live_host(_insecure_registries: &[String]) -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(
+    _insecure_registries: &[String],
+    trust_config: Option<&Path>,
+) -> Result<Option<Arc<dyn LiveAnswers>>> {
+    if trust_config.is_some() {
+        anyhow::bail!("--sigstore-trust-config needs the live host: build with the live feature");
+    }
     Ok(None)
 }

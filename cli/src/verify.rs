@@ -17,6 +17,11 @@ pub struct VerifyArgs {
     /// Plain HTTP (local registries only).
     #[arg(long)]
     insecure: bool,
+    /// Sigstore trust root for keyless signatures, read offline: a trusted_root.json
+    /// (`cosign trusted-root create`, or the public-good instance's from its TUF repository) or
+    /// a ClientTrustConfig, as kwctl reads it. Without it keyless verification is an error.
+    #[arg(long = "sigstore-trust-config", value_name = "FILE")]
+    sigstore_trust_config: Option<PathBuf>,
 }
 
 /// Verifies, pulls the module by the verified digest, and prints
@@ -38,6 +43,9 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     };
     let registry = Registry::new(transport.clone(), Credentials::DockerConfig)?;
     let mut cosign = Cosign::new(&transport)?;
+    if let Some(path) = &args.sigstore_trust_config {
+        cosign = cosign.with_trust_root(&pci_host::trust_root::TrustRoot::from_file(path)?)?;
+    }
     let reference = args
         .reference
         .strip_prefix("registry://")

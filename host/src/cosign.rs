@@ -2,11 +2,12 @@
 //! (`<repo>:sha256-<digest>.sig`) is read from the registry and verified with the sigstore crate.
 //!
 //! Public keys and certificates (with their chain, Rekor bundle optional) are verified offline.
-//! Keyless identities need Sigstore's Fulcio and Rekor trust root, which an offline host does not
-//! have: those requests get a clear error. Also signing, for tests: cosign's signature format.
+//! Keyless identities are verified offline too when the host is given a Sigstore trust root
+//! (`--sigstore-trust-config`, [`Cosign::with_trust_root`]; [`crate::keyless`]); without one
+//! those requests get an error saying so. Also signing, for tests: cosign's signature format.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, anyhow};
 use serde_json::json;
@@ -20,14 +21,23 @@ use sigstore::registry::{
     Auth, Certificate, CertificateEncoding, ClientConfig, ClientProtocol, OciReference,
 };
 
+use crate::keyless::identity::Identity;
+use crate::keyless::{self, KeylessLayers, RawLayer, Verifier};
 use crate::oci::Transport;
 use crate::replay::CallbackRequest;
+use crate::trust_root::TrustRoot;
+
+/// Why a keyless request or requirement cannot be verified without a trust root.
+pub const NO_TRUST_ROOT: &str = "keyless verification needs Sigstore's Fulcio and Rekor trust root, which this offline host was not given: pass --sigstore-trust-config FILE (a trusted_root.json or a ClientTrustConfig)";
 
 /// A cosign client for one set of registries.
 pub struct Cosign {
     client: Mutex<sigstore::cosign::Client>,
+    /// Reads signature images with their layer annotations, for keyless verification.
+    oci: oci_client::Client,
     runtime: tokio::runtime::Runtime,
     auth: Auth,
+    keyless: Option<Arc<Verifier>>,
 }
 
 impl std::fmt::Debug for Cosign {
@@ -44,22 +54,33 @@ impl Cosign {
             Transport::Http => ClientProtocol::Http,
             Transport::HttpsExcept(hosts) => ClientProtocol::HttpsExcept(hosts.clone()),
         };
+        let config = ClientConfig {
+            protocol,
+            ..ClientConfig::default()
+        };
         let client = ClientBuilder::default()
-            .with_oci_client_config(ClientConfig {
-                protocol,
-                ..ClientConfig::default()
-            })
+            .with_oci_client_config(config.clone())
             .build()
             .map_err(|e| anyhow!("cannot build the cosign client: {e}"))?;
+        let oci = oci_client::Client::new(config.into());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime for cosign")?;
         Ok(Self {
             client: Mutex::new(client),
+            oci,
             runtime,
             auth: Auth::Anonymous,
+            keyless: None,
         })
+    }
+
+    /// The same client, verifying keyless signatures with `trust`.
+    pub fn with_trust_root(mut self, trust: &TrustRoot) -> Result<Self> {
+        let verifier = Verifier::new(trust).map_err(|e| anyhow!("the trust root: {e}"))?;
+        self.keyless = Some(Arc::new(verifier));
+        Ok(self)
     }
 
     /// The same client, reading and pushing signatures as `user` (a registry that needs
@@ -72,6 +93,9 @@ impl Cosign {
     /// Answers a `Sigstore*` verification request: `{"is_trusted": true, "digest": …}`, or
     /// the error the policy sees (a failed verification is an error, as in policy-server).
     pub fn verify(&self, request: &CallbackRequest) -> Result<Vec<u8>, String> {
+        if let Some((image, identities, annotations)) = keyless_request(request)? {
+            return self.verify_keyless(image, &identities, annotations);
+        }
         let (image, mut constraints, annotations) = constraints_of(request)?;
         if let Some(annotations) = annotations {
             constraints.push(Box::new(AnnotationVerifier {
@@ -93,6 +117,79 @@ impl Cosign {
         Ok(json!({ "is_trusted": true, "digest": digest })
             .to_string()
             .into_bytes())
+    }
+
+    /// Every identity must have signed `image` (each with `annotations`), as policy-server
+    /// requires every keyless entry of a request.
+    fn verify_keyless(
+        &self,
+        image: &str,
+        identities: &[Identity],
+        annotations: Option<&BTreeMap<String, String>>,
+    ) -> Result<Vec<u8>, String> {
+        if self.keyless.is_none() {
+            return Err(NO_TRUST_ROOT.to_owned());
+        }
+        let reference = oci_reference(image)?;
+        let (digest, layers) = self
+            .keyless_layers(&reference)
+            .map_err(|e| format!("no cosign signature of {image} could be read: {e:#}"))?;
+        let annotations = annotations.cloned().unwrap_or_default();
+        let unsatisfied: Vec<String> = identities
+            .iter()
+            .filter(|identity| !layers.satisfies(identity, &annotations))
+            .map(|identity| layers.explain(identity, &annotations))
+            .collect();
+        if !unsatisfied.is_empty() {
+            return Err(format!(
+                "Image verification failed for {image} ({digest}): {}",
+                unsatisfied.join("; ")
+            ));
+        }
+        Ok(json!({ "is_trusted": true, "digest": digest })
+            .to_string()
+            .into_bytes())
+    }
+
+    /// The digest `reference` resolves to and its keyless signatures, each verified with the
+    /// trust root; an error without a trust root ([`NO_TRUST_ROOT`]).
+    pub fn keyless_layers(&self, reference: &OciReference) -> Result<(String, KeylessLayers)> {
+        let verifier = self
+            .keyless
+            .as_ref()
+            .ok_or_else(|| anyhow!(NO_TRUST_ROOT))?;
+        let (signature_image, digest) = {
+            let mut client = self.client()?;
+            self.triangulate(&mut client, reference)?
+        };
+        let target: oci_client::Reference = signature_image
+            .to_string()
+            .parse()
+            .map_err(|e| anyhow!("{signature_image} is not a reference: {e}"))?;
+        let image = self
+            .runtime
+            .block_on(
+                self.oci
+                    .pull(&target, &(&self.auth).into(), vec![keyless::SIMPLE_SIGNING]),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+        let now = keyless::now();
+        let mut layers = KeylessLayers {
+            verified: Vec::new(),
+            refused: Vec::new(),
+        };
+        for layer in image.layers {
+            let raw = RawLayer {
+                media_type: layer.media_type,
+                data: layer.data.to_vec(),
+                annotations: layer.annotations.unwrap_or_default().into_iter().collect(),
+            };
+            match verifier.verify_layer(&raw, &digest, now) {
+                Ok(signature) => layers.verified.push(signature),
+                Err(reason) => layers.refused.push(reason),
+            }
+        }
+        Ok((digest, layers))
     }
 
     /// Signs `image` (a tag or digest reference) with each signer, one signature layer each,
@@ -213,14 +310,68 @@ fn constraints_of(request: &CallbackRequest) -> Result<Verification<'_>, String>
                     .map_err(|e| format!("the certificate is not usable: {e}"))?;
             Ok((image, vec![Box::new(verifier)], annotations.as_ref()))
         }
-        CallbackRequest::SigstoreKeylessVerify { .. }
-        | CallbackRequest::SigstoreKeylessPrefixVerify { .. }
-        | CallbackRequest::SigstoreGithubActionsVerify { .. } => Err(
-            "keyless verification needs Sigstore's Fulcio and Rekor trust root, which this offline host does not have"
-                .into(),
-        ),
-        other => Err(format!("{} is not a verification request", other.kind_name())),
+        other => Err(format!(
+            "{} is not a verification request",
+            other.kind_name()
+        )),
     }
+}
+
+type KeylessRequest<'a> = (&'a str, Vec<Identity>, Option<&'a BTreeMap<String, String>>);
+
+/// The image, identities and annotations of a keyless request; `None` for other requests.
+fn keyless_request(request: &CallbackRequest) -> Result<Option<KeylessRequest<'_>>, String> {
+    let (image, identities, annotations) = match request {
+        CallbackRequest::SigstoreKeylessVerify {
+            image,
+            keyless,
+            annotations,
+        } => (
+            image,
+            keyless
+                .iter()
+                .map(|k| Identity::Exact {
+                    issuer: k.issuer.clone(),
+                    subject: k.subject.clone(),
+                })
+                .collect::<Vec<_>>(),
+            annotations,
+        ),
+        CallbackRequest::SigstoreKeylessPrefixVerify {
+            image,
+            keyless_prefix,
+            annotations,
+        } => (
+            image,
+            keyless_prefix
+                .iter()
+                .enumerate()
+                .map(|(index, k)| {
+                    Identity::prefix(&k.issuer, &k.url_prefix)
+                        .map_err(|e| format!("keyless_prefix[{index}]: {e}"))
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            annotations,
+        ),
+        CallbackRequest::SigstoreGithubActionsVerify {
+            image,
+            owner,
+            repo,
+            annotations,
+        } => (
+            image,
+            vec![Identity::GithubActions {
+                owner: owner.clone(),
+                repo: repo.clone(),
+            }],
+            annotations,
+        ),
+        _ => return Ok(None),
+    };
+    if identities.is_empty() {
+        return Err("no keyless identity to verify with".into());
+    }
+    Ok(Some((image, identities, annotations.as_ref())))
 }
 
 fn oci_reference(image: &str) -> Result<OciReference, String> {

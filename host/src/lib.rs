@@ -33,6 +33,10 @@ pub mod cosign;
 #[cfg(feature = "live")]
 pub mod image_registry;
 #[cfg(feature = "live")]
+pub mod keyless;
+#[cfg(all(feature = "live", any(test, feature = "keyless-fixture")))]
+pub mod keyless_fixture;
+#[cfg(feature = "live")]
 pub mod live;
 #[cfg(feature = "live")]
 pub mod oci;
@@ -42,5 +46,7 @@ pub mod publish;
 pub mod recording;
 #[cfg(feature = "live")]
 pub mod release;
+#[cfg(feature = "live")]
+pub mod trust_root;
 #[cfg(feature = "live")]
 pub mod verification;

@@ -9,6 +9,7 @@ use crate::capabilities::{LiveAnswers, NO_ANSWER};
 use crate::cosign::Cosign;
 use crate::oci::{Credentials, Registry, Transport};
 use crate::replay::CallbackRequest;
+use crate::trust_root::TrustRoot;
 
 /// A live answerer for the `oci` host capabilities.
 pub struct LiveHost {
@@ -29,6 +30,12 @@ impl LiveHost {
             cosign: Cosign::new(&transport)?,
             registry: Registry::new(transport, credentials)?,
         })
+    }
+
+    /// The same host, verifying keyless signatures with `trust` (else they are an error).
+    pub fn with_trust_root(mut self, trust: &TrustRoot) -> Result<Self> {
+        self.cosign = self.cosign.with_trust_root(trust)?;
+        Ok(self)
     }
 }
 

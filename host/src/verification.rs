@@ -3,9 +3,9 @@
 //! `anyOf`), checked against the cosign signatures of the module's manifest digest; then the
 //! module pulled by that digest, so what runs is what was signed.
 //!
-//! Public keys are verified offline. Keyless entries (`githubAction`, `genericIssuer`) need
-//! Sigstore's Fulcio and Rekor trust root, which this offline host does not have: they are
-//! read and checked for shape, and reported as not verifiable here.
+//! Public keys are verified offline. Keyless entries (`githubAction`, `genericIssuer`) are
+//! verified offline too with a Sigstore trust root given to the cosign client
+//! (`--sigstore-trust-config`, [`Cosign::with_trust_root`]); without one they fail, saying so.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,8 @@ use sigstore::cosign::verification_constraint::{
 use sigstore::registry::OciReference;
 
 use crate::cosign::Cosign;
+use crate::keyless::KeylessLayers;
+use crate::keyless::identity::Identity;
 use crate::oci::{Pulled, Registry};
 
 /// `verification-config.yml`.
@@ -117,7 +119,24 @@ impl VerificationConfig {
                 any_of.signatures.len()
             );
         }
+        for (path, requirement) in config.requirements() {
+            requirement
+                .identity()
+                .transpose()
+                .map_err(|e| anyhow!("{path}: {e}"))?;
+        }
         Ok(config)
+    }
+
+    /// Every requirement with its path (`allOf[0]`, `anyOf.signatures[1]`).
+    fn requirements(&self) -> impl Iterator<Item = (String, &Requirement)> {
+        let all = self.all_of.iter().flatten().enumerate();
+        let any = self
+            .any_of
+            .iter()
+            .flat_map(|a| a.signatures.iter().enumerate());
+        all.map(|(i, r)| (format!("allOf[{i}]"), r))
+            .chain(any.map(|(i, r)| (format!("anyOf.signatures[{i}]"), r)))
     }
 }
 
@@ -139,8 +158,55 @@ impl Requirement {
         }
     }
 
-    /// `Ok` when a signature layer satisfies the requirement.
-    fn check(&self, layers: &[sigstore::cosign::SignatureLayer]) -> Result<(), String> {
+    /// The keyless identity required, `None` for a public key.
+    fn identity(&self) -> Option<Result<Identity, String>> {
+        match self {
+            Self::PubKey { .. } => None,
+            Self::GithubAction { owner, repo, .. } => Some(Ok(Identity::GithubActions {
+                owner: owner.clone(),
+                repo: repo.clone(),
+            })),
+            Self::GenericIssuer {
+                issuer,
+                subject: Subject::Equal(subject),
+                ..
+            } => Some(Ok(Identity::Exact {
+                issuer: issuer.clone(),
+                subject: subject.clone(),
+            })),
+            Self::GenericIssuer {
+                issuer,
+                subject: Subject::UrlPrefix(prefix),
+                ..
+            } => Some(
+                Identity::prefix(issuer, prefix).map_err(|e| format!("subject.urlPrefix: {e}")),
+            ),
+        }
+    }
+
+    /// `Ok` when a signature layer satisfies the requirement; keyless requirements are
+    /// checked against the keyless signatures (an error when they could not be read).
+    fn check(
+        &self,
+        layers: &[sigstore::cosign::SignatureLayer],
+        keyless: &Result<KeylessLayers, String>,
+    ) -> Result<(), String> {
+        if let Some(identity) = self.identity() {
+            let identity = identity?;
+            let keyless = keyless.as_ref().map_err(Clone::clone)?;
+            let annotations = match self {
+                Self::GithubAction { annotations, .. }
+                | Self::GenericIssuer { annotations, .. } => {
+                    annotations.clone().unwrap_or_default()
+                }
+                Self::PubKey { .. } => BTreeMap::new(),
+            };
+            return if keyless.satisfies(&identity, &annotations) {
+                Ok(())
+            } else {
+                Err(keyless.explain(&identity, &annotations))
+            };
+        }
         match self {
             Self::PubKey {
                 key, annotations, ..
@@ -148,7 +214,11 @@ impl Requirement {
                 let verifier = PublicKeyVerifier::try_from(key.as_bytes())
                     .map_err(|e| format!("the key is not usable: {e}"))?;
                 let annotations = AnnotationVerifier {
-                    annotations: annotations.clone().unwrap_or_default().into_iter().collect(),
+                    annotations: annotations
+                        .clone()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
                 };
                 let satisfied = layers.iter().any(|layer| {
                     verifier.verify(layer).unwrap_or(false)
@@ -168,9 +238,9 @@ impl Requirement {
                     ))
                 }
             }
-            Self::GithubAction { .. } | Self::GenericIssuer { .. } => Err(
-                "keyless signatures need Sigstore's Fulcio and Rekor trust root, which this offline host does not have (kwctl verify and policy-server check them)".into(),
-            ),
+            Self::GithubAction { .. } | Self::GenericIssuer { .. } => {
+                Err("a keyless requirement without an identity".into())
+            }
         }
     }
 }
@@ -197,9 +267,10 @@ pub fn verify_policy(
     let (digest, layers) = cosign.signature_layers(&oci).map_err(|e| {
         anyhow!("{reference} cannot be verified: no signature could be read: {e:#}")
     })?;
+    let keyless = keyless_layers(cosign, &oci, &digest, config);
     let mut failures = Vec::new();
     for (index, requirement) in config.all_of.iter().flatten().enumerate() {
-        if let Err(reason) = requirement.check(&layers) {
+        if let Err(reason) = requirement.check(&layers, &keyless) {
             failures.push(format!(
                 "allOf[{index}] {}: {reason}",
                 requirement.describe()
@@ -210,7 +281,7 @@ pub fn verify_policy(
         let mut reasons = Vec::new();
         let mut matched = 0;
         for (index, requirement) in any_of.signatures.iter().enumerate() {
-            match requirement.check(&layers) {
+            match requirement.check(&layers, &keyless) {
                 Ok(()) => matched += 1,
                 Err(reason) => reasons.push(format!(
                     "anyOf.signatures[{index}] {}: {reason}",
@@ -243,6 +314,28 @@ pub fn verify_policy(
     Ok(Verified { digest, pulled })
 }
 
+/// The keyless signatures of `digest` when the config has keyless requirements (they are read
+/// only then: a config of public keys needs no trust root).
+fn keyless_layers(
+    cosign: &Cosign,
+    reference: &OciReference,
+    digest: &str,
+    config: &VerificationConfig,
+) -> Result<KeylessLayers, String> {
+    if !config.requirements().any(|(_, r)| r.identity().is_some()) {
+        return Err("no keyless requirement".into());
+    }
+    let (keyless_digest, layers) = cosign
+        .keyless_layers(reference)
+        .map_err(|e| format!("{e:#}"))?;
+    if keyless_digest != digest {
+        return Err(format!(
+            "the reference moved from {digest} to {keyless_digest} while it was verified"
+        ));
+    }
+    Ok(layers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +351,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn keyless_entries_are_read_with_their_identity() {
+        let config = VerificationConfig::from_yaml(
+            "apiVersion: v1\nallOf:\n  - kind: githubAction\n    owner: corp\n  - kind: genericIssuer\n    issuer: https://token.actions.githubusercontent.com\n    subject:\n      urlPrefix: https://github.com/corp\n",
+        )
+        .unwrap();
+        let identities: Vec<Identity> = config
+            .requirements()
+            .filter_map(|(_, r)| r.identity())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            identities,
+            [
+                Identity::GithubActions {
+                    owner: "corp".into(),
+                    repo: None
+                },
+                Identity::Prefix {
+                    issuer: "https://token.actions.githubusercontent.com".into(),
+                    prefix: "https://github.com/corp/".into()
+                }
+            ]
+        );
+        let error = VerificationConfig::from_yaml(
+            "apiVersion: v1\nanyOf:\n  signatures:\n    - kind: genericIssuer\n      issuer: https://issuer.example\n      subject: {urlPrefix: corp}\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{error:#}").contains(
+                "anyOf.signatures[0]: subject.urlPrefix: url prefix \"corp\" is not a URL"
+            ),
+            "{error:#}"
+        );
     }
 }

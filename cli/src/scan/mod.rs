@@ -66,6 +66,11 @@ pub struct ScanArgs {
     /// A kwctl session answering host capability calls (any recorded question, in any order).
     #[arg(long)]
     replay: Option<PathBuf>,
+    /// Sigstore trust root for keyless signatures, read offline: a trusted_root.json
+    /// (`cosign trusted-root create`, or the public-good instance's from its TUF repository) or
+    /// a ClientTrustConfig, as kwctl reads it. Without it keyless verification is an error.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["offline", "replay"])]
+    sigstore_trust_config: Option<PathBuf>,
     /// Output format, to standard output, or `FORMAT=FILE` to a file. Repeatable.
     #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::DestinationParser)]
     output: Vec<Destination>,
@@ -129,6 +134,7 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
                 format!("--verification-config {}: cannot read", path.display())
             })?,
             path: path.clone(),
+            trust_root: args.sigstore_trust_config.clone(),
         }),
         None => None,
     };
@@ -151,7 +157,7 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
             }
         }
         (None, false) => HostAnswers {
-            answerer: live_host(args.insecure)?
+            answerer: live_host(args.insecure, args.sigstore_trust_config.as_deref())?
                 .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
             unanswered: Some(LIVE_UNANSWERED),
         },
@@ -286,7 +292,10 @@ const LIVE_UNANSWERED: &str =
     "this build has no live host: give a replay session (--replay), or build with the live feature";
 
 #[cfg(feature = "live")]
-fn live_host(insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(
+    insecure: bool,
+    trust_config: Option<&std::path::Path>,
+) -> Result<Option<Arc<dyn LiveAnswers>>> {
     use pci_host::live::LiveHost;
     use pci_host::oci::{Credentials, Transport};
     let transport = if insecure {
@@ -294,13 +303,20 @@ fn live_host(insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
     } else {
         Transport::Https
     };
-    Ok(Some(Arc::new(LiveHost::new(
-        transport,
-        Credentials::DockerConfig,
-    )?)))
+    let mut live = LiveHost::new(transport, Credentials::DockerConfig)?;
+    if let Some(path) = trust_config {
+        live = live.with_trust_root(&pci_host::trust_root::TrustRoot::from_file(path)?)?;
+    }
+    Ok(Some(Arc::new(live)))
 }
 
 #[cfg(not(feature = "live"))]
-fn live_host(_insecure: bool) -> Result<Option<Arc<dyn LiveAnswers>>> {
+fn live_host(
+    _insecure: bool,
+    trust_config: Option<&std::path::Path>,
+) -> Result<Option<Arc<dyn LiveAnswers>>> {
+    if trust_config.is_some() {
+        bail!("--sigstore-trust-config needs the live host: build with the live feature");
+    }
     Ok(None)
 }

@@ -53,6 +53,8 @@ pub struct Puller {
 pub struct Verification {
     pub path: PathBuf,
     pub text: String,
+    /// `--sigstore-trust-config`, for its keyless entries.
+    pub trust_root: Option<PathBuf>,
 }
 
 impl Modules {
@@ -330,6 +332,9 @@ fn pull(
     let config = VerificationConfig::from_yaml(&verification.text)
         .with_context(|| format!("--verification-config {}", verification.path.display()))?;
     let mut cosign = Cosign::new(&transport)?;
+    if let Some(path) = &verification.trust_root {
+        cosign = cosign.with_trust_root(&pci_host::trust_root::TrustRoot::from_file(path)?)?;
+    }
     if let Some((user, password)) = registry.basic_credentials(reference)? {
         cosign = cosign.with_basic_auth(user, password);
     }
