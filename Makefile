@@ -92,7 +92,7 @@ evidence: build
 	@mkdir -p $(EVIDENCE)
 	$(PCI) scan examples/shop --offline -o json=$(EVIDENCE)/scan-bundle.json -o sarif=$(EVIDENCE)/scan-bundle.sarif || [ $$? -le 2 ]
 	$(PCI) evidence --manifests manifests --scan $(EVIDENCE)/scan-bundle.json --out $(EVIDENCE)/bundle
-	$(PCI) scan examples/shop --policies examples/cluster/policies.yaml --offline -o json=$(EVIDENCE)/scan-cluster.json || [ $$? -le 2 ]
+	$(PCI) scan examples/shop --policies examples/cluster/policies.yaml --modules dist --offline -o json=$(EVIDENCE)/scan-cluster.json || [ $$? -le 2 ]
 	$(PCI) evidence --manifests examples/cluster/policies.yaml --reports examples/cluster/reports --scan $(EVIDENCE)/scan-cluster.json --out $(EVIDENCE)/cluster
 
 ## generate: Artifact Hub packages (artifacthub/), the Kustomize bundle (deploy/ from deploy/bundle.yml and

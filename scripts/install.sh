@@ -80,7 +80,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
 fetch() {
-  curl --proto '=https,file' --tlsv1.2 -fsSL --retry 3 -o "$work/$1" "$base_url/$1" \
+  curl --proto '=https,file' --proto-redir '=https' --tlsv1.2 -fsSL --retry 3 -o "$work/$1" "$base_url/$1" \
     || fail "cannot download $base_url/$1"
 }
 fetch "$archive"

@@ -718,7 +718,7 @@ spec:
         isolation["message"]
             .as_str()
             .unwrap()
-            .contains("the cluster for v1 Namespace shop"),
+            .contains("the scan was not given v1 Namespace shop"),
         "{isolation:#}"
     );
     std::fs::remove_file(&warn).unwrap();
@@ -759,8 +759,9 @@ spec:
     assert_eq!(isolation["verdict"], "error", "{isolation:#}");
     let message = isolation["message"].as_str().unwrap();
     for needed in [
-        "the cluster for v1 Namespace shop",
+        "the scan was not given v1 Namespace shop",
         "the replay session has no answer for it",
+        "--context",
     ] {
         assert!(message.contains(needed), "{needed}: {message}");
     }

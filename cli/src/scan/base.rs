@@ -28,6 +28,13 @@ impl Base {
     /// error: the change could not be judged against it.
     pub fn read(base: &str, paths: &[PathBuf]) -> Result<Self> {
         let base_units = if Path::new(base).exists() {
+            // A folder named like a branch (`origin/main/`) committed in the scanned checkout
+            // must not stand in for the revision.
+            if is_revision(base, paths) {
+                bail!(
+                    "--base {base}: both a file or folder and a git revision; write ./{base} for the folder, or refs/remotes/{base} (or the commit) for the revision"
+                );
+            }
             units(&[PathBuf::from(base)], &mut std::io::empty())
         } else {
             revision_units(base, paths)?
@@ -127,6 +134,18 @@ fn revision_units(revision: &str, paths: &[PathBuf]) -> Result<Vec<Unit>> {
         }
     }
     Ok(units)
+}
+
+/// True when `text` names a commit in the repository of the first scanned path. A text that
+/// starts with `.` or `/` is a path, never a revision.
+fn is_revision(text: &str, paths: &[PathBuf]) -> bool {
+    if text.starts_with('.') || text.starts_with('/') {
+        return false;
+    }
+    let Some(path) = paths.iter().find(|p| p.as_os_str() != "-") else {
+        return false;
+    };
+    in_repository(text, path).is_ok_and(|(top, _)| commit_of(&top, text).is_ok())
 }
 
 /// The top folder of the git repository `path` is in, and `path` relative to it.

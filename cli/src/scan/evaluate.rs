@@ -276,7 +276,9 @@ impl Answer {
         let said = std::mem::take(&mut self.message);
         self.verdict = Verdict::Error;
         self.message = format!("{policy}: {}", not_checked(refused, why, object));
-        if !said.is_empty() {
+        // What a policy made of a refused cluster lookup says nothing more.
+        let cluster_only = refused.iter().all(|c| c.kubernetes_resource().is_some());
+        if !said.is_empty() && !cluster_only {
             self.message
                 .push_str(&format!(" (the policy answered: {said})"));
         }

@@ -21,6 +21,8 @@ struct Condition {
     program: Program,
     /// Why it cannot be decided from files, if so.
     undecidable: Option<&'static str>,
+    /// It indexes a map or list (`[…]`).
+    indexes: bool,
 }
 
 /// What the conditions make of a request.
@@ -67,13 +69,21 @@ impl MatchConditions {
                 Some(
                     "it reads request.userInfo, and a scan does not know who will apply the manifest",
                 )
+            } else if condition.expression.contains("dryRun") {
+                Some(
+                    "it reads request.dryRun, and a scan does not know how the manifest will be applied",
+                )
             } else {
                 None
             };
+            // This evaluator gives `false` where the API server's CEL fails on a missing map
+            // key (`labels['risk']`): an indexed condition that comes out false is not trusted.
+            let indexes = condition.expression.contains('[');
             read.push(Condition {
                 name: condition.name,
                 program,
                 undecidable,
+                indexes,
             });
         }
         Ok(Self(read))
@@ -102,6 +112,9 @@ impl MatchConditions {
             }
             match condition.program.execute(&context) {
                 Ok(cel_interpreter::Value::Bool(true)) => {}
+                Ok(cel_interpreter::Value::Bool(false)) if condition.indexes => assumed.push(format!(
+                    "matchCondition {name} taken as met: it came out false, but it indexes a map, and where the key is missing the API server fails the condition (and applies failurePolicy) instead"
+                )),
                 Ok(cel_interpreter::Value::Bool(false)) => return Matched::No(name.clone()),
                 Ok(other) => assumed.push(format!(
                     "matchCondition {name} taken as met: it returned {other:?}, not a bool"
@@ -206,6 +219,19 @@ mod tests {
         );
         assert!(notes[1].contains("authorizer"), "{notes:?}");
         assert!(notes[2].contains("unknown-function"), "{notes:?}");
+        // An indexed condition that comes out false is not trusted (a missing key is an error
+        // in the API server); read by request.dryRun neither.
+        let guarded = self::conditions(json!([
+            {"name": "risky", "expression": "object.metadata.labels['risk'] == 'high'"},
+            {"name": "real", "expression": "!request.dryRun"},
+        ]));
+        let Matched::Assumed(notes) = guarded.evaluate(&request(json!({}), "CREATE")) else {
+            panic!("assumed");
+        };
+        assert!(
+            notes[0].contains("risky") && notes[1].contains("dryRun"),
+            "{notes:?}"
+        );
         // A false condition still decides.
         let mixed = self::conditions(json!([
             {"name": "humans", "expression": "request.userInfo.username != 'x'"},

@@ -43,11 +43,12 @@ pub struct ScanArgs {
     /// (default: the bundle's recommended deployment, manifests/pci-policies.yaml).
     #[arg(long, value_name = "FILE|DIR|-")]
     policies: Vec<PathBuf>,
-    /// Where the policy modules are, as `<policy>.wasm`; used for a reference pinned by digest
-    /// only when the file is that module (same manifest digest). Otherwise the module is taken
+    /// Where the policy modules are, as `<policy>.wasm` (default: dist/); used for a reference
+    /// pinned by digest only when the file is that module (same manifest digest), and for a
+    /// reference by tag only when this option names the folder. Otherwise the module is taken
     /// from the cache or pulled from its `registry://` reference, and cached by digest.
-    #[arg(long, default_value = "dist")]
-    modules: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    modules: Option<PathBuf>,
     /// Verify every module from the registry against this Kubewarden verification config
     /// (`apiVersion: v1`, `allOf`, `anyOf`) before it runs, as policy-server does; local
     /// modules (--modules) are then not used.
@@ -72,11 +73,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["offline", "replay"])]
     sigstore_trust_config: Option<PathBuf>,
     /// Output format, to standard output, or `FORMAT=FILE` to a file. Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::DestinationParser)]
-    output: Vec<Destination>,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::FormatHelp)]
+    output: Vec<String>,
     /// What makes the exit code 1.
-    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Fail)]
-    fail_on: FailOn,
+    #[arg(long = "fail-on", value_name = "WHAT", default_value = "fail", value_parser = FailOnHelp)]
+    fail_on: String,
     /// Objects of the target cluster (`kubectl get namespaces,runtimeclasses -o yaml`):
     /// namespace labels for the policies' namespaceSelector, and the answers to the policies'
     /// cluster lookups (a kind the file holds is taken as listed in full). Repeatable; the
@@ -104,13 +105,39 @@ pub struct ScanArgs {
     stats: bool,
 }
 
-/// What fails a scan (exit 1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailOn {
-    /// A rejection by a policy in protect mode.
-    Fail,
-    /// A warning too: a rejection in monitor mode, a waived or not-enforced violation.
-    Warn,
+/// The values of `--fail-on` and what each fails on (exit 1).
+const FAIL_ON: [(&str, &str); 2] = [
+    ("fail", "a rejection by a policy in protect mode"),
+    (
+        "warn",
+        "a warning too: a rejection in monitor mode, a waived or not-enforced violation",
+    ),
+];
+
+/// Takes `--fail-on` for clap, which lists its values in `--help`; `scan` reads it, so a wrong
+/// value is the command's error (`Error: …`, exit 2).
+#[derive(Clone, Copy, Debug)]
+struct FailOnHelp;
+
+impl clap::builder::TypedValueParser for FailOnHelp {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(FAIL_ON.iter().map(|(name, help)| {
+            clap::builder::PossibleValue::new(*name).help(*help)
+        })))
+    }
 }
 
 /// Scans and writes the outputs; the exit code: 0 all pass, 1 a rejection (or a warning
@@ -118,8 +145,16 @@ pub enum FailOn {
 /// made (a module error, a host call an offline scan refused).
 pub fn scan(args: &ScanArgs) -> Result<u8> {
     let started = Instant::now();
-    let fail_on_warn = args.fail_on == FailOn::Warn;
-    let destinations = &args.output;
+    let fail_on_warn = match args.fail_on.as_str() {
+        "fail" => false,
+        "warn" => true,
+        other => bail!("--fail-on {other:?}: expected fail or warn"),
+    };
+    let destinations = args
+        .output
+        .iter()
+        .map(|text| Destination::parse(text))
+        .collect::<Result<Vec<_>>>()?;
     let sources = policy_sources(&args.policies, &args.paths)?;
     let cache = args
         .cache_dir
@@ -138,7 +173,15 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         }),
         None => None,
     };
-    let mut modules = modules::Modules::new(args.modules.clone(), cache, pull, verification)?;
+    let mut modules = modules::Modules::new(
+        args.modules
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("dist")),
+        cache,
+        pull,
+        verification,
+    )?
+    .with_dir_given(args.modules.is_some());
     let deployed = policies::read(&sources, &mut modules)?;
     let answers = match (&args.replay, args.offline) {
         (_, true) => HostAnswers {
@@ -197,7 +240,7 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         summary: Summary::of(&judged.outcomes),
         results: judged.outcomes,
     };
-    for destination in destinations {
+    for destination in &destinations {
         destination.write(&results)?;
     }
     if args.stats {

@@ -30,6 +30,8 @@ use pci_host::host::{Engine, Policy};
 pub struct Modules {
     engine: Engine,
     dir: PathBuf,
+    /// `dir` was given (`--modules`): it may also stand for a reference by tag.
+    dir_given: bool,
     cache: PathBuf,
     /// Pull `registry://` modules that are not in `dir` (not in an offline scan).
     pull: Option<Puller>,
@@ -67,6 +69,7 @@ impl Modules {
         Ok(Self {
             engine: Engine::new()?,
             dir,
+            dir_given: false,
             cache,
             pull,
             verification,
@@ -74,6 +77,13 @@ impl Modules {
             compiled: BTreeMap::new(),
             bytes: BTreeMap::new(),
         })
+    }
+
+    /// `dir` was named by the user, so its modules may stand for references by tag (the
+    /// default `dist/` of the scanned checkout may not: anyone can commit one).
+    pub fn with_dir_given(mut self, given: bool) -> Self {
+        self.dir_given = given;
+        self
     }
 
     /// Reads no installed modules or code (what `precompile` writes must stand alone).
@@ -150,8 +160,16 @@ impl Modules {
         let bytes =
             std::fs::read(local).with_context(|| format!("cannot read {}", local.display()))?;
         let Some(pinned) = pinned_digest(reference) else {
-            // Nothing to compare with: the local build stands for the tag.
-            return Ok(Ok(bytes));
+            // Nothing to compare with: the local build stands for the tag only if the user named
+            // the folder.
+            return Ok(if self.dir_given {
+                Ok(bytes)
+            } else {
+                Err(format!(
+                    "{} is not used for {reference}, a reference by tag: name the folder with --modules to run it",
+                    local.display()
+                ))
+            });
         };
         Ok(match manifest_digest(&bytes) {
             Ok(digest) if digest == pinned => Ok(bytes),

@@ -40,8 +40,9 @@ pub fn precompile(args: &PrecompileArgs) -> Result<()> {
     let pull = (!args.offline).then_some(Puller {
         insecure: args.insecure,
     });
-    let mut modules =
-        Modules::new(args.modules.clone(), args.out.clone(), pull, None)?.without_shipped();
+    let mut modules = Modules::new(args.modules.clone(), args.out.clone(), pull, None)?
+        .without_shipped()
+        .with_dir_given(true);
     policies::read(&sources, &mut modules)?;
     let loaded = modules.loaded()?;
     for (reference, digest, bytes) in &loaded {

@@ -52,7 +52,7 @@ impl Unanswered {
     pub fn offline(answerer: Option<Arc<dyn LiveAnswers>>) -> Self {
         Self {
             host_error: OFFLINE,
-            ..Self::through(answerer, "an offline scan does not ask")
+            ..Self::through(answerer, "an offline scan asks no registry and no cluster")
         }
     }
 
@@ -88,17 +88,51 @@ impl Unanswered {
 /// Why an evaluation that asked for `refused` is an error: what each call needed (the image and
 /// the containers that run it, or the cluster resource), and why it was not asked.
 pub fn not_checked(refused: &[CallbackRequest], why: &str, object: &Value) -> String {
+    let cluster_only = refused.iter().all(|c| c.kubernetes_resource().is_some());
+    if cluster_only {
+        // The fix first: what to give the scan.
+        let objects: Vec<String> = refused.iter().filter_map(cluster_object).collect();
+        return format!(
+            "not checked: the scan was not given {} ({why}): add it with --context FILE (`kubectl get namespaces,runtimeclasses -o yaml`), or namespace labels with --namespace-labels NS=KEY=VALUE; a check not made is an error whatever the policy's mode",
+            objects.join(", ")
+        );
+    }
     let needs: Vec<String> = refused.iter().map(|call| needed(call, object)).collect();
-    let cluster = refused.iter().any(|c| c.kubernetes_resource().is_some());
     format!(
-        "not checked: {}; {why}{}, and a check not made is an error whatever the policy's mode",
-        needs.join("; "),
-        if cluster { CLUSTER_HINT } else { "" }
+        "not checked: {}; {why}, and a check not made is an error whatever the policy's mode",
+        needs.join("; ")
     )
 }
 
-/// How to give a scan the cluster objects a policy looks up.
-const CLUSTER_HINT: &str = " (the scan answers cluster lookups from the objects in its input and in --context files, e.g. `kubectl get namespaces,runtimeclasses -o yaml`, and namespace labels from --namespace-labels NS=KEY=VALUE)";
+/// The cluster object a refused lookup asked for: `v1 Namespace shop`.
+fn cluster_object(call: &CallbackRequest) -> Option<String> {
+    use CallbackRequest as C;
+    Some(match call {
+        C::KubernetesGetResource {
+            api_version,
+            kind,
+            name,
+            namespace,
+            ..
+        } => {
+            let namespace = namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default();
+            format!("{api_version} {kind} {namespace}{name}")
+        }
+        C::KubernetesListResourceNamespace {
+            api_version,
+            kind,
+            namespace,
+            ..
+        } => format!("the {api_version} {kind} list of namespace {namespace}"),
+        C::KubernetesListResourceAll {
+            api_version, kind, ..
+        } => format!("the {api_version} {kind} list"),
+        _ => return None,
+    })
+}
 
 /// What one refused call needed.
 fn needed(call: &CallbackRequest, object: &Value) -> String {
@@ -227,7 +261,7 @@ mod tests {
             "{message}"
         );
         assert!(
-            message.contains("an offline scan does not ask"),
+            message.contains("an offline scan asks no registry and no cluster"),
             "{message}"
         );
     }

@@ -74,25 +74,21 @@ impl Format {
     }
 }
 
-/// Parses `-o` values for clap, which lists the formats in `--help`.
+/// Takes `-o` values for clap, which lists the formats in `--help`; they are read by
+/// [`Destination::parse`], whose error is the command's (`Error: …`, exit 2).
 #[derive(Clone, Copy, Debug)]
-pub struct DestinationParser;
+pub struct FormatHelp;
 
-impl clap::builder::TypedValueParser for DestinationParser {
-    type Value = Destination;
+impl clap::builder::TypedValueParser for FormatHelp {
+    type Value = String;
 
     fn parse_ref(
         &self,
-        _command: &clap::Command,
-        _arg: Option<&clap::Arg>,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> Result<Destination, clap::Error> {
-        let text = value.to_str().ok_or_else(|| {
-            clap::Error::raw(clap::error::ErrorKind::InvalidUtf8, "-o is not UTF-8\n")
-        })?;
-        Destination::parse(text).map_err(|error| {
-            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{error}\n"))
-        })
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(command, arg, value)
     }
 
     fn possible_values(
