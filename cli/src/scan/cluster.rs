@@ -15,7 +15,7 @@ use pci_host::capabilities::LiveAnswers;
 use pci_host::replay::CallbackRequest;
 use serde_json::{Value, json};
 
-use super::selector::{Labels, NAMESPACE_NAME_LABEL, Selector};
+use super::selector::{Labels, NAMESPACE_NAME_LABEL, Selector, labels_of};
 use pci_policies::manifests::{Document, read_text};
 
 /// Where an object was read, which decides which copy wins: what the input applies replaces
@@ -374,18 +374,6 @@ fn is_served(api_version: &str, kind: &str) -> bool {
 /// The group of an `apiVersion` (`node.k8s.io/v1` → `node.k8s.io`, `v1` → ``).
 fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
-}
-
-fn labels_of(object: &Value) -> Labels {
-    object["metadata"]["labels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn set_label(object: &mut Value, key: &str, value: &str) {

@@ -73,10 +73,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["offline", "replay"])]
     sigstore_trust_config: Option<PathBuf>,
     /// Output format, to standard output, or `FORMAT=FILE` to a file. Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::FormatHelp)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT[=FILE]", default_value = "table", value_parser = output::ListedValues(output::formats))]
     output: Vec<String>,
     /// What makes the exit code 1.
-    #[arg(long = "fail-on", value_name = "WHAT", default_value = "fail", value_parser = FailOnHelp)]
+    #[arg(long = "fail-on", value_name = "WHAT", default_value = "fail", value_parser = output::ListedValues(|| FAIL_ON.to_vec()))]
     fail_on: String,
     /// Objects of the target cluster (`kubectl get namespaces,runtimeclasses -o yaml`):
     /// namespace labels for the policies' namespaceSelector, and the answers to the policies'
@@ -113,32 +113,6 @@ const FAIL_ON: [(&str, &str); 2] = [
         "a warning too: a rejection in monitor mode, a waived or not-enforced violation",
     ),
 ];
-
-/// Takes `--fail-on` for clap, which lists its values in `--help`; `scan` reads it, so a wrong
-/// value is the command's error (`Error: …`, exit 2).
-#[derive(Clone, Copy, Debug)]
-struct FailOnHelp;
-
-impl clap::builder::TypedValueParser for FailOnHelp {
-    type Value = String;
-
-    fn parse_ref(
-        &self,
-        command: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<String, clap::Error> {
-        clap::builder::StringValueParser::new().parse_ref(command, arg, value)
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(FAIL_ON.iter().map(|(name, help)| {
-            clap::builder::PossibleValue::new(*name).help(*help)
-        })))
-    }
-}
 
 /// Scans and writes the outputs; the exit code: 0 all pass, 1 a rejection (or a warning
 /// with `--fail-on warn`), 2 a document that could not be read or a check that could not be

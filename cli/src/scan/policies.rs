@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::cluster::Cluster;
 use super::match_conditions::{MatchConditions, Matched};
 use super::modules::Modules;
-use super::selector::{Decision, Labels, Selector};
+use super::selector::{Decision, Selector, labels_of};
 use crate::deployment_objects::{self, is_deployment_object};
 
 /// The recommended deployment of this bundle (`manifests/pci-policies.yaml`).
@@ -119,23 +119,10 @@ impl Deployed {
                 )),
             }
         }
-        let object_labels = |key: &str| -> Option<Labels> {
-            let object = request.get(key).filter(|o| o.is_object())?;
-            Some(
-                object["metadata"]["labels"]
-                    .as_object()
-                    .map(|labels| {
-                        labels
-                            .iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
-        };
         let selected = ["object", "oldObject"]
             .iter()
-            .filter_map(|key| object_labels(key))
+            .filter_map(|key| request.get(*key).filter(|o| o.is_object()))
+            .map(labels_of)
             .any(|labels| self.object_selector.matches(&labels));
         if !selected {
             return Applies::No;

@@ -20,6 +20,20 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// Labels, as `metadata.labels` holds them.
 pub type Labels = BTreeMap<String, String>;
 
+/// An object's `metadata.labels` (a value that is not text is no label: the API server refuses
+/// it).
+pub fn labels_of(object: &Value) -> Labels {
+    object["metadata"]["labels"]
+        .as_object()
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A label selector: every requirement must hold. Empty selects everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selector {

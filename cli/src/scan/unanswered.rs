@@ -155,30 +155,12 @@ fn needed(call: &CallbackRequest, object: &Value) -> String {
             };
             format!("the registry for image {image}{running} ({operation})")
         }
-        C::KubernetesGetResource {
-            api_version,
-            kind,
-            name,
-            namespace,
-            ..
-        } => {
-            let namespace = namespace
-                .as_deref()
-                .map(|n| format!("{n}/"))
-                .unwrap_or_default();
-            format!("the cluster for {api_version} {kind} {namespace}{name} ({operation})")
-        }
-        C::KubernetesListResourceNamespace {
-            api_version,
-            kind,
-            namespace,
-            ..
-        } => format!(
-            "the cluster for the {api_version} {kind} of namespace {namespace} ({operation})"
+        C::KubernetesGetResource { .. }
+        | C::KubernetesListResourceNamespace { .. }
+        | C::KubernetesListResourceAll { .. } => format!(
+            "the cluster for {} ({operation})",
+            cluster_object(call).unwrap_or_default()
         ),
-        C::KubernetesListResourceAll {
-            api_version, kind, ..
-        } => format!("the cluster for every {api_version} {kind} ({operation})"),
         C::DnsLookupHost { host } => format!("the network to look up {host} ({operation})"),
         C::KubernetesCanI { .. } | C::CryptoIsCertificateTrusted { .. } => {
             format!("the cluster ({operation})")

@@ -74,12 +74,12 @@ impl Format {
     }
 }
 
-/// Takes `-o` values for clap, which lists the formats in `--help`; they are read by
-/// [`Destination::parse`], whose error is the command's (`Error: …`, exit 2).
+/// Takes a value for clap as text and lists the values it knows, with their help, in `--help`;
+/// the command reads the text, so a wrong value is its error (`Error: …`, exit 2).
 #[derive(Clone, Copy, Debug)]
-pub struct FormatHelp;
+pub struct ListedValues(pub fn() -> Vec<(&'static str, &'static str)>);
 
-impl clap::builder::TypedValueParser for FormatHelp {
+impl clap::builder::TypedValueParser for ListedValues {
     type Value = String;
 
     fn parse_ref(
@@ -94,10 +94,18 @@ impl clap::builder::TypedValueParser for FormatHelp {
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(Format::ALL.iter().map(|(name, _, help)| {
-            clap::builder::PossibleValue::new(*name).help(*help)
+        Some(Box::new((self.0)().into_iter().map(|(name, help)| {
+            clap::builder::PossibleValue::new(name).help(help)
         })))
     }
+}
+
+/// The `-o` formats and what each is for.
+pub fn formats() -> Vec<(&'static str, &'static str)> {
+    Format::ALL
+        .iter()
+        .map(|(name, _, help)| (*name, *help))
+        .collect()
 }
 
 /// One `-o` value.
