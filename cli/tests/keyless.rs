@@ -232,9 +232,9 @@ fn scan_verifies_keyless_signatures_with_the_trust_config() {
         "{result:#}"
     );
     assert!(
-        result["message"]
+        result["findings"][0]["detail"]
             .as_str()
-            .unwrap()
+            .unwrap_or_default()
             .contains("not a tlog of the trust root"),
         "{result:#}"
     );
@@ -243,9 +243,9 @@ fn scan_verifies_keyless_signatures_with_the_trust_config() {
     assert_ne!(code, 0);
     assert_ne!(result["verdict"], "pass");
     assert!(
-        result["message"]
+        result["findings"][0]["detail"]
             .as_str()
-            .unwrap()
+            .unwrap_or_default()
             .contains("--sigstore-trust-config"),
         "{result:#}"
     );

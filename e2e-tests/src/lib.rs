@@ -94,6 +94,21 @@ pub fn kwctl_run(name: &str, request: &Value, settings: Value) -> AdmissionRespo
     .expect("run")
 }
 
+/// A rejection's message, then the details of every violation (the host's answers, trimmed),
+/// which the `violations` audit annotation keeps and the message leaves out, one per line.
+pub fn message_and_details(response: &AdmissionResponse) -> String {
+    let message = response
+        .status
+        .as_ref()
+        .and_then(|status| status.message.clone())
+        .unwrap_or_default();
+    let audit = serde_json::to_value(&response.audit_annotations).unwrap_or_default();
+    std::iter::once(message)
+        .chain(pci_testkit::violation_details(&audit))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Reads `policies/<policy>/test_data/<file>`.
 pub fn case_table(policy: &str, file: &str) -> CaseTable {
     let path = bundle().policy_dir(policy).join("test_data").join(file);

@@ -38,7 +38,9 @@ fn require_mode_rejects_every_unpinned_image() {
     assert!(!response.allowed);
     let message = response.status.and_then(|s| s.message).unwrap_or_default();
     assert!(
-        message.starts_with("image-digest rejected Pod default/web (PCI DSS 3.2): 2 violations:"),
+        message.starts_with(
+            "image-digest rejected Pod default/web: 2 violations in container \"c0\" and container \"c2\" (PCI DSS 3.2)"
+        ),
         "{message}"
     );
     assert!(message.contains("[digest] spec.containers[0].image (container \"c0\")"));
@@ -90,13 +92,23 @@ fn an_unreachable_registry_is_a_clear_rejection() {
     );
     assert!(!response.allowed);
     assert!(response.patch.is_none());
+    let audit = response
+        .audit_annotations
+        .as_ref()
+        .and_then(|a| a.get("violations").cloned())
+        .unwrap_or_default();
     let message = response.status.and_then(|s| s.message).unwrap_or_default();
     assert!(
-        message
-            .contains("cannot resolve \"nginx:1.25\" (docker.io/library/nginx:1.25) to a digest"),
+        message.contains(
+            "cannot resolve \"nginx:1.25\" to a digest: the registry is unreachable; tell the platform team"
+        ),
         "{message}"
     );
-    assert!(message.contains("connection refused"), "{message}");
+    assert!(!message.contains("connection refused"), "{message}");
+    assert!(
+        audit.contains("docker.io/library/nginx:1.25: ") && audit.contains("connection refused"),
+        "{audit}"
+    );
 }
 
 #[test]
@@ -112,7 +124,7 @@ fn a_moved_tag_warns_or_rejects() {
     assert_eq!(
         warned.warnings,
         Some(vec![format!(
-            "image-digest: container \"c0\": \"{image}\": tag 2.0 now points to {NEW}, the image pins {OLD}"
+            "image-digest: container \"c0\": \"{image}\": tag 2.0 has moved to another digest; pin the digest it points to now, or drop the tag (registry.corp.com/payments/api:2.0 now points to {NEW}, the image pins {OLD})"
         )])
     );
     let (rejected, _) = kwctl_run_replay(

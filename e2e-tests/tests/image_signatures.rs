@@ -80,7 +80,7 @@ fn every_verifier_trusts_distrusts_and_fails_closed_through_the_host() {
             "{session}: every recorded verification was asked for, in order"
         );
         assert!(!response.allowed, "{session}");
-        let message = response.status.and_then(|s| s.message).unwrap_or_default();
+        let message = e2e::message_and_details(&response);
         assert!(message.contains("2 violations"), "{session}: {message}");
         assert!(
             !message.contains("container \"c0\""),
@@ -181,10 +181,14 @@ fn an_answer_for_another_digest_is_rejected_naming_both() {
     assert!(!response.allowed);
     assert!(response.patch.is_none(), "nothing is pinned");
     let other = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
-    let message = response.status.and_then(|s| s.message).unwrap_or_default();
+    let message = e2e::message_and_details(&response);
+    assert!(
+        message.contains("the registry answered for another digest"),
+        "{message}"
+    );
     assert!(
         message.contains(&format!(
-            "(registry.corp.com/payments/api@{DIGEST}) fails rules[0] publicKeys: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {other}, not {DIGEST}"
+            "rules[0] publicKeys: registry.corp.com/payments/api@{DIGEST}: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {other}, not {DIGEST}"
         )),
         "{message}"
     );

@@ -117,7 +117,7 @@ fn lookups_that_find_nothing_or_fail_are_clear_rejections() {
         ),
         (
             "session-cde-class-error.yml",
-            "cannot look up RuntimeClass \"gvisor\": the server is currently unable to handle the request",
+            "cannot look up RuntimeClass \"gvisor\" (tell the platform team): the server is currently unable to handle the request",
         ),
         (
             "session-namespace-missing.yml",
@@ -125,7 +125,7 @@ fn lookups_that_find_nothing_or_fail_are_clear_rejections() {
         ),
         (
             "session-namespace-error.yml",
-            "cannot read namespace \"payments\": connection refused",
+            "cannot read namespace \"payments\" (tell the platform team): connection refused",
         ),
     ];
     for (session, expected) in cases {
@@ -186,9 +186,16 @@ fn windows_workloads_need_hyper_v() {
     assert!(!response.allowed);
     let text = response.message();
     assert!(
-        text.contains("(PCI DSS 9.2)")
-            && text.contains("process-isolated containers are not a security boundary"),
+        text.contains("process-isolated containers are not a security boundary"),
         "{text}"
+    );
+    assert!(
+        response
+            .warnings
+            .as_ref()
+            .is_some_and(|w| w.iter().any(|w| w.ends_with("(PCI DSS 9.2)"))),
+        "{:?}",
+        response.warnings
     );
 }
 

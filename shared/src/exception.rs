@@ -348,6 +348,11 @@ pub fn apply_exceptions(
                     "{policy}: exception #{index} waives {violation} (reason: {}{until})",
                     exception.reason
                 ));
+                if let Some(warning) = expiring_soon(policy, index, exception, now)
+                    && !report.warnings.contains(&warning)
+                {
+                    report.warnings.push(warning);
+                }
                 let mut entry = audit_entry(index, exception, &violation);
                 if let Naming::Through(former) = naming {
                     report.warnings.push(format!(
@@ -384,6 +389,25 @@ pub fn apply_exceptions(
         }
     }
     report
+}
+
+/// Days before its expiry from which an exception that waives says so on every admission.
+pub const EXPIRY_NOTICE_DAYS: i64 = 30;
+
+/// The warning of an exception expiring within [`EXPIRY_NOTICE_DAYS`], so the workload's owner
+/// fixes it or has the exception renewed before admissions start failing.
+fn expiring_soon(policy: &str, index: usize, exception: &Exception, now: Now) -> Option<String> {
+    let DateSetting(date) = exception.expires?;
+    let days = date.days_after(now.timestamp()?);
+    let when = match days {
+        0 => "today (its last day)".to_owned(),
+        1 => "tomorrow".to_owned(),
+        days if days <= EXPIRY_NOTICE_DAYS => format!("in {days} days"),
+        _ => return None,
+    };
+    Some(format!(
+        "{policy}: exception #{index} expires on {date} ({when}): fix the workload or have the exception renewed before then"
+    ))
 }
 
 /// True for an exception that applies in every namespace (`namespaces: ["*"]`).

@@ -14,7 +14,7 @@
 //! - [`update`]: what an UPDATE changed, and so what a policy enforces on it (one rule for all);
 //! - [`patch`]: edit the raw object surgically;
 //! - [`host_calls`]: the Kubewarden host capabilities a policy calls, and [`host_answers`]: their
-//!   answers remembered for one request.
+//!   answers remembered for one request; [`host_error`]: the host's errors in our words.
 
 pub mod api_versions;
 pub mod containers;
@@ -22,6 +22,7 @@ pub mod exception;
 pub mod glob;
 pub mod host_answers;
 pub mod host_calls;
+pub mod host_error;
 pub mod image_pattern;
 pub mod image_reference;
 pub mod input;

@@ -130,6 +130,7 @@ mod tests {
             container: None,
             message: "true".into(),
             pci: "3.1",
+            detail: None,
         });
         let response = outcome.into_response("pod-security", "Pod a");
         assert!(!response.accepted);

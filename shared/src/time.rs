@@ -152,6 +152,11 @@ impl Date {
     pub fn is_past(self, now: Timestamp) -> bool {
         now.0 >= (self.days_since_epoch() + 1) * 86_400
     }
+
+    /// Whole days from `now`'s day (UTC) to this date: 0 on the date itself.
+    pub fn days_after(self, now: Timestamp) -> i64 {
+        self.days_since_epoch() - now.0.div_euclid(86_400)
+    }
 }
 
 impl std::fmt::Display for Date {

@@ -80,11 +80,33 @@ impl<P: ImagePolicy> Policy for P {
     }
 }
 
+/// One reason to reject an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The control id.
+    pub control: &'static str,
+    /// What is wrong and what would pass, short: it leads the rejection message.
+    pub message: String,
+    /// What the message leaves out (the host's words, trimmed): audit annotation only.
+    pub detail: Option<String>,
+}
+
+impl Finding {
+    /// A finding without details.
+    pub fn new(control: &'static str, message: String) -> Self {
+        Self {
+            control,
+            message,
+            detail: None,
+        }
+    }
+}
+
 /// What an image policy concluded about one container's image.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageVerdict {
-    /// Reasons to reject: control id and explanation.
-    pub findings: Vec<(&'static str, String)>,
+    /// Reasons to reject.
+    pub findings: Vec<Finding>,
     /// Warnings for the user.
     pub warnings: Vec<String>,
     /// The image to write instead (e.g. pinned by digest), if any.
@@ -95,7 +117,7 @@ impl ImageVerdict {
     /// A verdict with one finding.
     pub fn finding(control: &'static str, message: String) -> Self {
         Self {
-            findings: vec![(control, message)],
+            findings: vec![Finding::new(control, message)],
             ..Self::default()
         }
     }
@@ -152,15 +174,16 @@ impl ImageJudge<'_> {
             }
             let verdict = judge(&container);
             let path = container.path().field("image");
-            let violation = |control, message| Violation {
+            let violation = |finding: Finding| Violation {
                 path: path.clone(),
-                control,
+                control: finding.control,
                 container: Some(container.name().to_owned()),
-                message,
+                message: finding.message,
                 pci: self.pci,
+                detail: finding.detail,
             };
-            for (control, message) in verdict.findings {
-                violations.push(violation(control, message));
+            for finding in verdict.findings {
+                violations.push(violation(finding));
             }
             warnings.extend(verdict.warnings);
             let Some(pinned) = verdict.pinned else {
@@ -170,7 +193,7 @@ impl ImageJudge<'_> {
             if review.keeps_running_image(&container) {
                 match self.decline_pin(&container, image, &pinned) {
                     Ok(warning) => warnings.push(warning),
-                    Err((control, message)) => violations.push(violation(control, message)),
+                    Err(finding) => violations.push(violation(finding)),
                 }
             } else {
                 warnings.push(format!(
@@ -222,7 +245,7 @@ impl ImageJudge<'_> {
         container: &ContainerRef<'_>,
         image: &str,
         pinned: &str,
-    ) -> Result<String, (&'static str, String)> {
+    ) -> Result<String, Finding> {
         let why = format!(
             "this UPDATE leaves it as it was, and rewriting it to \"{pinned}\" would restart the running container"
         );
@@ -232,7 +255,7 @@ impl ImageJudge<'_> {
                 self.name,
                 container.name()
             )),
-            Some(control) => Err((
+            Some(control) => Err(Finding::new(
                 control,
                 format!("\"{image}\" is not pinned by digest: {why}; pin it in the Pod spec"),
             )),

@@ -389,6 +389,21 @@ pub fn reported_violations(audit_annotations: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The `detail` of every violation in a response's `violations` audit annotation (the host's
+/// answers a message leaves out), in order; none when the annotation is absent.
+pub fn violation_details(audit_annotations: &Value) -> Vec<String> {
+    let Some(text) = audit_annotations.get("violations").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let entries: Vec<Value> = serde_json::from_str(text).unwrap_or_else(|e| {
+        panic!("the violations audit annotation is not a JSON array ({e}): {text}")
+    });
+    entries
+        .iter()
+        .filter_map(|entry| entry["detail"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,10 @@ pub struct Finding {
     #[serde(default)]
     pub container: Option<String>,
     pub message: String,
+    /// What the message leaves out: the host's answer (a registry's or Sigstore's error),
+    /// trimmed by the policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// The PCI guidance section, e.g. `3.1`.
     pub pci: String,
     /// The line of the field in the file, or of the nearest parent written there.

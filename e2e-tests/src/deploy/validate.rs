@@ -12,7 +12,7 @@ use crate::deploy::controller_rules::controller_violations;
 use crate::deploy::core_kinds::{core_kind, known_core_kinds};
 use crate::deploy::crds::{CrdCatalog, Lookup};
 use crate::deploy::findings::{Finding, Violation};
-use crate::deploy::metadata::metadata_violations;
+use crate::deploy::metadata::{Scope, metadata_violations};
 use crate::deploy::object::Object;
 
 /// Everything wrong with `object` on its own.
@@ -47,6 +47,16 @@ pub fn object_findings(object: &Object, crds: &[CrdCatalog]) -> Vec<Finding> {
                 metadata,
                 &FieldPath::root().field("metadata"),
                 core.scope,
+            ));
+        }
+    } else if is_prometheus_operator_kind(object.api_version(), object.kind()) {
+        // The optional monitoring components: their content is checked by xtask's tests
+        // (promtool, the metric names policy-server exports); here, their metadata.
+        if let Some(metadata) = object.value.get("metadata") {
+            violations.extend(metadata_violations(
+                metadata,
+                &FieldPath::root().field("metadata"),
+                Scope::Namespaced,
             ));
         }
     } else if !object.kind().is_empty() {
@@ -152,4 +162,9 @@ fn against(object: &Object, catalog: &CrdCatalog) -> Vec<Violation> {
             violations
         }
     }
+}
+
+/// The Prometheus Operator kinds `deploy/components/monitoring` and `service-monitor` ship.
+fn is_prometheus_operator_kind(api_version: &str, kind: &str) -> bool {
+    api_version == "monitoring.coreos.com/v1" && matches!(kind, "PrometheusRule" | "ServiceMonitor")
 }

@@ -1,7 +1,8 @@
 //! The verdict on one container image, and the pinned image when it is resolved.
 
+use pci_shared::host_error;
 use pci_shared::image_reference::{Digest, ImageReference};
-use pci_shared::workload_images::ImageVerdict;
+use pci_shared::workload_images::{Finding, ImageVerdict};
 
 use crate::lookup::{self, DigestLookup, Lookups};
 use crate::settings::{Mode, Settings, TagCheck};
@@ -29,7 +30,7 @@ pub fn check_image<L: DigestLookup>(
             lookups,
             &mut result,
         ),
-        None if settings.mode == Mode::Require => result.findings.push((
+        None if settings.mode == Mode::Require => result.findings.push(Finding::new(
             "digest",
             format!(
                 "\"{image}\" is not pinned by digest; pin it as {}@{}:<digest>",
@@ -52,7 +53,7 @@ fn check_pinned<L: DigestLookup>(
     result: &mut ImageVerdict,
 ) {
     if !settings.allows(digest.algorithm) {
-        result.findings.push((
+        result.findings.push(Finding::new(
             "digest",
             format!(
                 "\"{image}\" is pinned with {}; allowed algorithms: {}",
@@ -68,16 +69,34 @@ fn check_pinned<L: DigestLookup>(
     let tagged = reference.tagged_name();
     let problem = match lookup::manifest_digest::<L>(lookups, tagged.clone()) {
         Ok(current) if current == digest.to_string() => return,
-        Ok(current) => {
-            format!("\"{image}\": tag {tag} now points to {current}, the image pins {digest}")
-        }
-        Err(error) => format!("\"{image}\": cannot check what tag {tag} points to: {error}"),
+        Ok(current) => Finding {
+            control: "tagMatchesDigest",
+            message: format!(
+                "\"{image}\": tag {tag} has moved to another digest; pin the digest it points to now, or drop the tag"
+            ),
+            detail: Some(format!(
+                "{tagged} now points to {current}, the image pins {digest}"
+            )),
+        },
+        Err(error) => Finding {
+            control: "tagMatchesDigest",
+            message: format!(
+                "\"{image}\": cannot check what tag {tag} points to: {}",
+                host_error::classify(&error, &[image, &tagged, &digest.to_string()])
+                    .lookup_phrase()
+            ),
+            detail: Some(host_error::trimmed(&error)),
+        },
     };
     match settings.check_tag_matches_digest {
-        TagCheck::Reject => result.findings.push(("tagMatchesDigest", problem)),
-        _ => result
-            .warnings
-            .push(format!("image-digest: container \"{name}\": {problem}")),
+        TagCheck::Reject => result.findings.push(problem),
+        _ => result.warnings.push(format!(
+            "image-digest: container \"{name}\": {}{}",
+            problem.message,
+            problem
+                .detail
+                .map_or_else(String::new, |detail| format!(" ({detail})"))
+        )),
     }
 }
 
@@ -94,11 +113,15 @@ fn resolve<L: DigestLookup>(
             .map_err(|reason| format!("the host answered an invalid digest \"{text}\": {reason}"))
     });
     match resolved {
-        Err(error) => result.findings.push((
-            "resolve",
-            format!("cannot resolve \"{image}\" ({tagged}) to a digest: {error}"),
-        )),
-        Ok(digest) if !settings.allows(digest.algorithm) => result.findings.push((
+        Err(error) => result.findings.push(Finding {
+            control: "resolve",
+            message: format!(
+                "cannot resolve \"{image}\" to a digest: {}",
+                host_error::classify(&error, &[image, &tagged]).lookup_phrase()
+            ),
+            detail: Some(format!("{tagged}: {}", host_error::trimmed(&error))),
+        }),
+        Ok(digest) if !settings.allows(digest.algorithm) => result.findings.push(Finding::new(
             "resolve",
             format!(
                 "\"{image}\" resolves to a {} digest; allowed algorithms: {}",

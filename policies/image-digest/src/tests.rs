@@ -159,19 +159,22 @@ fn resolve_mode_fails_closed_naming_the_image_and_the_host_error() {
     assert!(!response.accepted);
     assert!(response.mutated_object.is_none());
     assert!(response.message.as_deref().is_some_and(|m| m.contains(
-        "[resolve] spec.template.spec.containers[0].image (container \"c0\"): cannot resolve \"registry.corp.com/down:1\" (registry.corp.com/down:1) to a digest: registry unreachable: connection refused"
+        "[resolve] spec.template.spec.containers[0].image (container \"c0\"): cannot resolve \"registry.corp.com/down:1\" to a digest: the registry is unreachable; tell the platform team"
     )), "{:?}", response.message);
+    let audit = &response.audit_annotations.as_ref().expect("audit")["violations"];
+    assert!(
+        audit.contains("registry.corp.com/down:1: registry unreachable: connection refused"),
+        "{audit}"
+    );
     answer("registry.corp.com/bad:1", Ok("sha256:XYZ"));
     let (response, _) = run(
         WorkloadKind::Pod,
         &["registry.corp.com/bad:1"],
         json!({"mode": "resolve"}),
     );
-    assert!(
-        response
-            .message
-            .is_some_and(|m| m.contains("the host answered an invalid digest \"sha256:XYZ\""))
-    );
+    assert!(response.audit_annotations.is_some_and(|a| {
+        a["violations"].contains("the host answered an invalid digest \\\"sha256:XYZ\\\"")
+    }));
 }
 
 #[test]
@@ -189,7 +192,7 @@ fn a_moved_tag_warns_or_rejects_as_configured() {
     assert_eq!(
         warn.warnings,
         Some(vec![format!(
-            "image-digest: container \"c0\": \"{image}\": tag 2.0 now points to {NEW}, the image pins {OLD}"
+            "image-digest: container \"c0\": \"{image}\": tag 2.0 has moved to another digest; pin the digest it points to now, or drop the tag (registry.corp.com/api:2.0 now points to {NEW}, the image pins {OLD})"
         )])
     );
     let (reject, _) = run(

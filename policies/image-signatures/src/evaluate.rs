@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use pci_shared::host_answers::HostAnswers;
+use pci_shared::host_error::{self, HostFailure};
 use pci_shared::image_reference::{Digest, ImageReference};
-use pci_shared::workload_images::ImageVerdict;
+use pci_shared::workload_images::{Finding, ImageVerdict};
 
 use crate::plan::{Check, RulePlan};
 use crate::settings::{Settings, Unmatched};
@@ -56,28 +57,29 @@ pub fn check_image<H: SignatureHost>(
     if rules.is_empty() {
         return unmatched(name, image, &reference, settings.unmatched_images);
     }
-    let digest = match digest_to_verify::<H>(&reference, answers) {
+    let digest = match digest_to_verify::<H>(image, &reference, answers) {
         Ok(digest) => digest,
-        Err(reason) => {
-            return ImageVerdict::finding(
-                "signature",
-                format!("\"{image}\" ({reference}): {reason}; no signature was checked"),
-            );
+        Err(finding) => {
+            return ImageVerdict {
+                findings: vec![finding],
+                ..ImageVerdict::default()
+            };
         }
     };
     let subject = format!("{}@{digest}", reference.name());
     let mut result = ImageVerdict::default();
     for index in rules {
-        let plan = settings.plan(index);
-        let outcome = plan
-            .map_err(str::to_owned)
-            .and_then(|plan| satisfy::<H>(&subject, &digest, plan, answers));
-        if let Err(reason) = outcome {
-            let verifier = plan.map_or("", |plan| plan.verifier);
-            result.findings.push((
-                "signature",
-                format!("\"{image}\" ({subject}) fails rules[{index}] {verifier}: {reason}"),
-            ));
+        let outcome = match settings.plan(index) {
+            Ok(plan) => satisfy::<H>(&subject, &digest, plan, answers)
+                .map_err(|failure| failure.finding(image, index, plan.verifier, &subject)),
+            Err(reason) => Err(Finding {
+                control: "signature",
+                message: format!("\"{image}\": rules[{index}] cannot be checked: {reason}"),
+                detail: None,
+            }),
+        };
+        if let Err(finding) = outcome {
+            result.findings.push(finding);
         }
     }
     if result.findings.is_empty() && settings.pin_digest && reference.digest().is_none() {
@@ -96,7 +98,7 @@ fn unmatched(
         Unmatched::Reject => ImageVerdict::finding(
             "unmatched",
             format!(
-                "\"{image}\" ({reference}) matches no signature rule, and unmatchedImages is reject"
+                "\"{image}\" ({reference}): no signature rule covers it; use an image a rule covers, or request an exception"
             ),
         ),
         Unmatched::Accept => ImageVerdict {
@@ -109,22 +111,95 @@ fn unmatched(
 }
 
 /// The one digest every rule is checked against: the pinned digest, or what the tag points to
-/// now (asked once per request).
+/// now (asked once per request). A failed lookup is the image's finding: no signature was
+/// checked.
 fn digest_to_verify<H: SignatureHost>(
+    image: &str,
     reference: &ImageReference,
     answers: &mut Answers,
-) -> Result<Digest, String> {
+) -> Result<Digest, Finding> {
     if let Some(digest) = reference.digest() {
         return Ok(digest.clone());
     }
     let tagged = reference.tagged_name();
+    let unresolved = |failure: HostFailure, detail: String| Finding {
+        control: "signature",
+        message: format!(
+            "cannot check the signature of \"{image}\": {}",
+            failure.lookup_phrase()
+        ),
+        detail: Some(format!("resolving {tagged}: {detail}")),
+    };
     let text = answers
         .digests
         .get_or_ask(tagged.clone(), |tagged| H::manifest_digest(tagged))
-        .map_err(|error| format!("cannot resolve {tagged} to the digest to verify: {error}"))?;
+        .map_err(|error| {
+            let failure = host_error::classify(&error, &[image, &tagged]);
+            unresolved(failure, host_error::trimmed(&error))
+        })?;
     Digest::parse(&text).map_err(|reason| {
-        format!("the host resolved {tagged} to an invalid digest \"{text}\": {reason}")
+        unresolved(
+            HostFailure::Other,
+            format!("the host answered an invalid digest \"{text}\": {reason}"),
+        )
     })
+}
+
+/// Why a rule is not satisfied, in our words, and the host's answers for the audit annotation.
+struct RuleFailure {
+    failure: Failure,
+    /// `k of n verified <digest>, r required; <check>: <host's words>; …`.
+    detail: String,
+}
+
+/// The kinds of [`RuleFailure`].
+enum Failure {
+    /// A verification answered for another digest than the image's.
+    OtherDigest,
+    /// Some checks verified, fewer than the threshold.
+    TooFew { verified: usize, required: usize },
+    /// What the host's errors say (the first transport failure, else the signatures' state).
+    Host(HostFailure),
+}
+
+impl RuleFailure {
+    /// The finding of `image` failing `rules[index]` (verifier `verifier`): what is wrong, what
+    /// would pass.
+    fn finding(self, image: &str, index: usize, verifier: &str, subject: &str) -> Finding {
+        let message = match self.failure {
+            Failure::OtherDigest => format!(
+                "\"{image}\": the registry answered for another digest; retry, or tell the platform team"
+            ),
+            Failure::TooFew { verified, required } => format!(
+                "\"{image}\": {verified} of {required} required signatures; add the others or request an exception"
+            ),
+            Failure::Host(HostFailure::NoSignature | HostFailure::NotFound) => {
+                format!("\"{image}\": not signed; sign it in your pipeline or request an exception")
+            }
+            Failure::Host(HostFailure::OtherSigner | HostFailure::TooFewSignatures) => format!(
+                "\"{image}\": not signed by the expected signer; sign it or request an exception"
+            ),
+            Failure::Host(
+                failure @ (HostFailure::Timeout
+                | HostFailure::Unreachable
+                | HostFailure::Unauthorized),
+            ) => format!(
+                "cannot check the signature of \"{image}\": {}",
+                failure.lookup_phrase()
+            ),
+            Failure::Host(HostFailure::Other) => format!(
+                "the signature of \"{image}\" could not be verified; the platform team has the host's answer"
+            ),
+        };
+        Finding {
+            control: "signature",
+            message,
+            detail: Some(format!(
+                "rules[{index}] {verifier}: {subject}: {}",
+                self.detail
+            )),
+        }
+    }
 }
 
 /// Counts the checks of `plan` whose signatures verify `digest` (`subject` is
@@ -135,11 +210,12 @@ fn satisfy<H: SignatureHost>(
     digest: &Digest,
     plan: &RulePlan,
     answers: &mut Answers,
-) -> Result<(), String> {
+) -> Result<(), RuleFailure> {
     let expected = digest.to_string();
     let mut verified: Vec<&str> = Vec::new();
     let mut not_verified = Vec::new();
     let mut other_digest = Vec::new();
+    let mut failures = Vec::new();
     for check in &plan.checks {
         if verified.len() >= plan.required {
             break;
@@ -150,7 +226,12 @@ fn satisfy<H: SignatureHost>(
                 "{}: the host verified {found}, not {expected}, and a signature of another digest does not count",
                 check.label
             )),
-            Err(reason) => not_verified.push(format!("{}: {reason}", check.label)),
+            Err(reason) => {
+                failures.push(host_error::classify(&reason, &[subject, &expected]));
+                let echoes = [(subject, "<image>"), (expected.as_str(), "<digest>")];
+                let said = host_error::trimmed_about(&reason, &echoes);
+                not_verified.push(format!("{}: {said}", check.label));
+            }
         }
     }
     if other_digest.is_empty() && verified.len() >= plan.required {
@@ -169,7 +250,28 @@ fn satisfy<H: SignatureHost>(
         reason.push_str("; ");
         reason.push_str(failure);
     }
-    Err(reason)
+    let transport = failures.iter().copied().filter(|failure| {
+        matches!(
+            failure,
+            HostFailure::Timeout | HostFailure::Unreachable | HostFailure::Unauthorized
+        )
+    });
+    let failure = if !other_digest.is_empty() {
+        Failure::OtherDigest
+    } else if let Some(first) = transport.min() {
+        Failure::Host(first)
+    } else if !verified.is_empty() {
+        Failure::TooFew {
+            verified: verified.len(),
+            required: plan.required,
+        }
+    } else {
+        Failure::Host(failures.into_iter().max().unwrap_or(HostFailure::Other))
+    };
+    Err(RuleFailure {
+        failure,
+        detail: reason,
+    })
 }
 
 /// The host's answer to one check of `subject`, asked once per request.

@@ -31,6 +31,15 @@ pub struct Check {
     pub request: VerifyRequest,
 }
 
+/// The verifiers a rule may set, by their settings name.
+const VERIFIERS: [&str; 5] = [
+    "publicKeys",
+    "keyless",
+    "keylessPrefix",
+    "githubActions",
+    "certificates",
+];
+
 const ONE_VERIFIER: &str =
     "set exactly one of publicKeys, keyless, keylessPrefix, githubActions, certificates";
 
@@ -47,36 +56,106 @@ pub fn compile(rule: &Rule) -> Result<RulePlan, String> {
     {
         return Err(format!("annotations has an empty key \"{key}\""));
     }
+    let named = rule.verifier.as_deref();
+    if let Some(name) = named.filter(|name| !VERIFIERS.contains(name)) {
+        return Err(format!(
+            "verifier \"{name}\" is not one of {}",
+            VERIFIERS.join(", ")
+        ));
+    }
+    // With a named verifier only its fields are read, and another verifier may only be left
+    // empty (a form's defaults, a cleared field): one filled in is refused, not ignored.
+    // Without a name, every verifier set counts.
+    if let Some(name) = named
+        && let Some(other) = filled_verifiers(rule)
+            .into_iter()
+            .find(|other| *other != name)
+    {
+        return Err(format!(
+            "verifier is {name}, but {other} is filled in too: clear {other}, or choose it as the verifier"
+        ));
+    }
+    let reads = |name: &str| named.is_none_or(|named| named == name);
     let mut plans = Vec::new();
-    if let Some(keys) = &rule.public_keys {
+    if let Some(keys) = rule.public_keys.as_ref().filter(|_| reads("publicKeys")) {
         plans.push(public_keys(&keys.keys, keys.threshold)?);
     }
-    if let Some(identities) = &rule.keyless {
+    if let Some(identities) = rule.keyless.as_ref().filter(|_| reads("keyless")) {
         plans.push(keyless(identities)?);
     }
-    if let Some(prefixes) = &rule.keyless_prefix {
+    if let Some(prefixes) = rule
+        .keyless_prefix
+        .as_ref()
+        .filter(|_| reads("keylessPrefix"))
+    {
         plans.push(keyless_prefix(prefixes)?);
     }
-    if let Some(github) = &rule.github_actions {
+    if let Some(github) = rule
+        .github_actions
+        .as_ref()
+        .filter(|_| reads("githubActions"))
+    {
         plans.push(github_actions(github)?);
     }
-    if let Some(certificates) = &rule.certificates {
+    if let Some(certificates) = rule.certificates.as_ref().filter(|_| reads("certificates")) {
         plans.push(certificate(certificates)?);
     }
     let (verifier, checks, required) = match plans.len() {
         1 => plans.remove(0),
-        0 => return Err(format!("sets no verifier; {ONE_VERIFIER}")),
+        0 => match named {
+            Some(name) => return Err(format!("verifier is {name}, but {name} is not set")),
+            None => return Err(format!("sets no verifier; {ONE_VERIFIER}")),
+        },
         n => return Err(format!("sets {n} verifiers; {ONE_VERIFIER}")),
     };
     Ok(RulePlan {
         verifier,
         checks,
         required,
-        annotations: rule.annotations.clone(),
+        // An empty map (a form's default) asks for nothing: the host is asked without one.
+        annotations: rule.annotations.clone().filter(|a| !a.is_empty()),
     })
 }
 
 type Compiled = (&'static str, Vec<Check>, usize);
+
+/// The verifiers of `rule` that hold anything: a key, an identity, an owner, a certificate.
+fn filled_verifiers(rule: &Rule) -> Vec<&'static str> {
+    let filled = [
+        (
+            "publicKeys",
+            rule.public_keys
+                .as_ref()
+                .is_some_and(|k| k.keys.iter().any(|t| !t.trim().is_empty())),
+        ),
+        (
+            "keyless",
+            rule.keyless.as_ref().is_some_and(|list| !list.is_empty()),
+        ),
+        (
+            "keylessPrefix",
+            rule.keyless_prefix
+                .as_ref()
+                .is_some_and(|list| !list.is_empty()),
+        ),
+        (
+            "githubActions",
+            rule.github_actions
+                .as_ref()
+                .is_some_and(|g| !g.owner.trim().is_empty()),
+        ),
+        (
+            "certificates",
+            rule.certificates
+                .as_ref()
+                .is_some_and(|c| !c.certificate.trim().is_empty()),
+        ),
+    ];
+    filled
+        .into_iter()
+        .filter_map(|(name, filled)| filled.then_some(name))
+        .collect()
+}
 
 /// Every key read into its SubjectPublicKeyInfo: a key written twice (however wrapped) is
 /// refused, and the threshold is bounded by the distinct keys. Each key is verified on its own.

@@ -11,6 +11,12 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
     pub images: Vec<PatternSetting>,
+    /// Which verifier the rule uses, as a form's select names it (`publicKeys`, `keyless`,
+    /// `keylessPrefix`, `githubActions`, `certificates`). Optional; when given, only that
+    /// verifier's fields are read, and the others a form leaves behind (it keeps the values of
+    /// fields it hides, and a cleared field is an empty string) are ignored.
+    #[serde(default)]
+    pub verifier: Option<String>,
     #[serde(default)]
     pub public_keys: Option<PublicKeys>,
     #[serde(default)]
@@ -30,6 +36,7 @@ pub struct Rule {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicKeys {
+    #[serde(default)]
     pub keys: Vec<String>,
     /// How many keys must verify (default: all).
     #[serde(default)]
@@ -56,6 +63,7 @@ pub struct KeylessPrefix {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubActions {
+    #[serde(default)]
     pub owner: String,
     #[serde(default)]
     pub repo: Option<String>,
@@ -65,6 +73,7 @@ pub struct GithubActions {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Certificates {
+    #[serde(default)]
     pub certificate: String,
     #[serde(default)]
     pub certificate_chain: Option<Vec<String>>,

@@ -125,6 +125,16 @@ fn violations(response: &ValidationResponse) -> Vec<String> {
     reported_violations(&serde_json::to_value(&response.audit_annotations).expect("json"))
 }
 
+/// The rejection message, then the details of every violation (the host's answers), which the
+/// audit annotation keeps and the message leaves out.
+fn message_and_details(response: &ValidationResponse) -> String {
+    let audit = serde_json::to_value(&response.audit_annotations).expect("json");
+    std::iter::once(response.message.clone().unwrap_or_default())
+        .chain(pci_testkit::violation_details(&audit))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn keys_rule(keys: &[&str], threshold: Option<usize>) -> Value {
     json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": keys, "threshold": threshold}}]})
 }
@@ -230,10 +240,14 @@ fn a_threshold_lets_keys_rotate() {
         &["registry.corp.com/api:1"],
         keys_rule(&[KEY_B, KEY_A], None),
     );
-    let message = all.message.unwrap_or_default();
+    let message = message_and_details(&all);
+    assert!(
+        message.contains("\"registry.corp.com/api:1\": 1 of 2 required signatures"),
+        "{message}"
+    );
     assert!(
         message.contains(&format!(
-            "(registry.corp.com/api@{DIGEST}) fails rules[0] publicKeys: 1 of 2 verified {DIGEST}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key d1af860e6757e4a8); publicKeys.keys[0] (ECDSA P-256 key "
+            "rules[0] publicKeys: registry.corp.com/api@{DIGEST}: 1 of 2 verified {DIGEST}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key d1af860e6757e4a8); publicKeys.keys[0] (ECDSA P-256 key "
         )) && message.ends_with("): no signature matches"),
         "{message}"
     );
@@ -261,13 +275,14 @@ fn every_matching_rule_must_pass_and_unmatched_images_fail_closed() {
             "unmatched spec.containers[2].image"
         ]
     );
-    let message = response.message.unwrap_or_default();
+    let message = message_and_details(&response);
     assert!(
-        message.contains(&format!("fails rules[1] githubActions: 0 of 1 verified {DIGEST}, 1 required; githubActions (other/*): no signature matches")),
+        message.contains(&format!("rules[1] githubActions: registry.corp.com/payments/api@{DIGEST}: 0 of 1 verified {DIGEST}, 1 required; githubActions (other/*): no signature matches")),
         "{message}"
     );
     assert!(
-        message.contains("\"nginx:1.25\" (docker.io/library/nginx:1.25) matches no signature rule"),
+        message
+            .contains("\"nginx:1.25\" (docker.io/library/nginx:1.25): no signature rule covers it"),
         "{message}"
     );
     let mut accept = settings;
@@ -341,10 +356,12 @@ fn every_verifier_trusts_and_distrusts(#[case] verifier: Value) {
         vec!["signature spec.jobTemplate.spec.template.spec.containers[0].image"]
     );
     let (down, _) = run(WorkloadKind::CronJob, &["down.corp.com/api:1"], settings);
+    let message = down.message.clone().unwrap_or_default();
     assert!(
-        down.message
-            .is_some_and(|m| m.contains("connection refused"))
+        message.contains("the registry is unreachable; tell the platform team"),
+        "{message}"
     );
+    assert!(message_and_details(&down).contains("connection refused"));
 }
 
 fn chain_file(name: &str) -> String {
@@ -363,6 +380,12 @@ fn a_chain_that_chains_is_accepted_in_any_order() {
 #[case::no_rules(json!({}), "rules must list at least one rule")]
 #[case::no_verifier(json!({"rules": [{"images": ["r.io/**"]}]}), "rules[0]: sets no verifier")]
 #[case::two_verifiers(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [KEY_A]}, "githubActions": {"owner": "corp"}}]}), "sets 2 verifiers")]
+#[case::named_verifier_not_set(json!({"rules": [{"images": ["r.io/**"], "verifier": "keyless"}]}), "rules[0]: verifier is keyless, but keyless is not set")]
+#[case::named_verifier_differs(json!({"rules": [{"images": ["r.io/**"], "verifier": "keyless", "githubActions": {"owner": "corp"}}]}), "verifier is keyless, but githubActions is filled in too: clear githubActions, or choose it as the verifier")]
+#[case::named_verifier_empty(json!({"rules": [{"images": ["r.io/**"], "verifier": "keyless", "githubActions": {"owner": ""}}]}), "verifier is keyless, but keyless is not set")]
+#[case::named_verifier_read_strictly(json!({"rules": [{"images": ["r.io/**"], "verifier": "githubActions", "githubActions": {"owner": ""}}]}), "githubActions.owner \"\" is not a GitHub name")]
+#[case::unnamed_empty_certificate(json!({"rules": [{"images": ["r.io/**"], "certificates": {"requireRekorBundle": true}}]}), "certificates.certificate")]
+#[case::unknown_verifier(json!({"rules": [{"images": ["r.io/**"], "verifier": "cosign", "githubActions": {"owner": "corp"}}]}), "verifier \"cosign\" is not one of publicKeys, keyless")]
 #[case::no_images(json!({"rules": [{"images": [], "publicKeys": {"keys": [KEY_A]}}]}), "rules[0]: images must list")]
 #[case::bad_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]}}]}), "rules[0]: publicKeys.keys[0] PEM PUBLIC KEY body is not one DER SEQUENCE")]
 #[case::certificate_as_key(json!({"rules": [{"images": ["r.io/**"], "publicKeys": {"keys": [CERT]}}]}), "is not a PEM PUBLIC KEY")]
@@ -390,6 +413,27 @@ fn settings_are_validated_precisely(#[case] settings: Value, #[case] expected: &
     assert!(error.contains(expected), "{error}");
 }
 
+/// A rule may name its verifier, as the Rancher form's select does: only that verifier is read,
+/// and what a form leaves empty in the others (its defaults, cleared fields) is ignored.
+#[test]
+fn a_rule_may_name_the_verifier_it_uses() {
+    let settings = json!({"rules": [{"images": ["r.io/**"], "verifier": "githubActions", "githubActions": {"owner": "corp"}}]});
+    assert!(read_settings::<crate::Exported>(&settings.to_string()).is_ok());
+    let leftovers = json!({"rules": [{"images": ["registry.corp.com/**"], "verifier": "publicKeys",
+        "publicKeys": {"keys": [KEY_A]}, "githubActions": {"owner": ""},
+        "certificates": {"certificateChain": []}, "keyless": [], "annotations": {}}]});
+    assert!(read_settings::<crate::Exported>(&leftovers.to_string()).is_ok());
+    let (response, _) = run(WorkloadKind::Pod, &["registry.corp.com/api:1.0"], leftovers);
+    assert!(response.accepted, "{:?}", response.message);
+    assert!(
+        calls()
+            .iter()
+            .all(|(_, request)| matches!(request, VerifyRequest::PublicKey(_))),
+        "only the named verifier is asked: {:?}",
+        calls()
+    );
+}
+
 /// Issue 17, case 1: with two keys and threshold 2, both keys are checked against the one digest
 /// the tag points to; a key that signed another digest does not count.
 #[test]
@@ -399,9 +443,9 @@ fn a_threshold_counts_signatures_of_one_digest() {
         &["registry.corp.com/moved/api:1.0"],
         keys_rule(&[KEY_A, KEY_B], Some(2)),
     );
-    let message = response.message.unwrap_or_default();
+    let message = message_and_details(&response);
     assert!(
-        message.contains(&format!("\"registry.corp.com/moved/api:1.0\" (registry.corp.com/moved/api@{MOVED}) fails rules[0] publicKeys: 1 of 2 verified {MOVED}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key ")),
+        message.contains(&format!("rules[0] publicKeys: registry.corp.com/moved/api@{MOVED}: 1 of 2 verified {MOVED}, 2 required; verified: publicKeys.keys[1] (ECDSA P-256 key ")),
         "{message}"
     );
     assert!(
@@ -437,9 +481,11 @@ fn every_rule_is_satisfied_by_the_same_digest() {
         violations(&response),
         ["signature spec.containers[0].image"]
     );
-    let message = response.message.unwrap_or_default();
+    let message = message_and_details(&response);
     assert!(
-        message.contains(&format!("(registry.corp.com/moved/api@{MOVED}) fails rules[0] publicKeys: 0 of 1 verified {MOVED}")),
+        message.contains(&format!(
+            "rules[0] publicKeys: registry.corp.com/moved/api@{MOVED}: 0 of 1 verified {MOVED}"
+        )),
         "{message}"
     );
     assert!(!message.contains("rules[1]"), "rules[1] holds: {message}");
@@ -460,9 +506,13 @@ fn a_pinned_digest_is_the_one_verified_and_compared() {
     let liar =
         json!({"rules": [{"images": ["liar.corp.com/**"], "publicKeys": {"keys": [KEY_A]}}]});
     let (lied, _) = run(WorkloadKind::Pod, &["liar.corp.com/api:1.0"], liar);
-    let message = lied.message.unwrap_or_default();
+    let message = message_and_details(&lied);
     assert!(
-        message.contains(&format!("(liar.corp.com/api@{DIGEST}) fails rules[0] publicKeys: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {MOVED}, not {DIGEST}")),
+        message.contains("the registry answered for another digest"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("rules[0] publicKeys: liar.corp.com/api@{DIGEST}: 0 of 1 verified {DIGEST}, 1 required; publicKeys.keys[0] (ECDSA P-256 key d1af860e6757e4a8): the host verified {MOVED}, not {DIGEST}")),
         "{message}"
     );
     assert!(lied.mutated_object.is_none());

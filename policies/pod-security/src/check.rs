@@ -197,6 +197,7 @@ impl<'a> Findings<'a> {
             container,
             message,
             pci: self.check.pci,
+            detail: None,
         });
     }
 }

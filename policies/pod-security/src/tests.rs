@@ -56,9 +56,9 @@ fn knob_table() {
 
 /// The Rancher form (questions-ui.yml) sends every question's default: each one on its own must
 /// judge every control case without settings (restricted, latest: the form's own level) as if
-/// it were left out, so a user who never touches a field gets the level and nothing else. (The
-/// list defaults are the restricted level's values; at baseline, or with `allowedHostPaths`,
-/// the user widens them, and what they refuse is named under their own control.)
+/// it were left out, so a user who never touches a field gets the level and nothing else —
+/// except the defaults that are the PCI recommendation and stricter than the level
+/// ([`STRICTER_THAN_THE_LEVEL`]): with them, whatever the level refuses is still refused.
 #[test]
 fn every_default_of_the_form_judges_like_no_setting() {
     let questions: Value =
@@ -93,6 +93,15 @@ fn every_default_of_the_form_judges_like_no_setting() {
             let request = case.request(&table.base);
             let with_default = run(&request, settings.clone());
             let without = run(&request, json!({}));
+            if STRICTER_THAN_THE_LEVEL.contains(&setting.as_str()) {
+                assert!(
+                    without.accepted || !with_default.accepted,
+                    "case {:?}: the form's default {setting}: {default} admits what the level refuses",
+                    case.name
+                );
+                compared += 1;
+                continue;
+            }
             assert_eq!(
                 (with_default.accepted, &with_default.message),
                 (without.accepted, &without.message),
@@ -104,6 +113,10 @@ fn every_default_of_the_form_judges_like_no_setting() {
     }
     assert!(compared > 500, "only {compared} comparisons");
 }
+
+/// The form's defaults that are `pci.yml`'s recommendation and stricter than the restricted
+/// level: no added capability at all (not even NET_BIND_SERVICE), and drop ALL at any level.
+const STRICTER_THAN_THE_LEVEL: [&str; 2] = ["allowedCapabilities", "requiredDropCapabilities"];
 
 fn check_table(table: &CaseTable) {
     table.check(|payload| evaluate::<PodSecurity>(payload, NOW));
@@ -124,11 +137,15 @@ fn a_rejection_names_every_violation_with_container_value_and_allowed_values() {
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "pod-security rejected Pod default/web (PCI DSS 3.1): 3 violations: \
-             [privileged] spec.containers[0].securityContext.privileged (container \"app\"): true; allowed: false or unset; \
-             [capabilities_baseline] spec.containers[1].securityContext.capabilities.add[0] (container \"side\"): adds NET_ADMIN; \
-             allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT; \
-             [hostNamespaces] spec.hostNetwork: true; allowed: false or unset"
+            "pod-security rejected Pod default/web: 3 violations in container \"app\", container \"side\" and the object (PCI DSS 3.1); \
+             fix each as its line says, or request an exception:\n\
+             - [privileged] spec.containers[0].securityContext.privileged (container \"app\"): true; allowed: false or unset\n\
+             - [capabilities_baseline] spec.containers[1].securityContext.capabilities.add[0] (container \"side\"): adds NET_ADMIN; \
+             allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT\n\
+             - [hostNamespaces] spec.hostNetwork: true; allowed: false or unset\n\
+             https://github.com/pci-policies/pci-policies/blob/main/docs/controls/privileged.md, \
+             https://github.com/pci-policies/pci-policies/blob/main/docs/controls/capabilities_baseline.md, \
+             https://github.com/pci-policies/pci-policies/blob/main/docs/controls/hostNamespaces.md"
         )
     );
     assert_eq!(response.warnings.as_ref().map(Vec::len), Some(3));
@@ -252,10 +269,11 @@ fn a_capability_only_allowed_by_settings_is_accepted_with_a_warning() {
     respelled["containers"][0]["securityContext"]["capabilities"]["add"] = json!(["cap_net_raw"]);
     let response = run(&pod(respelled), settings);
     assert!(
-        response.message.as_deref().is_some_and(|m| m.ends_with(
+        response.message.as_deref().is_some_and(|m| m.contains(
             "[capabilities_restricted] spec.containers[0].securityContext.capabilities.add[0] (container \"app\"): \
              adds cap_net_raw; allowed: NET_BIND_SERVICE, and NET_RAW by the settings \
-             (names are compared exactly, as Pod Security Admission does: write NET_RAW for cap_net_raw)"
+             (names are compared exactly, as Pod Security Admission does: write NET_RAW for cap_net_raw)\n\
+             https://"
         )),
         "{:?}",
         response.message

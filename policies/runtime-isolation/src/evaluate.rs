@@ -114,6 +114,7 @@ pub fn relabelled_into_high_risk<C: ClusterLookup>(
             "this UPDATE makes the running Pod high-risk (its labels or annotations now match settings.highRisk), but a Pod's runtimeClassName cannot change: delete the Pod and create it again in {boundary}"
         ),
         pci,
+        detail: None,
     })
 }
 
@@ -130,6 +131,7 @@ fn push(
         container: None,
         message,
         pci,
+        detail: None,
     });
 }
 
@@ -167,7 +169,9 @@ fn is_high_risk<C: ClusterLookup>(
     match C::get("v1", "Namespace", namespace) {
         Ok(Lookup::Found(object)) => Ok(selector.matches(&labels(&object))),
         Ok(Lookup::Missing) => Err(format!("namespace \"{namespace}\" does not exist")),
-        Err(error) => Err(format!("cannot read namespace \"{namespace}\": {error}")),
+        Err(error) => Err(format!(
+            "cannot read namespace \"{namespace}\" (tell the platform team): {error}"
+        )),
     }
 }
 
@@ -190,7 +194,9 @@ fn handler<C: ClusterLookup>(class: &str) -> Result<String, String> {
             .map(str::to_owned)
             .ok_or_else(|| format!("RuntimeClass \"{class}\" has no handler")),
         Ok(Lookup::Missing) => Err(format!("RuntimeClass \"{class}\" does not exist")),
-        Err(error) => Err(format!("cannot look up RuntimeClass \"{class}\": {error}")),
+        Err(error) => Err(format!(
+            "cannot look up RuntimeClass \"{class}\" (tell the platform team): {error}"
+        )),
     }
 }
 
@@ -288,6 +294,7 @@ fn refuse_host_process(workload: &Workload, judgement: &mut Judgement) {
                 container: Some(container.name().to_owned()),
                 message: HOST_PROCESS.into(),
                 pci: PCI_WINDOWS,
+                detail: None,
             });
         }
     }

@@ -7,7 +7,7 @@
 //! pinned by digest alone has no tag.
 
 use pci_shared::glob::glob;
-use pci_shared::workload_images::ImageVerdict;
+use pci_shared::workload_images::{Finding, ImageVerdict};
 
 use crate::settings::Settings;
 
@@ -18,7 +18,15 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         Err(verdict) => return verdict,
     };
     let image = image.unwrap_or_default();
-    let shown = || format!("\"{image}\" ({reference})");
+    // The normalised reference only when it says more than the image as written.
+    let normalised = reference.to_string();
+    let shown = || {
+        if normalised == image {
+            format!("\"{image}\"")
+        } else {
+            format!("\"{image}\" ({normalised})")
+        }
+    };
     let mut findings = Vec::new();
     if let Some(entry) = settings
         .registries
@@ -26,7 +34,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         .iter()
         .find(|e| e.0.matches(&reference))
     {
-        findings.push((
+        findings.push(Finding::new(
             "registries",
             format!("{}: registry entry \"{}\" is denied", shown(), entry.0),
         ));
@@ -37,7 +45,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         .iter()
         .find(|e| e.0.matches(&reference))
     {
-        findings.push((
+        findings.push(Finding::new(
             "images",
             format!("{}: image pattern \"{}\" is denied", shown(), entry.0),
         ));
@@ -60,7 +68,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         } else {
             "registries"
         };
-        findings.push((
+        findings.push(Finding::new(
             control,
             format!(
                 "{} is not from a trusted source; allowed: {}",
@@ -77,7 +85,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         } else {
             ""
         };
-        findings.push((
+        findings.push(Finding::new(
             "tags",
             format!(
                 "{}: tag \"{tag}\" is denied by \"{}\"{implied}",

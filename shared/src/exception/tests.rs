@@ -16,6 +16,7 @@ fn violation(control: &'static str, container: Option<&str>) -> Violation {
         container: container.map(str::to_owned),
         message: "m".into(),
         pci: "3.1",
+        detail: None,
     }
 }
 
@@ -413,4 +414,35 @@ fn an_expiring_exception_waives_nothing_when_the_clock_cannot_be_read() {
         .remaining
         .is_empty()
     );
+}
+
+#[test]
+fn an_exception_expiring_within_thirty_days_says_so_when_it_waives() {
+    let expiring = |date: &str| {
+        exceptions(&format!(
+            r#"[{{"controls":["privileged"],"namespaces":["kube-system"],"reason":"r","expires":"{date}"}}]"#
+        ))
+    };
+    let today = pci_shared_date(NOW);
+    let in_days = |days: i64| {
+        crate::time::Date::from_days_since_epoch(today.days_since_epoch() + days).to_string()
+    };
+    for (days, says) in [(0, "today"), (1, "tomorrow"), (30, "in 30 days")] {
+        let report = run(&expiring(&in_days(days)), violation("privileged", None));
+        assert!(report.remaining.is_empty());
+        let notice = report
+            .warnings
+            .iter()
+            .find(|w| w.contains("expires on"))
+            .unwrap_or_else(|| panic!("{days} days: {:?}", report.warnings));
+        assert!(notice.contains(says), "{notice}");
+    }
+    let later = run(&expiring(&in_days(31)), violation("privileged", None));
+    assert!(!later.warnings.iter().any(|w| w.contains("expires on")));
+}
+
+/// The day `now` falls on.
+fn pci_shared_date(now: Now) -> crate::time::Date {
+    let seconds = now.timestamp().expect("a readable clock").0;
+    crate::time::Date::from_days_since_epoch(seconds.div_euclid(86_400))
 }

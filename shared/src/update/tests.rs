@@ -238,6 +238,7 @@ fn settle_reports_what_is_not_enforced_and_drops_mutations_of_unchanged_workload
             container: container.map(str::to_owned),
             message: "true".into(),
             pci: "3.1",
+            detail: None,
         });
     }
     let mut unchanged = review(

@@ -12,25 +12,27 @@ use super::policy::PolicySources;
 /// `docs/pci-dss.yml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Mapping {
-    standard: String,
-    sections: Vec<Section>,
+pub struct Mapping {
+    pub standard: String,
+    pub sections: Vec<Section>,
 }
 
+/// One guidance section and the PCI DSS requirements it supports.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Section {
-    id: String,
-    title: String,
-    requirements: Vec<Requirement>,
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub requirements: Vec<Requirement>,
 }
 
+/// One PCI DSS requirement, and why the section supports it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Requirement {
-    id: String,
-    basis: String,
-    why: String,
+pub struct Requirement {
+    pub id: String,
+    pub basis: String,
+    pub why: String,
 }
 
 /// The JSON text, from the mapping's text and the policies.

@@ -1,9 +1,10 @@
 //! `make generate`: the files made from the policies' sources, checked in and kept current —
 //! Artifact Hub packages, the Kustomize bundle `deploy/` and the flat manifests of the same
-//! objects, the PCI evidence matrix, the fuzz targets and the README's policy table.
+//! objects, the PCI evidence matrix, the control pages rejections link to, the fuzz targets and the README's policy table.
 //! The tests fail when a checked-in file differs from what the sources give.
 
 pub mod artifacthub;
+pub mod control_pages;
 pub mod controls;
 pub mod deploy;
 pub mod fuzz_targets;
@@ -87,6 +88,7 @@ pub fn files(root: &Path, now: &str) -> Result<Vec<GeneratedFile>> {
         path: "docs/pci-controls.json".into(),
         contents: controls::controls_json(&mapping, &policies)?,
     });
+    files.extend(control_pages::files(&mapping, &policies)?);
     let names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
     files.extend(fuzz_targets::files(&names));
     let readme =

@@ -134,6 +134,14 @@ pub struct ControlDoc {
     pub pci: String,
     /// What it checks, in one line.
     pub what: String,
+    /// How a developer fixes a violation (`docs/controls/<id>.md`); without it the page says
+    /// to change the field the rejection names as its line says.
+    #[serde(default)]
+    pub fix: Option<String>,
+    /// The settings that move the control (its page lists them); without it, the settings the
+    /// policy recommends for the control's PCI section.
+    #[serde(default)]
+    pub settings: Option<Vec<String>>,
 }
 
 /// Why a setting has its recommended value.

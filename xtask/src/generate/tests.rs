@@ -50,6 +50,7 @@ fn rancher_faults(question: &serde_yaml::Value, depth: usize, faults: &mut Vec<S
     let kind = question["type"].as_str().unwrap_or_default();
     let known = [
         "string",
+        "multiline",
         "boolean",
         "int",
         "enum",
@@ -80,7 +81,10 @@ fn rancher_faults(question: &serde_yaml::Value, depth: usize, faults: &mut Vec<S
     }
     for nested in ["sequence_questions", "subquestions"] {
         for child in question[nested].as_sequence().into_iter().flatten() {
-            if depth >= 1 {
+            // kubewarden-ui renders a list of objects inside a list item as a YAML editor whose
+            // first item its own questions' defaults make: one level more, and only that.
+            let yaml_editor = depth == 1 && kind == "sequence[" && nested == "sequence_questions";
+            if depth >= 1 && !yaml_editor {
                 faults.push(format!("{variable}: nested deeper than one level"));
             }
             rancher_faults(child, depth + 1, faults);

@@ -76,6 +76,10 @@ pub fn render(results: &ScanResults, colour: bool) -> String {
                 "          line {:<5} [{}] {}{container}: {}",
                 finding.line, finding.control, finding.path, finding.message
             );
+            // The host's answer (a registry's or Sigstore's error): in CI, the reader runs it.
+            if let Some(detail) = &finding.detail {
+                let _ = writeln!(out, "                     host: {detail}");
+            }
         }
         for waiver in &outcome.waivers {
             let state = if waiver.expired {

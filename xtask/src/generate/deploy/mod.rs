@@ -1,14 +1,15 @@
 //! `deploy/`, the Kustomize bundle: `base/` (the PolicyServer, its RBAC, PodDisruptionBudget
-//! and verification config, every policy and group), the `monitor` and `protect` overlays and
-//! the `system-namespaces` Component, generated from `deploy/bundle.yml` (hand-written), the
-//! module lock `deploy/modules.yaml`, the policies' sources and `groups/`. `deploy/README.md`
-//! and `deploy/examples/` are hand-written.
+//! and verification config, every policy and group), the `monitor` and `protect` overlays, the
+//! `system-namespaces` Component and the optional `monitoring` and `service-monitor` Components,
+//! generated from `deploy/bundle.yml` (hand-written), the module lock `deploy/modules.yaml`, the
+//! policies' sources and `groups/`. `deploy/README.md` and `deploy/examples/` are hand-written.
 
 pub mod base;
 pub mod bundle;
 pub mod fields;
 pub mod kustomize;
 pub mod lock;
+pub mod monitoring;
 pub mod policy_server;
 pub mod rbac;
 pub mod system;
@@ -27,6 +28,9 @@ pub fn files(
 ) -> Result<Vec<GeneratedFile>> {
     let base = base::files(sources, Rollout::Protect, module)?;
     let listed: Vec<String> = base.iter().map(|file| file.path.clone()).collect();
+    let system_file = "pod-security-system.yaml";
+    let system_manifest = system::manifest(sources.bundle, sources.policies, module)?;
+    let monitoring = monitoring::files(sources.bundle, &base, &system_manifest)?;
     let mut files: Vec<GeneratedFile> = base
         .into_iter()
         .map(|file| GeneratedFile {
@@ -54,15 +58,15 @@ pub fn files(
             "# The PCI deployment: every policy and group in protect mode, failing closed (what pci.yml says,\n# written out so an overlay built on this one states it). The system namespaces' baseline policy\n# (components/system-namespaces) protects too, keeping deploy/bundle.yml's failurePolicy.\n",
         )?,
     });
-    let system_file = "pod-security-system.yaml";
     files.push(GeneratedFile {
         path: format!("deploy/components/system-namespaces/{system_file}"),
-        contents: system::manifest(sources.bundle, sources.policies, module)?,
+        contents: system_manifest,
     });
     files.push(GeneratedFile {
         path: "deploy/components/system-namespaces/kustomization.yaml".into(),
         contents: kustomize::system_component(system_file)?,
     });
+    files.extend(monitoring);
     Ok(files)
 }
 

@@ -17,7 +17,7 @@ use crate::generate::{group, manifests};
 use crate::workspace;
 
 /// The objects `kubectl kustomize dir` renders.
-fn render(dir: &Path) -> Vec<Value> {
+pub(super) fn render(dir: &Path) -> Vec<Value> {
     let output = Command::new("kubectl")
         .arg("kustomize")
         .arg(dir)
@@ -81,6 +81,8 @@ fn every_kustomization_under_deploy_renders() {
         rendered,
         [
             ("base".to_owned(), 14),
+            ("components/monitoring".to_owned(), 2),
+            ("components/service-monitor".to_owned(), 1),
             ("components/system-namespaces".to_owned(), 1),
             ("examples/organisation".to_owned(), 15),
             ("overlays/monitor".to_owned(), 15),
