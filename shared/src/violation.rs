@@ -118,7 +118,7 @@ impl Violations {
         )
     }
 
-    /// Where the violations are: `container "a", container "b" and the object` (a field outside any container).
+    /// Where the violations are: `container "a", container "b" and the pod` (a field outside any container).
     fn places(&self) -> String {
         let mut places: Vec<String> = Vec::new();
         let mut outside = false;
@@ -134,7 +134,7 @@ impl Violations {
             }
         }
         if outside {
-            places.push("the object".to_owned());
+            places.push("the pod".to_owned());
         }
         match places.split_last() {
             Some((last, [])) => last.clone(),
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(violations.len(), 3);
         assert_eq!(
             violations.rejection_message("pod-security", "Pod ns/web"),
-            "pod-security rejected Pod ns/web: 3 violations in container \"a\", container \"b\" and the object (PCI DSS 3.1); fix each as its line says, or request an exception:\n\
+            "pod-security rejected Pod ns/web: 3 violations in container \"a\", container \"b\" and the pod (PCI DSS 3.1); fix each as its line says, or request an exception:\n\
              - [privileged] spec.containers[2].securityContext.privileged (container \"a\"): true, allowed: false or unset\n\
              - [privileged] spec.containers[10].securityContext.privileged (container \"b\"): true, allowed: false or unset\n\
              - [hostNamespaces] spec.hostPID: true, allowed: false or unset\n\

@@ -137,7 +137,7 @@ fn a_rejection_names_every_violation_with_container_value_and_allowed_values() {
     assert_eq!(
         response.message.as_deref(),
         Some(
-            "pod-security rejected Pod default/web: 3 violations in container \"app\", container \"side\" and the object (PCI DSS 3.1); \
+            "pod-security rejected Pod default/web: 3 violations in container \"app\", container \"side\" and the pod (PCI DSS 3.1); \
              fix each as its line says, or request an exception:\n\
              - [privileged] spec.containers[0].securityContext.privileged (container \"app\"): true; allowed: false or unset\n\
              - [capabilities_baseline] spec.containers[1].securityContext.capabilities.add[0] (container \"side\"): adds NET_ADMIN; \

@@ -71,7 +71,7 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
         findings.push(Finding::new(
             control,
             format!(
-                "{} is not from a trusted source; allowed: {}",
+                "{}: untrusted source; allowed: {}",
                 shown(),
                 allowed_summary(settings)
             ),
@@ -100,16 +100,10 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
     }
 }
 
+/// The allowed registries, then the allowed image globs (a registry has no `/`-separated
+/// repository, an image glob has).
 fn allowed_summary(settings: &Settings) -> String {
-    let registries = settings
-        .registries
-        .allow
-        .iter()
-        .map(|e| format!("registry {}", e.0));
-    let images = settings
-        .images
-        .allow
-        .iter()
-        .map(|e| format!("image {}", e.0));
+    let registries = settings.registries.allow.iter().map(|e| e.0.to_string());
+    let images = settings.images.allow.iter().map(|e| e.0.to_string());
     registries.chain(images).collect::<Vec<_>>().join(", ")
 }

@@ -45,7 +45,7 @@ fn the_message_names_each_container_its_normalised_reference_and_the_reason() {
         Some(
             "trusted-registries rejected Pod default/p: 3 violations in container \"web\" and container \"bad\" (PCI DSS 3.3); \
              fix each as its line says, or request an exception:\n\
-             - [registries] spec.containers[0].image (container \"web\"): \"nginx\" (docker.io/library/nginx:latest) is not from a trusted source; allowed: registry registry.corp.com\n\
+             - [registries] spec.containers[0].image (container \"web\"): \"nginx\" (docker.io/library/nginx:latest): untrusted source; allowed: registry.corp.com\n\
              - [tags] spec.containers[0].image (container \"web\"): \"nginx\" (docker.io/library/nginx:latest): tag \"latest\" is denied by \"latest\" (no tag and no digest means latest)\n\
              - [reference] spec.containers[2].image (container \"bad\"): \"Registry.corp.com/App:1\" is not a valid image reference: repository \"App\" must be lowercase\n\
              https://github.com/pci-policies/pci-policies/blob/main/docs/controls/registries.md, \
