@@ -38,17 +38,16 @@ impl HostFailure {
     }
 }
 
-/// Classifies a host error text. The host's text echoes what it was asked about (the image
-/// reference, its digest), which a pod's author writes: each of `echoes` is removed before the
-/// text is read, so an image named `…/timeout-proxy` or a digest holding `401` cannot steer the
-/// class. Transport failures come first: a timed-out signature read says "error sending
-/// request" too, and is a timeout.
-pub fn classify(raw: &str, echoes: &[&str]) -> HostFailure {
-    let mut text = cleaned(raw);
-    for echo in echoes.iter().filter(|echo| !echo.is_empty()) {
-        text = text.replace(echo, "<image>");
-    }
-    let text = text.to_ascii_lowercase();
+/// What the host repeats of the question (the image reference, its digest), and the short name
+/// it is written as instead (`<image>`, `<digest>`).
+pub type Echo<'a> = (&'a str, &'a str);
+
+/// Classifies a host error text. The host's text echoes what it was asked about, which a pod's
+/// author writes: each echo is taken out before the text is read, so an image named
+/// `…/timeout-proxy` or a digest holding `401` cannot steer the class. Transport failures come
+/// first: a timed-out signature read says "error sending request" too, and is a timeout.
+pub fn classify(raw: &str, echoes: &[Echo<'_>]) -> HostFailure {
+    let text = without_echoes(cleaned(raw), echoes).to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|needle| text.contains(needle));
     if has(&[
         "timed out",
@@ -162,13 +161,10 @@ pub fn trimmed(raw: &str) -> String {
     trimmed_about(raw, &[])
 }
 
-/// [`trimmed`], each echo (what the caller already states: the image, its digest) written as
-/// its short name (`<image>`, `<digest>`), so the host's reason fits before the cut.
-pub fn trimmed_about(raw: &str, echoes: &[(&str, &str)]) -> String {
-    let mut text = cleaned(raw);
-    for (echo, name) in echoes.iter().filter(|(echo, _)| !echo.is_empty()) {
-        text = text.replace(echo, name);
-    }
+/// [`trimmed`], each echo (what the caller already states) written as its short name, so the
+/// host's reason fits before the cut.
+pub fn trimmed_about(raw: &str, echoes: &[Echo<'_>]) -> String {
+    let text = without_echoes(cleaned(raw), echoes);
     if text.is_empty() {
         return "(the host gave no reason)".to_owned();
     }
@@ -180,6 +176,13 @@ pub fn trimmed_about(raw: &str, echoes: &[(&str, &str)]) -> String {
         cut -= 1;
     }
     format!("{}…", &text[..cut])
+}
+
+fn without_echoes(mut text: String, echoes: &[Echo<'_>]) -> String {
+    for (echo, name) in echoes.iter().filter(|(echo, _)| !echo.is_empty()) {
+        text = text.replace(echo, name);
+    }
+    text
 }
 
 /// The first line of a stack trace: Rust's (`Stack backtrace:`, as anyhow and a panic print
@@ -299,9 +302,15 @@ mod tests {
     fn the_echoed_image_does_not_steer_the_class() {
         let image = "registry.corp.com/payments/timeout-proxy-401-404-not-found:1.0";
         let raw = format!("Host error: no signatures found for image: {image} ");
-        assert_eq!(classify(&raw, &[image]), HostFailure::NoSignature);
+        assert_eq!(
+            classify(&raw, &[(image, "<image>")]),
+            HostFailure::NoSignature
+        );
         let digest = "sha256:4014044014040000000000000000000000000000000000000000000000000000";
         let raw = format!("Image verification failed: missing signatures for r/i@{digest}");
-        assert_eq!(classify(&raw, &[digest]), HostFailure::OtherSigner);
+        assert_eq!(
+            classify(&raw, &[(digest, "<digest>")]),
+            HostFailure::OtherSigner
+        );
     }
 }

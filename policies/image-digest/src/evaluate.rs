@@ -82,8 +82,15 @@ fn check_pinned<L: DigestLookup>(
             control: "tagMatchesDigest",
             message: format!(
                 "\"{image}\": cannot check what tag {tag} points to: {}",
-                host_error::classify(&error, &[image, &tagged, &digest.to_string()])
-                    .lookup_phrase()
+                host_error::classify(
+                    &error,
+                    &[
+                        (image, "<image>"),
+                        (&tagged, "<image>"),
+                        (&digest.to_string(), "<digest>")
+                    ]
+                )
+                .lookup_phrase()
             ),
             detail: Some(host_error::trimmed(&error)),
         },
@@ -117,7 +124,8 @@ fn resolve<L: DigestLookup>(
             control: "resolve",
             message: format!(
                 "cannot resolve \"{image}\" to a digest: {}",
-                host_error::classify(&error, &[image, &tagged]).lookup_phrase()
+                host_error::classify(&error, &[(image, "<image>"), (&tagged, "<image>")])
+                    .lookup_phrase()
             ),
             detail: Some(format!("{tagged}: {}", host_error::trimmed(&error))),
         }),

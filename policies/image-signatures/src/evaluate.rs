@@ -134,7 +134,7 @@ fn digest_to_verify<H: SignatureHost>(
         .digests
         .get_or_ask(tagged.clone(), |tagged| H::manifest_digest(tagged))
         .map_err(|error| {
-            let failure = host_error::classify(&error, &[image, &tagged]);
+            let failure = host_error::classify(&error, &[(image, "<image>"), (&tagged, "<image>")]);
             unresolved(failure, host_error::trimmed(&error))
         })?;
     Digest::parse(&text).map_err(|reason| {
@@ -227,8 +227,8 @@ fn satisfy<H: SignatureHost>(
                 check.label
             )),
             Err(reason) => {
-                failures.push(host_error::classify(&reason, &[subject, &expected]));
                 let echoes = [(subject, "<image>"), (expected.as_str(), "<digest>")];
+                failures.push(host_error::classify(&reason, &echoes));
                 let said = host_error::trimmed_about(&reason, &echoes);
                 not_verified.push(format!("{}: {said}", check.label));
             }

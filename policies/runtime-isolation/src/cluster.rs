@@ -32,14 +32,14 @@ impl ClusterLookup for HostCluster {
     }
 }
 
-/// A host error that says the object does not exist is `Missing`; any other is an error, in the
-/// host's words without its wrappers or a stack trace ([`pci_shared::host_error::trimmed`]).
+/// A host error that says the object does not exist is `Missing` (read on the whole text); any
+/// other is an error, in the host's words without its wrappers or a stack trace
+/// ([`pci_shared::host_error::trimmed`]).
 pub fn classify(message: &str) -> Result<Lookup, String> {
-    let message = pci_shared::host_error::trimmed(message);
     if message.contains("not found") || message.contains("NotFound") {
         Ok(Lookup::Missing)
     } else {
-        Err(message)
+        Err(pci_shared::host_error::trimmed(message))
     }
 }
 

@@ -103,6 +103,21 @@ fn an_explicitly_allowed_sandbox_is_accepted() {
     assert!(run(pod(Some("kata")), json!({"pci": "cde"})).accepted);
 }
 
+/// The rejection's warning names the PCI section, its message says `why` and links the control's
+/// page.
+fn assert_rejected_for(response: &ValidationResponse, pci: &str, control: &str, why: &str) {
+    let warned = response.warnings.as_ref().is_some_and(|w| {
+        w.first()
+            .is_some_and(|w| w.ends_with(&format!("(PCI DSS {pci})")))
+    });
+    assert!(warned, "{:?}", response.warnings);
+    let message = response.message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains(&format!("docs/controls/{control}.md")) && message.contains(why),
+        "{message}"
+    );
+}
+
 #[test]
 fn high_risk_without_a_sandbox_is_rejected_with_the_pci_reason() {
     let response = run(pod(None), json!({"pci": "cde"}));
@@ -110,17 +125,11 @@ fn high_risk_without_a_sandbox_is_rejected_with_the_pci_reason() {
         violations(&response),
         vec!["runtimeClass spec.template.spec.runtimeClassName"]
     );
-    assert!(
-        response
-            .warnings
-            .as_ref()
-            .is_some_and(|w| w[0].ends_with("(PCI DSS 9.1)"))
-    );
-    assert!(
-        response
-            .message
-            .is_some_and(|m| m.contains("runtimeClass.md")
-                && m.contains("not on the shared host kernel; allowed: gvisor, kata"))
+    assert_rejected_for(
+        &response,
+        "9.1",
+        "runtimeClass",
+        "not on the shared host kernel; allowed: gvisor, kata",
     );
     let response = run(pod(Some("runc")), json!({"pci": "cde"}));
     assert!(
@@ -276,17 +285,11 @@ fn windows_needs_hyper_v_and_refuses_host_process() {
         violations(&by_os),
         vec!["windowsIsolation spec.template.spec.runtimeClassName"]
     );
-    assert!(
-        by_os
-            .warnings
-            .as_ref()
-            .is_some_and(|w| w[0].ends_with("(PCI DSS 9.2)"))
-    );
-    assert!(
-        by_os
-            .message
-            .is_some_and(|m| m.contains("windowsIsolation.md")
-                && m.contains("process-isolated containers are not a security boundary"))
+    assert_rejected_for(
+        &by_os,
+        "9.2",
+        "windowsIsolation",
+        "process-isolated containers are not a security boundary",
     );
     let by_selector = windows(
         Some("gvisor"),
