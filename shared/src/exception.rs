@@ -52,8 +52,7 @@ pub struct Exception {
 }
 
 /// An image glob in the settings, validated while the settings are read.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Debug)]
 pub struct PatternSetting(pub ImagePattern);
 
 impl TryFrom<String> for PatternSetting {
@@ -63,9 +62,10 @@ impl TryFrom<String> for PatternSetting {
     }
 }
 
+crate::validated_string!(PatternSetting);
+
 /// A `YYYY-MM-DD` date in the settings, validated while the settings are read.
-#[derive(Clone, Copy, Debug, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug)]
 pub struct DateSetting(pub Date);
 
 impl TryFrom<String> for DateSetting {
@@ -74,6 +74,8 @@ impl TryFrom<String> for DateSetting {
         Date::parse(&value).map(Self)
     }
 }
+
+crate::validated_string!(DateSetting);
 
 /// Checks a list of exceptions against the controls a policy knows: every refused exception is
 /// named, each with its first problem, so old settings are fixed in one pass.

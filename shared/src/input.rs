@@ -174,29 +174,6 @@ pub fn from_json_str<'a, T: Deserialize<'a>>(
     serde_json::from_str(text).map_err(|error| located(text, context, &error))
 }
 
-/// Like [`from_json_str`], for small documents whose types validate values themselves (settings
-/// with `try_from` fields): such errors carry no position, so on failure the text is read again
-/// while tracking the path.
-pub fn from_json_str_tracked<T: DeserializeOwned>(
-    context: &'static str,
-    text: &str,
-) -> Result<T, InputError> {
-    serde_json::from_str(text).map_err(|error| {
-        if error.line() > 0 && !error.is_data() {
-            return located(text, context, &error);
-        }
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Err(tracked) => InputError {
-                path: tracked.path().to_string(),
-                message: strip_position(&tracked.inner().to_string()),
-                context,
-            },
-            Ok(_) => located(text, context, &error),
-        }
-    })
-}
-
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),

@@ -39,6 +39,7 @@ pub mod response;
 pub mod selector;
 pub mod time;
 pub mod update;
+pub mod validated;
 pub mod violation;
 pub mod workload;
 pub mod workload_images;

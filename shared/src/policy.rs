@@ -18,7 +18,7 @@ use wapc_guest::{CallResult, register_function};
 
 use crate::api_versions;
 use crate::exception::{Exception, validate_exceptions};
-use crate::input::{InputError, check_depth, from_json_str_tracked};
+use crate::input::{InputError, check_depth, from_json_str};
 use crate::request::{AdmissionRequest, ValidationPayload};
 use crate::response::{Outcome, ValidationResponse};
 use crate::time::Now;
@@ -86,7 +86,7 @@ pub fn read_settings<P: Policy>(json: &str) -> Result<P::Settings, String> {
     }
     check_depth("settings", json).map_err(|error| error.to_string())?;
     let settings: P::Settings =
-        from_json_str_tracked("settings", json).map_err(|error| match error.path.as_str() {
+        from_json_str("settings", json).map_err(|error| match error.path.as_str() {
             "" | "." => error.message,
             path => format!("{path}: {}", error.message),
         })?;

@@ -6,8 +6,7 @@ use pci_shared::policy::PolicySettings;
 use serde::Deserialize;
 
 /// What to do with an image that has no digest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
     /// Reject it.
     #[default]
@@ -17,8 +16,7 @@ pub enum Mode {
 }
 
 /// What to do when an image's tag no longer points to its digest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TagCheck {
     /// Do not ask the host.
     #[default]
@@ -42,6 +40,8 @@ impl TryFrom<String> for Mode {
     }
 }
 
+pci_shared::validated_string!(Mode);
+
 impl TryFrom<String> for TagCheck {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
@@ -55,6 +55,8 @@ impl TryFrom<String> for TagCheck {
         }
     }
 }
+
+pci_shared::validated_string!(TagCheck);
 
 /// The policy settings.
 #[derive(Clone, Debug, Deserialize)]
@@ -78,8 +80,7 @@ impl Default for Settings {
 }
 
 /// A digest algorithm name, validated while the settings are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AlgorithmSetting(pub DigestAlgorithm);
 
 impl TryFrom<String> for AlgorithmSetting {
@@ -90,6 +91,8 @@ impl TryFrom<String> for AlgorithmSetting {
         })
     }
 }
+
+pci_shared::validated_string!(AlgorithmSetting);
 
 impl Settings {
     /// True when images pinned with `algorithm` are accepted.

@@ -38,8 +38,7 @@ impl Default for Settings {
 }
 
 /// What to do with an image no rule covers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Unmatched {
     /// Fail closed.
     #[default]
@@ -57,6 +56,8 @@ impl TryFrom<String> for Unmatched {
         }
     }
 }
+
+pci_shared::validated_string!(Unmatched);
 
 impl Settings {
     /// What `rules[index]` asks of the host, compiled (and checked) on first use: settings are

@@ -2,11 +2,8 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-
 /// A Pod Security Standards level.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Baseline,
     #[default]
@@ -26,6 +23,8 @@ impl TryFrom<String> for Level {
     }
 }
 
+pci_shared::validated_string!(Level);
+
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -36,8 +35,7 @@ impl fmt::Display for Level {
 }
 
 /// A Kubernetes minor version (`v1.N`) whose Pod Security Standards the policy applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version {
     minor: u16,
 }
@@ -90,6 +88,8 @@ impl TryFrom<String> for Version {
         Self::parse(&text)
     }
 }
+
+pci_shared::validated_string!(Version);
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

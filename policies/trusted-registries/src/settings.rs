@@ -44,8 +44,7 @@ pub struct TagFilter {
 }
 
 /// A registry entry, validated while the settings are read.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Debug)]
 pub struct RegistryEntry(pub RegistryPattern);
 
 impl TryFrom<String> for RegistryEntry {
@@ -55,9 +54,10 @@ impl TryFrom<String> for RegistryEntry {
     }
 }
 
+pci_shared::validated_string!(RegistryEntry);
+
 /// An image glob, validated while the settings are read.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Debug)]
 pub struct ImageEntry(pub ImagePattern);
 
 impl TryFrom<String> for ImageEntry {
@@ -67,9 +67,10 @@ impl TryFrom<String> for ImageEntry {
     }
 }
 
+pci_shared::validated_string!(ImageEntry);
+
 /// A tag glob (`latest`, `*-rc*`), validated while the settings are read.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Debug)]
 pub struct TagEntry(pub String);
 
 impl TryFrom<String> for TagEntry {
@@ -89,6 +90,8 @@ impl TryFrom<String> for TagEntry {
         }
     }
 }
+
+pci_shared::validated_string!(TagEntry);
 
 impl Settings {
     /// True when some list is configured.

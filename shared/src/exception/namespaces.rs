@@ -5,8 +5,6 @@
 //! and images or containers only narrow it within them. `["*"]` (every namespace) stays
 //! possible, but is said aloud wherever it waives something.
 
-use serde::Deserialize;
-
 /// The one entry that means every namespace.
 pub const EVERY_NAMESPACE: &str = "*";
 
@@ -14,8 +12,7 @@ pub const EVERY_NAMESPACE: &str = "*";
 const MAX_NAME_LENGTH: usize = 63;
 
 /// Where an exception applies, as its `namespaces` setting.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Vec<String>")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Namespaces {
     /// `["*"]`: every namespace, and requests that name none (cluster-scoped or hand-written):
     /// any namespace's author can claim the exception.
@@ -71,6 +68,8 @@ impl TryFrom<Vec<String>> for Namespaces {
         Ok(Self::Only(names))
     }
 }
+
+crate::validated_list!(Namespaces);
 
 /// True when `name` can name a namespace (an RFC 1123 label, as Kubernetes requires).
 fn is_namespace_name(name: &str) -> bool {

@@ -14,8 +14,7 @@ use std::fmt;
 use serde::Deserialize;
 
 /// How a user or group id is constrained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdRule {
     MustRunAs,
     MayRunAs,
@@ -37,6 +36,8 @@ impl TryFrom<String> for IdRule {
         }
     }
 }
+
+pci_shared::validated_string!(IdRule);
 
 impl fmt::Display for IdRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+
+use serde::de::{self, SeqAccess, Visitor, value::SeqAccessDeserializer};
 use serde::{Deserialize, Deserializer};
 
 use super::fargate::FargateProfile;
@@ -11,20 +14,35 @@ use super::settings::{Os, Placement, RequiredToleration};
 
 /// Reads `isolatedPlacements` (serde `deserialize_with`). Each entry is read from a JSON value,
 /// so the form's reader is compiled once, not once per deserializer the settings go through
-/// (a smaller module).
+/// (a smaller module). The entries are converted inside the list's visitor, so an error is
+/// placed at the list and names `isolatedPlacements` ([`pci_shared::validated`]).
 pub fn read_placements<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<Placement>, D::Error> {
-    let entries = Vec::<serde_json::Value>::deserialize(deserializer)?;
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            PlacementForm::deserialize(entry)
-                .map(Placement::from)
-                .map_err(|error| serde::de::Error::custom(format!("[{index}]: {error}")))
-        })
-        .collect()
+    struct Entries;
+
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<Placement>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<Placement>, A::Error> {
+            let entries = Vec::<serde_json::Value>::deserialize(SeqAccessDeserializer::new(seq))?;
+            entries
+                .into_iter()
+                .enumerate()
+                .map(|(index, entry)| {
+                    PlacementForm::deserialize(entry)
+                        .map(Placement::from)
+                        .map_err(|error| de::Error::custom(format!("[{index}]: {error}")))
+                })
+                .collect()
+        }
+    }
+
+    deserializer.deserialize_seq(Entries)
 }
 
 /// A placement as written: a preset, and fields that replace the preset's.
