@@ -37,6 +37,8 @@ mod record;
 #[cfg(feature = "live")]
 mod sbom;
 mod scan_bench;
+#[cfg(all(test, feature = "generate"))]
+mod settings_paths;
 mod variants;
 mod workspace;
 

@@ -8,7 +8,7 @@ use pci_shared::exception::Exception;
 use crate::placement::Placement;
 use pci_shared::policy::PolicySettings;
 use pci_shared::selector::LabelSelector;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// The policy settings.
@@ -102,6 +102,13 @@ impl<'de> Deserialize<'de> for HighRisk {
                         "\"{other}\" is not \"all\" or a selector object"
                     ))),
                 }
+            }
+
+            /// A list is refused once it is read, so the error is placed at `highRisk`, not at
+            /// its first entry.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<HighRisk, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
             }
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<HighRisk, A::Error> {

@@ -14,11 +14,26 @@ pub struct SeLinuxStrategy {
 }
 
 /// The rule of `seLinux`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SeLinuxRule {
     MustRunAs,
     RunAsAny,
 }
+
+impl TryFrom<String> for SeLinuxRule {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "MustRunAs" => Ok(Self::MustRunAs),
+            "RunAsAny" => Ok(Self::RunAsAny),
+            other => Err(format!(
+                "unknown variant `{other}`, expected `MustRunAs` or `RunAsAny`"
+            )),
+        }
+    }
+}
+
+pci_shared::validated_string!(SeLinuxRule);
 
 /// `seLinux.seLinuxOptions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
