@@ -34,6 +34,7 @@ pub mod patch;
 pub mod path;
 pub mod pod;
 pub mod policy;
+pub mod profile_annotations;
 pub mod request;
 pub mod response;
 pub mod selector;

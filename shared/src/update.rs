@@ -25,17 +25,13 @@ use crate::containers::{ContainerKind, ContainerRef};
 use crate::input::InputError;
 use crate::json_span::value_at;
 use crate::pod::Container;
+use crate::profile_annotations::{
+    APPARMOR_CONTAINER_PREFIX, SECCOMP_CONTAINER_PREFIX, SECCOMP_POD,
+};
 use crate::request::{AdmissionRequest, Operation};
 use crate::response::Outcome;
 use crate::violation::Violations;
 use crate::workload::{Workload, WorkloadKind};
-
-/// The Pod-wide seccomp annotation (deprecated, still compared as Pod Security Admission did).
-pub const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-/// Prefix of the per-container seccomp annotation (`…/<container name>`).
-pub const SECCOMP_CONTAINER_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
-/// Prefix of the per-container AppArmor annotation (`…/<container name>`).
-pub const APPARMOR_CONTAINER_ANNOTATION: &str = "container.apparmor.security.beta.kubernetes.io/";
 
 /// The subresource through which `kubectl debug` adds ephemeral containers: the one Pod
 /// subresource that carries a pod spec change.
@@ -200,11 +196,8 @@ fn pod_update_scope(new: &Workload, old: &Workload) -> Scope {
     let annotation_changed = |key: &str| annotations.get(key) != old_annotations.get(key);
     let container_changed = |container: &Container, old: &Container| {
         container.image != old.image
-            || annotation_changed(&format!("{SECCOMP_CONTAINER_ANNOTATION}{}", container.name))
-            || annotation_changed(&format!(
-                "{APPARMOR_CONTAINER_ANNOTATION}{}",
-                container.name
-            ))
+            || annotation_changed(&format!("{SECCOMP_CONTAINER_PREFIX}{}", container.name))
+            || annotation_changed(&format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name))
     };
     let list_changed = |kind: ContainerKind| {
         let (list, old_list) = (kind.list_in(&new.spec), kind.list_in(&old.spec));
@@ -214,9 +207,7 @@ fn pod_update_scope(new: &Workload, old: &Workload) -> Scope {
                 .zip(old_list)
                 .any(|(container, old)| container_changed(container, old))
     };
-    if annotation_changed(SECCOMP_POD_ANNOTATION)
-        || ContainerKind::ALL.into_iter().any(list_changed)
-    {
+    if annotation_changed(SECCOMP_POD) || ContainerKind::ALL.into_iter().any(list_changed) {
         Scope::Full
     } else {
         Scope::Unchanged(Unchanged::PodMetadata)

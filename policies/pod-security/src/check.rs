@@ -5,22 +5,24 @@
 //! applies. A restricted implementation may override baseline checks it supersedes, so a field
 //! is reported once. Each check lives in its own file under `checks/`; [`crate::registry`] lists
 //! them.
+//!
+//! A check is pure, as Pod Security Admission's are: it reads the pod and the version, never
+//! the settings, and reports [`Finding`]s. What the settings allow beyond the standard or add to
+//! it is the organisation's layer's ([`crate::psp`]).
 
 use pci_shared::containers::{ContainerRef, all_containers};
 use pci_shared::path::FieldPath;
-use pci_shared::pod::PodSpec;
-use pci_shared::violation::{Violation, Violations};
+use pci_shared::pod::{PodSpec, SeLinuxOptions, Volume};
+use pci_shared::violation::Violation;
 use pci_shared::workload::Workload;
 
-use crate::capabilities;
 use crate::level::{Level, Version};
-use crate::settings::Settings;
 
 /// The PCI guidance the checks serve: 3.1, workload security.
 pub const PCI_REFERENCE: &str = "3.1";
 
 /// A check implementation: reads the pod, reports what it finds.
-pub type CheckFn = fn(&PodContext<'_>, &mut Findings<'_>);
+pub type CheckFn = for<'a> fn(&PodContext<'a>, &mut Findings<'_, 'a>);
 
 /// One implementation of a check, valid from `minimum` on.
 pub struct VersionedCheck {
@@ -69,32 +71,18 @@ impl Check {
     }
 }
 
-/// What a check reads: the workload, the settings that tune it, and what is derived from the
-/// settings once per request (normalised capability names).
+/// What a check reads: the workload and the version of the standard, nothing else (the
+/// settings are the organisation's layer's: [`crate::psp`]).
 pub struct PodContext<'a> {
     pub workload: &'a Workload,
-    pub settings: &'a Settings,
-    /// `allowedCapabilities`, normalised (`cap_net_raw` is `NET_RAW`).
-    pub allowed_capabilities: Option<Vec<String>>,
-    /// `requiredDropCapabilities`, normalised.
-    pub required_drops: Vec<String>,
-    /// `defaultAddCapabilities`, normalised: containers may add them.
-    pub default_adds: Vec<String>,
+    /// The Kubernetes version whose standard applies.
+    pub version: Version,
 }
 
 impl<'a> PodContext<'a> {
     /// The context of one evaluation.
-    pub fn new(workload: &'a Workload, settings: &'a Settings) -> Self {
-        let normalised = |names: &[String]| -> Vec<String> {
-            names.iter().map(|n| capabilities::normalize(n)).collect()
-        };
-        Self {
-            workload,
-            settings,
-            allowed_capabilities: settings.allowed_capabilities.as_deref().map(normalised),
-            required_drops: normalised(settings.required_drop_capabilities.as_slice()),
-            default_adds: normalised(settings.default_add_capabilities.as_slice()),
-        }
+    pub fn new(workload: &'a Workload, version: Version) -> Self {
+        Self { workload, version }
     }
 
     /// The pod spec.
@@ -112,48 +100,76 @@ impl<'a> PodContext<'a> {
         all_containers(&self.workload.spec, &self.workload.spec_path)
     }
 
-    /// The setting that lets containers add capability `name` (compared verbatim):
-    /// `defaultAddCapabilities` or `allowedCapabilities` (a name or `*`), if any.
-    pub fn capability_setting_allowing(&self, name: &str) -> Option<&'static str> {
-        if self.default_adds.iter().any(|c| c == name) {
-            return Some("defaultAddCapabilities");
-        }
-        self.allowed_capabilities
-            .as_deref()
-            .is_some_and(|list| list.iter().any(|c| c == name || c == capabilities::ANY))
-            .then_some("allowedCapabilities")
-    }
-
     /// True for a Windows pod, exempt from some restricted checks from v1.25.
     pub fn is_windows(&self) -> bool {
         self.workload.spec.is_windows()
     }
 }
 
-/// Collects one check's violations and notes.
-pub struct Findings<'a> {
-    check: &'a Check,
-    violations: &'a mut Violations,
-    notes: &'a mut Vec<String>,
+/// What a check found at a field: the value the organisation's layer judges when its settings
+/// allow more than the standard ([`crate::psp::widen`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Found<'a> {
+    /// Nothing a setting can allow.
+    Fixed,
+    /// `privileged: true`.
+    Privileged,
+    /// `hostNetwork`, `hostPID` or `hostIPC` set to `true` (the field's name).
+    HostNamespace(&'static str),
+    /// `allowPrivilegeEscalation` not `false` (its value).
+    Escalation(Option<bool>),
+    /// A `capabilities.add` entry beyond the level.
+    Capability(&'a str),
+    /// A hostPath volume.
+    HostPath(&'a Volume),
+    /// A host port.
+    HostPort(i32),
+    /// A volume of a source the level does not allow.
+    VolumeSource(&'a Volume, &'a str),
+    /// A user id 0.
+    RootUser,
+    /// `runAsNonRoot` not `true`.
+    NonRoot,
+    /// SELinux options breaking the standard (one finding per bad field of that object).
+    SeLinux(&'a SeLinuxOptions),
+    /// A profile annotation (key, value).
+    Annotation(&'a str, &'a str),
+    /// A seccomp or AppArmor profile `type`.
+    Profile(&'a str),
+    /// A container without a seccomp profile, in a pod without an allowed one.
+    ProfileUnset,
+    /// A sysctl outside the safe set.
+    Sysctl(&'a str),
+    /// A `procMount` other than `Default`.
+    ProcMount(&'a str),
 }
 
-impl<'a> Findings<'a> {
-    /// Findings of `check`, collected into `violations` and `notes`.
-    pub fn new(
-        check: &'a Check,
-        violations: &'a mut Violations,
-        notes: &'a mut Vec<String>,
-    ) -> Self {
-        Self {
-            check,
-            violations,
-            notes,
-        }
+/// One finding: the violation as the standard words it, and what was found.
+pub struct Finding<'a> {
+    pub violation: Violation,
+    pub found: Found<'a>,
+}
+
+/// Collects one check's findings.
+pub struct Findings<'f, 'a> {
+    control: &'static str,
+    found: &'f mut Vec<Finding<'a>>,
+}
+
+impl<'f, 'a> Findings<'f, 'a> {
+    /// Findings of control `control`, collected into `found`.
+    pub fn new(control: &'static str, found: &'f mut Vec<Finding<'a>>) -> Self {
+        Self { control, found }
     }
 
     /// A violation of a pod-level field.
     pub fn pod(&mut self, path: FieldPath, message: impl Into<String>) {
-        self.push(path, None, message.into());
+        self.pod_found(Found::Fixed, path, message);
+    }
+
+    /// A violation of a pod-level field, with what was found there.
+    pub fn pod_found(&mut self, found: Found<'a>, path: FieldPath, message: impl Into<String>) {
+        self.push(found, path, None, message.into());
     }
 
     /// A violation of a field of `container`.
@@ -163,41 +179,38 @@ impl<'a> Findings<'a> {
         path: FieldPath,
         message: impl Into<String>,
     ) {
-        self.push(path, Some(container.name().to_owned()), message.into());
+        self.container_found(container, Found::Fixed, path, message);
     }
 
-    /// Something the user should know that is not a violation.
-    pub fn note(&mut self, message: String) {
-        self.notes.push(message);
-    }
-
-    /// The warning for what a setting allows beyond the level: `pod-security: container "app"
-    /// is privileged, allowed by privileged: true beyond the baseline level`.
-    pub fn beyond_level(
+    /// A violation of a field of `container`, with what was found there.
+    pub fn container_found(
         &mut self,
-        pod: &PodContext<'_>,
-        container: Option<&ContainerRef<'_>>,
-        what: impl std::fmt::Display,
-        setting: &str,
+        container: &ContainerRef<'_>,
+        found: Found<'a>,
+        path: FieldPath,
+        message: impl Into<String>,
     ) {
-        let subject = match container {
-            Some(container) => format!("container \"{}\"", container.name()),
-            None => "the pod".to_owned(),
-        };
-        self.notes.push(format!(
-            "pod-security: {subject} {what}, allowed by {setting} beyond the {} level",
-            pod.settings.level
-        ));
+        let name = Some(container.name().to_owned());
+        self.push(found, path, name, message.into());
     }
 
-    fn push(&mut self, path: FieldPath, container: Option<String>, message: String) {
-        self.violations.push(Violation {
-            path,
-            control: self.check.id,
-            container,
-            message,
-            pci: self.check.pci,
-            detail: None,
+    fn push(
+        &mut self,
+        found: Found<'a>,
+        path: FieldPath,
+        container: Option<String>,
+        message: String,
+    ) {
+        self.found.push(Finding {
+            violation: Violation {
+                path,
+                control: self.control,
+                container,
+                message,
+                pci: PCI_REFERENCE,
+                detail: None,
+            },
+            found,
         });
     }
 }

@@ -48,7 +48,10 @@ impl Policy for PodSecurity {
         };
         let (edited, mutated) = apply_defaults(request, &review, settings)?;
         let workload = edited.as_ref().unwrap_or(&review.workload);
-        let (violations, notes) = registry::evaluate(workload, settings);
+        // pod → the standard → the organisation's layer → exceptions → the response.
+        let findings = registry::evaluate(workload, settings.level, settings.version);
+        let pod = check::PodContext::new(workload, settings.version);
+        let (violations, notes) = psp::apply(findings, pod, settings);
         let namespace = request.namespace.as_deref();
         let mut report = apply_to_workload(
             Self::NAME,
@@ -59,7 +62,7 @@ impl Policy for PodSecurity {
             namespace,
             now,
         );
-        registry::drop_repeated_knob_findings(&mut report.remaining);
+        psp::drop_repeated_knob_findings(&mut report.remaining);
         let mut outcome = Outcome::from_exceptions(report);
         outcome.warnings.extend(notes);
         outcome.mutated = mutated;

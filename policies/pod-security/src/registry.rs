@@ -1,11 +1,10 @@
-//! The registry: every check in one list, sorted by id, and the evaluation of the checks a
-//! level and version select. A new check is one file under `checks/` and one line here; a new
+//! The registry: every check of the standard in one list, sorted by id, and the evaluation of
+//! the checks a level and version select. A new check is one file under `checks/` and one line here; a new
 //! Kubernetes version of a check is one more entry in that check's file.
 
-use pci_shared::violation::Violations;
 use pci_shared::workload::Workload;
 
-use crate::check::{Check, Findings, PodContext, VersionedCheck};
+use crate::check::{Check, Finding, Findings, PodContext, VersionedCheck};
 use crate::checks::{
     allow_privilege_escalation, app_armor_profile, capabilities_baseline, capabilities_restricted,
     host_namespaces, host_path_volumes, host_ports, host_probes, privileged, proc_mount,
@@ -13,8 +12,7 @@ use crate::checks::{
     seccomp_profile_baseline, seccomp_profile_restricted, sysctls, windows_host_process,
 };
 use crate::level::{Level, Version};
-use crate::psp::{KNOBS, PREFIX};
-use crate::settings::Settings;
+use crate::psp::KNOBS;
 
 /// Every check, sorted by id.
 pub const CHECKS: [&Check; 19] = [
@@ -73,31 +71,15 @@ pub fn applicable(
     })
 }
 
-/// Runs every applicable check and every knob: the violations, and notes for the user.
-pub fn evaluate(workload: &Workload, settings: &Settings) -> (Violations, Vec<String>) {
-    let context = PodContext::new(workload, settings);
-    let mut violations = Violations::new();
-    let mut notes = Vec::new();
-    let knobs = KNOBS
-        .into_iter()
-        .filter_map(|knob| knob.at(settings.version).map(|versioned| (knob, versioned)));
-    for (check, versioned) in applicable(settings.level, settings.version).chain(knobs) {
-        let mut findings = Findings::new(check, &mut violations, &mut notes);
-        (versioned.check)(&context, &mut findings);
+/// Runs the standard's checks that apply at `level` and `version` on `workload`: the findings,
+/// in registry order. Pure: no setting is read ([`crate::psp::apply`] reads them).
+pub fn evaluate(workload: &Workload, level: Level, version: Version) -> Vec<Finding<'_>> {
+    let pod = PodContext::new(workload, version);
+    let mut found = Vec::new();
+    for (check, versioned) in applicable(level, version) {
+        (versioned.check)(&pod, &mut Findings::new(check.id, &mut found));
     }
-    (violations, notes)
-}
-
-/// Drops a knob's violation of a field that a Pod Security Standards check also rejects: the
-/// rejection names the field once, under the standard's control. Run after exceptions, so a
-/// knob still rejects what an exception to the standard's check waived.
-pub fn drop_repeated_knob_findings(violations: &mut Violations) {
-    let standard: Vec<_> = violations
-        .iter()
-        .filter(|v| !v.control.starts_with(PREFIX))
-        .map(|v| v.path.clone())
-        .collect();
-    violations.retain(|v| !v.control.starts_with(PREFIX) || !standard.contains(&v.path));
+    found
 }
 
 #[cfg(test)]

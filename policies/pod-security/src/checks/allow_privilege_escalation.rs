@@ -2,9 +2,8 @@
 //!
 //! Field: every container's `securityContext.allowPrivilegeEscalation`. Allowed: `false`
 //! (explicitly). From v1.8 (the field's first version); from v1.25 Windows pods are exempt.
-//! With the setting `allowPrivilegeEscalation: true`, anything, with a warning.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck, shown};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck, shown};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -18,7 +17,7 @@ pub const CHECK: Check = Check {
     ],
 };
 
-fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_8<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         let value = container
             .container
@@ -26,20 +25,9 @@ fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .as_ref()
             .and_then(|sc| sc.allow_privilege_escalation);
         if value != Some(false) {
-            if pod.settings.allow_privilege_escalation == Some(true) {
-                findings.beyond_level(
-                    pod,
-                    Some(&container),
-                    format!(
-                        "may escalate privileges (allowPrivilegeEscalation {})",
-                        shown(value)
-                    ),
-                    "allowPrivilegeEscalation: true",
-                );
-                continue;
-            }
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::Escalation(value),
                 container
                     .path()
                     .fields("securityContext.allowPrivilegeEscalation"),
@@ -49,7 +37,7 @@ fn check_1_8(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     }
 }
 
-fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_25<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.is_windows() {
         check_1_8(pod, findings);
     }

@@ -4,13 +4,12 @@
 //! `runtime/default`, `localhost/*`, `""`.
 //! v1.30: also `spec.securityContext.appArmorProfile.type` and every container's
 //! `securityContext.appArmorProfile.type`; allowed `RuntimeDefault`, `Localhost`, undefined.
-//! `unconfined` is allowed, with a warning, when `allowedAppArmorProfiles` lists it (or `*`).
 
 use pci_shared::pod::AppArmorProfile;
+use pci_shared::profile_annotations::APPARMOR_CONTAINER_PREFIX;
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
-use crate::psp::profiles;
 
 pub const CHECK: Check = Check {
     id: "appArmorProfile",
@@ -27,34 +26,17 @@ pub const CHECK: Check = Check {
     ],
 };
 
-const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
-
-/// True when `allowedAppArmorProfiles` lists the profile `name` (only `unconfined` can be
-/// beyond the level).
-fn knob_allows(pod: &PodContext<'_>, name: &str) -> bool {
-    pod.settings
-        .allowed_app_armor_profiles
-        .as_deref()
-        .is_some_and(|list| profiles::is_allowed(list, name))
-}
-
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     let metadata = &pod.workload.pod_metadata;
     for (key, value) in &metadata.annotations {
-        if !key.starts_with(ANNOTATION_PREFIX) {
+        if !key.starts_with(APPARMOR_CONTAINER_PREFIX) {
             continue;
         }
         let allowed =
             value.is_empty() || value == "runtime/default" || value.starts_with("localhost/");
-        if !allowed && knob_allows(pod, value) {
-            findings.beyond_level(
-                pod,
-                None,
-                format!("sets {key}: {value}"),
-                "allowedAppArmorProfiles",
-            );
-        } else if !allowed {
-            findings.pod(
+        if !allowed {
+            findings.pod_found(
+                Found::Annotation(key, value),
                 pod.workload
                     .pod_metadata_path
                     .field("annotations")
@@ -65,7 +47,7 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     }
 }
 
-fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_30<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_1_0(pod, findings);
     const ALLOWED: &str = "allowed: RuntimeDefault, Localhost or unset";
     let is_bad = |profile: &AppArmorProfile| {
@@ -82,19 +64,11 @@ fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .and_then(|sc| sc.app_armor_profile.as_ref())
         && is_bad(profile)
     {
-        if knob_allows(pod, &profiles::field_name(&profile.profile_type, None)) {
-            findings.beyond_level(
-                pod,
-                None,
-                format!("runs AppArmor {}", profile.profile_type),
-                "allowedAppArmorProfiles",
-            );
-        } else {
-            findings.pod(
-                pod.spec_path("securityContext.appArmorProfile.type"),
-                format!("\"{}\"; {ALLOWED}", profile.profile_type),
-            );
-        }
+        findings.pod_found(
+            Found::Profile(&profile.profile_type),
+            pod.spec_path("securityContext.appArmorProfile.type"),
+            format!("\"{}\"; {ALLOWED}", profile.profile_type),
+        );
     }
     for container in pod.containers() {
         if let Some(profile) = container
@@ -104,17 +78,9 @@ fn check_1_30(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .and_then(|sc| sc.app_armor_profile.as_ref())
             && is_bad(profile)
         {
-            if knob_allows(pod, &profiles::field_name(&profile.profile_type, None)) {
-                findings.beyond_level(
-                    pod,
-                    Some(&container),
-                    format!("runs AppArmor {}", profile.profile_type),
-                    "allowedAppArmorProfiles",
-                );
-                continue;
-            }
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::Profile(&profile.profile_type),
                 container
                     .path()
                     .fields("securityContext.appArmorProfile.type"),

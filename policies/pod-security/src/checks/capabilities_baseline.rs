@@ -2,11 +2,8 @@
 //!
 //! Field: every container's `securityContext.capabilities.add`, judged entry by entry.
 //! Allowed: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE,
-//! SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT; beyond them, with a warning, what
-//! `allowedCapabilities` or `defaultAddCapabilities` lists. Names are compared verbatim, as Pod
-//! Security Admission compares them (`CAP_CHOWN` and `chown` are refused). What those settings
-//! and `requiredDropCapabilities` narrow is `psp.allowedCapabilities` and
-//! `psp.requiredDropCapabilities`.
+//! SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT. Names are compared verbatim, as Pod Security
+//! Admission compares them (`CAP_CHOWN` and `chown` are refused).
 
 use super::common::check_added;
 use crate::capabilities::BASELINE_ALLOWED;
@@ -21,8 +18,8 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
-        check_added(pod, &container, &BASELINE_ALLOWED, findings);
+        check_added(&container, &BASELINE_ALLOWED, findings);
     }
 }

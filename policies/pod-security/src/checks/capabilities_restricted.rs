@@ -1,8 +1,7 @@
 //! Capabilities, restricted (`capabilities_restricted`, restricted, v1.22).
 //!
 //! Fields: every container's `securityContext.capabilities.drop` and `.add`. Required: `drop`
-//! includes `ALL`; `add` only `NET_BIND_SERVICE`, entry by entry (beyond it, with a warning,
-//! what `allowedCapabilities` or `defaultAddCapabilities` lists). Names are compared verbatim,
+//! includes `ALL`; `add` only `NET_BIND_SERVICE`, entry by entry. Names are compared verbatim,
 //! as Pod Security Admission compares them.
 //! From v1.25 Windows pods are exempt. Supersedes the baseline capabilities check.
 
@@ -25,7 +24,7 @@ pub const CHECK: Check = Check {
     ],
 };
 
-fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_22<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         let capabilities = container
             .container
@@ -51,11 +50,11 @@ fn check_1_22(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                 format!("drops {listed}; must include ALL{respelled}"),
             );
         }
-        check_added(pod, &container, &RESTRICTED_ALLOWED, findings);
+        check_added(&container, &RESTRICTED_ALLOWED, findings);
     }
 }
 
-fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_25<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.is_windows() {
         check_1_22(pod, findings);
     }

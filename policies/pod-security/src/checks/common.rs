@@ -4,33 +4,14 @@
 use pci_shared::containers::ContainerRef;
 
 use crate::capabilities::{self, added_capabilities};
-use crate::check::{Findings, PodContext};
-use crate::host_path::is_under;
-use crate::settings::AllowedHostPath;
+use crate::check::{Findings, Found, PodContext};
 
 /// Allowed values of a `seccompProfile.type` (`seccompProfile_baseline`,
 /// `seccompProfile_restricted`).
 pub const SECCOMP_ALLOWED_TYPES: [&str; 2] = ["RuntimeDefault", "Localhost"];
 
-/// The `allowedHostPaths` entries covering `path`.
-pub fn allowing_entries<'a>(
-    allowed: &'a [AllowedHostPath],
-    path: &str,
-) -> Vec<&'a AllowedHostPath> {
-    allowed
-        .iter()
-        .filter(|entry| is_under(path, &entry.path_prefix))
-        .collect()
-}
-
-/// Reports every container whose `procMount` is set to anything but `Default`, unless
-/// `allowedProcMountTypes` lists it (then with a warning).
-pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
-    let listed = pod
-        .settings
-        .allowed_proc_mount_types
-        .as_deref()
-        .unwrap_or_default();
+/// Reports every container whose `procMount` is set to anything but `Default`.
+pub fn report_non_default_proc_mount<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         let proc_mount = container
             .container
@@ -38,17 +19,9 @@ pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findin
             .as_ref()
             .and_then(|sc| sc.proc_mount.as_deref());
         if let Some(value) = proc_mount.filter(|v| *v != "Default") {
-            if listed.iter().any(|t| t == value) {
-                findings.beyond_level(
-                    pod,
-                    Some(&container),
-                    format!("uses procMount {value}"),
-                    "allowedProcMountTypes",
-                );
-                continue;
-            }
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::ProcMount(value),
                 container.path().fields("securityContext.procMount"),
                 format!("\"{value}\"; allowed: Default or unset"),
             );
@@ -57,51 +30,41 @@ pub fn report_non_default_proc_mount(pod: &PodContext<'_>, findings: &mut Findin
 }
 
 /// Reports every capability `container` adds beyond `level_allowed`, one violation per
-/// `capabilities.add` entry; a capability `allowedCapabilities` or `defaultAddCapabilities`
-/// allows is accepted with a warning instead (those settings also narrow: see
-/// `psp.allowedCapabilities`).
+/// `capabilities.add` entry.
 ///
 /// Names are compared verbatim, as Pod Security Admission compares them: `CAP_CHOWN` and
 /// `chown` are not `CHOWN` (the message says which spelling would be allowed).
-pub fn check_added(
-    pod: &PodContext<'_>,
-    container: &ContainerRef<'_>,
+pub fn check_added<'a>(
+    container: &ContainerRef<'a>,
     level_allowed: &[&str],
-    findings: &mut Findings<'_>,
+    findings: &mut Findings<'_, 'a>,
 ) {
-    let settings_allow = |name: &str| pod.capability_setting_allowing(name);
-    let is_allowed = |name: &str| level_allowed.contains(&name) || settings_allow(name).is_some();
     for (index, added) in added_capabilities(container) {
         if level_allowed.contains(&added) {
             continue;
         }
-        if let Some(setting) = settings_allow(added) {
-            findings.beyond_level(pod, Some(container), format!("adds {added}"), setting);
-            continue;
-        }
-        let mut allowed = level_allowed.join(", ");
-        // Named once each, though both settings may list a capability.
-        let beyond: std::collections::BTreeSet<&str> = pod
-            .default_adds
-            .iter()
-            .chain(pod.allowed_capabilities.iter().flatten())
-            .map(String::as_str)
-            .filter(|name| !level_allowed.contains(name))
-            .collect();
-        if !beyond.is_empty() {
-            let beyond: Vec<&str> = beyond.into_iter().collect();
-            allowed.push_str(&format!(", and {} by the settings", beyond.join(", ")));
-        }
-        findings.container(
+        findings.container_found(
             container,
+            Found::Capability(added),
             container
                 .path()
                 .fields("securityContext.capabilities.add")
                 .index(index),
-            format!(
-                "adds {added}; allowed: {allowed}{}",
-                capabilities::respelling_hint(added, is_allowed)
-            ),
+            added_message(added, level_allowed, &[]),
         );
     }
+}
+
+/// The message for capability `added`, refused by the level (`level_allowed`) and not among
+/// what the organisation allows beyond it (`beyond`, sorted, without duplicates).
+pub fn added_message(added: &str, level_allowed: &[&str], beyond: &[&str]) -> String {
+    let mut allowed = level_allowed.join(", ");
+    if !beyond.is_empty() {
+        allowed.push_str(&format!(", and {} by the settings", beyond.join(", ")));
+    }
+    let is_allowed = |name: &str| level_allowed.contains(&name) || beyond.contains(&name);
+    format!(
+        "adds {added}; allowed: {allowed}{}",
+        capabilities::respelling_hint(added, is_allowed)
+    )
 }

@@ -1,9 +1,8 @@
 //! Host Namespaces (`hostNamespaces`, baseline, v1.0).
 //!
-//! Fields: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC`. Allowed: undefined, `false`;
-//! `true` with the setting of the same name `true`, with a warning.
+//! Fields: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC`. Allowed: undefined, `false`.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -14,25 +13,19 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     let spec = pod.spec();
-    let settings = pod.settings;
-    for (field, value, allowed) in [
-        ("hostNetwork", spec.host_network, settings.host_network),
-        ("hostPID", spec.host_pid, settings.host_pid),
-        ("hostIPC", spec.host_ipc, settings.host_ipc),
+    for (field, value) in [
+        ("hostNetwork", spec.host_network),
+        ("hostPID", spec.host_pid),
+        ("hostIPC", spec.host_ipc),
     ] {
         if value == Some(true) {
-            if allowed == Some(true) {
-                findings.beyond_level(
-                    pod,
-                    None,
-                    format!("uses {field}"),
-                    &format!("{field}: true"),
-                );
-                continue;
-            }
-            findings.pod(pod.spec_path(field), "true; allowed: false or unset");
+            findings.pod_found(
+                Found::HostNamespace(field),
+                pod.spec_path(field),
+                "true; allowed: false or unset",
+            );
         }
     }
 }

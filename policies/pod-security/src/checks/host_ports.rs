@@ -1,10 +1,8 @@
 //! Host Ports (`hostPorts`, baseline, v1.0).
 //!
-//! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`; beyond the level, with
-//! a warning on every request, a port inside an `allowedHostPorts` (`hostPorts`) range. The
-//! setting only widens the level, so it has no control of its own.
+//! Field: every container's `ports[*].hostPort`. Allowed: undefined, `0`.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -15,39 +13,32 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
-    let ranges = &pod.settings.allowed_host_ports;
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         for (index, port) in container.container.ports.iter().enumerate() {
             let Some(host_port) = port.host_port.filter(|p| *p != 0) else {
                 continue;
             };
-            let port_number = i64::from(host_port);
-            if let Some(range) = ranges
-                .iter()
-                .find(|r| (r.min..=r.max).contains(&port_number))
-            {
-                findings.beyond_level(
-                    pod,
-                    Some(&container),
-                    format!("uses host port {host_port}"),
-                    &format!("allowedHostPorts {}-{}", range.min, range.max),
-                );
-                continue;
-            }
-            let mut allowed = "allowed: 0 or unset".to_owned();
-            for range in ranges {
-                allowed.push_str(&format!(", {}-{}", range.min, range.max));
-            }
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::HostPort(host_port),
                 container
                     .path()
                     .field("ports")
                     .index(index)
                     .field("hostPort"),
-                format!("{host_port}; {allowed}"),
+                message(host_port, &[]),
             );
         }
     }
+}
+
+/// The message for host port `port`, the organisation's `ranges` (`(min, max)`) listed as
+/// allowed after the standard's.
+pub fn message(port: i32, ranges: &[(i64, i64)]) -> String {
+    let mut message = format!("{port}; allowed: 0 or unset");
+    for (min, max) in ranges {
+        message.push_str(&format!(", {min}-{max}"));
+    }
+    message
 }

@@ -19,7 +19,7 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(34), check_1_34)],
 };
 
-fn check_1_34(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_34<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         let c = container.container;
         let lifecycle = c.lifecycle.as_ref();

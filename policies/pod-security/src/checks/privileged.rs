@@ -1,9 +1,8 @@
 //! Privileged Containers (`privileged`, baseline, v1.0).
 //!
-//! Field: every container's `securityContext.privileged`. Allowed: undefined, `false`; `true`
-//! with the setting `privileged: true`, with a warning.
+//! Field: every container's `securityContext.privileged`. Allowed: undefined, `false`.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -14,7 +13,7 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for container in pod.containers() {
         let privileged = container
             .container
@@ -22,12 +21,13 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .as_ref()
             .and_then(|sc| sc.privileged);
         if privileged == Some(true) {
-            if pod.settings.privileged == Some(true) {
-                findings.beyond_level(pod, Some(&container), "is privileged", "privileged: true");
-                continue;
-            }
             let path = container.path().fields("securityContext.privileged");
-            findings.container(&container, path, "true; allowed: false or unset");
+            findings.container_found(
+                &container,
+                Found::Privileged,
+                path,
+                "true; allowed: false or unset",
+            );
         }
     }
 }

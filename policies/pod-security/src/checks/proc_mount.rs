@@ -18,11 +18,11 @@ pub const CHECK: Check = Check {
     ],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     report_non_default_proc_mount(pod, findings);
 }
 
-fn check_1_35(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_35<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.spec().uses_user_namespace() {
         report_non_default_proc_mount(pod, findings);
     }

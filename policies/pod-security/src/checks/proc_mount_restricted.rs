@@ -15,6 +15,6 @@ pub const CHECK: Check = Check {
     versions: &[VersionedCheck::since(Version::v1(35), check_1_35).overriding(&["procMount"])],
 };
 
-fn check_1_35(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_35<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     report_non_default_proc_mount(pod, findings);
 }

@@ -3,11 +3,9 @@
 //! Fields: `spec.securityContext.runAsNonRoot` and every container's
 //! `securityContext.runAsNonRoot`. Allowed: `true`; a container may leave it unset when the pod
 //! sets `true`; nobody may set `false`. From v1.35 any value is allowed when the pod sets
-//! `hostUsers: false`. Not required, with a warning, when the `runAsUser` setting is
-//! `MustRunAs` with a range that includes 0.
+//! `hostUsers: false`.
 
-use super::run_as_user;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -24,17 +22,15 @@ pub const CHECK: Check = Check {
     ],
 };
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
-    if run_as_user::root_allowed(pod) {
-        return;
-    }
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     let pod_value = pod
         .spec()
         .security_context
         .as_ref()
         .and_then(|sc| sc.run_as_non_root);
     if pod_value == Some(false) {
-        findings.pod(
+        findings.pod_found(
+            Found::NonRoot,
             pod.spec_path("securityContext.runAsNonRoot"),
             "false; must be true",
         );
@@ -52,15 +48,16 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
                 "unset and spec.securityContext.runAsNonRoot is not true; must be true".to_owned()
             }
         };
-        findings.container(
+        findings.container_found(
             &container,
+            Found::NonRoot,
             container.path().fields("securityContext.runAsNonRoot"),
             message,
         );
     }
 }
 
-fn check_1_35(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_35<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.spec().uses_user_namespace() {
         check_1_0(pod, findings);
     }

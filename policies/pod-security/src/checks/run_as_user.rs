@@ -2,10 +2,9 @@
 //!
 //! Fields: `spec.securityContext.runAsUser` and every container's `securityContext.runAsUser`.
 //! Allowed: any non-zero value, undefined. From v1.35 any value is allowed when the pod sets
-//! `hostUsers: false`. User 0 is allowed, with a warning, when the `runAsUser` setting is
-//! `MustRunAs` with a range that includes 0.
+//! `hostUsers: false`.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -24,26 +23,7 @@ pub const CHECK: Check = Check {
 
 const MESSAGE: &str = "0 (root); allowed: a non-zero user id or unset";
 
-fn check_1_23(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
-    if root_allowed(pod) {
-        let pod_root = pod
-            .spec()
-            .security_context
-            .as_ref()
-            .and_then(|sc| sc.run_as_user)
-            == Some(0);
-        let containers_root = pod.containers().any(|c| {
-            c.container
-                .security_context
-                .as_ref()
-                .and_then(|sc| sc.run_as_user)
-                == Some(0)
-        });
-        if pod_root || containers_root {
-            findings.beyond_level(pod, None, "runs as user 0", "runAsUser ranges including 0");
-        }
-        return;
-    }
+fn check_1_23<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if pod
         .spec()
         .security_context
@@ -51,7 +31,11 @@ fn check_1_23(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .and_then(|sc| sc.run_as_user)
         == Some(0)
     {
-        findings.pod(pod.spec_path("securityContext.runAsUser"), MESSAGE);
+        findings.pod_found(
+            Found::RootUser,
+            pod.spec_path("securityContext.runAsUser"),
+            MESSAGE,
+        );
     }
     for container in pod.containers() {
         if container
@@ -61,8 +45,9 @@ fn check_1_23(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .and_then(|sc| sc.run_as_user)
             == Some(0)
         {
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::RootUser,
                 container.path().fields("securityContext.runAsUser"),
                 MESSAGE,
             );
@@ -70,15 +55,7 @@ fn check_1_23(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     }
 }
 
-/// True when the `runAsUser` setting's ranges include root.
-pub fn root_allowed(pod: &PodContext<'_>) -> bool {
-    pod.settings
-        .run_as_user
-        .as_ref()
-        .is_some_and(|s| s.allows_root())
-}
-
-fn check_1_35(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_35<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.spec().uses_user_namespace() {
         check_1_23(pod, findings);
     }

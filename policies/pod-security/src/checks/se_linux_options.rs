@@ -2,16 +2,13 @@
 //!
 //! Fields: `spec.securityContext.seLinuxOptions.{type,user,role}` and the same per container.
 //! Allowed `type`: undefined, `""`, `container_t`, `container_init_t`, `container_kvm_t`, and
-//! from v1.31 `container_engine_t`. `user` and `role`: undefined or `""`. Options equal to a
-//! `seLinux` `MustRunAs` setting are allowed, with a warning when they break these rules.
+//! from v1.31 `container_engine_t`. `user` and `role`: undefined or `""`.
 
-use pci_shared::containers::ContainerRef;
 use pci_shared::path::FieldPath;
 use pci_shared::pod::SeLinuxOptions;
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
-use crate::psp::settings::{SeLinuxOptionsSetting, SeLinuxRule};
 
 pub const CHECK: Check = Check {
     id: "seLinuxOptions",
@@ -36,11 +33,11 @@ const TYPES_1_31: &[&str] = &[
     "container_engine_t",
 ];
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(pod, TYPES_1_0, findings);
 }
 
-fn check_1_31(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_31<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(pod, TYPES_1_31, findings);
 }
 
@@ -67,49 +64,20 @@ fn problems(options: &SeLinuxOptions, types: &[&str]) -> Vec<(&'static str, Stri
     found
 }
 
-/// The options a `seLinux` `MustRunAs` setting requires, which are then allowed as they are.
-fn required<'a>(pod: &PodContext<'a>) -> Option<&'a SeLinuxOptionsSetting> {
-    pod.settings
-        .se_linux
-        .as_ref()
-        .filter(|s| s.rule == SeLinuxRule::MustRunAs)
-        .and_then(|s| s.se_linux_options.as_ref())
-}
-
-/// True when `options` are the ones a `seLinux` `MustRunAs` setting requires; then allowed,
-/// with a warning when they break the standard's rules.
-fn widened(
-    pod: &PodContext<'_>,
-    options: &SeLinuxOptions,
-    types: &[&str],
-    findings: &mut Findings<'_>,
-    container: Option<&ContainerRef<'_>>,
-) -> bool {
-    let allowed = required(pod).filter(|r| r.matches(options));
-    if let Some(allowed) = allowed
-        && !problems(options, types).is_empty()
-    {
-        findings.beyond_level(
-            pod,
-            container,
-            format!("uses SELinux options {}", allowed.describe()),
-            "seLinux",
-        );
-    }
-    allowed.is_some()
-}
-
-fn check_with(pod: &PodContext<'_>, types: &[&str], findings: &mut Findings<'_>) {
+fn check_with<'a>(pod: &PodContext<'a>, types: &[&str], findings: &mut Findings<'_, 'a>) {
     let at = |base: FieldPath, field: &'static str| base.fields("seLinuxOptions").field(field);
     if let Some(options) = pod
         .spec()
         .security_context
         .as_ref()
         .and_then(|sc| sc.se_linux_options.as_ref())
-        && !widened(pod, options, types, findings, None)
     {
         for (field, message) in problems(options, types) {
-            findings.pod(at(pod.spec_path("securityContext"), field), message);
+            findings.pod_found(
+                Found::SeLinux(options),
+                at(pod.spec_path("securityContext"), field),
+                message,
+            );
         }
     }
     for container in pod.containers() {
@@ -121,12 +89,10 @@ fn check_with(pod: &PodContext<'_>, types: &[&str], findings: &mut Findings<'_>)
         else {
             continue;
         };
-        if widened(pod, options, types, findings, Some(&container)) {
-            continue;
-        }
         for (field, message) in problems(options, types) {
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::SeLinux(options),
                 at(container.path().field("securityContext"), field),
                 message,
             );

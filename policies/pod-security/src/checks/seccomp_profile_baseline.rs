@@ -4,47 +4,12 @@
 //! `container.seccomp.security.alpha.kubernetes.io/*` must not be `unconfined`.
 //! v1.19: `spec.securityContext.seccompProfile.type` and every container's
 //! `securityContext.seccompProfile.type`; allowed `RuntimeDefault`, `Localhost`, undefined.
-//! `unconfined` is allowed, with a warning, when `allowedSeccompProfiles` lists it (or `*`).
 
 use super::common::SECCOMP_ALLOWED_TYPES;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
-use crate::psp::profiles;
+use pci_shared::profile_annotations::{SECCOMP_CONTAINER_PREFIX, SECCOMP_POD};
 
-/// With unconfined allowed, the warning for every Unconfined profile field.
-pub fn widen_unconfined(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
-    let unconfined = |p: &pci_shared::pod::SeccompProfile| p.profile_type == "Unconfined";
-    if pod
-        .spec()
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.seccomp_profile.as_ref())
-        .is_some_and(unconfined)
-    {
-        findings.beyond_level(
-            pod,
-            None,
-            "runs seccomp Unconfined",
-            "allowedSeccompProfiles",
-        );
-    }
-    for container in pod.containers() {
-        if container
-            .container
-            .security_context
-            .as_ref()
-            .and_then(|sc| sc.seccomp_profile.as_ref())
-            .is_some_and(unconfined)
-        {
-            findings.beyond_level(
-                pod,
-                Some(&container),
-                "runs seccomp Unconfined",
-                "allowedSeccompProfiles",
-            );
-        }
-    }
-}
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
     id: "seccompProfile_baseline",
@@ -62,23 +27,12 @@ pub const CHECK: Check = Check {
     ],
 };
 
-const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
-
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     for (key, value) in &pod.workload.pod_metadata.annotations {
-        let seccomp = key == POD_ANNOTATION || key.starts_with(CONTAINER_ANNOTATION_PREFIX);
+        let seccomp = key == SECCOMP_POD || key.starts_with(SECCOMP_CONTAINER_PREFIX);
         if seccomp && value == "unconfined" {
-            if unconfined_allowed(pod) {
-                findings.beyond_level(
-                    pod,
-                    None,
-                    format!("sets {key}: unconfined"),
-                    "allowedSeccompProfiles",
-                );
-                continue;
-            }
-            findings.pod(
+            findings.pod_found(
+                Found::Annotation(key, value),
                 pod.workload.pod_metadata_path.field("annotations").field(key.clone()),
                 "\"unconfined\"; allowed: runtime/default, docker/default, localhost/<profile> or unset",
             );
@@ -86,21 +40,10 @@ fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     }
 }
 
-/// True when `allowedSeccompProfiles` lets workloads run unconfined.
-pub fn unconfined_allowed(pod: &PodContext<'_>) -> bool {
-    profiles::allows_unconfined(pod.settings.allowed_seccomp_profiles.as_deref())
-}
-
-fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_19<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     const ALLOWED: &str = "allowed: RuntimeDefault, Localhost or unset";
-    let unconfined_allowed = unconfined_allowed(pod);
-    if unconfined_allowed {
-        widen_unconfined(pod, findings);
-    }
     let is_bad = |p: &&pci_shared::pod::SeccompProfile| {
-        let allowed = SECCOMP_ALLOWED_TYPES.contains(&p.profile_type.as_str())
-            || (unconfined_allowed && p.profile_type == "Unconfined");
-        !allowed
+        !SECCOMP_ALLOWED_TYPES.contains(&p.profile_type.as_str())
     };
     let pod_profile = pod
         .spec()
@@ -108,7 +51,8 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
         .as_ref()
         .and_then(|sc| sc.seccomp_profile.as_ref());
     if let Some(profile) = pod_profile.filter(is_bad) {
-        findings.pod(
+        findings.pod_found(
+            Found::Profile(&profile.profile_type),
             pod.spec_path("securityContext.seccompProfile.type"),
             format!("\"{}\"; {ALLOWED}", profile.profile_type),
         );
@@ -120,8 +64,9 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .as_ref()
             .and_then(|sc| sc.seccomp_profile.as_ref());
         if let Some(profile) = profile.filter(is_bad) {
-            findings.container(
+            findings.container_found(
                 &container,
+                Found::Profile(&profile.profile_type),
                 container
                     .path()
                     .fields("securityContext.seccompProfile.type"),

@@ -3,12 +3,10 @@
 //! Fields: `spec.securityContext.seccompProfile.type` and every container's
 //! `securityContext.seccompProfile.type`. Required: `RuntimeDefault` or `Localhost`, set at pod
 //! level or on every container; no container may set another type. From v1.25 Windows pods are
-//! exempt. Supersedes the baseline seccomp check. `Unconfined` is allowed, with a warning, when
-//! `allowedSeccompProfiles` lists `unconfined` (or `*`); unset still is not.
+//! exempt. Supersedes the baseline seccomp check.
 
 use super::common::SECCOMP_ALLOWED_TYPES;
-use super::seccomp_profile_baseline;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 
 pub const CHECK: Check = Check {
@@ -27,22 +25,18 @@ pub const CHECK: Check = Check {
 
 const REQUIRED: &str = "must be RuntimeDefault or Localhost";
 
-fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_19<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     let pod_type = pod
         .spec()
         .security_context
         .as_ref()
         .and_then(|sc| sc.seccomp_profile.as_ref())
         .map(|p| p.profile_type.as_str());
-    let unconfined_allowed = seccomp_profile_baseline::unconfined_allowed(pod);
-    if unconfined_allowed {
-        seccomp_profile_baseline::widen_unconfined(pod, findings);
-    }
-    let allowed =
-        |t: &str| SECCOMP_ALLOWED_TYPES.contains(&t) || (unconfined_allowed && t == "Unconfined");
+    let allowed = |t: &str| SECCOMP_ALLOWED_TYPES.contains(&t);
     let pod_ok = pod_type.is_some_and(allowed);
     if let Some(value) = pod_type.filter(|_| !pod_ok) {
-        findings.pod(
+        findings.pod_found(
+            Found::Profile(value),
             pod.spec_path("securityContext.seccompProfile.type"),
             format!("\"{value}\"; {REQUIRED}"),
         );
@@ -54,16 +48,20 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
             .as_ref()
             .and_then(|sc| sc.seccomp_profile.as_ref())
             .map(|p| p.profile_type.as_str());
-        let message = match container_type {
+        let (found, message) = match container_type {
             Some(t) if allowed(t) => continue,
-            Some(t) => format!("\"{t}\"; {REQUIRED}"),
+            Some(t) => (Found::Profile(t), format!("\"{t}\"; {REQUIRED}")),
             None if pod_ok => continue,
-            None => format!(
-                "unset and the pod sets no allowed profile; {REQUIRED} on the pod or the container"
+            None => (
+                Found::ProfileUnset,
+                format!(
+                    "unset and the pod sets no allowed profile; {REQUIRED} on the pod or the container"
+                ),
             ),
         };
-        findings.container(
+        findings.container_found(
             &container,
+            found,
             container
                 .path()
                 .fields("securityContext.seccompProfile.type"),
@@ -72,7 +70,7 @@ fn check_1_19(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     }
 }
 
-fn check_1_25(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_25<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     if !pod.is_windows() {
         check_1_19(pod, findings);
     }

@@ -6,15 +6,13 @@
 //! net.ipv4.ip_local_reserved_ports; v1.29 adds net.ipv4.tcp_keepalive_time,
 //! net.ipv4.tcp_fin_timeout, net.ipv4.tcp_keepalive_intvl, net.ipv4.tcp_keepalive_probes;
 //! v1.32 adds net.ipv4.tcp_rmem, net.ipv4.tcp_wmem; v1.37 adds
-//! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat. A sysctl matching
-//! `allowedUnsafeSysctls` is allowed, with a warning.
+//! net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat.
 //!
 //! The safe set is compared with the name as written, as Pod Security Admission compares it:
 //! `kernel/shm_rmid_forced` is the safe `kernel.shm_rmid_forced` for the kubelet, but not for
-//! the standard, and the message says how to write it. `allowedUnsafeSysctls` patterns match
-//! the name the kubelet applies ([`sysctl_patterns::matches`]).
+//! the standard, and the message says how to write it.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
+use crate::check::{Check, Findings, Found, PCI_REFERENCE, PodContext, VersionedCheck};
 use crate::level::{Level, Version};
 use crate::psp::sysctl_patterns;
 
@@ -52,19 +50,19 @@ const ADDED_1_37: &[&str] = &[
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(pod, &[SAFE_1_0], findings);
 }
 
-fn check_1_27(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_27<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(pod, &[SAFE_1_0, ADDED_1_27], findings);
 }
 
-fn check_1_29(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_29<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(pod, &[SAFE_1_0, ADDED_1_27, ADDED_1_29], findings);
 }
 
-fn check_1_32(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_32<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(
         pod,
         &[SAFE_1_0, ADDED_1_27, ADDED_1_29, ADDED_1_32],
@@ -72,7 +70,7 @@ fn check_1_32(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     );
 }
 
-fn check_1_37(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_37<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     check_with(
         pod,
         &[SAFE_1_0, ADDED_1_27, ADDED_1_29, ADDED_1_32, ADDED_1_37],
@@ -80,7 +78,7 @@ fn check_1_37(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
     );
 }
 
-fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_>) {
+fn check_with<'a>(pod: &PodContext<'a>, safe: &[&[&str]], findings: &mut Findings<'_, 'a>) {
     let Some(context) = pod.spec().security_context.as_ref() else {
         return;
     };
@@ -88,31 +86,15 @@ fn check_with(pod: &PodContext<'_>, safe: &[&[&str]], findings: &mut Findings<'_
         if safe.iter().any(|set| set.contains(&sysctl.name.as_str())) {
             continue;
         }
-        let allowed_unsafe = &pod.settings.allowed_unsafe_sysctls;
-        if allowed_unsafe
-            .iter()
-            .any(|pattern| sysctl_patterns::matches(pattern, &sysctl.name))
-        {
-            findings.beyond_level(
-                pod,
-                None,
-                format!(
-                    "sets sysctl {}{}",
-                    sysctl.name,
-                    sysctl_patterns::applied_note(&sysctl.name)
-                ),
-                "allowedUnsafeSysctls",
-            );
-            continue;
-        }
-        findings.pod(
+        findings.pod_found(
+            Found::Sysctl(&sysctl.name),
             pod.spec_path("securityContext.sysctls")
                 .index(index)
                 .field("name"),
             format!(
                 "\"{}\" is not a safe sysctl at {}{}; allowed: {}",
                 sysctl.name,
-                pod.settings.version,
+                pod.version,
                 respelling_hint(&sysctl.name, safe),
                 safe.concat().join(", ")
             ),

@@ -19,7 +19,7 @@ pub const CHECK: Check = Check {
 
 const ALLOWED: &str = "allowed: false or unset";
 
-fn check_1_0(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check_1_0<'a>(pod: &PodContext<'a>, findings: &mut Findings<'_, 'a>) {
     let pod_level = pod
         .spec()
         .security_context

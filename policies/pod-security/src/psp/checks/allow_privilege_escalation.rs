@@ -6,18 +6,16 @@
 //! `mutate.podSecurityPolicyDefaults` to do the same). Windows pods are not judged.
 
 use super::flags::require_on_every_container;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.allowPrivilegeEscalation",
-    level: Level::Baseline,
     fields: &["containers[*].securityContext.allowPrivilegeEscalation"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     if pod.settings.allow_privilege_escalation == Some(false) {
         require_on_every_container(
             pod,

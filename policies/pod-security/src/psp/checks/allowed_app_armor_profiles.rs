@@ -12,19 +12,19 @@
 use pci_shared::containers::ContainerRef;
 
 use super::profile_sources::{self, Named, Sources, annotation};
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use pci_shared::profile_annotations::APPARMOR_CONTAINER_PREFIX;
 
-pub const CHECK: Check = Check {
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
+
+pub const KNOB: Knob = Knob {
     id: "psp.allowedAppArmorProfiles",
-    level: Level::Baseline,
     fields: &[
         "spec.securityContext.appArmorProfile",
         "containers[*].securityContext.appArmorProfile",
         "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/*\"]",
     ],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
 const SOURCES: Sources = Sources {
@@ -34,7 +34,7 @@ const SOURCES: Sources = Sources {
     unset_field: "securityContext.appArmorProfile.type",
 };
 
-fn pod_profile(pod: &PodContext<'_>) -> Option<Named> {
+fn pod_profile(pod: &Layer<'_>) -> Option<Named> {
     let profile = pod
         .spec()
         .security_context
@@ -47,7 +47,7 @@ fn pod_profile(pod: &PodContext<'_>) -> Option<Named> {
     ))
 }
 
-fn container_profile(pod: &PodContext<'_>, container: &ContainerRef<'_>) -> Option<Named> {
+fn container_profile(pod: &Layer<'_>, container: &ContainerRef<'_>) -> Option<Named> {
     let field = container
         .container
         .security_context
@@ -61,15 +61,12 @@ fn container_profile(pod: &PodContext<'_>, container: &ContainerRef<'_>) -> Opti
         )),
         None => annotation(
             pod,
-            &format!(
-                "container.apparmor.security.beta.kubernetes.io/{}",
-                container.name()
-            ),
+            &format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name()),
         ),
     }
 }
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     if let Some(allowed) = pod.settings.allowed_app_armor_profiles.as_deref()
         && !allowed.is_empty()
         && !pod.is_windows()

@@ -6,18 +6,16 @@
 //! list allows beyond the level is accepted by the level's check with a warning.
 
 use crate::capabilities::{self, added_capabilities};
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.allowedCapabilities",
-    level: Level::Baseline,
     fields: &["containers[*].securityContext.capabilities.add"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(listed) = pod.allowed_capabilities.as_deref() else {
         return;
     };

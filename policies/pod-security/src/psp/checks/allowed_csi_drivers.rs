@@ -3,18 +3,16 @@
 //! Field: `spec.volumes[*].csi.driver`. Allowed: a listed driver; an empty list allows any
 //! driver, as in PodSecurityPolicy.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.allowedCSIDrivers",
-    level: Level::Baseline,
     fields: &["spec.volumes[*].csi.driver"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let allowed = &pod.settings.allowed_csi_drivers;
     if allowed.is_empty() {
         return;

@@ -4,18 +4,16 @@
 //! any driver, as in PodSecurityPolicy (the `volumes` setting decides whether flexVolume is
 //! allowed at all).
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.allowedFlexVolumes",
-    level: Level::Baseline,
     fields: &["spec.volumes[*].flexVolume.driver"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let allowed = &pod.settings.allowed_flex_volumes;
     if allowed.is_empty() {
         return;

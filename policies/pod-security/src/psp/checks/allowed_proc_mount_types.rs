@@ -5,18 +5,16 @@
 //! listed types. An empty list leaves the level's rule, which is PodSecurityPolicy's reading of
 //! it (only `Default`). Windows pods are not judged.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.allowedProcMountTypes",
-    level: Level::Baseline,
     fields: &["containers[*].securityContext.procMount"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(allowed) = pod.settings.allowed_proc_mount_types.as_deref() else {
         return;
     };

@@ -13,20 +13,20 @@
 use pci_shared::containers::ContainerRef;
 
 use super::profile_sources::{self, Named, Sources, annotation};
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use pci_shared::profile_annotations::{SECCOMP_CONTAINER_PREFIX, SECCOMP_POD};
 
-pub const CHECK: Check = Check {
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
+
+pub const KNOB: Knob = Knob {
     id: "psp.allowedSeccompProfiles",
-    level: Level::Baseline,
     fields: &[
         "spec.securityContext.seccompProfile",
         "containers[*].securityContext.seccompProfile",
         "metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]",
         "metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/*\"]",
     ],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
 const SOURCES: Sources = Sources {
@@ -36,7 +36,7 @@ const SOURCES: Sources = Sources {
     unset_field: "securityContext.seccompProfile.type",
 };
 
-fn pod_profile(pod: &PodContext<'_>) -> Option<Named> {
+fn pod_profile(pod: &Layer<'_>) -> Option<Named> {
     let field = pod
         .spec()
         .security_context
@@ -48,11 +48,11 @@ fn pod_profile(pod: &PodContext<'_>) -> Option<Named> {
             profile.localhost_profile.as_deref(),
             pod.spec_path("securityContext.seccompProfile"),
         )),
-        None => annotation(pod, "seccomp.security.alpha.kubernetes.io/pod"),
+        None => annotation(pod, SECCOMP_POD),
     }
 }
 
-fn container_profile(pod: &PodContext<'_>, container: &ContainerRef<'_>) -> Option<Named> {
+fn container_profile(pod: &Layer<'_>, container: &ContainerRef<'_>) -> Option<Named> {
     let field = container
         .container
         .security_context
@@ -66,15 +66,12 @@ fn container_profile(pod: &PodContext<'_>, container: &ContainerRef<'_>) -> Opti
         )),
         None => annotation(
             pod,
-            &format!(
-                "container.seccomp.security.alpha.kubernetes.io/{}",
-                container.name()
-            ),
+            &format!("{SECCOMP_CONTAINER_PREFIX}{}", container.name()),
         ),
     }
 }
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     if let Some(allowed) = pod.settings.allowed_seccomp_profiles.as_deref()
         && !allowed.is_empty()
         && !pod.is_windows()

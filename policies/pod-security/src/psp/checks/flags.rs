@@ -3,13 +3,14 @@
 
 use pci_shared::pod::SecurityContext;
 
-use crate::check::{Findings, PodContext, shown};
+use crate::check::{Findings, shown};
+use crate::psp::Layer;
 
 /// Reports every container whose `securityContext.<field>` is not `required`; `setting` names
 /// the requirement in the message.
 pub fn require_on_every_container(
-    pod: &PodContext<'_>,
-    findings: &mut Findings<'_>,
+    pod: &Layer<'_>,
+    findings: &mut Findings<'_, '_>,
     (field, read): (&'static str, fn(&SecurityContext) -> Option<bool>),
     required: bool,
     setting: &str,

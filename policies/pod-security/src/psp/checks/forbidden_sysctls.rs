@@ -4,19 +4,17 @@
 //! (`kernel.shm_rmid_forced`, `kernel.*`, `*`), names and patterns read as the kubelet applies
 //! them (`kernel/msgmax` is `kernel.msgmax`: [`sysctl_patterns::normalise`]).
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
 use crate::psp::sysctl_patterns;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.forbiddenSysctls",
-    level: Level::Baseline,
     fields: &["spec.securityContext.sysctls[*].name"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let forbidden = &pod.settings.forbidden_sysctls;
     let Some(context) = pod.spec().security_context.as_ref() else {
         return;

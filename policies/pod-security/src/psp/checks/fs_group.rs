@@ -4,19 +4,17 @@
 //! unset, or within the ranges. `RunAsAny`: anything. Windows pods are not judged.
 
 use super::ids::{out_of_range, unset};
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
 use crate::psp::id_ranges::IdRule;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.fsGroup",
-    level: Level::Baseline,
     fields: &["spec.securityContext.fsGroup"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(strategy) = pod.settings.fs_group.as_ref() else {
         return;
     };

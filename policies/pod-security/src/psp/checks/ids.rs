@@ -4,15 +4,16 @@
 
 use pci_shared::pod::SecurityContext;
 
-use crate::check::{Findings, PodContext};
+use crate::check::Findings;
+use crate::psp::Layer;
 use crate::psp::id_ranges::{IdRule, IdStrategy};
 
 /// Judges `field` of the pod and of every container against `strategy` (the setting `setting`).
 /// Under `MustRunAs`, a container with no value of its own nor from the pod is reported once,
 /// on its own field.
 pub fn check_pod_and_containers(
-    pod: &PodContext<'_>,
-    findings: &mut Findings<'_>,
+    pod: &Layer<'_>,
+    findings: &mut Findings<'_, '_>,
     (setting, strategy): (&str, &IdStrategy),
     field: &'static str,
     pod_value: Option<i64>,

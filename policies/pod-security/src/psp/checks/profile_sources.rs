@@ -5,7 +5,8 @@
 use pci_shared::containers::ContainerRef;
 use pci_shared::path::FieldPath;
 
-use crate::check::{Findings, PodContext};
+use crate::check::Findings;
+use crate::psp::Layer;
 use crate::psp::profiles;
 
 /// A profile named somewhere: its name and the path of the field or annotation naming it.
@@ -33,9 +34,9 @@ pub struct Sources {
     /// The setting, for messages.
     pub setting: &'static str,
     /// The pod's own profile (field first, then annotation).
-    pub pod: fn(&PodContext<'_>) -> Option<Named>,
+    pub pod: fn(&Layer<'_>) -> Option<Named>,
     /// A container's own profile (field first, then annotation).
-    pub container: fn(&PodContext<'_>, &ContainerRef<'_>) -> Option<Named>,
+    pub container: fn(&Layer<'_>, &ContainerRef<'_>) -> Option<Named>,
     /// The path reported for a container that names no profile and whose pod names none.
     pub unset_field: &'static str,
 }
@@ -51,7 +52,7 @@ pub fn field_path(profile: FieldPath, profile_type: &str) -> FieldPath {
 }
 
 /// The annotation `key` of the pod template, as a named profile.
-pub fn annotation(pod: &PodContext<'_>, key: &str) -> Option<Named> {
+pub fn annotation(pod: &Layer<'_>, key: &str) -> Option<Named> {
     let value = pod.workload.pod_metadata.annotations.get(key)?;
     Some(Named {
         name: value.clone(),
@@ -66,8 +67,8 @@ pub fn annotation(pod: &PodContext<'_>, key: &str) -> Option<Named> {
 /// Judges the pod's and every container's profile against `allowed`: a named profile must be
 /// listed; a container naming none, in a pod naming none, is refused too.
 pub fn check(
-    pod: &PodContext<'_>,
-    findings: &mut Findings<'_>,
+    pod: &Layer<'_>,
+    findings: &mut Findings<'_, '_>,
     allowed: &[String],
     sources: &Sources,
 ) {

@@ -5,18 +5,16 @@
 //! Windows pods are not judged (the field is Linux-only).
 
 use super::flags::require_on_every_container;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.readOnlyRootFilesystem",
-    level: Level::Baseline,
     fields: &["containers[*].securityContext.readOnlyRootFilesystem"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     if pod.settings.read_only_root_filesystem {
         require_on_every_container(
             pod,

@@ -5,18 +5,16 @@
 //! any spelling), or `ALL`. Windows pods are not judged (capabilities are Linux-only).
 
 use crate::capabilities::{self, ALL};
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.requiredDropCapabilities",
-    level: Level::Baseline,
     fields: &["containers[*].securityContext.capabilities.drop"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let required = &pod.required_drops;
     if required.is_empty() || pod.is_windows() {
         return;

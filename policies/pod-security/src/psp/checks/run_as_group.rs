@@ -5,21 +5,19 @@
 //! the ranges. `RunAsAny`: anything. Windows pods are not judged.
 
 use super::ids::check_pod_and_containers;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.runAsGroup",
-    level: Level::Baseline,
     fields: &[
         "spec.securityContext.runAsGroup",
         "containers[*].securityContext.runAsGroup",
     ],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     if let Some(strategy) = pod.settings.run_as_group.as_ref() {
         let pod_group = pod
             .spec()

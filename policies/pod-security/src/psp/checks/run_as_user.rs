@@ -6,23 +6,21 @@
 //! nothing beyond the level. Windows pods are not judged (the fields are Linux-only).
 
 use super::ids::check_pod_and_containers;
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
 use crate::psp::id_ranges::IdRule;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.runAsUser",
-    level: Level::Baseline,
     fields: &[
         "spec.securityContext.runAsUser",
         "containers[*].securityContext.runAsUser",
         "containers[*].securityContext.runAsNonRoot",
     ],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(strategy) = pod.settings.run_as_user.as_ref() else {
         return;
     };

@@ -4,18 +4,16 @@
 //! with an empty list, none may be named. Unset passes only with an empty list or `*` (turn on
 //! `mutate.podSecurityPolicyDefaults` to fill in `defaultRuntimeClassName`).
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck, shown};
-use crate::level::{Level, Version};
+use crate::check::{Findings, shown};
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.runtimeClass",
-    level: Level::Baseline,
     fields: &["spec.runtimeClassName"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(strategy) = pod.settings.runtime_class.as_ref() else {
         return;
     };

@@ -5,22 +5,20 @@
 //! value wins). Required: exactly the configured `user`, `role`, `type` and `level` (MLS
 //! categories in any order), set on the pod or on every container. Windows pods are not judged.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
 use crate::psp::settings::SeLinuxRule;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.seLinux",
-    level: Level::Baseline,
     fields: &[
         "spec.securityContext.seLinuxOptions",
         "containers[*].securityContext.seLinuxOptions",
     ],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(required) = pod
         .settings
         .se_linux

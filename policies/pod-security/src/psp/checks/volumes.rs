@@ -3,19 +3,17 @@
 //! Field: `spec.volumes[*]`. Allowed: the listed types (`*`: any; `none`: no volume). A volume
 //! without a source is an emptyDir, as the API server defaults it.
 
-use crate::check::{Check, Findings, PCI_REFERENCE, PodContext, VersionedCheck};
-use crate::level::{Level, Version};
+use crate::check::Findings;
 use crate::psp::volume_types;
+use crate::psp::{Knob, Layer};
 
-pub const CHECK: Check = Check {
+pub const KNOB: Knob = Knob {
     id: "psp.volumes",
-    level: Level::Baseline,
     fields: &["spec.volumes[*]"],
-    pci: PCI_REFERENCE,
-    versions: &[VersionedCheck::since(Version::v1(0), check)],
+    check,
 };
 
-fn check(pod: &PodContext<'_>, findings: &mut Findings<'_>) {
+fn check<'a>(pod: &Layer<'_>, findings: &mut Findings<'_, 'a>) {
     let Some(listed) = pod.settings.volumes.as_deref() else {
         return;
     };
