@@ -194,3 +194,163 @@ fn every_knob_has_a_failing_and_a_passing_case() {
     sorted.sort_unstable();
     assert_eq!(ids, sorted, "KNOBS are sorted by id");
 }
+
+/// `test_data/standard.yaml`: the fixture of one (check, version).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Fixture {
+    check: String,
+    version: String,
+    source: String,
+    #[serde(default)]
+    fails_before: bool,
+    #[serde(default)]
+    fail: serde_json::Value,
+    #[serde(default)]
+    pass: serde_json::Value,
+    #[serde(default)]
+    annotations_fail: serde_json::Value,
+    #[serde(default)]
+    annotations_pass: serde_json::Value,
+}
+
+#[derive(serde::Deserialize)]
+struct Fixtures {
+    base: serde_json::Value,
+    fixtures: Vec<Fixture>,
+}
+
+/// `patch` merged onto `base`: objects key by key, lists element by element, `null` removes.
+fn merged(base: &serde_json::Value, patch: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            let mut out = base.clone();
+            for (key, value) in patch {
+                if value.is_null() {
+                    out.remove(key);
+                } else {
+                    let merged = merged(base.get(key).unwrap_or(&Value::Null), value);
+                    out.insert(key.clone(), merged);
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(base), Value::Array(patch)) => {
+            let mut out: Vec<Value> = base.clone();
+            for (index, value) in patch.iter().enumerate() {
+                match out.get_mut(index) {
+                    Some(slot) => *slot = merged(slot, value),
+                    None => out.push(value.clone()),
+                }
+            }
+            Value::Array(out)
+        }
+        (_, patch) if patch.is_null() => base.clone(),
+        (_, patch) => patch.clone(),
+    }
+}
+
+/// The pod of a fixture, read as the policy reads a Pod.
+fn pod(spec: serde_json::Value, annotations: &serde_json::Value) -> Workload {
+    let mut metadata = serde_json::json!({"name": "fixture", "namespace": "default"});
+    if annotations.is_object() {
+        metadata["annotations"] = annotations.clone();
+    }
+    let object =
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec});
+    Workload::from_json(pci_shared::workload::WorkloadKind::Pod, &object.to_string())
+        .expect("a fixture is a valid pod")
+}
+
+/// True when the pure standard reports `check` on `workload` at `version`.
+fn reports(check: &Check, workload: &Workload, version: Version) -> bool {
+    evaluate(workload, check.level, version)
+        .iter()
+        .any(|finding| finding.violation.control == check.id)
+}
+
+#[test]
+fn every_check_version_has_a_failing_and_a_passing_fixture_that_behave() {
+    let table: Fixtures =
+        serde_yaml::from_str(include_str!("../../test_data/standard.yaml")).expect("fixtures");
+    let mut problems = Vec::new();
+    for check in CHECKS {
+        for (index, versioned) in check.versions.iter().enumerate() {
+            let version = versioned.minimum;
+            let found: Vec<&Fixture> = table
+                .fixtures
+                .iter()
+                .filter(|f| f.check == check.id && Version::parse(&f.version) == Ok(version))
+                .collect();
+            let [fixture] = found.as_slice() else {
+                problems.push(format!(
+                    "{} {version}: {} fixtures, expected one",
+                    check.id,
+                    found.len()
+                ));
+                continue;
+            };
+            let cites_psa =
+                fixture.source.contains("fixtures_") || fixture.source.contains("policy/check_");
+            if !cites_psa {
+                problems.push(format!(
+                    "{} {version}: cite the PSA fixture or check it follows",
+                    check.id
+                ));
+            }
+            let failing = pod(
+                merged(&table.base, &fixture.fail),
+                &fixture.annotations_fail,
+            );
+            let passing = pod(
+                merged(&table.base, &fixture.pass),
+                &fixture.annotations_pass,
+            );
+            if !reports(check, &failing, version) {
+                problems.push(format!(
+                    "{} {version}: the failing fixture passes",
+                    check.id
+                ));
+            }
+            if reports(check, &passing, version) {
+                problems.push(format!("{} {version}: the passing fixture fails", check.id));
+            }
+            if fixture.fails_before {
+                let before = index.checked_sub(1).map(|i| check.versions[i].minimum);
+                if !before.is_some_and(|v| reports(check, &passing, v)) {
+                    problems.push(format!(
+                        "{} {version}: the passing fixture must fail at the previous version",
+                        check.id
+                    ));
+                }
+            }
+        }
+    }
+    let unknown = table.fixtures.iter().filter(|f| {
+        !CHECKS.iter().any(|c| {
+            c.id == f.check
+                && c.versions
+                    .iter()
+                    .any(|v| Version::parse(&f.version) == Ok(v.minimum))
+        })
+    });
+    for fixture in unknown {
+        problems.push(format!(
+            "{} {}: no such check version",
+            fixture.check, fixture.version
+        ));
+    }
+    let base = pod(table.base.clone(), &serde_json::Value::Null);
+    for level in [Level::Baseline, Level::Restricted] {
+        assert!(
+            evaluate(&base, level, Version::LATEST).is_empty(),
+            "the base pod passes {level}"
+        );
+    }
+    assert!(
+        problems.is_empty(),
+        "test_data/standard.yaml:\n{}",
+        problems.join("\n")
+    );
+}
