@@ -1,96 +1,75 @@
-//! Reading, removing and appending wasm custom sections on the raw module bytes.
+//! Reading, removing and appending wasm custom sections on the raw module bytes: the sections
+//! are found with `wasmparser` and a new one is encoded with `wasm-encoder` (the versions
+//! wasmtime already builds). The sections kept are copied byte for byte, so removing and
+//! re-appending a section changes nothing else in the module.
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use anyhow::{Context, Result, bail};
+use wasm_encoder::Section as _;
+use wasmparser::{Encoding, Parser, Payload};
 
-const MAGIC: &[u8; 4] = b"\0asm";
-
-/// One section of a module: its id, where it starts (header included) and its payload range.
-#[derive(Clone, Debug)]
-struct Section {
-    id: u8,
-    start: usize,
-    payload: std::ops::Range<usize>,
+/// One section of a module: its bytes (header included) and, for a custom section, its name
+/// and data.
+struct Section<'a> {
+    bytes: Range<usize>,
+    custom: Option<(&'a str, &'a [u8])>,
 }
 
-fn read_leb_u32(bytes: &[u8], at: &mut usize) -> Result<u32> {
-    let mut result: u32 = 0;
-    for shift in (0..35).step_by(7) {
-        let byte = *bytes.get(*at).context("truncated LEB128 integer")?;
-        *at += 1;
-        result |= u32::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(result);
-        }
-    }
-    bail!("LEB128 integer too long")
-}
-
-fn write_leb_u32(mut value: u32, out: &mut Vec<u8>) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn sections(module: &[u8]) -> Result<Vec<Section>> {
-    if module.len() < 8 || &module[..4] != MAGIC {
-        bail!("not a WebAssembly module (missing \\0asm magic)");
-    }
-    let mut at = 8;
+/// The module's header (magic and version) and its sections in order.
+fn sections(module: &[u8]) -> Result<(Range<usize>, Vec<Section<'_>>)> {
+    let mut header = 0..0;
     let mut found = Vec::new();
-    while at < module.len() {
-        let start = at;
-        let id = module[at];
-        at += 1;
-        let size = read_leb_u32(module, &mut at)? as usize;
-        let end = at
-            .checked_add(size)
-            .filter(|end| *end <= module.len())
-            .context("section runs past the end")?;
+    for payload in Parser::new(0).parse_all(module) {
+        let payload = payload.context("not a WebAssembly module")?;
+        match &payload {
+            Payload::Version {
+                encoding: Encoding::Module,
+                range,
+                ..
+            } => header = range.clone(),
+            Payload::Version { .. } => bail!("not a WebAssembly module (a component)"),
+            _ => {}
+        }
+        let Some((_, contents)) = payload.as_section() else {
+            continue;
+        };
+        // Sections follow each other: this one's header starts where the last one ended.
+        let start = found
+            .last()
+            .map_or(header.end, |last: &Section| last.bytes.end);
+        let custom = match &payload {
+            Payload::CustomSection(reader) => Some((reader.name(), reader.data())),
+            _ => None,
+        };
         found.push(Section {
-            id,
-            start,
-            payload: at..end,
+            bytes: start..contents.end,
+            custom,
         });
-        at = end;
     }
-    Ok(found)
-}
-
-fn custom_name<'a>(module: &'a [u8], section: &Section) -> Result<(&'a str, usize)> {
-    let mut at = section.payload.start;
-    let length = read_leb_u32(module, &mut at)? as usize;
-    let end = at
-        .checked_add(length)
-        .filter(|end| *end <= section.payload.end)
-        .context("custom section name too long")?;
-    Ok((std::str::from_utf8(&module[at..end])?, end))
+    Ok((header, found))
 }
 
 /// The payload of the first custom section called `name`, as readers of the metadata take it.
 pub fn read_custom(module: &[u8], name: &str) -> Result<Option<Vec<u8>>> {
-    for section in sections(module)?.iter().filter(|s| s.id == 0) {
-        let (found, data_start) = custom_name(module, section)?;
-        if found == name {
-            return Ok(Some(module[data_start..section.payload.end].to_vec()));
-        }
-    }
-    Ok(None)
+    Ok(sections(module)?
+        .1
+        .iter()
+        .find_map(|section| match section.custom {
+            Some((found, data)) if found == name => Some(data.to_vec()),
+            _ => None,
+        }))
 }
 
 /// The module without any custom section called `name`.
 pub fn remove_custom(module: &[u8], name: &str) -> Result<Vec<u8>> {
-    let mut out = module[..8].to_vec();
-    for section in sections(module)? {
-        if section.id == 0 && custom_name(module, &section)?.0 == name {
-            continue;
+    let (header, sections) = sections(module)?;
+    let mut out = module[header].to_vec();
+    for section in sections {
+        if !matches!(section.custom, Some((found, _)) if found == name) {
+            out.extend_from_slice(&module[section.bytes]);
         }
-        out.extend_from_slice(&module[section.start..section.payload.end]);
     }
     Ok(out)
 }
@@ -98,14 +77,13 @@ pub fn remove_custom(module: &[u8], name: &str) -> Result<Vec<u8>> {
 /// The module with a custom section `name` carrying `payload` appended at the end.
 pub fn append_custom(module: &[u8], name: &str, payload: &[u8]) -> Result<Vec<u8>> {
     sections(module)?;
-    let mut content = Vec::with_capacity(name.len() + payload.len() + 5);
-    write_leb_u32(u32::try_from(name.len())?, &mut content);
-    content.extend_from_slice(name.as_bytes());
-    content.extend_from_slice(payload);
+    u32::try_from(name.len() + payload.len() + 5).context("custom section too large")?;
     let mut out = module.to_vec();
-    out.push(0);
-    write_leb_u32(u32::try_from(content.len())?, &mut out);
-    out.extend_from_slice(&content);
+    wasm_encoder::CustomSection {
+        name: Cow::Borrowed(name),
+        data: Cow::Borrowed(payload),
+    }
+    .append_to(&mut out);
     Ok(out)
 }
 
@@ -137,10 +115,25 @@ mod tests {
     }
 
     #[test]
+    fn kept_sections_are_copied_byte_for_byte() {
+        // A custom section "a" whose size is a padded (non-minimal) LEB128, as some linkers write.
+        let mut module = EMPTY_MODULE.to_vec();
+        module.extend_from_slice(&[0, 0x85, 0x80, 0x80, 0x80, 0x00, 1, b'a', b'x', b'y', b'z']);
+        let annotated = append_custom(&module, "b", b"payload").expect("append");
+        assert_eq!(remove_custom(&annotated, "b").expect("remove"), module);
+        assert_eq!(
+            read_custom(&annotated, "a").expect("read"),
+            Some(b"xyz".to_vec())
+        );
+    }
+
+    #[test]
     fn rejects_what_is_not_a_module() {
         assert!(read_custom(b"not wasm", "x").is_err());
         let mut truncated = append_custom(EMPTY_MODULE, "a", b"payload").expect("append");
         truncated.pop();
         assert!(read_custom(&truncated, "a").is_err());
+        // A component is not a policy module.
+        assert!(read_custom(b"\0asm\x0d\0\x01\0", "x").is_err());
     }
 }
