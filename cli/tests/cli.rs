@@ -54,7 +54,7 @@ fn run_prints_the_admission_response_like_kwctl() {
         .expect("read"),
     )
     .expect("json");
-    let yaml = serde_yaml::to_string(&serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}))
+    let yaml = yaml_serde::to_string(&serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}))
         .expect("yaml");
     std::fs::write(&review, yaml).expect("write");
     let (ok, stdout, _) = pci_policies(&[

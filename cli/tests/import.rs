@@ -28,7 +28,7 @@ fn import(args: &[&str]) -> (i32, String, String) {
 }
 
 fn documents(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
+    yaml_serde::Deserializer::from_str(text)
         .map(|d| <Value as serde::Deserialize>::deserialize(d).expect("the output is YAML"))
         .filter(|v| !v.is_null())
         .collect()

@@ -79,7 +79,7 @@ fn our_suites_agree_or_are_stricter_as_recorded() {
     println!("{text}");
     let faults: Vec<&Judged> = judged.iter().filter(|j| j.finding.is_fault()).collect();
     assert!(faults.is_empty(), "faults:\n{text}");
-    let expected: BTreeMap<String, String> = serde_yaml::from_str(
+    let expected: BTreeMap<String, String> = yaml_serde::from_str(
         &std::fs::read_to_string(dir.join("expected.yaml")).expect("expected.yaml"),
     )
     .expect("expected.yaml maps case ids to findings");

@@ -59,7 +59,7 @@ fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
 /// The OpenAPI schema of a CRD's version, as JSON Schema.
 fn crd_schema(file: &str, version: &str) -> Value {
     let crd: Value =
-        serde_yaml::from_str(&read(&root().join("cli/tests/schemas").join(file))).unwrap();
+        yaml_serde::from_str(&read(&root().join("cli/tests/schemas").join(file))).unwrap();
     let versions = crd["spec"]["versions"].as_array().unwrap();
     let found = versions
         .iter()
@@ -217,7 +217,7 @@ fn reports_match_the_openreports_and_policyreport_crds() {
     ] {
         let schema = crd_schema(crd, version);
         let text = read(&scanned.dir.join(file));
-        let reports: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+        let reports: Vec<Value> = yaml_serde::Deserializer::from_str(&text)
             .map(|d| serde::Deserialize::deserialize(d).unwrap())
             .collect();
         // One report per workload: Pod, DaemonSet, Deployment, CronJob.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -18,7 +18,7 @@ fn text(path: &str) -> String {
 }
 
 fn yaml(path: &str) -> Value {
-    serde_yaml::from_str(&text(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    yaml_serde::from_str(&text(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn release_job(job: &str) -> Value {

@@ -347,7 +347,7 @@ pub fn check_questions_cover_settings(name: &str) {
     assert!(!fields.is_empty(), "{name}");
     let path = bundle().policy_dir(name).join("questions-ui.yml");
     let questions: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("questions-ui.yml"))
+        yaml_serde::from_str(&std::fs::read_to_string(path).expect("questions-ui.yml"))
             .expect("yaml");
     let questions = questions["questions"].as_array().expect("questions list");
     let top: std::collections::BTreeSet<&str> = questions

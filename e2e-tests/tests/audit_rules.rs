@@ -6,7 +6,7 @@
 
 use e2e::{checked_metadata, policies, root};
 use pci_host::metadata::Rule;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 /// The resources of the built-in API groups our rules may name, as the RESTMapper knows them.
 const KNOWN: &[(&str, &str, &str)] = &[
@@ -93,11 +93,11 @@ fn the_scanner_maps_every_rule_of_every_generated_manifest() {
     for path in manifest_files() {
         let text = std::fs::read_to_string(&path).expect("manifest");
         for document in text.split("\n---") {
-            let document: Value = serde_yaml::from_str(document).expect("yaml");
+            let document: Value = yaml_serde::from_str(document).expect("yaml");
             let Some(rules) = document.get("spec").and_then(|spec| spec.get("rules")) else {
                 continue;
             };
-            let rules: Vec<Rule> = serde_yaml::from_value(rules.clone()).expect("rules");
+            let rules: Vec<Rule> = yaml_serde::from_value(rules.clone()).expect("rules");
             let name = document["metadata"]["name"].as_str().unwrap_or_default();
             assert_audited(&format!("{}: {name}", path.display()), &rules);
             checked += 1;

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 fn yaml(policy: &str, file: &str) -> Value {
     let path = bundle().policy_dir(policy).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn questions(policy: &str) -> Vec<Value> {

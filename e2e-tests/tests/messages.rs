@@ -58,7 +58,7 @@ fn every_control_any_policy_reports_has_a_page() {
 fn the_settings_a_page_names_exist() {
     for policy in e2e::policies() {
         let known = e2e::settings_fields(&policy);
-        let pci: Value = serde_yaml::from_str(
+        let pci: Value = yaml_serde::from_str(
             &std::fs::read_to_string(bundle().policy_dir(&policy).join("pci.yml"))
                 .expect("pci.yml"),
         )
@@ -150,7 +150,7 @@ fn verify_failing_with(error: &str) -> AdmissionResponse {
          "response": {"type": "Error", "message": error}},
     ]);
     let replay = Arc::new(
-        Replay::from_yaml(&serde_yaml::to_string(&session).expect("yaml")).expect("session"),
+        Replay::from_yaml(&yaml_serde::to_string(&session).expect("yaml")).expect("session"),
     );
     let options = RunOptions {
         settings: json!({"rules": [{"images": ["registry.corp.com/**"], "publicKeys": {"keys": [key]}}]}),

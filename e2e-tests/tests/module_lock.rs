@@ -59,7 +59,7 @@ fn the_lock_the_metadata_and_artifact_hub_name_one_registry_and_version() {
             "artifacthub/{policy}/{version}/artifacthub-pkg.yml"
         ));
         let package: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&package).unwrap()).unwrap();
+            yaml_serde::from_str(&std::fs::read_to_string(&package).unwrap()).unwrap();
         assert_eq!(
             package["containersImages"][0]["image"],
             format!("{oci_url}:v{version}"),

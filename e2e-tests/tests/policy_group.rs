@@ -34,7 +34,7 @@ impl LiveAnswers for Unreachable {
 fn group() -> Value {
     let text =
         std::fs::read_to_string(root().join("manifests/pci-3.2-image-integrity.yaml")).unwrap();
-    serde_yaml::from_str(text.split_once("---\n").unwrap().1).unwrap()
+    yaml_serde::from_str(text.split_once("---\n").unwrap().1).unwrap()
 }
 
 fn evaluate(image: &str, registry: &Arc<Unreachable>) -> GroupVerdict {

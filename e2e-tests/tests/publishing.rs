@@ -209,7 +209,7 @@ fn the_recommended_manifests_carry_settings_each_policy_accepts() {
             let path = root().join(dir).join(format!("{name}.yaml"));
             let text = std::fs::read_to_string(&path).expect("run `make generate`");
             for document in text.split("\n---\n").skip(1) {
-                let manifest: Value = serde_yaml::from_str(document).expect("yaml");
+                let manifest: Value = yaml_serde::from_str(document).expect("yaml");
                 assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
                 let mode = if dir == "manifests" {
                     "protect"
@@ -226,7 +226,7 @@ fn the_recommended_manifests_carry_settings_each_policy_accepts() {
         }
         let path = root().join(dir).join("pci-3.2-image-integrity.yaml");
         let text = std::fs::read_to_string(&path).expect("run `make generate`");
-        let group: Value = serde_yaml::from_str(text.split_once("---\n").unwrap().1).unwrap();
+        let group: Value = yaml_serde::from_str(text.split_once("---\n").unwrap().1).unwrap();
         assert_eq!(group["kind"], "ClusterAdmissionPolicyGroup");
         for (member, spec) in group["spec"]["policies"].as_object().unwrap() {
             let module = spec["module"].as_str().unwrap();
@@ -297,7 +297,7 @@ fn rendered_modules(dir: &std::path::Path) -> Vec<String> {
     let mut modules = Vec::new();
     let text = String::from_utf8(output.stdout).expect("UTF-8");
     for document in text.split("\n---\n") {
-        let object: Value = serde_yaml::from_str(document).expect("YAML");
+        let object: Value = yaml_serde::from_str(document).expect("YAML");
         if let Some(module) = object["spec"]["module"].as_str() {
             modules.push(module.to_owned());
         }

@@ -43,7 +43,7 @@ fn yaml_documents(markdown: &str, policy: &str) -> Vec<Value> {
     let mut documents = Vec::new();
     for block in markdown.split("```yaml\n").skip(1) {
         let text = block.split("\n```").next().unwrap_or_default();
-        for document in serde_yaml::Deserializer::from_str(text) {
+        for document in yaml_serde::Deserializer::from_str(text) {
             let value = Value::deserialize(document).unwrap_or_else(|e| {
                 panic!("{policy}: a README YAML block does not parse: {e}\n{text}")
             });

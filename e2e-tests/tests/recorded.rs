@@ -68,11 +68,11 @@ fn hand_written_sessions_have_the_shape_of_recorded_ones() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("read");
-            let exchanges: Vec<Exchange> = serde_yaml::from_str(&text).expect("session");
+            let exchanges: Vec<Exchange> = yaml_serde::from_str(&text).expect("session");
             let parsed = exchanges
                 .into_iter()
                 .map(|Exchange::Exchange { request, response }| {
-                    (serde_yaml::from_str(&request).expect("request"), response)
+                    (yaml_serde::from_str(&request).expect("request"), response)
                 })
                 .collect();
             found.push((name, parsed));

@@ -266,7 +266,7 @@ fn the_high_risk_form_of_the_rancher_ui_is_accepted() {
     let path = e2e::bundle()
         .policy_dir("runtime-isolation")
         .join("questions-ui.yml");
-    let questions: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let questions: Value = yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let high_risk = questions["questions"]
         .as_array()
         .unwrap()

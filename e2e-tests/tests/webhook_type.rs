@@ -294,7 +294,7 @@ fn the_generated_manifests_agree_with_the_policies() {
             let text = std::fs::read_to_string(&path).expect("manifest");
             let mut validating = 0;
             for document in text.split("\n---\n").skip(1) {
-                let document: Value = serde_yaml::from_str(document).expect("yaml");
+                let document: Value = yaml_serde::from_str(document).expect("yaml");
                 let spec = &document["spec"];
                 let (can_patch, _) = switch(&name, &spec["settings"]);
                 assert_eq!(spec["mutating"], can_patch, "{}", path.display());

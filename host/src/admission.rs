@@ -11,7 +11,7 @@ use serde_json::Value;
 pub fn read_request(text: &str) -> Result<Value> {
     let document: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(_) => serde_yaml::from_str(text).context("the request is neither JSON nor YAML")?,
+        Err(_) => yaml_serde::from_str(text).context("the request is neither JSON nor YAML")?,
     };
     let request = if document.get("kind").and_then(Value::as_str) == Some("AdmissionReview") {
         document
@@ -34,7 +34,7 @@ pub fn read_settings(text: &str) -> Result<Value> {
     }
     let settings: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(_) => serde_yaml::from_str(text).context("the settings are neither JSON nor YAML")?,
+        Err(_) => yaml_serde::from_str(text).context("the settings are neither JSON nor YAML")?,
     };
     match settings {
         Value::Null => Ok(Value::Object(Default::default())),

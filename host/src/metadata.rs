@@ -83,7 +83,7 @@ const OPERATIONS: [&str; 5] = ["CREATE", "UPDATE", "DELETE", "CONNECT", "*"];
 impl Metadata {
     /// Reads `metadata.yml`.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        serde_yaml::from_str(text).context("metadata.yml is not valid policy metadata")
+        yaml_serde::from_str(text).context("metadata.yml is not valid policy metadata")
     }
 
     /// The metadata embedded in a module, if it is annotated.

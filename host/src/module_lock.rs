@@ -131,7 +131,7 @@ impl ModuleLock {
     /// Reads the lock's text: every reference valid, and each naming its own policy (the last
     /// path segment of its repository).
     pub fn parse(text: &str) -> Result<Self> {
-        let file: LockFile = serde_yaml::from_str(text)
+        let file: LockFile = yaml_serde::from_str(text)
             .context("not a module lock (a `modules:` map of policy: registry://… reference)")?;
         let mut modules = BTreeMap::new();
         for (policy, reference) in file.modules {

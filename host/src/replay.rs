@@ -228,10 +228,10 @@ impl Replay {
     /// Reads a session file's text.
     pub fn from_yaml(text: &str) -> Result<Self> {
         let exchanges: Vec<Exchange> =
-            serde_yaml::from_str(text).context("not a kwctl session file")?;
+            yaml_serde::from_str(text).context("not a kwctl session file")?;
         let mut queue = VecDeque::new();
         for (index, Exchange::Exchange { request, response }) in exchanges.into_iter().enumerate() {
-            let request: CallbackRequest = serde_yaml::from_str(&request)
+            let request: CallbackRequest = yaml_serde::from_str(&request)
                 .with_context(|| format!("exchange {index}: unknown request {request:?}"))?;
             queue.push_back((request, response));
         }
@@ -311,12 +311,12 @@ pub fn to_yaml(exchanges: &[(CallbackRequest, Response)]) -> Result<String> {
         .iter()
         .map(|(request, response)| {
             Ok(Exchange::Exchange {
-                request: serde_yaml::to_string(request)?,
+                request: yaml_serde::to_string(request)?,
                 response: response.clone(),
             })
         })
-        .collect::<Result<_, serde_yaml::Error>>()?;
-    Ok(serde_yaml::to_string(&list)?)
+        .collect::<Result<_, yaml_serde::Error>>()?;
+    Ok(yaml_serde::to_string(&list)?)
 }
 
 #[cfg(test)]
@@ -412,7 +412,7 @@ mod tests {
             br#"{"type":"SigstoreCertificateVerify","image":"r.io/a:1","certificate":[45,45],"certificate_chain":null,"require_rekor_bundle":true,"annotations":{"env":"prod"}}"#,
         )
         .expect("decodes");
-        let recorded: CallbackRequest = serde_yaml::from_str(
+        let recorded: CallbackRequest = yaml_serde::from_str(
             "!SigstoreCertificateVerify\nimage: r.io/a:1\ncertificate: [45, 45]\ncertificate_chain: null\nrequire_rekor_bundle: true\nannotations: {env: prod}\n",
         )
         .expect("recorded form");
@@ -431,7 +431,7 @@ mod tests {
             br#"{"api_version":"v1","kind":"Service","namespace":"payments","label_selector":"app=x","field_selector":null}"#,
         )
         .expect("decodes");
-        let recorded: CallbackRequest = serde_yaml::from_str(
+        let recorded: CallbackRequest = yaml_serde::from_str(
             "!KubernetesListResourceNamespace\napi_version: v1\nkind: Service\nnamespace: payments\nlabel_selector: app=x\nfield_selector: null\n",
         )
         .expect("recorded form");

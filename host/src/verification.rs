@@ -101,7 +101,7 @@ impl VerificationConfig {
     /// Reads and checks a config: `apiVersion: v1`, at least one of `allOf` / `anyOf`, and
     /// `minimumMatches` within the signatures listed.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let config: Self = serde_yaml::from_str(text).context("not a verification config")?;
+        let config: Self = yaml_serde::from_str(text).context("not a verification config")?;
         if config.api_version != "v1" {
             bail!("apiVersion {:?}: only v1 is known", config.api_version);
         }

@@ -247,7 +247,7 @@ pub struct CaseTable {
 impl CaseTable {
     /// Reads a table from YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text).map_err(|error| error.to_string())
+        yaml_serde::from_str(text).map_err(|error| error.to_string())
     }
 }
 
@@ -335,7 +335,7 @@ pub fn assert_controls_documented(policy_dir: &str, controls: &[&str]) {
         std::fs::read_to_string(dir.join(file))
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join(file).display()))
     };
-    let pci: Value = serde_yaml::from_str(&read("pci.yml")).expect("pci.yml is YAML");
+    let pci: Value = yaml_serde::from_str(&read("pci.yml")).expect("pci.yml is YAML");
     let listed: Vec<&str> = pci["controls"]
         .as_array()
         .unwrap_or_else(|| panic!("{}: pci.yml has no `controls` list", dir.display()))

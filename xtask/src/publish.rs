@@ -405,9 +405,9 @@ mod tests {
     /// `REGISTRY` or `TAG` (make reads both from the environment), a `make publish` naming a
     /// registry or tag, or one without `EXPECT_LOCK=deploy/modules.yaml`.
     fn release_faults(workflow: &str) -> Vec<String> {
-        fn walk(value: &serde_yaml::Value, under_env: bool, faults: &mut Vec<String>) {
+        fn walk(value: &yaml_serde::Value, under_env: bool, faults: &mut Vec<String>) {
             match value {
-                serde_yaml::Value::Mapping(mapping) => {
+                yaml_serde::Value::Mapping(mapping) => {
                     for (key, child) in mapping {
                         let key = key.as_str().unwrap_or_default();
                         if under_env && ["REGISTRY", "TAG"].contains(&key) {
@@ -432,7 +432,7 @@ mod tests {
                         walk(child, key == "env", faults);
                     }
                 }
-                serde_yaml::Value::Sequence(items) => {
+                yaml_serde::Value::Sequence(items) => {
                     for item in items {
                         walk(item, false, faults);
                     }
@@ -440,7 +440,7 @@ mod tests {
                 _ => {}
             }
         }
-        let parsed: serde_yaml::Value = match serde_yaml::from_str(workflow) {
+        let parsed: yaml_serde::Value = match yaml_serde::from_str(workflow) {
             Ok(parsed) => parsed,
             Err(error) => return vec![format!("not YAML: {error}")],
         };

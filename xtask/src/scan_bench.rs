@@ -296,14 +296,14 @@ mod tests {
     fn the_corpus_is_every_kind_with_one_to_five_containers() {
         let kinds: std::collections::BTreeSet<String> = (0..KINDS.len())
             .map(|i| {
-                let doc: serde_json::Value = serde_yaml::from_str(&workload(i)).unwrap();
+                let doc: serde_json::Value = yaml_serde::from_str(&workload(i)).unwrap();
                 doc["kind"].as_str().unwrap().to_owned()
             })
             .collect();
         assert_eq!(kinds.len(), 9);
-        let pod: serde_json::Value = serde_yaml::from_str(&workload(3 + 9)).unwrap();
+        let pod: serde_json::Value = yaml_serde::from_str(&workload(3 + 9)).unwrap();
         assert_eq!(pod["kind"], "Pod");
-        let cron: serde_json::Value = serde_yaml::from_str(&workload(5 + 9 * 4)).unwrap();
+        let cron: serde_json::Value = yaml_serde::from_str(&workload(5 + 9 * 4)).unwrap();
         let containers = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"];
         assert_eq!(containers.as_array().unwrap().len(), (5 + 9 * 4) % 5 + 1);
         assert_eq!(

@@ -62,7 +62,7 @@ pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--reports {}: cannot read", path.display()))?;
         history.files.push(path.display().to_string());
-        for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
             let value = Value::deserialize(document).with_context(|| {
                 format!(
                     "--reports {}: document {} is not YAML",

@@ -101,7 +101,7 @@ pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(String, Value)>> {
         for file in files_in(path)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+            for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
                 let value = Value::deserialize(document).with_context(|| {
                     format!("{}: document {} is not YAML", file.display(), index + 1)
                 })?;

@@ -201,7 +201,7 @@ impl Conversion {
             }
             let mut one = Map::new();
             one.insert(key.clone(), self.settings[key].clone());
-            let yaml = serde_yaml::to_string(&Value::Object(one)).unwrap_or_default();
+            let yaml = yaml_serde::to_string(&Value::Object(one)).unwrap_or_default();
             for line in yaml.lines() {
                 let _ = writeln!(out, "{pad}{line}");
             }
@@ -234,7 +234,7 @@ mod tests {
             "  # not expressed: spec.users: RBAC\n  # exemptImages: stricter than the source (privileged): dropped\n  level: restricted\n  mutate:\n    podSecurityPolicyDefaults: true\n  # spec.volumes: narrowed\n  volumes:\n  - secret\n"
         );
         assert!(conversion.mutates());
-        let back: Value = serde_yaml::from_str(&text).expect("the rendering is YAML");
+        let back: Value = yaml_serde::from_str(&text).expect("the rendering is YAML");
         assert_eq!(back["volumes"], json!(["secret"]));
     }
 

@@ -112,7 +112,7 @@ fn read_objects(file: &PathBuf) -> Result<Vec<Value>> {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
         let value = <Value as serde::Deserialize>::deserialize(document).with_context(|| {
             format!(
                 "{}: document {} is not YAML or JSON",
@@ -140,7 +140,7 @@ fn render(conversion: &Conversion, policy: bool) -> Result<String> {
     if !policy {
         return Ok(header + &conversion.render_settings(0));
     }
-    let mut manifest: Value = serde_yaml::Deserializer::from_str(MANIFEST)
+    let mut manifest: Value = yaml_serde::Deserializer::from_str(MANIFEST)
         .filter_map(|d| serde::Deserialize::deserialize(d).ok())
         .find(|v: &Value| v["kind"] == "ClusterAdmissionPolicy")
         .context("the bundle's pod-security manifest has no ClusterAdmissionPolicy")?;
@@ -150,7 +150,7 @@ fn render(conversion: &Conversion, policy: bool) -> Result<String> {
     if let Some(spec) = manifest["spec"].as_object_mut() {
         spec.remove("settings");
     }
-    let body = serde_yaml::to_string(&manifest)?;
+    let body = yaml_serde::to_string(&manifest)?;
     Ok(format!(
         "{header}{body}  settings:\n{}",
         conversion.render_settings(4)

@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_restricted_psp_converts_field_for_field() {
-        let psp: Value = serde_yaml::from_str(
+        let psp: Value = yaml_serde::from_str(
             r#"
 apiVersion: policy/v1beta1
 kind: PodSecurityPolicy

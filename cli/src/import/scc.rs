@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn restricted_v2_converts_with_notes_for_namespace_ranges() {
-        let scc: Value = serde_yaml::from_str(
+        let scc: Value = yaml_serde::from_str(
             r#"
 apiVersion: security.openshift.io/v1
 kind: SecurityContextConstraints
@@ -275,7 +275,7 @@ volumes: [configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClai
 
     #[test]
     fn anyuid_and_host_dirs() {
-        let scc: Value = serde_yaml::from_str(
+        let scc: Value = yaml_serde::from_str(
             "{kind: SecurityContextConstraints, metadata: {name: hostmount-anyuid}, allowHostDirVolumePlugin: true, runAsUser: {type: MustRunAsRange, uidRangeMin: 1000, uidRangeMax: 2000}, volumes: [configMap, nfs]}",
         )
         .unwrap();

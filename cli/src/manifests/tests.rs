@@ -436,7 +436,7 @@ fn generated_document(random: &mut Random, index: usize) -> (String, &'static st
 /// A fixed number of generated streams: random separators (`---` alone, with a comment, with
 /// content on its line, after `...`, with a directive), comments, empty documents, a byte
 /// order mark, CRLF. The reader judges or skips exactly the documents a YAML parser counts (the
-/// generator's own count, and libyaml's through serde_yaml), in order, each on its line.
+/// generator's own count, and libyaml's through yaml_serde), in order, each on its line.
 #[test]
 fn generated_streams_lose_no_document() {
     let mut random = Random(0x005e_ed0f_2029);
@@ -478,9 +478,9 @@ fn generated_streams_lose_no_document() {
             .collect();
         assert_eq!(found, expected, "case {case}: {text:?}");
         accounting::check(&text, &documents).unwrap_or_else(|e| panic!("case {case}: {e}"));
-        // libyaml (serde_yaml) does not see a `---` right after a byte order mark.
-        let libyaml = serde_yaml::Deserializer::from_str(text.trim_start_matches('\u{feff}'))
-            .map(|document| serde_yaml::Value::deserialize(document).map(|_| ()))
+        // libyaml (yaml_serde) does not see a `---` right after a byte order mark.
+        let libyaml = yaml_serde::Deserializer::from_str(text.trim_start_matches('\u{feff}'))
+            .map(|document| yaml_serde::Value::deserialize(document).map(|_| ()))
             .collect::<Result<Vec<()>, _>>()
             .unwrap_or_else(|e| panic!("case {case}: libyaml: {e}: {text:?}"));
         assert_eq!(libyaml.len(), documents.len(), "case {case}: {text:?}");

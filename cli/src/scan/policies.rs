@@ -174,7 +174,7 @@ fn read_text(
     modules: &mut Modules,
     deployed: &mut Vec<Deployed>,
 ) -> Result<()> {
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let document = Value::deserialize(document)
             .with_context(|| format!("{source}: document {} is not YAML", index + 1))?;
         if document.is_null() {

@@ -150,7 +150,7 @@ impl Judge {
         let at = test.constraint.display();
         let text = std::fs::read_to_string(&test.constraint)
             .unwrap_or_else(|e| panic!("cannot read {at}: {e}"));
-        let objects: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+        let objects: Vec<Value> = yaml_serde::Deserializer::from_str(&text)
             .map(|d| serde::Deserialize::deserialize(d).unwrap_or_else(|e| panic!("{at}: {e}")))
             .flat_map(|v: Value| match v["items"].as_array() {
                 Some(items) => items.clone(),
@@ -187,7 +187,7 @@ impl Judge {
         if !output.status.success() {
             return Err(String::from_utf8_lossy(&output.stderr).trim().to_owned());
         }
-        let documents: Vec<Value> = serde_yaml::Deserializer::from_str(&stdout)
+        let documents: Vec<Value> = yaml_serde::Deserializer::from_str(&stdout)
             .map(|d| serde::Deserialize::deserialize(d).expect("the output is YAML"))
             .filter(|v: &Value| !v.is_null())
             .collect();
@@ -380,7 +380,7 @@ fn request(file: &Path) -> (Value, Value) {
     let at = file.display();
     let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("cannot read {at}: {e}"));
     let document: Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{at} is not YAML: {e}"));
+        yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{at} is not YAML: {e}"));
     let (operation, object, old) = if document["kind"] == "AdmissionReview" {
         let review = &document["request"];
         (

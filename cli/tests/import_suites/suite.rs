@@ -72,7 +72,7 @@ pub fn read(file: &Path) -> Suite {
     let at = file.display().to_string();
     let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("cannot read {at}: {e}"));
     let suite: Value =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{at} is not YAML: {e}"));
+        yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{at} is not YAML: {e}"));
     assert_eq!(suite["kind"], "Suite", "{at}: kind must be Suite");
     let dir = file.parent().expect("a suite file has a folder");
     let tests = suite["tests"]
@@ -163,7 +163,7 @@ fn violations(value: &Value) -> Option<u64> {
 
 #[test]
 fn assertions_give_a_verdict_only_when_they_state_one() {
-    let read = |yaml: &str| verdict(&serde_yaml::from_str::<Vec<Value>>(yaml).unwrap(), "t");
+    let read = |yaml: &str| verdict(&yaml_serde::from_str::<Vec<Value>>(yaml).unwrap(), "t");
     assert_eq!(read("[{violations: yes}]"), Some(Verdict::Rejected));
     assert_eq!(
         read("[{violations: 2, message: x}]"),

@@ -66,7 +66,7 @@ impl Object {
 /// error naming it.
 pub fn read_objects(text: &str) -> Result<Vec<Object>> {
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let value = Value::deserialize(document)
             .with_context(|| format!("document {} is not readable YAML", index + 1))?;
         match value {

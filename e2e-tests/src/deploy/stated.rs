@@ -78,15 +78,15 @@ fn rollout_of_resources(deploy: &Path, dir: &Path) -> Result<Rollout, Finding> {
         .ok_or_else(|| unreadable("no kustomization file".to_owned()))?;
     let text = std::fs::read_to_string(&file)
         .map_err(|error| unreadable(format!("cannot read {}: {error}", file.display())))?;
-    let kustomization: serde_yaml::Value = serde_yaml::from_str(&text)
+    let kustomization: yaml_serde::Value = yaml_serde::from_str(&text)
         .map_err(|error| unreadable(format!("{}: {error}", file.display())))?;
     let root = canonical(deploy);
     let mut rollouts: Vec<(String, Rollout)> = kustomization
         .get("resources")
-        .and_then(serde_yaml::Value::as_sequence)
+        .and_then(yaml_serde::Value::as_sequence)
         .into_iter()
         .flatten()
-        .filter_map(serde_yaml::Value::as_str)
+        .filter_map(yaml_serde::Value::as_str)
         .filter_map(|resource| {
             let target = canonical(&dir.join(resource));
             let relative = slashed(target.strip_prefix(&root).ok()?);

@@ -37,7 +37,7 @@ pub struct Requirement {
 
 /// The JSON text, from the mapping's text and the policies.
 pub fn controls_json(mapping: &str, policies: &[PolicySources]) -> Result<String> {
-    let mapping: Mapping = serde_yaml::from_str(mapping).context("docs/pci-dss.yml")?;
+    let mapping: Mapping = yaml_serde::from_str(mapping).context("docs/pci-dss.yml")?;
     let ids: Vec<&str> = mapping.sections.iter().map(|s| s.id.as_str()).collect();
     let expected: Vec<&str> = CONTROLS.iter().map(|(id, _)| *id).collect();
     if ids != expected {

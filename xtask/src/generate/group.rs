@@ -58,7 +58,7 @@ pub fn all() -> Result<Vec<GroupSource>> {
         .map(|path| {
             let text = std::fs::read_to_string(path)?;
             let group: GroupSource =
-                serde_yaml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+                yaml_serde::from_str(&text).with_context(|| format!("{}", path.display()))?;
             if path.file_stem().and_then(|s| s.to_str()) != Some(group.name.as_str()) {
                 bail!("{}: the file is named after the group", path.display());
             }
@@ -284,7 +284,7 @@ fn check_member_name(name: &str) -> Result<()> {
 
 /// Parses group manifest text with the SDK's CRD types; a field they do not know is an error.
 pub fn parse_strict(text: &str) -> Result<ClusterAdmissionPolicyGroup> {
-    let document: Value = serde_yaml::from_str(text).context("not YAML")?;
+    let document: Value = yaml_serde::from_str(text).context("not YAML")?;
     let group: ClusterAdmissionPolicyGroup =
         serde_json::from_value(document.clone()).context("not a ClusterAdmissionPolicyGroup")?;
     let unknown = super::manifests::unknown_fields(&document, &serde_json::to_value(&group)?);

@@ -275,7 +275,7 @@ pub fn drop_nulls(value: &mut Value) {
 /// document must come back when the typed value is written out again.
 pub fn parse_strict(text: &str) -> Result<Vec<ClusterAdmissionPolicy>> {
     let mut policies = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let document = Value::deserialize(document)
             .with_context(|| format!("document {} is not YAML", index + 1))?;
         let policy: ClusterAdmissionPolicy = serde_json::from_value(document.clone())

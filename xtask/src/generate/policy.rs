@@ -167,7 +167,7 @@ impl PolicySources {
         };
         let metadata = Metadata::from_yaml(&read("metadata.yml")?)
             .with_context(|| format!("policies/{name}/metadata.yml"))?;
-        let pci: PciProfile = serde_yaml::from_str(&read("pci.yml")?)
+        let pci: PciProfile = yaml_serde::from_str(&read("pci.yml")?)
             .with_context(|| format!("policies/{name}/pci.yml"))?;
         let sources = Self {
             name: name.to_owned(),

@@ -42,7 +42,7 @@ fn every_required_package_field_is_enforced() {
 /// `group: Settings` (a `map[` without a group breaks the form), a type the renderer knows,
 /// a label and a description, `[]` defaults for lists (or Add does nothing), flat `show_if`,
 /// and nesting one level deep.
-fn rancher_faults(question: &serde_yaml::Value, depth: usize, faults: &mut Vec<String>) {
+fn rancher_faults(question: &yaml_serde::Value, depth: usize, faults: &mut Vec<String>) {
     let variable = question["variable"].as_str().unwrap_or("?").to_owned();
     if question["group"].as_str() != Some("Settings") {
         faults.push(format!("{variable}: group is not Settings"));
@@ -96,14 +96,14 @@ fn rancher_faults(question: &serde_yaml::Value, depth: usize, faults: &mut Vec<S
 fn questions_follow_the_rancher_ui_conventions() {
     for name in workspace::bundle().policies().unwrap() {
         let sources = PolicySources::load(&name).unwrap();
-        let questions: serde_yaml::Value = serde_yaml::from_str(&sources.questions).unwrap();
+        let questions: yaml_serde::Value = yaml_serde::from_str(&sources.questions).unwrap();
         let mut faults = Vec::new();
         for question in questions["questions"].as_sequence().unwrap() {
             rancher_faults(question, 0, &mut faults);
         }
         assert!(faults.is_empty(), "{name}: {faults:#?}");
     }
-    let bad: serde_yaml::Value = serde_yaml::from_str(
+    let bad: yaml_serde::Value = yaml_serde::from_str(
         "{variable: x, type: \"sequence[\", group: Rules, show_if: \"(a=b)\"}",
     )
     .unwrap();
@@ -137,7 +137,7 @@ fn locked_module(sources: &PolicySources) -> String {
 /// Every YAML document of `text`.
 fn yaml_documents(text: &str) -> Vec<serde_json::Value> {
     use serde::Deserialize;
-    serde_yaml::Deserializer::from_str(text)
+    yaml_serde::Deserializer::from_str(text)
         .map(|document| serde_json::Value::deserialize(document).unwrap())
         .collect()
 }
@@ -196,7 +196,7 @@ fn manifests_parse_with_the_sdk_crd_types() {
             );
             for instance in &expected {
                 let document = bundled.next().expect("a policy of the bundle");
-                let text = serde_yaml::to_string(document).unwrap();
+                let text = yaml_serde::to_string(document).unwrap();
                 assert_eq!(
                     manifests::parse_strict(&text).unwrap().first(),
                     Some(instance),
@@ -214,7 +214,7 @@ fn manifests_parse_with_the_sdk_crd_types() {
         )
         .unwrap();
         let document = bundled.next().expect("the system namespaces' policy");
-        let text = serde_yaml::to_string(document).unwrap();
+        let text = yaml_serde::to_string(document).unwrap();
         assert_eq!(
             manifests::parse_strict(&text).unwrap().first(),
             Some(&system),

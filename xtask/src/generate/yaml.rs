@@ -1,4 +1,4 @@
-//! YAML that Kubernetes tools read back as it was written. serde_yaml writes a string such as
+//! YAML that Kubernetes tools read back as it was written. yaml_serde writes a string such as
 //! `2027-12-31` plain, which YAML 1.2 reads as a string; kustomize (go-yaml v3, YAML 1.1
 //! timestamps) reads it as a timestamp and writes `2027-12-31T00:00:00Z` back whenever it
 //! patches the object, which pod-security then refuses as an exception's `expires`. Such
@@ -10,7 +10,7 @@ use serde_json::Value;
 /// `value` as block YAML, strings that look like timestamps single-quoted. The text is read
 /// back and compared with `value`, so the quoting can never change what a document says.
 pub fn to_string(value: &Value) -> Result<String> {
-    let plain = serde_yaml::to_string(value)?;
+    let plain = yaml_serde::to_string(value)?;
     let mut text = String::with_capacity(plain.len());
     // The indentation of the line that opened the block scalar being read (`key: |`), if any.
     let mut block_scalar: Option<usize> = None;
@@ -25,7 +25,7 @@ pub fn to_string(value: &Value) -> Result<String> {
         }
         text.push('\n');
     }
-    if serde_yaml::from_str::<Value>(&text)? != *value {
+    if yaml_serde::from_str::<Value>(&text)? != *value {
         bail!("quoting the timestamps of this YAML would change its content:\n{plain}");
     }
     Ok(text)
@@ -105,7 +105,7 @@ mod tests {
         }
         // Inside a block scalar, the line is text, not a value: it stays as it is.
         assert!(text.contains("\n  expires: 2027-12-31\n"), "{text}");
-        assert_eq!(serde_yaml::from_str::<Value>(&text).unwrap(), value);
+        assert_eq!(yaml_serde::from_str::<Value>(&text).unwrap(), value);
     }
 
     #[test]

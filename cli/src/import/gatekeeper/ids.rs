@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     fn convert(yaml: &str) -> Result<Conversion> {
-        let object: Value = serde_yaml::from_str(yaml).unwrap();
+        let object: Value = yaml_serde::from_str(yaml).unwrap();
         let constraint = Constraint::of(&object);
         let mut out = Conversion::new("t".into(), "n".into(), "baseline");
         match constraint.kind {

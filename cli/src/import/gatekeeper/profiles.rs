@@ -196,7 +196,7 @@ mod tests {
     use serde_json::Value;
 
     fn convert(kind: &str, parameters: &str) -> Result<Conversion> {
-        let object: Value = serde_yaml::from_str(&format!(
+        let object: Value = yaml_serde::from_str(&format!(
             "{{kind: {kind}, metadata: {{name: p}}, spec: {{parameters: {parameters}}}}}"
         ))
         .unwrap();

@@ -209,7 +209,7 @@ mod tests {
     use serde_json::Value;
 
     fn convert_yaml(parameters: &str) -> Conversion {
-        let object: Value = serde_yaml::from_str(&format!(
+        let object: Value = yaml_serde::from_str(&format!(
             "{{kind: K8sPSPForbiddenSysctls, metadata: {{name: s}}, spec: {{parameters: {parameters}}}}}"
         ))
         .unwrap();

@@ -1,7 +1,7 @@
 use super::*;
 
 fn constraint(yaml: &str) -> Value {
-    serde_yaml::from_str(yaml).unwrap()
+    yaml_serde::from_str(yaml).unwrap()
 }
 
 fn import(yamls: &[&str]) -> Result<Conversion> {

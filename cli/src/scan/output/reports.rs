@@ -41,7 +41,7 @@ pub fn render(results: &ScanResults, shape: Shape) -> Result<String> {
     for ((namespace, kind, name), outcomes) in by_workload {
         let report = report(shape, &namespace, &kind, &name, &outcomes, &timestamp);
         text.push_str("---\n");
-        text.push_str(&serde_yaml::to_string(&report)?);
+        text.push_str(&yaml_serde::to_string(&report)?);
     }
     Ok(text)
 }

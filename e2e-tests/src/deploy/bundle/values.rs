@@ -61,8 +61,8 @@ impl BundleValues {
 
     /// Reads the text of `bundle.yml`; a missing or wrongly typed key is named.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        // serde_yaml names the path of a missing or wrongly typed key, and its line.
-        let file: File = serde_yaml::from_str(text)?;
+        // yaml_serde names the path of a missing or wrongly typed key, and its line.
+        let file: File = yaml_serde::from_str(text)?;
         Ok(Self {
             kubewarden_namespace: file.kubewarden_namespace,
             minimum_kubewarden_version: file.minimum_kubewarden_version,

@@ -75,7 +75,7 @@ impl BundleSource {
 
     /// Reads and checks the text of a bundle file.
     pub fn parse(text: &str) -> Result<Self> {
-        let source: Self = serde_yaml::from_str(text).context(PATH)?;
+        let source: Self = yaml_serde::from_str(text).context(PATH)?;
         let problems = source.problems();
         if !problems.is_empty() {
             bail!("{PATH}:\n  {}", problems.join("\n  "));

@@ -19,7 +19,7 @@ fn header(what: &str) -> String {
 }
 
 fn yaml(header: String, body: &Value) -> Result<String> {
-    Ok(format!("{header}{}", serde_yaml::to_string(body)?))
+    Ok(format!("{header}{}", yaml_serde::to_string(body)?))
 }
 
 /// `deploy/base/kustomization.yaml`, listing `files` (paths under `deploy/base/`).

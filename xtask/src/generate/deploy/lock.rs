@@ -40,7 +40,7 @@ impl ModuleLock {
     /// Reads lock text and checks it: every policy has an entry agreeing with its metadata,
     /// and no entry names another policy. Every problem is named at once.
     pub fn parse(text: &str, policies: &[PolicySources]) -> Result<Self> {
-        let file: LockFile = serde_yaml::from_str(text).context(PATH)?;
+        let file: LockFile = yaml_serde::from_str(text).context(PATH)?;
         let mut problems = Vec::new();
         for policy in policies {
             match file.modules.get(&policy.name) {

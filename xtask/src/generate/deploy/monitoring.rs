@@ -191,7 +191,7 @@ fn watched(object: &Value) -> Result<Option<Watched>> {
 /// The objects of a generated file's YAML documents.
 fn documents(text: &str) -> Result<Vec<Value>> {
     let mut objects = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text) {
+    for document in yaml_serde::Deserializer::from_str(text) {
         let value = Value::deserialize(document)?;
         if !value.is_null() {
             objects.push(value);
@@ -256,7 +256,7 @@ fn component(what: &str, resources: &[&str]) -> Result<String> {
     Ok(format!(
         "{}{}",
         header(what),
-        serde_yaml::to_string(&json!({
+        yaml_serde::to_string(&json!({
             "apiVersion": "kustomize.config.k8s.io/v1alpha1",
             "kind": "Component",
             "resources": resources,

@@ -37,7 +37,7 @@ pub(super) fn render(dir: &Path) -> Vec<Value> {
 }
 
 fn documents(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
+    yaml_serde::Deserializer::from_str(text)
         .map(|document| Value::deserialize(document).unwrap())
         .filter(|document| !document.is_null())
         .collect()
@@ -247,7 +247,7 @@ fn targets(key: &str) -> Vec<(&'static str, &'static str, &'static str)> {
 fn example() -> (Value, Vec<Value>, String) {
     let dir = deploy().join("examples/organisation");
     let values: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("values.yaml")).unwrap()).unwrap();
+        yaml_serde::from_str(&std::fs::read_to_string(dir.join("values.yaml")).unwrap()).unwrap();
     let rendered = render(&dir);
     let text = rendered
         .iter()
@@ -344,7 +344,7 @@ fn the_example_organisation_carries_every_value_where_it_belongs() {
 fn the_example_organisation_adds_nothing_but_its_values() {
     let text =
         std::fs::read_to_string(deploy().join("examples/organisation/kustomization.yaml")).unwrap();
-    let kustomization: Value = serde_yaml::from_str(&text).unwrap();
+    let kustomization: Value = yaml_serde::from_str(&text).unwrap();
     assert!(
         kustomization.get("components").is_none(),
         "the overlay includes components/system-namespaces already"

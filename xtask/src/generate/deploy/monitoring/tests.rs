@@ -122,7 +122,7 @@ fn promtool(args: &[&Path]) -> Output {
 }
 
 fn write_yaml(path: &Path, value: &Value) {
-    std::fs::write(path, serde_yaml::to_string(value).unwrap()).unwrap();
+    std::fs::write(path, yaml_serde::to_string(value).unwrap()).unwrap();
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn runbook_sections() -> BTreeSet<String> {
 
 #[test]
 fn every_alert_says_what_to_do_links_its_runbook_and_is_unit_tested() {
-    let tests: Value = serde_yaml::from_str(&read(ALERT_TESTS)).unwrap();
+    let tests: Value = yaml_serde::from_str(&read(ALERT_TESTS)).unwrap();
     let tested: BTreeSet<&str> = tests["tests"]
         .as_array()
         .unwrap()

@@ -25,7 +25,7 @@ fn bundle() -> BundleSource {
 
 /// The documents of a fixture.
 fn fixture(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
+    yaml_serde::Deserializer::from_str(text)
         .map(|document| Value::deserialize(document).unwrap())
         .collect()
 }
