@@ -10,6 +10,7 @@ use pci_host::capabilities::LiveAnswers;
 use pci_host::host::Engine;
 use pci_host::replay::{Recorder, Replay};
 use pci_host::run::{RunOptions, run as evaluate};
+use pci_policies::manifests::yaml;
 
 /// `kwctl run`'s flags.
 #[derive(Args)]
@@ -53,13 +54,21 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// A request or settings file read with the command's YAML reader (a syntax error names the
+/// file and line), as the JSON text the host's readers take.
+fn read_object(path: &Path) -> Result<String> {
+    let value = yaml::single_document(&path.display().to_string(), &read(path)?)
+        .map_err(anyhow::Error::msg)?;
+    Ok(value.to_string())
+}
+
 /// Evaluates the request and prints the AdmissionResponse as kwctl does.
 pub fn run(args: &RunArgs) -> Result<()> {
     let module = std::fs::read(&args.module)
         .with_context(|| format!("cannot read {}", args.module.display()))?;
-    let request = read_request(&read(&args.request_path)?)?;
+    let request = read_request(&read_object(&args.request_path)?)?;
     let settings = match (&args.settings_path, &args.settings_json) {
-        (Some(path), _) => read_settings(&read(path)?)?,
+        (Some(path), _) => read_settings(&read_object(path)?)?,
         (None, Some(json)) => read_settings(json)?,
         (None, None) => read_settings("")?,
     };

@@ -62,14 +62,10 @@ pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--reports {}: cannot read", path.display()))?;
         history.files.push(path.display().to_string());
-        for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
-            let value = Value::deserialize(document).with_context(|| {
-                format!(
-                    "--reports {}: document {} is not YAML",
-                    path.display(),
-                    index + 1
-                )
-            })?;
+        let file = format!("--reports {}", path.display());
+        let documents =
+            pci_policies::manifests::yaml::documents(&file, &text).map_err(anyhow::Error::msg)?;
+        for (_, value) in documents {
             let items = match value["items"].as_array() {
                 Some(items) => items.clone(),
                 None => vec![value],
@@ -227,6 +223,21 @@ mod tests {
         assert_eq!(
             date_of(date.days_since_epoch() * 86_400 + 86_399),
             "2031-07-15"
+        );
+    }
+
+    #[test]
+    fn a_report_export_that_is_not_yaml_names_its_file_and_line() {
+        let path = std::env::temp_dir().join(format!("reports-broken-{}.yaml", std::process::id()));
+        std::fs::write(&path, "apiVersion: v1\nkind: List\nitems: [\n  {a: b\n").unwrap();
+        let error = read_reports(std::slice::from_ref(&path))
+            .expect_err("not YAML")
+            .to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            error.starts_with(&format!("--reports {}:", path.display()))
+                && error.contains("not YAML"),
+            "{error}"
         );
     }
 }

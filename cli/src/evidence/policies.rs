@@ -101,10 +101,9 @@ pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<(String, Value)>> {
         for file in files_in(path)? {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
-                let value = Value::deserialize(document).with_context(|| {
-                    format!("{}: document {} is not YAML", file.display(), index + 1)
-                })?;
+            let read = pci_policies::manifests::yaml::documents(&file.display().to_string(), &text)
+                .map_err(anyhow::Error::msg)?;
+            for (index, (_, value)) in read.into_iter().enumerate() {
                 // `kubectl get … -o yaml` wraps what it prints in a List.
                 let items = match value["items"].as_array() {
                     Some(items) if value["kind"].as_str().is_some_and(|k| k.ends_with("List")) => {
@@ -413,4 +412,28 @@ fn settings_of(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_manifest_that_is_not_yaml_names_its_file_and_line() {
+        let path =
+            std::env::temp_dir().join(format!("manifest-broken-{}.yaml", std::process::id()));
+        std::fs::write(
+            &path,
+            "kind: ClusterAdmissionPolicy\nspec:\n  module: \"unclosed\n",
+        )
+        .unwrap();
+        let error = read_manifests(std::slice::from_ref(&path))
+            .expect_err("not YAML")
+            .to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            error.starts_with(&format!("{}:", path.display())) && error.contains("not YAML"),
+            "{error}"
+        );
+    }
 }

@@ -102,7 +102,8 @@ fn convert_files(args: &ImportArgs) -> Result<Vec<Conversion>> {
     Ok(conversions)
 }
 
-/// The objects of a file: every document, the items of a `List`.
+/// The objects of a file: every document, the items of a `List`; a document that cannot be read
+/// is an error naming the file and line.
 fn read_objects(file: &PathBuf) -> Result<Vec<Value>> {
     let text = if file.as_os_str() == "-" {
         let mut text = String::new();
@@ -112,14 +113,9 @@ fn read_objects(file: &PathBuf) -> Result<Vec<Value>> {
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
     };
     let mut objects = Vec::new();
-    for (index, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
-        let value = <Value as serde::Deserialize>::deserialize(document).with_context(|| {
-            format!(
-                "{}: document {} is not YAML or JSON",
-                file.display(),
-                index + 1
-            )
-        })?;
+    let documents = pci_policies::manifests::yaml::documents(&file.display().to_string(), &text)
+        .map_err(anyhow::Error::msg)?;
+    for (_, value) in documents {
         match value["items"].as_array() {
             Some(items) if value["kind"].as_str().is_some_and(|k| k.ends_with("List")) => {
                 objects.extend(items.iter().cloned());
@@ -165,4 +161,25 @@ fn dns_label(name: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     label.trim_matches('-').chars().take(50).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_that_is_not_yaml_names_its_file_and_line() {
+        let path = std::env::temp_dir().join(format!("import-broken-{}.yaml", std::process::id()));
+        std::fs::write(
+            &path,
+            "kind: PodSecurityPolicy\nmetadata:\n  name: [unclosed\n",
+        )
+        .unwrap();
+        let error = read_objects(&path).expect_err("not YAML").to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            error.starts_with(&format!("{}:", path.display())) && error.contains(":3: not YAML"),
+            "{error}"
+        );
+    }
 }

@@ -117,6 +117,44 @@ pub fn read(text: &str) -> Stream {
     stream
 }
 
+/// Every document of a file a user gives (policies, settings, an import's or the evidence's
+/// inputs), each with the line it starts on; the first document that cannot be read is an
+/// error naming `file:line`, so every YAML input of the command reports its errors as the scan
+/// does. Empty documents are `null`.
+pub fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, String> {
+    let stream = read(text);
+    let mut values = Vec::with_capacity(stream.documents.len());
+    for document in stream.documents {
+        match document.content {
+            Ok(value) => values.push((document.line, value)),
+            Err(unreadable) => {
+                return Err(format!(
+                    "{file}:{}: {}",
+                    unreadable.line, unreadable.message
+                ));
+            }
+        }
+    }
+    match stream.broken {
+        Some(broken) => Err(format!("{file}:{}: {}", broken.line, broken.message)),
+        None => Ok(values),
+    }
+}
+
+/// The one document of a file that holds a single object (settings, a request): `null` when
+/// the file is empty; an error naming `file:line` when it cannot be read or holds several.
+pub fn single_document(file: &str, text: &str) -> Result<Value, String> {
+    let mut values = documents(file, text)?;
+    match values.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(values.remove(0).1),
+        _ => Err(format!(
+            "{file}:{}: a second YAML document, where one object is expected",
+            values[1].0
+        )),
+    }
+}
+
 /// The number of the last line of `text` (at least 1).
 pub fn last_line(text: &str) -> usize {
     text.lines().count().max(1)

@@ -10,7 +10,6 @@ use anyhow::{Context, Result, bail};
 use pci_host::group::Expression;
 use pci_host::host::Policy;
 use pci_host::metadata::Rule;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::cluster::Cluster;
@@ -174,9 +173,9 @@ fn read_text(
     modules: &mut Modules,
     deployed: &mut Vec<Deployed>,
 ) -> Result<()> {
-    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
-        let document = Value::deserialize(document)
-            .with_context(|| format!("{source}: document {} is not YAML", index + 1))?;
+    let documents =
+        pci_policies::manifests::yaml::documents(source, text).map_err(anyhow::Error::msg)?;
+    for (index, (_, document)) in documents.into_iter().enumerate() {
         if document.is_null() {
             continue;
         }
