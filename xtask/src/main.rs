@@ -23,6 +23,8 @@
 mod bench;
 mod build;
 mod examples;
+#[cfg(test)]
+mod function_length;
 mod fuzz;
 #[cfg(feature = "generate")]
 mod generate;
