@@ -13,7 +13,7 @@ use crate::workspace;
 fn seeds(policy: &Path) -> Vec<Value> {
     let mut seeds = Vec::new();
     let pci: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(policy.join("pci.yml")).expect("pci.yml"))
+        yaml_serde::from_str(&std::fs::read_to_string(policy.join("pci.yml")).expect("pci.yml"))
             .expect("pci.yml is YAML");
     seeds.push(pci["settings"].clone());
     let mut files: Vec<_> = std::fs::read_dir(policy.join("examples"))
@@ -40,7 +40,7 @@ fn seeds(policy: &Path) -> Vec<Value> {
         if name.ends_with("settings.json") {
             seeds.push(serde_json::from_str(&text).expect("settings JSON"));
         } else if name.ends_with(".yaml") {
-            let table: Value = serde_yaml::from_str(&text).expect("case table");
+            let table: Value = yaml_serde::from_str(&text).expect("case table");
             for case in table["cases"].as_array().into_iter().flatten() {
                 if case["settings"].is_object() {
                     seeds.push(case["settings"].clone());
