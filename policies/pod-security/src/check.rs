@@ -56,8 +56,6 @@ pub struct Check {
     /// The PSA check id, also the control id used in messages and exceptions.
     pub id: &'static str,
     pub level: Level,
-    /// The fields of the standard it reads, as the standard names them.
-    pub fields: &'static [&'static str],
     /// The PCI guidance it serves.
     pub pci: &'static str,
     /// Its implementations, oldest first.

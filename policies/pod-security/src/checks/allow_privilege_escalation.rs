@@ -9,7 +9,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "allowPrivilegeEscalation",
     level: Level::Restricted,
-    fields: &["containers[*].securityContext.allowPrivilegeEscalation"],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(8), check_1_8),

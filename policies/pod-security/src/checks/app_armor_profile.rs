@@ -14,11 +14,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "appArmorProfile",
     level: Level::Baseline,
-    fields: &[
-        "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/*\"]",
-        "spec.securityContext.appArmorProfile.type",
-        "containers[*].securityContext.appArmorProfile.type",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(0), check_1_0),

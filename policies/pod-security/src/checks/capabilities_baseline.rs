@@ -13,7 +13,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "capabilities_baseline",
     level: Level::Baseline,
-    fields: &["containers[*].securityContext.capabilities.add"],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };

@@ -13,10 +13,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "capabilities_restricted",
     level: Level::Restricted,
-    fields: &[
-        "containers[*].securityContext.capabilities.drop",
-        "containers[*].securityContext.capabilities.add",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(22), check_1_22).overriding(&["capabilities_baseline"]),

@@ -10,7 +10,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "hostPathVolumes",
     level: Level::Baseline,
-    fields: &["spec.volumes[*].hostPath"],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };

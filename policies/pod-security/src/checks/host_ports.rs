@@ -8,7 +8,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "hostPorts",
     level: Level::Baseline,
-    fields: &["containers[*].ports[*].hostPort"],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };

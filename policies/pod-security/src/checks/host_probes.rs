@@ -11,10 +11,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "hostProbesAndHostLifecycle",
     level: Level::Baseline,
-    fields: &[
-        "containers[*].{livenessProbe,readinessProbe,startupProbe}.{httpGet,tcpSocket}.host",
-        "containers[*].lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host",
-    ],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(34), check_1_34)],
 };

@@ -8,7 +8,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "privileged",
     level: Level::Baseline,
-    fields: &["containers[*].securityContext.privileged"],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };

@@ -10,7 +10,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "procMount_restricted",
     level: Level::Restricted,
-    fields: &["containers[*].securityContext.procMount"],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(35), check_1_35).overriding(&["procMount"])],
 };

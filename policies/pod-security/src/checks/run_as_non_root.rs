@@ -11,10 +11,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "runAsNonRoot",
     level: Level::Restricted,
-    fields: &[
-        "spec.securityContext.runAsNonRoot",
-        "containers[*].securityContext.runAsNonRoot",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(0), check_1_0),

@@ -10,10 +10,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "runAsUser",
     level: Level::Restricted,
-    fields: &[
-        "spec.securityContext.runAsUser",
-        "containers[*].securityContext.runAsUser",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(23), check_1_23),

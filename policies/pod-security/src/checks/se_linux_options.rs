@@ -13,10 +13,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "seLinuxOptions",
     level: Level::Baseline,
-    fields: &[
-        "spec.securityContext.seLinuxOptions.{type,user,role}",
-        "containers[*].securityContext.seLinuxOptions.{type,user,role}",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(0), check_1_0),

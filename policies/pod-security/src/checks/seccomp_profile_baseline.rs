@@ -14,12 +14,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "seccompProfile_baseline",
     level: Level::Baseline,
-    fields: &[
-        "metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]",
-        "metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/*\"]",
-        "spec.securityContext.seccompProfile.type",
-        "containers[*].securityContext.seccompProfile.type",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(0), check_1_0),

@@ -12,10 +12,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "seccompProfile_restricted",
     level: Level::Restricted,
-    fields: &[
-        "spec.securityContext.seccompProfile.type",
-        "containers[*].securityContext.seccompProfile.type",
-    ],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(19), check_1_19).overriding(&["seccompProfile_baseline"]),

@@ -19,7 +19,6 @@ use crate::psp::sysctl_patterns;
 pub const CHECK: Check = Check {
     id: "sysctls",
     level: Level::Baseline,
-    fields: &["spec.securityContext.sysctls[*].name"],
     pci: PCI_REFERENCE,
     versions: &[
         VersionedCheck::since(Version::v1(0), check_1_0),

@@ -9,10 +9,6 @@ use crate::level::{Level, Version};
 pub const CHECK: Check = Check {
     id: "windowsHostProcess",
     level: Level::Baseline,
-    fields: &[
-        "spec.securityContext.windowsOptions.hostProcess",
-        "containers[*].securityContext.windowsOptions.hostProcess",
-    ],
     pci: PCI_REFERENCE,
     versions: &[VersionedCheck::since(Version::v1(0), check_1_0)],
 };

@@ -40,11 +40,10 @@ use widen::Widened;
 /// The prefix of every knob's control id.
 pub const PREFIX: &str = "psp.";
 
-/// A setting that narrows the level: its control id (`psp.<setting>`), the fields it reads,
-/// and its check, which finds nothing while the setting is unset.
+/// A setting that narrows the level: its control id (`psp.<setting>`) and its check, which
+/// finds nothing while the setting is unset (the fields it reads are named in its file's doc).
 pub struct Knob {
     pub id: &'static str,
-    pub fields: &'static [&'static str],
     pub check: KnobFn,
 }
 

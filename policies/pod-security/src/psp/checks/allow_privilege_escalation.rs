@@ -11,7 +11,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowPrivilegeEscalation",
-    fields: &["containers[*].securityContext.allowPrivilegeEscalation"],
     check,
 };
 

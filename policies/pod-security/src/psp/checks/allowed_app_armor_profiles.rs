@@ -19,11 +19,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedAppArmorProfiles",
-    fields: &[
-        "spec.securityContext.appArmorProfile",
-        "containers[*].securityContext.appArmorProfile",
-        "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/*\"]",
-    ],
     check,
 };
 

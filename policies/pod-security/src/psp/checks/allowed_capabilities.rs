@@ -11,7 +11,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedCapabilities",
-    fields: &["containers[*].securityContext.capabilities.add"],
     check,
 };
 

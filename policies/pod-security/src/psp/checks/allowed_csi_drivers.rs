@@ -8,7 +8,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedCSIDrivers",
-    fields: &["spec.volumes[*].csi.driver"],
     check,
 };
 

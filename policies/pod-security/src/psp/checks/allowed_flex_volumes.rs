@@ -9,7 +9,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedFlexVolumes",
-    fields: &["spec.volumes[*].flexVolume.driver"],
     check,
 };
 

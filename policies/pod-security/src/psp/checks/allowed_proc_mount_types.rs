@@ -10,7 +10,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedProcMountTypes",
-    fields: &["containers[*].securityContext.procMount"],
     check,
 };
 

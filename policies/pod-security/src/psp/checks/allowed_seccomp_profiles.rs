@@ -20,12 +20,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.allowedSeccompProfiles",
-    fields: &[
-        "spec.securityContext.seccompProfile",
-        "containers[*].securityContext.seccompProfile",
-        "metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]",
-        "metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/*\"]",
-    ],
     check,
 };
 

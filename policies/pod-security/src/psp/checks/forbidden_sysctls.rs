@@ -10,7 +10,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.forbiddenSysctls",
-    fields: &["spec.securityContext.sysctls[*].name"],
     check,
 };
 

@@ -10,7 +10,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.requiredDropCapabilities",
-    fields: &["containers[*].securityContext.capabilities.drop"],
     check,
 };
 

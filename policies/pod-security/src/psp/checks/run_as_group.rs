@@ -10,10 +10,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.runAsGroup",
-    fields: &[
-        "spec.securityContext.runAsGroup",
-        "containers[*].securityContext.runAsGroup",
-    ],
     check,
 };
 

@@ -12,11 +12,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.runAsUser",
-    fields: &[
-        "spec.securityContext.runAsUser",
-        "containers[*].securityContext.runAsUser",
-        "containers[*].securityContext.runAsNonRoot",
-    ],
     check,
 };
 

@@ -9,7 +9,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.runtimeClass",
-    fields: &["spec.runtimeClassName"],
     check,
 };
 

@@ -11,10 +11,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.seLinux",
-    fields: &[
-        "spec.securityContext.seLinuxOptions",
-        "containers[*].securityContext.seLinuxOptions",
-    ],
     check,
 };
 

@@ -9,7 +9,6 @@ use crate::psp::{Knob, Layer};
 
 pub const KNOB: Knob = Knob {
     id: "psp.volumes",
-    fields: &["spec.volumes[*]"],
     check,
 };
 
