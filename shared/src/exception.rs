@@ -306,12 +306,7 @@ pub fn apply_exceptions(
     scope: &ExceptionScope<'_>,
     now: Now,
 ) -> ExceptionReport {
-    let mut report = ExceptionReport::default();
-    let mut applied = Vec::new();
-    let mut expired = Vec::new();
-    let mut undecidable = Vec::new();
-    // (exception, control) pairs already warned about as cluster-wide: a handful per request.
-    let mut cluster_wide_told: Vec<(usize, &str)> = Vec::new();
+    let mut waiving = Waiving::default();
     for violation in violations {
         let covering = exceptions
             .iter()
@@ -320,77 +315,118 @@ pub fn apply_exceptions(
                 covers(exception, successions, &violation, scope)
                     .map(|naming| (index, exception, naming))
             });
-        let mut waived_by = None;
+        match waiving.first_current(policy, covering, &violation, now) {
+            Some((index, exception, naming)) => {
+                waiving.waive(policy, (index, exception, naming), &violation, now);
+            }
+            None => waiving.report.remaining.push(violation),
+        }
+    }
+    waiving.finish()
+}
+
+/// What [`apply_exceptions`] gathers: the report, and the audit entries of the exceptions
+/// applied, expired, and undecidable without a clock.
+#[derive(Default)]
+struct Waiving {
+    report: ExceptionReport,
+    applied: Vec<serde_json::Value>,
+    expired: Vec<serde_json::Value>,
+    undecidable: Vec<serde_json::Value>,
+    /// (exception, control) pairs already warned about as cluster-wide: a handful per request.
+    cluster_wide_told: Vec<(usize, &'static str)>,
+}
+
+impl Waiving {
+    /// The first `covering` exception still current for `violation`; the expired and the
+    /// undecidable ones before it are warned about and recorded.
+    fn first_current<'e>(
+        &mut self,
+        policy: &str,
+        covering: impl Iterator<Item = (usize, &'e Exception, Naming)>,
+        violation: &Violation,
+        now: Now,
+    ) -> Option<(usize, &'e Exception, Naming)> {
         for (index, exception, naming) in covering {
             match Validity::of(exception, now) {
                 Validity::Expired(date) => {
-                    report.warnings.push(format!(
+                    self.report.warnings.push(format!(
                         "{policy}: exception #{index} expired on {date} and no longer waives {violation}"
                     ));
-                    expired.push(audit_entry(index, exception, &violation));
+                    self.expired.push(audit_entry(index, exception, violation));
                 }
                 Validity::Undecidable(date) => {
-                    report.warnings.push(format!(
+                    self.report.warnings.push(format!(
                         "{policy}: exception #{index} expires on {date} but the clock cannot be read, so it waives nothing: {violation} is not waived"
                     ));
-                    undecidable.push(audit_entry(index, exception, &violation));
+                    self.undecidable
+                        .push(audit_entry(index, exception, violation));
                 }
-                Validity::Current => {
-                    waived_by = Some((index, exception, naming));
-                    break;
-                }
+                Validity::Current => return Some((index, exception, naming)),
             }
         }
-        match waived_by {
-            Some((index, exception, naming)) => {
-                let until = exception
-                    .expires
-                    .map_or_else(String::new, |DateSetting(date)| format!(", until {date}"));
-                report.warnings.push(format!(
-                    "{policy}: exception #{index} waives {violation} (reason: {}{until})",
-                    exception.reason
+        None
+    }
+
+    /// `violation` waived by exception #`index`: its warnings (reason, expiry soon, a former
+    /// control id, cluster-wide) and its audit entry.
+    fn waive(
+        &mut self,
+        policy: &str,
+        (index, exception, naming): (usize, &Exception, Naming),
+        violation: &Violation,
+        now: Now,
+    ) {
+        let warnings = &mut self.report.warnings;
+        let until = exception
+            .expires
+            .map_or_else(String::new, |DateSetting(date)| format!(", until {date}"));
+        warnings.push(format!(
+            "{policy}: exception #{index} waives {violation} (reason: {}{until})",
+            exception.reason
+        ));
+        if let Some(warning) = expiring_soon(policy, index, exception, now)
+            && !warnings.contains(&warning)
+        {
+            warnings.push(warning);
+        }
+        let mut entry = audit_entry(index, exception, violation);
+        if let Naming::Through(former) = naming {
+            warnings.push(format!(
+                "{policy}: exception #{index} waives {} only through its former control id \"{former}\": add \"{}\" to its controls, \"{former}\" stops waiving it in the next minor release",
+                violation.control, violation.control
+            ));
+            entry["through"] = json!(former);
+        }
+        if is_cluster_wide(exception) {
+            if !self.cluster_wide_told.contains(&(index, violation.control)) {
+                self.cluster_wide_told.push((index, violation.control));
+                warnings.push(format!(
+                    "{policy}: exception #{index} waives {} cluster-wide (namespaces: [\"{}\"]): any namespace's author can claim it",
+                    violation.control,
+                    namespaces::EVERY_NAMESPACE
                 ));
-                if let Some(warning) = expiring_soon(policy, index, exception, now)
-                    && !report.warnings.contains(&warning)
-                {
-                    report.warnings.push(warning);
-                }
-                let mut entry = audit_entry(index, exception, &violation);
-                if let Naming::Through(former) = naming {
-                    report.warnings.push(format!(
-                        "{policy}: exception #{index} waives {} only through its former control id \"{former}\": add \"{}\" to its controls, \"{former}\" stops waiving it in the next minor release",
-                        violation.control, violation.control
-                    ));
-                    entry["through"] = json!(former);
-                }
-                if is_cluster_wide(exception) {
-                    if !cluster_wide_told.contains(&(index, violation.control)) {
-                        cluster_wide_told.push((index, violation.control));
-                        report.warnings.push(format!(
-                            "{policy}: exception #{index} waives {} cluster-wide (namespaces: [\"{}\"]): any namespace's author can claim it",
-                            violation.control,
-                            namespaces::EVERY_NAMESPACE
-                        ));
-                    }
-                    entry["clusterWide"] = json!(true);
-                }
-                applied.push(entry);
             }
-            None => report.remaining.push(violation),
+            entry["clusterWide"] = json!(true);
         }
+        self.applied.push(entry);
     }
-    for (key, entries) in [
-        ("exceptions-applied", applied),
-        ("exceptions-expired", expired),
-        (CLOCK_UNREADABLE_AUDIT, undecidable),
-    ] {
-        if !entries.is_empty() {
-            report
-                .audit
-                .push((key.into(), serde_json::Value::Array(entries).to_string()));
+
+    /// The report, with an audit annotation for each kind of entry there is.
+    fn finish(mut self) -> ExceptionReport {
+        for (key, entries) in [
+            ("exceptions-applied", self.applied),
+            ("exceptions-expired", self.expired),
+            (CLOCK_UNREADABLE_AUDIT, self.undecidable),
+        ] {
+            if !entries.is_empty() {
+                self.report
+                    .audit
+                    .push((key.into(), serde_json::Value::Array(entries).to_string()));
+            }
         }
+        self.report
     }
-    report
 }
 
 /// Days before its expiry from which an exception that waives says so on every admission.

@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use crate::glob::glob;
+use crate::glob::{HOST_LABEL, SEGMENT, Wildcards, glob};
 use crate::image_reference::{
     DEFAULT_REGISTRY, DOCKER_HUB_ALIASES, Digest, ImageReference, normalise_registry,
     normalise_repository, split_name, split_tag,
@@ -93,7 +93,7 @@ impl ImagePattern {
         }
         if let Some(tag) = &self.tag {
             match reference.effective_tag() {
-                Some(actual) if glob(tag, actual, b"") => {}
+                Some(actual) if glob(tag, actual, SEGMENT) => {}
                 _ => return false,
             }
         }
@@ -190,17 +190,17 @@ impl RegistryPattern {
                 .path
                 .iter()
                 .zip(&segments)
-                .all(|(pattern, segment)| glob(pattern, segment, b"/"))
+                .all(|(pattern, segment)| glob(pattern, segment, SEGMENT))
     }
 
     /// True when every reference this entry matches is also matched by `self`.
     /// Conservative: a glob in `other` is only covered by the identical glob.
     pub fn covers(&self, other: &RegistryPattern) -> bool {
-        let part_covers = |mine: &str, theirs: &str, barriers: &[u8]| {
+        let part_covers = |mine: &str, theirs: &str, wildcards: Wildcards<'_>| {
             if theirs.contains('*') {
                 mine == theirs
             } else {
-                glob(mine, theirs, barriers)
+                glob(mine, theirs, wildcards)
             }
         };
         let host_covers = if other.host.contains('*') {
@@ -214,7 +214,7 @@ impl RegistryPattern {
                 .path
                 .iter()
                 .zip(&other.path)
-                .all(|(mine, theirs)| part_covers(mine, theirs, b"/"))
+                .all(|(mine, theirs)| part_covers(mine, theirs, SEGMENT))
     }
 }
 
@@ -229,12 +229,12 @@ impl fmt::Display for RegistryPattern {
 /// ([`DOCKER_HUB_ALIASES`]), so a glob written for one of them (`*.docker.io`,
 /// `registry-*.docker.io`) matches it. A literal pattern host is already normalised.
 fn host_matches(pattern: &str, host: &str) -> bool {
-    glob(pattern, host, b".:")
+    glob(pattern, host, HOST_LABEL)
         || (host == DEFAULT_REGISTRY
             && pattern.contains('*')
             && DOCKER_HUB_ALIASES
                 .iter()
-                .any(|alias| glob(pattern, alias, b".:")))
+                .any(|alias| glob(pattern, alias, HOST_LABEL)))
 }
 
 /// Repository segments of a pattern: lowercase letters, digits, `.`, `_`, `-` and `*`.
@@ -261,7 +261,7 @@ fn match_segments(pattern: &[String], segments: &[&str]) -> bool {
         }
         Some((first, rest)) => match segments.split_first() {
             Some((segment, remaining)) => {
-                glob(first, segment, b"/") && match_segments(rest, remaining)
+                glob(first, segment, SEGMENT) && match_segments(rest, remaining)
             }
             None => false,
         },

@@ -2,7 +2,7 @@
 //! kernel (PCI 9.1: a sandbox such as gVisor or Kata) or, on Windows, in Hyper-V (PCI 9.2)?
 
 use pci_shared::containers::all_containers;
-use pci_shared::glob::glob;
+use pci_shared::glob::{SEGMENT, glob};
 use pci_shared::path::FieldPath;
 use pci_shared::request::Operation;
 use pci_shared::violation::{Violation, Violations};
@@ -207,7 +207,10 @@ fn verify_handler<C: ClusterLookup>(
     what: &str,
 ) -> Result<(), String> {
     let handler = handler::<C>(class)?;
-    if allowed.iter().any(|pattern| glob(pattern, &handler, b"")) {
+    if allowed
+        .iter()
+        .any(|pattern| glob(pattern, &handler, SEGMENT))
+    {
         Ok(())
     } else {
         Err(format!(

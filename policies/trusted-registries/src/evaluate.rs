@@ -6,7 +6,8 @@
 //! `tags.deny` is refused; a reference without tag or digest counts as `latest`, a reference
 //! pinned by digest alone has no tag.
 
-use pci_shared::glob::glob;
+use pci_shared::glob::{SEGMENT, glob};
+use pci_shared::image_reference::ImageReference;
 use pci_shared::workload_images::{Finding, ImageVerdict};
 
 use crate::settings::Settings;
@@ -50,54 +51,71 @@ pub fn check_image(image: Option<&str>, settings: &Settings) -> ImageVerdict {
             format!("{}: image pattern \"{}\" is denied", shown(), entry.0),
         ));
     }
+    findings.extend(untrusted(&reference, settings, &shown));
+    findings.extend(denied_tag(&reference, settings, &shown));
+    ImageVerdict {
+        findings,
+        ..ImageVerdict::default()
+    }
+}
+
+/// The finding of a reference no allow list matches, when an allow list is configured.
+fn untrusted(
+    reference: &ImageReference,
+    settings: &Settings,
+    shown: &dyn Fn() -> String,
+) -> Option<Finding> {
     let allow_configured =
         !settings.registries.allow.is_empty() || !settings.images.allow.is_empty();
     let allowed = settings
         .registries
         .allow
         .iter()
-        .any(|e| e.0.matches(&reference))
-        || settings
-            .images
-            .allow
-            .iter()
-            .any(|e| e.0.matches(&reference));
-    if allow_configured && !allowed {
-        let control = if settings.registries.allow.is_empty() {
-            "images"
-        } else {
-            "registries"
-        };
-        findings.push(Finding::new(
-            control,
-            format!(
-                "{}: untrusted source; allowed: {}",
-                shown(),
-                allowed_summary(settings)
-            ),
-        ));
+        .any(|e| e.0.matches(reference))
+        || settings.images.allow.iter().any(|e| e.0.matches(reference));
+    if !allow_configured || allowed {
+        return None;
     }
-    if let Some(tag) = reference.effective_tag()
-        && let Some(entry) = settings.tags.deny.iter().find(|t| glob(&t.0, tag, b""))
-    {
-        let implied = if reference.tag().is_none() {
-            " (no tag and no digest means latest)"
-        } else {
-            ""
-        };
-        findings.push(Finding::new(
-            "tags",
-            format!(
-                "{}: tag \"{tag}\" is denied by \"{}\"{implied}",
-                shown(),
-                entry.0
-            ),
-        ));
-    }
-    ImageVerdict {
-        findings,
-        ..ImageVerdict::default()
-    }
+    let control = if settings.registries.allow.is_empty() {
+        "images"
+    } else {
+        "registries"
+    };
+    Some(Finding::new(
+        control,
+        format!(
+            "{}: untrusted source; allowed: {}",
+            shown(),
+            allowed_summary(settings)
+        ),
+    ))
+}
+
+/// The finding of a tag `tags.deny` refuses (no tag and no digest is `latest`).
+fn denied_tag(
+    reference: &ImageReference,
+    settings: &Settings,
+    shown: &dyn Fn() -> String,
+) -> Option<Finding> {
+    let tag = reference.effective_tag()?;
+    let entry = settings
+        .tags
+        .deny
+        .iter()
+        .find(|t| glob(&t.0, tag, SEGMENT))?;
+    let implied = if reference.tag().is_none() {
+        " (no tag and no digest means latest)"
+    } else {
+        ""
+    };
+    Some(Finding::new(
+        "tags",
+        format!(
+            "{}: tag \"{tag}\" is denied by \"{}\"{implied}",
+            shown(),
+            entry.0
+        ),
+    ))
 }
 
 /// The allowed registries, then the allowed image globs (a registry has no `/`-separated

@@ -15,7 +15,8 @@
 
 use pci_shared::containers::ContainerRef;
 use pci_shared::patch::{EditError, ObjectEditor};
-use pci_shared::pod::SecurityContext;
+use pci_shared::path::FieldPath;
+use pci_shared::pod::{PodSecurityContext, SecurityContext};
 use pci_shared::workload::Workload;
 use serde_json::json;
 
@@ -33,18 +34,7 @@ pub fn apply(
 ) -> Result<(), EditError> {
     let spec = &workload.spec;
     let pod_context_path = workload.spec_path.field("securityContext");
-    if let Some(default) = settings
-        .runtime_class
-        .as_ref()
-        .and_then(|r| r.default_runtime_class_name.as_ref())
-        .filter(|name| !name.is_empty())
-        && spec.runtime_class_name.is_none()
-    {
-        editor.set(
-            &workload.spec_path.field("runtimeClassName"),
-            json!(default),
-        )?;
-    }
+    runtime_class_default(editor, workload, settings)?;
     if spec.is_windows() {
         return Ok(());
     }
@@ -76,19 +66,7 @@ pub fn apply(
     {
         editor.set(&pod_context_path.field("runAsGroup"), json!(id))?;
     }
-    if let Some(id) = settings.fs_group.as_ref().and_then(|s| s.default_id())
-        && pod_context.and_then(|sc| sc.fs_group).is_none()
-    {
-        editor.set(&pod_context_path.field("fsGroup"), json!(id))?;
-    }
-    if let Some(id) = settings
-        .supplemental_groups
-        .as_ref()
-        .and_then(|s| s.default_id())
-        && pod_context.is_none_or(|sc| sc.supplemental_groups.is_empty())
-    {
-        editor.set(&pod_context_path.field("supplementalGroups"), json!([id]))?;
-    }
+    volume_group_defaults(editor, &pod_context_path, pod_context, settings)?;
     if let Some(options) = settings
         .se_linux
         .as_ref()
@@ -103,6 +81,50 @@ pub fn apply(
     }
     for container in containers {
         container_defaults(editor, container, settings)?;
+    }
+    Ok(())
+}
+
+/// `runtimeClass.defaultRuntimeClassName` for a pod that names no runtime class.
+fn runtime_class_default(
+    editor: &mut ObjectEditor,
+    workload: &Workload,
+    settings: &Settings,
+) -> Result<(), EditError> {
+    if let Some(default) = settings
+        .runtime_class
+        .as_ref()
+        .and_then(|r| r.default_runtime_class_name.as_ref())
+        .filter(|name| !name.is_empty())
+        && workload.spec.runtime_class_name.is_none()
+    {
+        editor.set(
+            &workload.spec_path.field("runtimeClassName"),
+            json!(default),
+        )?;
+    }
+    Ok(())
+}
+
+/// The pod's `fsGroup` and `supplementalGroups` defaults, where the pod sets none.
+fn volume_group_defaults(
+    editor: &mut ObjectEditor,
+    pod_context_path: &FieldPath,
+    pod_context: Option<&PodSecurityContext>,
+    settings: &Settings,
+) -> Result<(), EditError> {
+    if let Some(id) = settings.fs_group.as_ref().and_then(|s| s.default_id())
+        && pod_context.and_then(|sc| sc.fs_group).is_none()
+    {
+        editor.set(&pod_context_path.field("fsGroup"), json!(id))?;
+    }
+    if let Some(id) = settings
+        .supplemental_groups
+        .as_ref()
+        .and_then(|s| s.default_id())
+        && pod_context.is_none_or(|sc| sc.supplemental_groups.is_empty())
+    {
+        editor.set(&pod_context_path.field("supplementalGroups"), json!([id]))?;
     }
     Ok(())
 }

@@ -33,6 +33,23 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
     }
     sysctls(settings)?;
     volumes(settings)?;
+    proc_mount_types(settings)?;
+    se_linux(settings)?;
+    profile_lists(settings)?;
+    if settings.default_allow_privilege_escalation == Some(true)
+        && settings.allow_privilege_escalation == Some(false)
+    {
+        return Err(
+            "defaultAllowPrivilegeEscalation: true contradicts allowPrivilegeEscalation: false"
+                .to_owned(),
+        );
+    }
+    default_capabilities(settings)?;
+    runtime_class(settings)
+}
+
+/// `allowedProcMountTypes`: Default or Unmasked.
+fn proc_mount_types(settings: &Settings) -> Result<(), String> {
     if let Some(types) = &settings.allowed_proc_mount_types {
         for (index, value) in types.iter().enumerate() {
             if value != "Default" && value != "Unmasked" {
@@ -42,6 +59,11 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
             }
         }
     }
+    Ok(())
+}
+
+/// `seLinux`: MustRunAs with the options pods must carry, RunAsAny without.
+fn se_linux(settings: &Settings) -> Result<(), String> {
     if let Some(strategy) = &settings.se_linux {
         let options = strategy.se_linux_options.as_ref().filter(|o| !o.is_empty());
         match (strategy.rule, options) {
@@ -60,6 +82,11 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// `allowedSeccompProfiles`, `allowedAppArmorProfiles`: profile names.
+fn profile_lists(settings: &Settings) -> Result<(), String> {
     for (name, family, list) in [
         (
             "allowedSeccompProfiles",
@@ -77,15 +104,11 @@ pub fn validate(settings: &Settings) -> Result<(), String> {
                 .map_err(|reason| format!("{name}[{index}]: {reason}"))?;
         }
     }
-    if settings.default_allow_privilege_escalation == Some(true)
-        && settings.allow_privilege_escalation == Some(false)
-    {
-        return Err(
-            "defaultAllowPrivilegeEscalation: true contradicts allowPrivilegeEscalation: false"
-                .to_owned(),
-        );
-    }
-    default_capabilities(settings)?;
+    Ok(())
+}
+
+/// `runtimeClass`: named classes, `*` alone, a default among them.
+fn runtime_class(settings: &Settings) -> Result<(), String> {
     if let Some(runtime) = &settings.runtime_class {
         let allowed = &runtime.allowed_runtime_class_names;
         if let Some(index) = allowed.iter().position(String::is_empty) {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use pci_shared::glob::{EKS, glob};
 use serde::Deserialize;
 
 /// A Fargate profile, as `aws eks describe-fargate-profile` shows it.
@@ -55,7 +56,7 @@ impl FargateProfile {
 impl FargateSelector {
     /// True when the namespace matches (wildcards allowed).
     pub fn matches_namespace(&self, namespace: &str) -> bool {
-        wildcard(&self.namespace, namespace)
+        glob(&self.namespace, namespace, EKS)
     }
 
     /// True when every selector label is on the pod, its value matching (wildcards allowed).
@@ -63,7 +64,7 @@ impl FargateSelector {
         self.labels.iter().all(|(key, pattern)| {
             labels
                 .get(key)
-                .is_some_and(|value| wildcard(pattern, value))
+                .is_some_and(|value| glob(pattern, value, EKS))
         })
     }
 
@@ -78,40 +79,9 @@ impl FargateSelector {
     }
 }
 
-/// `*` matches any run of characters, `?` one character, as EKS reads profile selectors.
-pub fn wildcard(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let mut matches = vec![false; text.len() + 1];
-    matches[0] = true;
-    for &p in &pattern {
-        let mut next = vec![false; text.len() + 1];
-        for j in 0..=text.len() {
-            next[j] = match p {
-                '*' => matches[j] || (j > 0 && next[j - 1]),
-                '?' => j > 0 && matches[j - 1],
-                c => j > 0 && matches[j - 1] && text[j - 1] == c,
-            };
-        }
-        matches = next;
-    }
-    matches[text.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards_match_as_eks_reads_them() {
-        assert!(wildcard("prod-*", "prod-payments"));
-        assert!(wildcard("prod-*", "prod-"));
-        assert!(!wildcard("prod-*", "staging-prod-x"));
-        assert!(wildcard("team-?", "team-a"));
-        assert!(!wildcard("team-?", "team-ab"));
-        assert!(wildcard("cde", "cde"));
-        assert!(!wildcard("cde", "cde2"));
-    }
 
     #[test]
     fn a_selector_needs_the_namespace_and_every_label() {

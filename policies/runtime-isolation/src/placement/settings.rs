@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use pci_shared::glob::glob;
+use pci_shared::glob::{SEGMENT, glob};
 
 use super::fargate::FargateProfile;
 
@@ -120,7 +120,7 @@ impl Placement {
         self.node_names
             .iter()
             .map(String::as_str)
-            .find(|pattern| glob(pattern, node, b""))
+            .find(|pattern| glob(pattern, node, SEGMENT))
     }
 
     /// Checks the placement at `at` (`isolatedPlacements[0]`).
