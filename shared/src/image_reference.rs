@@ -204,6 +204,16 @@ impl ImageReference {
         )
     }
 
+    /// `image` (this reference as written) pinned to `digest`, keeping the tag people read, as
+    /// Kyverno's mutateDigest writes it: `nginx:1.27@sha256:…`; an image without a tag gets the
+    /// `latest` it stood for (`nginx:latest@sha256:…`). The one pin format of every policy.
+    pub fn pinned_text(&self, image: &str, digest: impl fmt::Display) -> String {
+        match self.tag() {
+            Some(_) => format!("{image}@{digest}"),
+            None => format!("{image}:latest@{digest}"),
+        }
+    }
+
     /// The same reference with a different digest (the tag is kept for readability).
     pub fn with_digest(&self, digest: Digest) -> Self {
         Self {
@@ -585,5 +595,21 @@ mod tests {
             tagged(&format!("registry.corp.com/app:1.0@{SHA256}")),
             "registry.corp.com/app:1.0"
         );
+    }
+
+    #[test]
+    fn a_pin_keeps_the_tag_and_names_latest_when_there_is_none() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for (image, pinned) in [
+            ("nginx:1.27", format!("nginx:1.27@{digest}")),
+            ("nginx", format!("nginx:latest@{digest}")),
+            (
+                "registry.corp.com:5000/app",
+                format!("registry.corp.com:5000/app:latest@{digest}"),
+            ),
+        ] {
+            let reference = ImageReference::parse(image).expect(image);
+            assert_eq!(reference.pinned_text(image, &digest), pinned);
+        }
     }
 }

@@ -138,11 +138,7 @@ fn resolve<L: DigestLookup>(
             ),
         )),
         Ok(digest) => {
-            let pinned = match reference.tag() {
-                Some(_) => format!("{image}@{digest}"),
-                None => format!("{image}:latest@{digest}"),
-            };
-            result.pinned = Some(pinned);
+            result.pinned = Some(reference.pinned_text(image, digest));
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn check_image<H: SignatureHost>(
         }
     }
     if result.findings.is_empty() && settings.pin_digest && reference.digest().is_none() {
-        result.pinned = Some(format!("{image}@{digest}"));
+        result.pinned = Some(reference.pinned_text(image, &digest));
     }
     result
 }

@@ -161,6 +161,22 @@ fn a_signed_image_is_accepted_and_pinned_surgically() {
     );
 }
 
+/// One pin format with image-digest: the tag is kept, and an image without one is pinned as
+/// the `latest` it stood for.
+#[test]
+fn an_image_without_a_tag_is_pinned_with_latest() {
+    let (response, request) = run(
+        WorkloadKind::Pod,
+        &["registry.corp.com/payments/api"],
+        keys_rule(&[KEY_A], None),
+    );
+    assert!(response.accepted, "{:?}", response.message);
+    let mut expected = request["object"].clone();
+    expected["spec"]["containers"][0]["image"] =
+        json!(format!("registry.corp.com/payments/api:latest@{DIGEST}"));
+    assert_eq!(response.mutated_object, Some(expected));
+}
+
 #[test]
 fn without_pinning_nothing_is_mutated() {
     let mut settings = keys_rule(&[KEY_A], None);
