@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use super::Pack;
 use super::history::Counts;
 use super::policies::PolicyEvidence;
+use super::{Pack, SectionEvidence};
 use crate::markup::escape;
 
 const STYLE: &str = "
@@ -24,6 +24,26 @@ nav a{margin-right:1rem}
 /// The page.
 pub fn render(pack: &Pack) -> String {
     let mut page = String::new();
+    header(&mut page, pack);
+    overview(&mut page, pack);
+    for section in &pack.sections {
+        control_section(&mut page, pack, section);
+    }
+    exceptions(&mut page, pack);
+    reports(&mut page, pack);
+    scan(&mut page, pack);
+    page.push_str("<section id=\"reproduce\">\n<h2>How to reproduce</h2>\n<pre>");
+    for command in &pack.reproduce {
+        page.push_str(&escape(command));
+        page.push('\n');
+    }
+    page.push_str("</pre>\n</section>\n</body>\n</html>\n");
+    page
+}
+
+/// The document's head, the page's header (date, tool, standard, manifests) and its
+/// navigation bar.
+fn header(page: &mut String, pack: &Pack) {
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>PCI container controls evidence {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
@@ -50,62 +70,54 @@ pub fn render(pack: &Pack) -> String {
         );
     }
     page.push_str("<a href=\"#exceptions\">Exceptions</a><a href=\"#history\">Reports</a><a href=\"#scan\">Scan</a><a href=\"#reproduce\">Reproduce</a></nav>\n");
-    overview(&mut page, pack);
-    for section in &pack.sections {
-        let _ = write!(
+}
+
+/// One control section: its PCI DSS requirements, the policies not started, and the block of
+/// every policy that enforces it.
+fn control_section(page: &mut String, pack: &Pack, section: &SectionEvidence) {
+    let _ = write!(
+        page,
+        "<section class=\"control\" id=\"control-{}\">\n<h2>{} {}</h2>\n",
+        escape(&section.id),
+        escape(&section.id),
+        escape(&section.title)
+    );
+    page.push_str(
+        "<table><tr><th>PCI DSS requirement</th><th>Basis</th><th>Why it applies</th></tr>\n",
+    );
+    for requirement in &section.requirements {
+        let _ = writeln!(
             page,
-            "<section class=\"control\" id=\"control-{}\">\n<h2>{} {}</h2>\n",
-            escape(&section.id),
-            escape(&section.id),
-            escape(&section.title)
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&requirement.id),
+            escape(&requirement.basis),
+            escape(&requirement.why)
         );
-        page.push_str(
-            "<table><tr><th>PCI DSS requirement</th><th>Basis</th><th>Why it applies</th></tr>\n",
+    }
+    page.push_str("</table>\n");
+    if section.policies.is_empty() {
+        page.push_str("<p class=\"flag\">No deployed policy enforces this section in the manifests read.</p>\n");
+    }
+    for policy in pack
+        .policies
+        .iter()
+        .filter(|p| section.not_started.contains(&p.name))
+    {
+        let _ = writeln!(
+            page,
+            "<p class=\"flag\">{} is not started: the policy refuses its settings ({}), so policy-server does not run it and it enforces nothing.</p>",
+            escape(&policy.name),
+            escape(&policy.refused_settings.join("; "))
         );
-        for requirement in &section.requirements {
-            let _ = writeln!(
-                page,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&requirement.id),
-                escape(&requirement.basis),
-                escape(&requirement.why)
-            );
-        }
-        page.push_str("</table>\n");
-        if section.policies.is_empty() {
-            page.push_str("<p class=\"flag\">No deployed policy enforces this section in the manifests read.</p>\n");
-        }
-        for policy in pack
-            .policies
-            .iter()
-            .filter(|p| section.not_started.contains(&p.name))
-        {
-            let _ = writeln!(
-                page,
-                "<p class=\"flag\">{} is not started: the policy refuses its settings ({}), so policy-server does not run it and it enforces nothing.</p>",
-                escape(&policy.name),
-                escape(&policy.refused_settings.join("; "))
-            );
-        }
-        for policy in pack
-            .policies
-            .iter()
-            .filter(|p| section.policies.contains(&p.name))
-        {
-            policy_block(&mut page, &section.id, policy);
-        }
-        page.push_str("</section>\n");
     }
-    exceptions(&mut page, pack);
-    reports(&mut page, pack);
-    scan(&mut page, pack);
-    page.push_str("<section id=\"reproduce\">\n<h2>How to reproduce</h2>\n<pre>");
-    for command in &pack.reproduce {
-        page.push_str(&escape(command));
-        page.push('\n');
+    for policy in pack
+        .policies
+        .iter()
+        .filter(|p| section.policies.contains(&p.name))
+    {
+        policy_block(page, &section.id, policy);
     }
-    page.push_str("</pre>\n</section>\n</body>\n</html>\n");
-    page
+    page.push_str("</section>\n");
 }
 
 fn overview(page: &mut String, pack: &Pack) {
@@ -144,16 +156,25 @@ fn overview(page: &mut String, pack: &Pack) {
     page.push_str("</table>\n</section>\n");
 }
 
+/// One policy's block: how it is deployed, then its settings against the recommended ones.
 fn policy_block(page: &mut String, section: &str, policy: &PolicyEvidence) {
+    deployment_table(page, section, policy);
+    settings_table(page, policy);
+}
+
+/// One row of a two-column table: `key` (escaped) and `value` (HTML already).
+fn row(page: &mut String, key: &str, value: String) {
+    let _ = writeln!(page, "<tr><th>{}</th><td>{value}</td></tr>", escape(key));
+}
+
+/// How a policy is deployed: its kind, file, modules, mode, webhook and what it selects.
+fn deployment_table(page: &mut String, section: &str, policy: &PolicyEvidence) {
     let _ = write!(
         page,
         "<h3 id=\"policy-{}-{1}\">{1}</h3>\n<table>\n",
         escape(section),
         escape(&policy.name)
     );
-    let row = |page: &mut String, key: &str, value: String| {
-        let _ = writeln!(page, "<tr><th>{}</th><td>{value}</td></tr>", escape(key));
-    };
     row(page, "Kind", escape(&policy.kind));
     row(
         page,
@@ -209,7 +230,12 @@ fn policy_block(page: &mut String, section: &str, policy: &PolicyEvidence) {
     if let Some(timeout) = policy.timeout_seconds {
         row(page, "Webhook timeout", format!("{timeout} s"));
     }
-    page.push_str("</table>\n<table><tr><th>Setting</th><th>Deployed</th><th>Recommended</th><th>Status</th><th>Why</th></tr>\n");
+    page.push_str("</table>\n");
+}
+
+/// A policy's settings: deployed and recommended values, deviations flagged.
+fn settings_table(page: &mut String, policy: &PolicyEvidence) {
+    page.push_str("<table><tr><th>Setting</th><th>Deployed</th><th>Recommended</th><th>Status</th><th>Why</th></tr>\n");
     for setting in &policy.settings {
         let class = if setting.is_deviation() {
             " class=\"deviation\""

@@ -188,6 +188,8 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
+/// What one policy or policy group's manifest says (`all`: every document read, where a
+/// validating twin's mutating sibling is found).
 fn evidence_of(
     file: &str,
     kind: &str,
@@ -198,51 +200,16 @@ fn evidence_of(
 ) -> PolicyEvidence {
     let spec = &document["spec"];
     let group = kind.ends_with("Group");
-    let mut modules = Vec::new();
-    let mut settings = Vec::new();
-    let mut bundle_policies = Vec::new();
-    if group {
-        if let Some(members) = spec["policies"].as_object() {
-            for (member, definition) in members {
-                let reference = text(&definition["module"]);
-                let bundle = policy_of_module(&reference).unwrap_or_default().to_owned();
-                settings.extend(settings_of(
-                    &format!("{member}."),
-                    &bundle,
-                    &definition["settings"],
-                    None,
-                ));
-                modules.push(module_of(member, &reference));
-                bundle_policies.push(bundle);
-            }
-        }
+    let Parts {
+        modules,
+        settings,
+        bundle_policies,
+    } = if group {
+        group_parts(spec)
     } else {
-        let reference = text(&spec["module"]);
-        let bundle = policy_of_module(&reference).unwrap_or_default().to_owned();
-        // A validating twin's sibling deploys the patching settings.
-        let sibling = all.iter().find_map(|(_, other)| {
-            (other["metadata"]["name"].as_str() == Some(&format!("{name}-mutate")))
-                .then(|| &other["spec"]["settings"])
-        });
-        settings = settings_of("", &bundle, &spec["settings"], sibling);
-        modules.push(module_of("", &reference));
-        bundle_policies.push(bundle);
-    }
-    let annotations = &document["metadata"]["annotations"];
-    let sections = annotations["io.pci-policies.controls"]
-        .as_str()
-        .map(|c| c.split(',').map(|s| s.trim().to_owned()).collect())
-        .unwrap_or_else(|| {
-            let profile = Profile::get();
-            let mut sections: Vec<String> = bundle_policies
-                .iter()
-                .filter_map(|b| profile.policy(b))
-                .flat_map(|p| p.sections.clone())
-                .collect();
-            sections.sort();
-            sections.dedup();
-            sections
-        });
+        single_parts(spec, name, all)
+    };
+    let sections = sections_of(&document["metadata"]["annotations"], &bundle_policies);
     let (kinds, operations) = coverage(&spec["rules"]);
     PolicyEvidence {
         name: name.to_owned(),
@@ -265,20 +232,89 @@ fn evidence_of(
         operations,
         namespace_selector: selector(&spec["namespaceSelector"], "every namespace"),
         object_selector: selector(&spec["objectSelector"], "every object"),
-        match_conditions: spec["matchConditions"]
-            .as_array()
-            .map(|conditions| {
-                conditions
-                    .iter()
-                    .map(|c| format!("{}: {}", text(&c["name"]), text(&c["expression"])))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        match_conditions: match_conditions_of(&spec["matchConditions"]),
         timeout_seconds: spec["timeoutSeconds"].as_u64(),
         refused_settings: Vec::new(),
         settings,
         expression: group.then(|| text(&spec["expression"])),
     }
+}
+
+/// A policy's modules, its settings against the bundle's, and the bundle policies its modules
+/// are.
+#[derive(Default)]
+struct Parts {
+    modules: Vec<ModuleEvidence>,
+    settings: Vec<SettingEvidence>,
+    bundle_policies: Vec<String>,
+}
+
+/// A group's parts: every member's module and settings (prefixed `<member>.`).
+fn group_parts(spec: &Value) -> Parts {
+    let mut parts = Parts::default();
+    if let Some(members) = spec["policies"].as_object() {
+        for (member, definition) in members {
+            let reference = text(&definition["module"]);
+            let bundle = policy_of_module(&reference).unwrap_or_default().to_owned();
+            parts.settings.extend(settings_of(
+                &format!("{member}."),
+                &bundle,
+                &definition["settings"],
+                None,
+            ));
+            parts.modules.push(module_of(member, &reference));
+            parts.bundle_policies.push(bundle);
+        }
+    }
+    parts
+}
+
+/// A single policy's parts; its settings are judged with its mutating sibling's (in `all`).
+fn single_parts(spec: &Value, name: &str, all: &[(String, Value)]) -> Parts {
+    let reference = text(&spec["module"]);
+    let bundle = policy_of_module(&reference).unwrap_or_default().to_owned();
+    // A validating twin's sibling deploys the patching settings.
+    let sibling = all.iter().find_map(|(_, other)| {
+        (other["metadata"]["name"].as_str() == Some(&format!("{name}-mutate")))
+            .then(|| &other["spec"]["settings"])
+    });
+    Parts {
+        settings: settings_of("", &bundle, &spec["settings"], sibling),
+        modules: vec![module_of("", &reference)],
+        bundle_policies: vec![bundle],
+    }
+}
+
+/// The guidance sections a policy covers: its `io.pci-policies.controls` annotation, else its
+/// bundle policies' sections.
+fn sections_of(annotations: &Value, bundle_policies: &[String]) -> Vec<String> {
+    annotations["io.pci-policies.controls"]
+        .as_str()
+        .map(|c| c.split(',').map(|s| s.trim().to_owned()).collect())
+        .unwrap_or_else(|| {
+            let profile = Profile::get();
+            let mut sections: Vec<String> = bundle_policies
+                .iter()
+                .filter_map(|b| profile.policy(b))
+                .flat_map(|p| p.sections.clone())
+                .collect();
+            sections.sort();
+            sections.dedup();
+            sections
+        })
+}
+
+/// Each match condition as `<name>: <expression>`.
+fn match_conditions_of(conditions: &Value) -> Vec<String> {
+    conditions
+        .as_array()
+        .map(|conditions| {
+            conditions
+                .iter()
+                .map(|c| format!("{}: {}", text(&c["name"]), text(&c["expression"])))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn module_of(member: &str, reference: &str) -> ModuleEvidence {

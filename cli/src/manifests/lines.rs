@@ -4,7 +4,7 @@
 //! flow style, YAML or JSON alike. A field the text does not write (a default, a merged key)
 //! gets the line of the deepest field on its path that is written.
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::scalar;
 use super::yaml::Restart;
@@ -69,113 +69,151 @@ pub fn line_of(text: &str, restart: Restart, line: usize, prefix: &str, path: &s
     // Lines in `rest` count from the restart's line.
     let absolute = |relative: usize| restart.line + relative.saturating_sub(1);
     let mut parser = Parser::new_from_str(rest);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut found = line;
+    let mut walk = Walk {
+        wanted,
+        stack: Vec::new(),
+        found: line,
+    };
     let mut started = false;
     while let Some(Ok((event, span))) = parser.next_event() {
         let at = absolute(span.start.line());
-        // The node this event starts (or ends), placed in its parent: how many wanted steps
-        // its path matches, and the line it is written on (a map value's is its key's).
-        let place = |stack: &mut Vec<Frame>| -> Option<(Option<usize>, usize)> {
-            let Some(parent) = stack.last_mut() else {
-                return Some((Some(0), at));
-            };
-            let depth = parent.on_path;
-            match &mut parent.open {
-                Open::Seq(next) => {
-                    let index = *next;
-                    *next += 1;
-                    let on = depth.filter(|&d| wanted.get(d) == Some(&Step::Index(index)));
-                    Some((on.map(|d| d + 1), at))
-                }
-                Open::Map(key) => {
-                    let (name, key_line) = key.take()?;
-                    let on = depth.filter(|&d| wanted.get(d) == Some(&Step::Key(&name)));
-                    Some((on.map(|d| d + 1), key_line))
-                }
+        let done = match event {
+            Event::DocumentStart(_) if started => true,
+            Event::DocumentStart(_) => {
+                started = true;
+                false
             }
-        };
-        match event {
-            Event::DocumentStart(_) if started => break,
-            Event::DocumentStart(_) => started = true,
-            Event::DocumentEnd | Event::StreamEnd => break,
-            Event::Scalar(value, style, _, _) => {
-                if let Some(Frame {
-                    open: Open::Map(key @ None),
-                    ..
-                }) = stack.last_mut()
-                {
-                    *key = Some((scalar::key(&value, style), at));
-                    continue;
-                }
-                if let Some((Some(on), written)) = place(&mut stack) {
-                    found = written;
-                    if on == wanted.len() {
-                        break;
-                    }
-                }
-            }
+            Event::DocumentEnd | Event::StreamEnd => true,
+            Event::Scalar(value, style, _, _) => walk.scalar(&value, style, at),
             Event::Alias(_) => {
-                if let Some((Some(_), written)) = place(&mut stack) {
-                    found = written;
-                }
+                walk.alias(at);
+                false
             }
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                let key_pending = matches!(
-                    stack.last(),
-                    Some(Frame {
-                        open: Open::Map(None),
-                        ..
-                    })
-                );
-                // A collection as a key is on no path.
-                let on_path = if key_pending {
-                    None
-                } else {
-                    match place(&mut stack) {
-                        Some((on, written)) => {
-                            if on.is_some() {
-                                found = written;
-                            }
-                            on
-                        }
-                        None => None,
-                    }
-                };
-                if on_path == Some(wanted.len()) {
-                    break;
-                }
-                let open = if matches!(event, Event::SequenceStart(..)) {
-                    Open::Seq(0)
-                } else {
-                    Open::Map(None)
-                };
-                stack.push(Frame {
-                    open,
-                    is_key: key_pending,
-                    on_path,
-                });
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(closed) = stack.pop() else { break };
-                if closed.on_path.is_some() {
-                    // Left the deepest collection on the path: nothing deeper follows.
-                    break;
-                }
-                // A collection that was a key: its mapping now waits for the value.
-                if closed.is_key
-                    && let Some(Frame {
-                        open: Open::Map(key),
-                        ..
-                    }) = stack.last_mut()
-                {
-                    *key = Some((String::new(), at));
-                }
-            }
-            Event::StreamStart | Event::Nothing => {}
+            Event::SequenceStart(..) => walk.open(Open::Seq(0), at),
+            Event::MappingStart(..) => walk.open(Open::Map(None), at),
+            Event::SequenceEnd | Event::MappingEnd => walk.close(at),
+            Event::StreamStart | Event::Nothing => false,
+        };
+        if done {
+            break;
         }
     }
-    found
+    walk.found
+}
+
+/// Following one document's events down the wanted path. Each event handler says whether the
+/// walk is done (the path is found, or nothing deeper on it can follow).
+struct Walk<'a> {
+    wanted: Vec<Step<'a>>,
+    /// The collections open around the current event, outermost first.
+    stack: Vec<Frame>,
+    /// The line of the deepest node on the path read so far.
+    found: usize,
+}
+
+impl Walk<'_> {
+    /// The node an event at line `at` starts, placed in its parent: how many wanted steps its
+    /// path matches, and the line it is written on (a map value's is its key's); `None` for a
+    /// mapping's value whose key is missing.
+    fn place(&mut self, at: usize) -> Option<(Option<usize>, usize)> {
+        let Some(parent) = self.stack.last_mut() else {
+            return Some((Some(0), at));
+        };
+        let depth = parent.on_path;
+        let wanted = &self.wanted;
+        match &mut parent.open {
+            Open::Seq(next) => {
+                let index = *next;
+                *next += 1;
+                let on = depth.filter(|&d| wanted.get(d) == Some(&Step::Index(index)));
+                Some((on.map(|d| d + 1), at))
+            }
+            Open::Map(key) => {
+                let (name, key_line) = key.take()?;
+                let on = depth.filter(|&d| wanted.get(d) == Some(&Step::Key(&name)));
+                Some((on.map(|d| d + 1), key_line))
+            }
+        }
+    }
+
+    /// A scalar: a mapping's key (remembered for its value), or a node on the path.
+    fn scalar(&mut self, value: &str, style: ScalarStyle, at: usize) -> bool {
+        if let Some(Frame {
+            open: Open::Map(key @ None),
+            ..
+        }) = self.stack.last_mut()
+        {
+            *key = Some((scalar::key(value, style), at));
+            return false;
+        }
+        if let Some((Some(on), written)) = self.place(at) {
+            self.found = written;
+            return on == self.wanted.len();
+        }
+        false
+    }
+
+    /// An alias: a node on the path (its line is where the alias is written).
+    fn alias(&mut self, at: usize) {
+        if let Some((Some(_), written)) = self.place(at) {
+            self.found = written;
+        }
+    }
+
+    /// A sequence or mapping starts (`open`): placed like any node, then opened.
+    fn open(&mut self, open: Open, at: usize) -> bool {
+        let key_pending = matches!(
+            self.stack.last(),
+            Some(Frame {
+                open: Open::Map(None),
+                ..
+            })
+        );
+        // A collection as a key is on no path.
+        let on_path = if key_pending {
+            None
+        } else {
+            match self.place(at) {
+                Some((on, written)) => {
+                    if on.is_some() {
+                        self.found = written;
+                    }
+                    on
+                }
+                None => None,
+            }
+        };
+        if on_path == Some(self.wanted.len()) {
+            return true;
+        }
+        self.stack.push(Frame {
+            open,
+            is_key: key_pending,
+            on_path,
+        });
+        false
+    }
+
+    /// A sequence or mapping ends: leaving the deepest collection on the path ends the walk.
+    fn close(&mut self, at: usize) -> bool {
+        let Some(closed) = self.stack.pop() else {
+            return true;
+        };
+        if closed.on_path.is_some() {
+            // Left the deepest collection on the path: nothing deeper follows.
+            return true;
+        }
+        // A collection that was a key: its mapping now waits for the value.
+        if closed.is_key
+            && let Some(Frame {
+                open: Open::Map(key),
+                ..
+            }) = self.stack.last_mut()
+        {
+            *key = Some((String::new(), at));
+        }
+        false
+    }
 }
 
 #[cfg(test)]

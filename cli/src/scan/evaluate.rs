@@ -23,6 +23,8 @@ use super::outcome::{Finding, Outcome, Verdict, Waiver};
 use super::policies::{Applies, Deployed, Evaluator, Member};
 use super::progress::Progress;
 use super::unanswered::{Unanswered, not_checked};
+use pci_policies::manifests::Origin;
+use pci_shared::workload::WorkloadKind;
 
 /// Who answers the policies' host calls: a replay session or the registry (live), or nobody
 /// (`--offline`, or a build without the live host). A call it cannot answer is refused, and
@@ -89,57 +91,20 @@ pub fn evaluate_all(
             document.in_namespace(namespace);
         }
     }
-    let namespace_given = namespace.is_some();
-    let base = &base;
-    let mut cluster = cluster;
-    for document in documents.iter().flatten() {
-        if let Document::Object { object, .. } = document {
-            cluster.add(Layer::Input, object.clone());
-        }
-    }
-    let cluster = Arc::new(cluster);
-    let next = AtomicUsize::new(0);
-    let workloads = AtomicUsize::new(0);
-    type Done = Vec<(usize, Vec<Outcome>)>;
+    let cluster = Arc::new(learn_cluster(cluster, &documents));
+    let work = Work {
+        documents: &documents,
+        deployed,
+        cluster: &cluster,
+        base: &base,
+        namespace_given: namespace.is_some(),
+        next: AtomicUsize::new(0),
+        workloads: AtomicUsize::new(0),
+        progress,
+    };
     let judged: Vec<Result<Done>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs)
-            .map(|_| {
-                let (next, workloads, documents, cluster) =
-                    (&next, &workloads, &documents, &cluster);
-                scope.spawn(move || -> Result<Done> {
-                    // Each worker has its own refusals to read after each evaluation.
-                    let unanswered = answers.for_worker(cluster);
-                    let answerer = Arc::clone(&unanswered) as Arc<dyn LiveAnswers>;
-                    let sessions = start_sessions(deployed, Some(answerer))?;
-                    // Calls made while validating settings belong to no document.
-                    unanswered.take();
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(unit) = documents.get(index) else {
-                            break;
-                        };
-                        let mut outcomes = Vec::new();
-                        for document in unit {
-                            if matches!(document, Document::Workload { .. }) {
-                                workloads.fetch_add(1, Ordering::Relaxed);
-                            }
-                            outcomes.extend(judge(
-                                document,
-                                deployed,
-                                &sessions,
-                                &unanswered,
-                                cluster,
-                                base,
-                                namespace_given,
-                            )?);
-                        }
-                        done.push((index, outcomes));
-                        progress.advance();
-                    }
-                    Ok(done)
-                })
-            })
+            .map(|_| scope.spawn(|| work.worker(answers)))
             .collect();
         workers
             .into_iter()
@@ -156,8 +121,73 @@ pub fn evaluate_all(
     }
     Ok(Judged {
         outcomes: by_unit.into_values().flatten().collect(),
-        workloads: workloads.into_inner(),
+        workloads: work.workloads.into_inner(),
     })
+}
+
+/// `cluster` with the input's objects that are not workloads added to it.
+fn learn_cluster(mut cluster: Cluster, documents: &[Vec<Document>]) -> Cluster {
+    for document in documents.iter().flatten() {
+        if let Document::Object { object, .. } = document {
+            cluster.add(Layer::Input, object.clone());
+        }
+    }
+    cluster
+}
+
+/// What a worker judged: the outcomes of the units it took, by unit index.
+type Done = Vec<(usize, Vec<Outcome>)>;
+
+/// What the workers share: the documents by unit, what judges them, and the next unit to take.
+struct Work<'a> {
+    documents: &'a [Vec<Document>],
+    deployed: &'a [Deployed],
+    cluster: &'a Arc<Cluster>,
+    base: &'a Base,
+    namespace_given: bool,
+    /// The index of the next unit a worker takes.
+    next: AtomicUsize,
+    /// Workload documents read.
+    workloads: AtomicUsize,
+    progress: &'a Progress,
+}
+
+impl Work<'_> {
+    /// One worker: starts its own instance of every policy, then judges units until none is
+    /// left.
+    fn worker(&self, answers: &HostAnswers) -> Result<Done> {
+        // Each worker has its own refusals to read after each evaluation.
+        let unanswered = answers.for_worker(self.cluster);
+        let answerer = Arc::clone(&unanswered) as Arc<dyn LiveAnswers>;
+        let sessions = start_sessions(self.deployed, Some(answerer))?;
+        // Calls made while validating settings belong to no document.
+        unanswered.take();
+        let mut done = Vec::new();
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(unit) = self.documents.get(index) else {
+                break;
+            };
+            let mut outcomes = Vec::new();
+            for document in unit {
+                if matches!(document, Document::Workload { .. }) {
+                    self.workloads.fetch_add(1, Ordering::Relaxed);
+                }
+                outcomes.extend(judge(
+                    document,
+                    self.deployed,
+                    &sessions,
+                    &unanswered,
+                    self.cluster,
+                    self.base,
+                    self.namespace_given,
+                )?);
+            }
+            done.push((index, outcomes));
+            self.progress.advance();
+        }
+        Ok(done)
+    }
 }
 
 /// The documents of every unit, read and parsed on `jobs` threads, in input order.
@@ -372,7 +402,63 @@ fn judge(
     base: &Base,
     namespace_given: bool,
 ) -> Result<Vec<Outcome>> {
-    let (origin, kind, name, namespace, request, source, namespace_written) = match document {
+    let (workload, request) = match workload_of(document) {
+        Ok(workload) => workload,
+        Err(outcome) => return Ok(vec![*outcome]),
+    };
+    let mut request = as_update(request, base);
+    let mut text = serde_json::to_string(&*request)?;
+    let mut passes = Passes::default();
+    for (policy, judge) in deployed.iter().zip(sessions) {
+        let Applies::Yes(mut assumed) = policy.applies_to(&request, cluster) else {
+            continue;
+        };
+        if !workload.namespace_written && !namespace_given {
+            let namespace = workload.namespace;
+            assumed.insert(0, format!("the manifest names no namespace: judged in {namespace}, where `kubectl apply` without -n puts it; give --namespace NS for `helm install -n NS`"));
+        }
+        passes.pass(
+            policy,
+            judge,
+            unanswered,
+            (&mut request, &mut text),
+            assumed,
+        )?;
+    }
+    let Passes {
+        mut judged,
+        unchecked_mutators,
+        refused_modules,
+        mutations,
+    } = passes;
+    judged.extend(
+        unchecked_mutators
+            .into_iter()
+            .filter(|(policy, _, _)| !refused_modules.contains(policy.module.as_str())),
+    );
+    if judged.is_empty() {
+        // Counted, never dropped: a workload no deployed policy's rules or namespace select.
+        let (kind, namespace, name) = (workload.kind.name(), workload.namespace, workload.name);
+        return Ok(vec![Outcome::document(
+            &workload.origin.file,
+            workload.origin.line,
+            kind,
+            Verdict::Skip,
+            format!("{kind} {namespace}/{name}: no deployed policy selects it"),
+        )]);
+    }
+    Ok(judged
+        .into_iter()
+        .map(|(policy, answer, assumed)| {
+            workload.outcome(&request, policy, answer, assumed, &mutations)
+        })
+        .collect())
+}
+
+/// A workload document's fields and its request; for any other document, its one outcome
+/// (skipped, or invalid).
+fn workload_of(document: &Document) -> std::result::Result<(Workload<'_>, &Value), Box<Outcome>> {
+    match document {
         Document::Workload {
             origin,
             kind,
@@ -381,137 +467,74 @@ fn judge(
             request,
             source,
             namespace_written,
-        } => (
-            origin,
-            kind,
-            name,
-            namespace,
+        } => Ok((
+            Workload {
+                origin,
+                kind: *kind,
+                name,
+                namespace,
+                source,
+                namespace_written: *namespace_written,
+            },
             request,
-            source,
-            *namespace_written,
-        ),
+        )),
         Document::Skipped { origin, kind } | Document::Object { origin, kind, .. } => {
-            return Ok(vec![Outcome::document(
+            Err(Box::new(Outcome::document(
                 &origin.file,
                 origin.line,
                 kind,
                 Verdict::Skip,
                 String::new(),
-            )]);
+            )))
         }
-        Document::Invalid { origin, error } => {
-            return Ok(vec![Outcome::document(
-                &origin.file,
-                origin.line,
-                "",
-                Verdict::Invalid,
-                error.clone(),
-            )]);
-        }
-    };
-    // Copied only when it is an UPDATE or a mutating policy patches it.
-    let mut request = std::borrow::Cow::Borrowed(request);
-    if !base.is_empty() {
-        let mut update = request.as_ref().clone();
-        if base.as_update(&mut update) {
-            request = std::borrow::Cow::Owned(update);
-        }
-    }
-    let mut text = serde_json::to_string(&*request)?;
-    // The validating policies' answers, in order; the mutating policies whose host calls an
-    // offline scan refused; the modules whose validating policy reported such a refusal.
-    let mut judged: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
-    let mut unchecked_mutators: Vec<(&Deployed, Answer, Vec<String>)> = Vec::new();
-    let mut refused_modules = std::collections::BTreeSet::new();
-    // What the mutating policies changed before the validating ones judged, one line each.
-    let mut mutations: Vec<String> = Vec::new();
-    for (policy, judge) in deployed.iter().zip(sessions) {
-        let Applies::Yes(mut assumed) = policy.applies_to(&request, cluster) else {
-            continue;
-        };
-        if !namespace_written && !namespace_given {
-            assumed.insert(0, format!("the manifest names no namespace: judged in {namespace}, where `kubectl apply` without -n puts it; give --namespace NS for `helm install -n NS`"));
-        }
-        let mut answer = match (judge, &policy.evaluator) {
-            (Judge::Single(session), _) => {
-                Answer::of(session.evaluate_text(&request, &text), policy.monitor)?
-            }
-            (
-                Judge::Group(sessions),
-                Evaluator::Group {
-                    expression,
-                    message,
-                    members,
-                },
-            ) => group_answer(
-                policy, expression, message, members, sessions, &request, &text,
-            )?,
-            (Judge::Group(_), Evaluator::Single { .. }) => {
-                anyhow::bail!("{}: a group's sessions for a single policy", policy.name)
-            }
-        };
-        // A check not made is an error, whatever the policy made of the refusal.
-        let (refused, why) = unanswered.take();
-        if !refused.is_empty() {
-            answer.not_checked(&policy.name, &refused, why, &request["object"]);
-        }
-        if !policy.mutating {
-            if !refused.is_empty() {
-                refused_modules.insert(policy.module.as_str());
-            }
-            judged.push((policy, answer, assumed));
-            continue;
-        }
-        if let Some(operations) = &answer.patch {
-            mutations.extend(describe_patch(&policy.name, operations));
-            let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
-            json_patch::patch(&mut request.to_mut()["object"], &patch)
-                .with_context(|| format!("{}: its patch does not apply", policy.name))?;
-            text = serde_json::to_string(&*request)?;
-        }
-        // Its fix is applied; its checks are its validating twin's, which reports them on the
-        // final object, as in the cluster's audit. A check it could not make is reported
-        // below, unless its twin reports the same kind of error.
-        if !refused.is_empty() {
-            unchecked_mutators.push((policy, answer, assumed));
-        }
-    }
-    judged.extend(
-        unchecked_mutators
-            .into_iter()
-            .filter(|(policy, _, _)| !refused_modules.contains(policy.module.as_str())),
-    );
-    let mut outcomes = Vec::new();
-    if judged.is_empty() {
-        // Counted, never dropped: a workload no deployed policy's rules or namespace select.
-        return Ok(vec![Outcome::document(
+        Document::Invalid { origin, error } => Err(Box::new(Outcome::document(
             &origin.file,
             origin.line,
-            kind.name(),
-            Verdict::Skip,
-            format!(
-                "{} {namespace}/{name}: no deployed policy selects it",
-                kind.name()
-            ),
-        )]);
+            "",
+            Verdict::Invalid,
+            error.clone(),
+        ))),
     }
-    for (policy, answer, assumed) in judged {
+}
+
+/// A workload document's fields, but its request, which the mutating policies patch.
+struct Workload<'a> {
+    origin: &'a Origin,
+    kind: WorkloadKind,
+    name: &'a str,
+    namespace: &'a str,
+    source: &'a Source,
+    namespace_written: bool,
+}
+
+impl Workload<'_> {
+    /// The outcome of `policy`'s `answer` on the final `request`, with its findings and waivers
+    /// placed on their lines.
+    fn outcome(
+        &self,
+        request: &Value,
+        policy: &Deployed,
+        answer: Answer,
+        assumed: Vec<String>,
+        mutations: &[String],
+    ) -> Outcome {
+        let (origin, source) = (self.origin, self.source);
         let mut findings = Vec::new();
         let mut all_waivers = Vec::new();
         for (prefix, annotations) in &answer.annotations {
             findings.extend(findings_of(annotations, prefix, source, origin.line));
             all_waivers.extend(waivers(annotations, source, origin.line));
         }
-        outcomes.push(Outcome {
+        Outcome {
             file: origin.file.clone(),
             line: origin.line,
             api_version: request["object"]["apiVersion"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            kind: kind.name().to_owned(),
-            name: name.clone(),
-            namespace: namespace.clone(),
+            kind: self.kind.name().to_owned(),
+            name: self.name.to_owned(),
+            namespace: self.namespace.to_owned(),
             policy: policy.name.clone(),
             unique_name: policy.unique_name.clone(),
             module: policy.module.clone(),
@@ -529,10 +552,102 @@ fn judge(
             waivers: all_waivers,
             assumed,
             operation: request["operation"].as_str().unwrap_or_default().to_owned(),
-            mutations: mutations.clone(),
-        });
+            mutations: mutations.to_vec(),
+        }
     }
-    Ok(outcomes)
+}
+
+/// The request as judged: an UPDATE of what the cluster runs (`--base`) when it runs this
+/// workload, else the CREATE request itself. Copied only when it is an UPDATE (or, later, when
+/// a mutating policy patches it).
+fn as_update<'a>(request: &'a Value, base: &Base) -> std::borrow::Cow<'a, Value> {
+    if !base.is_empty() {
+        let mut update = request.clone();
+        if base.as_update(&mut update) {
+            return std::borrow::Cow::Owned(update);
+        }
+    }
+    std::borrow::Cow::Borrowed(request)
+}
+
+/// A validating or mutating policy's answer, with what it assumed of the workload.
+type Said<'a> = (&'a Deployed, Answer, Vec<String>);
+
+/// What the deployed policies said of one workload, policy by policy, in order.
+#[derive(Default)]
+struct Passes<'a> {
+    /// The validating policies' answers, in order.
+    judged: Vec<Said<'a>>,
+    /// The mutating policies whose host calls an offline scan refused.
+    unchecked_mutators: Vec<Said<'a>>,
+    /// The modules whose validating policy reported such a refusal.
+    refused_modules: std::collections::BTreeSet<&'a str>,
+    /// What the mutating policies changed before the validating ones judged, one line each.
+    mutations: Vec<String>,
+}
+
+impl<'a> Passes<'a> {
+    /// Asks `policy` (through `judge`, its sessions) about `request` (and its JSON `text`): a
+    /// validating policy's answer is kept, a mutating policy's patch is applied to both.
+    fn pass(
+        &mut self,
+        policy: &'a Deployed,
+        judge: &Judge,
+        unanswered: &Unanswered,
+        (request, text): (&mut std::borrow::Cow<'_, Value>, &mut String),
+        assumed: Vec<String>,
+    ) -> Result<()> {
+        let mut answer = answer_of(policy, judge, request, text)?;
+        // A check not made is an error, whatever the policy made of the refusal.
+        let (refused, why) = unanswered.take();
+        if !refused.is_empty() {
+            answer.not_checked(&policy.name, &refused, why, &request["object"]);
+        }
+        if !policy.mutating {
+            if !refused.is_empty() {
+                self.refused_modules.insert(policy.module.as_str());
+            }
+            self.judged.push((policy, answer, assumed));
+            return Ok(());
+        }
+        if let Some(operations) = &answer.patch {
+            self.mutations
+                .extend(describe_patch(&policy.name, operations));
+            let patch: json_patch::Patch = serde_json::from_value(operations.clone())?;
+            json_patch::patch(&mut request.to_mut()["object"], &patch)
+                .with_context(|| format!("{}: its patch does not apply", policy.name))?;
+            *text = serde_json::to_string(&**request)?;
+        }
+        // Its fix is applied; its checks are its validating twin's, which reports them on the
+        // final object, as in the cluster's audit. A check it could not make is reported
+        // below, unless its twin reports the same kind of error.
+        if !refused.is_empty() {
+            self.unchecked_mutators.push((policy, answer, assumed));
+        }
+        Ok(())
+    }
+}
+
+/// What `policy` answers to `request` (its JSON `text`): its session's answer, or its group's.
+fn answer_of(policy: &Deployed, judge: &Judge, request: &Value, text: &str) -> Result<Answer> {
+    match (judge, &policy.evaluator) {
+        (Judge::Single(session), _) => {
+            Answer::of(session.evaluate_text(request, text), policy.monitor)
+        }
+        (
+            Judge::Group(sessions),
+            Evaluator::Group {
+                expression,
+                message,
+                members,
+            },
+        ) => group_answer(
+            policy, expression, message, members, sessions, request, text,
+        ),
+        (Judge::Group(_), Evaluator::Single { .. }) => {
+            anyhow::bail!("{}: a group's sessions for a single policy", policy.name)
+        }
+    }
 }
 
 /// One line per JSON Patch operation: `<policy>: <op> <path>` and, for a value that is text or a

@@ -130,6 +130,33 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         .map(|text| Destination::parse(text))
         .collect::<Result<Vec<_>>>()?;
     let sources = policy_sources(&args.policies, &args.paths)?;
+    let deployed = policies::read(&sources, &mut modules_of(args)?)?;
+    let answers = host_answers(args)?;
+    let target = target_of(args)?;
+    let units = input::units(&args.paths, &mut std::io::stdin());
+    let progress = progress::Progress::new(units.len());
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let judged = progress
+        .around(|| evaluate::evaluate_all(&units, &deployed, &answers, target, jobs, &progress))?;
+    let results = ScanResults {
+        with_base: args.base.is_some(),
+        summary: Summary::of(&judged.outcomes),
+        results: judged.outcomes,
+    };
+    for destination in &destinations {
+        destination.write(&results)?;
+    }
+    if args.stats {
+        print_stats(judged.workloads, started);
+    }
+    Ok(exit_code(&results.results, fail_on_warn))
+}
+
+/// Where the policies' modules come from: `--modules` (else `dist/`), the cache, the registry
+/// (unless `--offline`), verified with `--verification-config` when given.
+fn modules_of(args: &ScanArgs) -> Result<modules::Modules> {
     let cache = args
         .cache_dir
         .clone()
@@ -147,7 +174,7 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         }),
         None => None,
     };
-    let mut modules = modules::Modules::new(
+    Ok(modules::Modules::new(
         args.modules
             .clone()
             .unwrap_or_else(|| PathBuf::from("dist")),
@@ -155,9 +182,13 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
         pull,
         verification,
     )?
-    .with_dir_given(args.modules.is_some());
-    let deployed = policies::read(&sources, &mut modules)?;
-    let answers = match (&args.replay, args.offline) {
+    .with_dir_given(args.modules.is_some()))
+}
+
+/// Who answers the policies' host calls: nobody (`--offline`), the `--replay` session, or the
+/// live host.
+fn host_answers(args: &ScanArgs) -> Result<HostAnswers> {
+    Ok(match (&args.replay, args.offline) {
         (_, true) => HostAnswers {
             answerer: None,
             unanswered: None,
@@ -178,49 +209,28 @@ pub fn scan(args: &ScanArgs) -> Result<u8> {
                 .map(|live| Arc::new(CachedAnswers::new(live)) as Arc<dyn LiveAnswers>),
             unanswered: Some(LIVE_UNANSWERED),
         },
-    };
-    let mut context = cluster::Cluster::default();
+    })
+}
+
+/// Where the manifests are applied: the cluster of `--context` and `--namespace-label`, what
+/// `--base` runs, and `--namespace`.
+fn target_of(args: &ScanArgs) -> Result<evaluate::Target> {
+    let mut cluster = cluster::Cluster::default();
     for file in &args.context {
-        context.read_context(file)?;
+        cluster.read_context(file)?;
     }
     for flag in &args.namespace_labels {
-        context.add_namespace_label(flag)?;
+        cluster.add_namespace_label(flag)?;
     }
     let base = match &args.base {
         Some(base) => base::Base::read(base, &args.paths)?,
         None => base::Base::default(),
     };
-    let units = input::units(&args.paths, &mut std::io::stdin());
-    let progress = progress::Progress::new(units.len());
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let judged = progress.around(|| {
-        evaluate::evaluate_all(
-            &units,
-            &deployed,
-            &answers,
-            evaluate::Target {
-                cluster: context,
-                base,
-                namespace: args.namespace.clone(),
-            },
-            jobs,
-            &progress,
-        )
-    })?;
-    let results = ScanResults {
-        with_base: args.base.is_some(),
-        summary: Summary::of(&judged.outcomes),
-        results: judged.outcomes,
-    };
-    for destination in &destinations {
-        destination.write(&results)?;
-    }
-    if args.stats {
-        print_stats(judged.workloads, started);
-    }
-    Ok(exit_code(&results.results, fail_on_warn))
+    Ok(evaluate::Target {
+        cluster,
+        base,
+        namespace: args.namespace.clone(),
+    })
 }
 
 /// The texts of `--policies` (files, folders, standard input), or the recommended deployment.

@@ -198,6 +198,7 @@ fn read_text(
     Ok(())
 }
 
+/// One policy or policy group of a manifest, its modules loaded through `modules`.
 fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     let kind = document["kind"].as_str().unwrap_or_default();
     if kind == "Kustomization" {
@@ -209,24 +210,7 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
         .as_str()
         .context("metadata.name is required")?
         .to_owned();
-    let namespaced = || {
-        Some(
-            document["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_owned(),
-        )
-    };
-    let (namespace, group) = match kind {
-        "ClusterAdmissionPolicy" => (None, false),
-        "AdmissionPolicy" => (namespaced(), false),
-        "ClusterAdmissionPolicyGroup" => (None, true),
-        "AdmissionPolicyGroup" => (namespaced(), true),
-        other => bail!(
-            "{name} is a {other:?}; a scan reads ClusterAdmissionPolicy, AdmissionPolicy and their groups, and passes over the objects a bundle deploys beside them ({})",
-            deployment_objects::kinds()
-        ),
-    };
+    let (namespace, group) = placement(document, kind, &name)?;
     let unique_name = match (&namespace, group) {
         (None, false) => format!("clusterwide-{name}"),
         (None, true) => format!("clusterwide-group-{name}"),
@@ -237,23 +221,7 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
     let (evaluator, module, metadata) = if group {
         read_group(&name, spec, modules)?
     } else {
-        let reference = spec["module"]
-            .as_str()
-            .with_context(|| format!("{name}: spec.module is required"))?;
-        let (module, policy) = modules
-            .load(reference)
-            .with_context(|| format!("{name}: spec.module {reference}"))?;
-        let metadata = policy
-            .metadata()
-            .map(|m| m.annotations.clone())
-            .unwrap_or_default();
-        let settings = spec.get("settings").cloned().unwrap_or(Value::Null);
-        let settings = if settings.is_null() {
-            Value::Object(serde_json::Map::new())
-        } else {
-            settings
-        };
-        (Evaluator::Single { policy, settings }, module, metadata)
+        read_single(&name, spec, modules)?
     };
     let rules: Vec<Rule> = serde_json::from_value(spec["rules"].clone())
         .with_context(|| format!("{name}: spec.rules"))?;
@@ -291,6 +259,50 @@ fn read_one(document: &Value, modules: &mut Modules) -> Result<Deployed> {
         category: annotation("io.kubewarden.policy.category").unwrap_or_else(|| "PCI DSS".into()),
         name,
     })
+}
+
+/// The namespace of a policy of `kind` (none: cluster-wide), and whether it is a group.
+fn placement(document: &Value, kind: &str, name: &str) -> Result<(Option<String>, bool)> {
+    let namespaced = || {
+        Some(
+            document["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned(),
+        )
+    };
+    Ok(match kind {
+        "ClusterAdmissionPolicy" => (None, false),
+        "AdmissionPolicy" => (namespaced(), false),
+        "ClusterAdmissionPolicyGroup" => (None, true),
+        "AdmissionPolicyGroup" => (namespaced(), true),
+        other => bail!(
+            "{name} is a {other:?}; a scan reads ClusterAdmissionPolicy, AdmissionPolicy and their groups, and passes over the objects a bundle deploys beside them ({})",
+            deployment_objects::kinds()
+        ),
+    })
+}
+
+/// A single policy's evaluator: its module (loaded through `modules`) and settings (none: an
+/// empty object), with the module's reference and annotations.
+fn read_single(name: &str, spec: &Value, modules: &mut Modules) -> Result<Read> {
+    let reference = spec["module"]
+        .as_str()
+        .with_context(|| format!("{name}: spec.module is required"))?;
+    let (module, policy) = modules
+        .load(reference)
+        .with_context(|| format!("{name}: spec.module {reference}"))?;
+    let metadata = policy
+        .metadata()
+        .map(|m| m.annotations.clone())
+        .unwrap_or_default();
+    let settings = spec.get("settings").cloned().unwrap_or(Value::Null);
+    let settings = if settings.is_null() {
+        Value::Object(serde_json::Map::new())
+    } else {
+        settings
+    };
+    Ok((Evaluator::Single { policy, settings }, module, metadata))
 }
 
 type Read = (Evaluator, String, BTreeMap<String, String>);

@@ -153,26 +153,63 @@ fn location(file: &str, line: usize) -> Value {
 
 /// The rules and results of one outcome.
 fn results_of(outcome: &Outcome) -> Vec<(Rule, Value)> {
-    let profile = Profile::get();
-    let workload = outcome.workload();
-    let module = if outcome.module.is_empty() {
-        "pci-policies"
-    } else {
-        &outcome.module
+    let entries = Entries {
+        outcome,
+        workload: outcome.workload(),
+        module: if outcome.module.is_empty() {
+            "pci-policies"
+        } else {
+            &outcome.module
+        },
     };
-    // What a control checks, from the bundle's profile (a group member's control is named
-    // `<member>.<control>`).
-    let what = |control: &str, fallback: &str| {
-        profile
+    let mut out = match outcome.verdict {
+        Verdict::Pass | Verdict::Skip => Vec::new(),
+        Verdict::Invalid => vec![entries.entry(
+            "invalid-document",
+            "A manifest document that cannot be read".into(),
+            outcome.message.clone(),
+            outcome.line,
+            &format!("{}:{}", outcome.file, outcome.line),
+        )],
+        Verdict::Warn | Verdict::Fail | Verdict::Error => entries.violations(),
+    };
+    out.extend(entries.waived());
+    out
+}
+
+/// Makes the rules and results of one outcome, the same way for each kind of result.
+struct Entries<'a> {
+    outcome: &'a Outcome,
+    workload: String,
+    /// The rules' prefix: the outcome's module, or `pci-policies` for a document.
+    module: &'a str,
+}
+
+impl Entries<'_> {
+    /// What a control checks, from the bundle's profile (a group member's control is named
+    /// `<member>.<control>`), else `fallback`.
+    fn what(&self, control: &str, fallback: &str) -> String {
+        Profile::get()
             .control(
-                &outcome.module,
+                &self.outcome.module,
                 control.rsplit('.').next().unwrap_or_default(),
             )
             .map_or_else(|| fallback.to_owned(), |c| c.what.clone())
-    };
-    let entry = |control: &str, text: String, message: String, line: usize, key: &str| {
+    }
+
+    /// The rule of `control` (described by `text`) and a result of it saying `message` at
+    /// `line`, fingerprinted by its rule, workload and `key`.
+    fn entry(
+        &self,
+        control: &str,
+        text: String,
+        message: String,
+        line: usize,
+        key: &str,
+    ) -> (Rule, Value) {
+        let outcome = self.outcome;
         let rule = Rule {
-            id: format!("{module}/{control}"),
+            id: format!("{}/{control}", self.module),
             name: control.to_owned(),
             text,
             severity: outcome.severity.clone(),
@@ -183,78 +220,79 @@ fn results_of(outcome: &Outcome) -> Vec<(Rule, Value)> {
             "level": level(outcome.verdict),
             "message": {"text": message},
             "locations": [location(&outcome.file, line)],
-            "partialFingerprints": {"pciPolicies/v1": fingerprint(&[&rule.id, &workload, key])},
-            "properties": properties(outcome, &workload),
+            "partialFingerprints": {"pciPolicies/v1": fingerprint(&[&rule.id, &self.workload, key])},
+            "properties": properties(outcome, &self.workload),
         });
         (rule, result)
-    };
-    let mut out = Vec::new();
-    match outcome.verdict {
-        Verdict::Pass | Verdict::Skip => {}
-        Verdict::Invalid => out.push(entry(
-            "invalid-document",
-            "A manifest document that cannot be read".into(),
-            outcome.message.clone(),
-            outcome.line,
-            &format!("{}:{}", outcome.file, outcome.line),
-        )),
-        Verdict::Warn | Verdict::Fail | Verdict::Error => {
-            for finding in &outcome.findings {
-                let container = finding
-                    .container
-                    .as_ref()
-                    .map_or_else(String::new, |c| format!(" container \"{c}\":"));
-                out.push(entry(
-                    &finding.control,
-                    what(&finding.control, &finding.control),
-                    format!(
-                        "{workload}:{container} {}: {}",
-                        finding.path, finding.message
-                    ),
-                    finding.line,
-                    &finding.path,
-                ));
-            }
-            if outcome.findings.is_empty() && !outcome.message.is_empty() {
-                let (control, text) = if outcome.verdict == Verdict::Error {
-                    (
-                        "evaluation-error",
-                        "The policy could not evaluate the workload",
-                    )
-                } else {
-                    ("rejected", "The policy rejected the workload")
-                };
-                out.push(entry(
-                    control,
-                    text.into(),
-                    format!("{workload}: {}", outcome.message),
-                    outcome.line,
-                    "",
-                ));
-            }
+    }
+
+    /// One result per finding of a rejection, warning or error; one for its message when it
+    /// has no finding.
+    fn violations(&self) -> Vec<(Rule, Value)> {
+        let (outcome, workload) = (self.outcome, &self.workload);
+        let mut out = Vec::new();
+        for finding in &outcome.findings {
+            let container = finding
+                .container
+                .as_ref()
+                .map_or_else(String::new, |c| format!(" container \"{c}\":"));
+            out.push(self.entry(
+                &finding.control,
+                self.what(&finding.control, &finding.control),
+                format!(
+                    "{workload}:{container} {}: {}",
+                    finding.path, finding.message
+                ),
+                finding.line,
+                &finding.path,
+            ));
         }
+        if outcome.findings.is_empty() && !outcome.message.is_empty() {
+            let (control, text) = if outcome.verdict == Verdict::Error {
+                (
+                    "evaluation-error",
+                    "The policy could not evaluate the workload",
+                )
+            } else {
+                ("rejected", "The policy rejected the workload")
+            };
+            out.push(self.entry(
+                control,
+                text.into(),
+                format!("{workload}: {}", outcome.message),
+                outcome.line,
+                "",
+            ));
+        }
+        out
     }
-    // Waived violations stay visible, suppressed with the exception's reason.
-    for waiver in outcome.waivers.iter().filter(|w| !w.expired) {
-        let (rule, mut result) = entry(
-            &waiver.control,
-            what(&waiver.control, &waiver.control),
-            format!(
-                "{workload}: {} (waived by exception #{})",
-                waiver.path, waiver.exception
-            ),
-            waiver.line,
-            &waiver.path,
-        );
-        result["level"] = json!("note");
-        result["suppressions"] = json!([{
-            "kind": "external",
-            "status": "accepted",
-            "justification": waiver.reason,
-        }]);
-        out.push((rule, result));
+
+    /// Waived violations stay visible, suppressed with the exception's reason.
+    fn waived(&self) -> Vec<(Rule, Value)> {
+        let workload = &self.workload;
+        let waivers = self.outcome.waivers.iter().filter(|w| !w.expired);
+        waivers
+            .map(|waiver| {
+                let (rule, mut result) = self.entry(
+                    &waiver.control,
+                    self.what(&waiver.control, &waiver.control),
+                    format!(
+                        "{workload}: {} (waived by exception #{})",
+                        waiver.path, waiver.exception
+                    ),
+                    waiver.line,
+                    &waiver.path,
+                );
+                result["level"] = json!("note");
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": waiver.reason,
+                }]);
+                (rule, result)
+            })
+            .collect()
     }
-    out
 }
 
 /// A result's properties: the policy, the workload and, when the scan could not decide whether
