@@ -15,17 +15,9 @@ const ALLOWED: &[(&str, &str)] = &[
     ("xtask/src/bench.rs", "bench"),
     ("xtask/src/generate/matrix.rs", "matrix"),
     ("xtask/src/publish.rs", "publish"),
-    (
-        "e2e-tests/src/deploy/bundle/policy_server.rs",
-        "budget_findings",
-    ),
     ("xtask/src/generate/artifacthub.rs", "package_of"),
     ("xtask/src/variants.rs", "bench_variants"),
     ("xtask/src/scan_bench.rs", "bench_start"),
-    (
-        "testkit/src/oracle/subjects/runtime_isolation.rs",
-        "hostility",
-    ),
     ("xtask/src/generate/group.rs", "check"),
 ];
 

@@ -118,18 +118,7 @@ fn budget_findings(
     values: &BundleValues,
 ) -> Vec<Finding> {
     let name = server.name();
-    let budgets: Vec<&Object> = objects
-        .iter()
-        .filter(|object| {
-            object.is("policy/v1", "PodDisruptionBudget")
-                && object
-                    .value
-                    .pointer("/spec/selector/matchLabels")
-                    .and_then(|labels| labels.get(POLICY_SERVER_LABEL))
-                    .and_then(Value::as_str)
-                    == Some(name)
-        })
-        .collect();
+    let budgets = budgets_over(name, objects);
     let Some(budget) = budgets.first() else {
         return vec![Finding::new(
             server.label(),
@@ -168,11 +157,42 @@ fn budget_findings(
         ));
     }
     let spec = budget.value.get("spec").unwrap_or(&Value::Null);
+    if let (Some((field, value)), Some(replicas)) =
+        (budget_bound(spec, &label, &mut findings), replicas)
+    {
+        findings.extend(bound_finding(&label, field, value, replicas));
+    }
+    findings
+}
+
+/// The PodDisruptionBudgets whose selector matches the pods of PolicyServer `name`.
+fn budgets_over<'a>(name: &str, objects: &'a [Object]) -> Vec<&'a Object> {
+    objects
+        .iter()
+        .filter(|object| {
+            object.is("policy/v1", "PodDisruptionBudget")
+                && object
+                    .value
+                    .pointer("/spec/selector/matchLabels")
+                    .and_then(|labels| labels.get(POLICY_SERVER_LABEL))
+                    .and_then(Value::as_str)
+                    == Some(name)
+        })
+        .collect()
+}
+
+/// The one bound a budget's `spec` states (`minAvailable` or `maxUnavailable`) and its value;
+/// none, with a finding, when it states both or neither.
+fn budget_bound<'a>(
+    spec: &'a Value,
+    label: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<(&'static str, &'a Value)> {
     let bound = |field: &'static str| spec.get(field).map(|value| (field, value));
-    let budget_field = match (bound("minAvailable"), bound("maxUnavailable")) {
+    match (bound("minAvailable"), bound("maxUnavailable")) {
         (Some(_), Some(_)) => {
             findings.push(Finding::new(
-                &label,
+                label,
                 FieldPath::parse_static("spec"),
                 "minAvailable and maxUnavailable cannot both be set",
             ));
@@ -180,32 +200,40 @@ fn budget_findings(
         }
         (None, None) => {
             findings.push(Finding::new(
-                &label,
+                label,
                 FieldPath::parse_static("spec"),
                 "states neither minAvailable nor maxUnavailable",
             ));
             None
         }
         (one, other) => one.or(other),
+    }
+}
+
+/// A finding when the budget's bound `field` (`value`, of `replicas` pods) keeps no pod or
+/// lets none go.
+fn bound_finding(
+    label: &str,
+    field: &'static str,
+    value: &Value,
+    replicas: i64,
+) -> Option<Finding> {
+    let pods = pods_of(value, replicas);
+    let kept = if field == "minAvailable" {
+        pods
+    } else {
+        pods.map(|gone| replicas - gone)
     };
-    if let (Some((field, value)), Some(replicas)) = (budget_field, replicas) {
-        let pods = pods_of(value, replicas);
-        let kept = if field == "minAvailable" {
-            pods
-        } else {
-            pods.map(|gone| replicas - gone)
-        };
-        if kept.is_none_or(|kept| kept < 1 || kept >= replicas) {
-            findings.push(Finding::new(
-                &label,
+    kept.is_none_or(|kept| kept < 1 || kept >= replicas)
+        .then(|| {
+            Finding::new(
+                label,
                 FieldPath::parse_static("spec").field(field),
                 format!(
                     "{value} of {replicas} replicas: the budget must keep at least one pod and let at least one go (a node drain waits forever otherwise)"
                 ),
-            ));
-        }
-    }
-    findings
+            )
+        })
 }
 
 /// An int-or-string budget as pods out of `replicas` (a percentage rounds up, as the
