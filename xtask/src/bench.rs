@@ -151,107 +151,16 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
                 budgets.max_wasm_bytes
             ));
         }
-        let compile = median(
-            (0..COMPILE_RUNS)
-                .map(|_| time(|| engine.compile(&module).map(|_| ())))
-                .collect::<Result<Vec<_>>>()?,
-        );
-        let compiled = engine.load(&module)?;
-        let instance = Rc::new(compiled.instantiate(signed_registry(), DEFAULT_DEADLINE_TICKS)?);
-        let policy_bench = policy_bench(&policy)?;
-        let mut runs: Vec<(String, &Value, &Value)> = corpus
-            .iter()
-            .map(|(name, request)| (name.clone(), request, &policy_bench.settings))
-            .collect();
-        if let Some((_, request)) = corpus.iter().find(|(name, _)| name == VARIANT_REQUEST) {
-            for (variant, settings) in &policy_bench.variants {
-                runs.push((format!("{VARIANT_REQUEST} ({variant})"), request, settings));
-            }
-        }
-        for (name, request, settings) in runs {
-            let payload = json!({"request": request, "settings": settings})
-                .to_string()
-                .into_bytes();
-            let answer: Value = serde_json::from_slice(&instance.call("validate", &payload)?)?;
-            if answer.get("accepted").and_then(Value::as_bool).is_none() {
-                bail!("{policy} gave no verdict on {name}: {answer}");
-            }
-            let review = review_body(request);
-            let server = ServerPath::new(&instance, settings.clone());
-            for _ in 0..WARM_UP {
-                instance.call("validate", &payload)?;
-                server.review(&review)?;
-            }
-            let budget = policy_bench
-                .max_median_micros
-                .get(&name)
-                .or_else(|| budgets.max_median_micros.get(&name))
-                .copied();
-            subjects.push(Subject {
-                policy: policy.clone(),
-                module_bytes: module.len(),
-                compile,
-                request: name,
-                payload,
-                review,
-                settings: settings.clone(),
-                budget,
-                instance: Rc::clone(&instance),
-                samples: Vec::with_capacity(iterations),
-                best_round_median: Duration::MAX,
-                server_samples: Vec::with_capacity(iterations),
-                server_best_round_median: Duration::MAX,
-            });
-        }
+        subjects.extend(subjects_of(
+            &engine,
+            &policy,
+            &module,
+            (&corpus, &budgets),
+            iterations,
+        )?);
     }
-    let per_round = iterations.div_ceil(ROUNDS).max(1);
-    for _ in 0..ROUNDS {
-        for subject in &mut subjects {
-            let round = measure_round(per_round, || {
-                subject
-                    .instance
-                    .call("validate", &subject.payload)
-                    .map(|_| ())
-            })?;
-            subject.samples.extend_from_slice(&round);
-            subject.best_round_median = subject.best_round_median.min(median(round));
-            let server = ServerPath::new(&subject.instance, subject.settings.clone());
-            let round = measure_round(per_round, || server.review(&subject.review).map(|_| ()))?;
-            subject.server_samples.extend_from_slice(&round);
-            subject.server_best_round_median = subject.server_best_round_median.min(median(round));
-        }
-    }
-
-    let mut table = String::from(
-        "| policy | wasm bytes | compile ms | request | bytes | median µs | p99 µs | best-round median µs | budget µs | policy-server path median µs |\n|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for subject in subjects {
-        let (policy, name) = (&subject.policy, &subject.request);
-        let best = micros(subject.best_round_median);
-        if let Some(budget) = subject.budget
-            && best > budget
-        {
-            regressions.push(format!(
-                "{policy} on {name}: best-round median {best:.1} µs > budget {budget:.0} µs"
-            ));
-        }
-        let mut samples = subject.samples;
-        samples.sort();
-        let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
-        let _ = writeln!(
-            table,
-            "| {policy} | {} | {:.1} | {name} | {} | {:.1} | {:.1} | {best:.1} | {} | {:.1} |",
-            subject.module_bytes,
-            subject.compile.as_secs_f64() * 1e3,
-            subject.payload.len(),
-            micros(median(samples)),
-            micros(p99),
-            subject
-                .budget
-                .map_or_else(|| "–".to_owned(), |b| format!("{b:.0}")),
-            micros(subject.server_best_round_median),
-        );
-    }
+    measure(&mut subjects, iterations)?;
+    let mut table = subjects_table(subjects, &mut regressions);
     match crate::scan_bench::bench_scan(
         &crate::scan_bench::binary(),
         budgets.min_scan_workloads_per_second,
@@ -282,6 +191,131 @@ pub fn bench(iterations: usize, output: &Path) -> Result<()> {
             regressions.join("\n  ")
         )
     }
+}
+
+/// The subjects of one policy's `module`: every request of the corpus with its bench
+/// settings, and the variant settings on [`VARIANT_REQUEST`], each checked to give a verdict
+/// and warmed up, with its budget (the policy's `bench.json`, else `budgets`).
+fn subjects_of(
+    engine: &Engine,
+    policy: &str,
+    module: &[u8],
+    (corpus, budgets): (&[(String, Value)], &Budgets),
+    iterations: usize,
+) -> Result<Vec<Subject>> {
+    let compile = median(
+        (0..COMPILE_RUNS)
+            .map(|_| time(|| engine.compile(module).map(|_| ())))
+            .collect::<Result<Vec<_>>>()?,
+    );
+    let compiled = engine.load(module)?;
+    let instance = Rc::new(compiled.instantiate(signed_registry(), DEFAULT_DEADLINE_TICKS)?);
+    let policy_bench = policy_bench(policy)?;
+    let mut runs: Vec<(String, &Value, &Value)> = corpus
+        .iter()
+        .map(|(name, request)| (name.clone(), request, &policy_bench.settings))
+        .collect();
+    if let Some((_, request)) = corpus.iter().find(|(name, _)| name == VARIANT_REQUEST) {
+        for (variant, settings) in &policy_bench.variants {
+            runs.push((format!("{VARIANT_REQUEST} ({variant})"), request, settings));
+        }
+    }
+    let mut subjects = Vec::new();
+    for (name, request, settings) in runs {
+        let payload = json!({"request": request, "settings": settings})
+            .to_string()
+            .into_bytes();
+        let answer: Value = serde_json::from_slice(&instance.call("validate", &payload)?)?;
+        if answer.get("accepted").and_then(Value::as_bool).is_none() {
+            bail!("{policy} gave no verdict on {name}: {answer}");
+        }
+        let review = review_body(request);
+        let server = ServerPath::new(&instance, settings.clone());
+        for _ in 0..WARM_UP {
+            instance.call("validate", &payload)?;
+            server.review(&review)?;
+        }
+        let budget = policy_bench
+            .max_median_micros
+            .get(&name)
+            .or_else(|| budgets.max_median_micros.get(&name))
+            .copied();
+        subjects.push(Subject {
+            policy: policy.to_owned(),
+            module_bytes: module.len(),
+            compile,
+            request: name,
+            payload,
+            review,
+            settings: settings.clone(),
+            budget,
+            instance: Rc::clone(&instance),
+            samples: Vec::with_capacity(iterations),
+            best_round_median: Duration::MAX,
+            server_samples: Vec::with_capacity(iterations),
+            server_best_round_median: Duration::MAX,
+        });
+    }
+    Ok(subjects)
+}
+
+/// Measures every subject, guest alone and policy-server path, in [`ROUNDS`] interleaved
+/// rounds of `iterations` calls in all.
+fn measure(subjects: &mut [Subject], iterations: usize) -> Result<()> {
+    let per_round = iterations.div_ceil(ROUNDS).max(1);
+    for _ in 0..ROUNDS {
+        for subject in subjects.iter_mut() {
+            let round = measure_round(per_round, || {
+                subject
+                    .instance
+                    .call("validate", &subject.payload)
+                    .map(|_| ())
+            })?;
+            subject.samples.extend_from_slice(&round);
+            subject.best_round_median = subject.best_round_median.min(median(round));
+            let server = ServerPath::new(&subject.instance, subject.settings.clone());
+            let round = measure_round(per_round, || server.review(&subject.review).map(|_| ()))?;
+            subject.server_samples.extend_from_slice(&round);
+            subject.server_best_round_median = subject.server_best_round_median.min(median(round));
+        }
+    }
+    Ok(())
+}
+
+/// The per-request table, one row per subject; a best-round median over its budget is added
+/// to `regressions`.
+fn subjects_table(subjects: Vec<Subject>, regressions: &mut Vec<String>) -> String {
+    let mut table = String::from(
+        "| policy | wasm bytes | compile ms | request | bytes | median µs | p99 µs | best-round median µs | budget µs | policy-server path median µs |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for subject in subjects {
+        let (policy, name) = (&subject.policy, &subject.request);
+        let best = micros(subject.best_round_median);
+        if let Some(budget) = subject.budget
+            && best > budget
+        {
+            regressions.push(format!(
+                "{policy} on {name}: best-round median {best:.1} µs > budget {budget:.0} µs"
+            ));
+        }
+        let mut samples = subject.samples;
+        samples.sort();
+        let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
+        let _ = writeln!(
+            table,
+            "| {policy} | {} | {:.1} | {name} | {} | {:.1} | {:.1} | {best:.1} | {} | {:.1} |",
+            subject.module_bytes,
+            subject.compile.as_secs_f64() * 1e3,
+            subject.payload.len(),
+            micros(median(samples)),
+            micros(p99),
+            subject
+                .budget
+                .map_or_else(|| "–".to_owned(), |b| format!("{b:.0}")),
+            micros(subject.server_best_round_median),
+        );
+    }
+    table
 }
 
 /// One round: `count` timed calls.

@@ -96,16 +96,7 @@ pub fn publish(target: &Target) -> Result<()> {
         );
     }
     let signing = Signing::from_env(target.unsigned)?;
-    let transport = if target.insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
-    let credentials = match &target.docker_config {
-        Some(path) => Credentials::DockerConfigFile(path.clone()),
-        None => Credentials::DockerConfig,
-    };
-    let registry = Registry::new(transport.clone(), credentials)?;
+    let (registry, transport) = connect(target)?;
     let root = workspace::root();
     let bundle = workspace::bundle();
     let lock = ModuleLock::read(&bundle.module_lock())?;
@@ -131,51 +122,15 @@ pub fn publish(target: &Target) -> Result<()> {
     if let Some(expected) = &expected {
         agree_with_lock(&pushed, expected, "pushed")?;
     }
-    std::fs::create_dir_all(target.out.join("sbom"))?;
-    for (name, sbom) in &sboms {
-        std::fs::write(
-            target.out.join("sbom").join(format!("{name}.cdx.json")),
-            serde_json::to_vec_pretty(sbom)?,
-        )?;
-    }
-    match &signing {
-        Signing::Key(key) => {
-            let mut cosign = Cosign::new(&transport)?;
-            if let Some((user, password)) =
-                registry.basic_credentials(&published[0].pushed.immutable_ref)?
-            {
-                cosign = cosign.with_basic_auth(user, password);
-            }
-            let lookup = |policy: &str| {
-                sboms
-                    .get(policy)
-                    .cloned()
-                    .with_context(|| format!("no SBOM for {policy}"))
-            };
-            for signed in sign_published(&published, &registry, &cosign, key, &lookup)? {
-                println!(
-                    "{}: signed {}, SBOM attested in {}",
-                    signed.policy, signed.immutable_ref, signed.attestation.immutable_ref
-                );
-            }
-            std::fs::write(
-                target.out.join("verification-config.yml"),
-                pub_key_config("pci-policies-release", &key.public_key_pem()?),
-            )?;
-        }
-        Signing::Keyless => {
-            for module in &published {
-                sign_keyless(module, &target.out)?;
-            }
-            std::fs::copy(
-                root.join("verification-config.yml"),
-                target.out.join("verification-config.yml"),
-            )?;
-        }
-        Signing::Unsigned => {
-            eprintln!("warning: UNSIGNED=1: the pushed modules carry no signature")
-        }
-    }
+    write_sboms(&sboms, &target.out)?;
+    let pushed_to = Pushed {
+        published: &published,
+        registry: &registry,
+        transport: &transport,
+        sboms: &sboms,
+        out: &target.out,
+    };
+    pushed_to.sign(&signing, &root)?;
     write_pinned_manifests(&published, &target.out)?;
     let replaced = write_pinned_deploy(
         &bundle.deploy_dir(),
@@ -191,6 +146,95 @@ pub fn publish(target: &Target) -> Result<()> {
     write_release_assets(&published, &target.out)?;
     println!("release files in {}", target.out.display());
     Ok(())
+}
+
+/// The registry to push to, over HTTP with `insecure`, with the Docker config's credentials
+/// (or `docker_config`'s); and its transport.
+fn connect(target: &Target) -> Result<(Registry, Transport)> {
+    let transport = if target.insecure {
+        Transport::Http
+    } else {
+        Transport::Https
+    };
+    let credentials = match &target.docker_config {
+        Some(path) => Credentials::DockerConfigFile(path.clone()),
+        None => Credentials::DockerConfig,
+    };
+    Ok((Registry::new(transport.clone(), credentials)?, transport))
+}
+
+/// Each policy's SBOM as `<out>/sbom/<policy>.cdx.json`.
+fn write_sboms(
+    sboms: &std::collections::BTreeMap<String, serde_json::Value>,
+    out: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(out.join("sbom"))?;
+    for (name, sbom) in sboms {
+        std::fs::write(
+            out.join("sbom").join(format!("{name}.cdx.json")),
+            serde_json::to_vec_pretty(sbom)?,
+        )?;
+    }
+    Ok(())
+}
+
+/// What was pushed, where, and where the release files go: what signing needs.
+struct Pushed<'a> {
+    published: &'a [Published],
+    registry: &'a Registry,
+    transport: &'a Transport,
+    /// Each policy's CycloneDX SBOM.
+    sboms: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    out: &'a Path,
+}
+
+impl Pushed<'_> {
+    /// Signs every pushed digest as `signing` says (in-process with a key, its SBOM attested;
+    /// keyless through `cosign`; or not at all) and writes the verification config that
+    /// checks the signatures.
+    fn sign(&self, signing: &Signing, root: &Path) -> Result<()> {
+        let (published, out) = (self.published, self.out);
+        match signing {
+            Signing::Key(key) => {
+                let mut cosign = Cosign::new(self.transport)?;
+                if let Some((user, password)) = self
+                    .registry
+                    .basic_credentials(&published[0].pushed.immutable_ref)?
+                {
+                    cosign = cosign.with_basic_auth(user, password);
+                }
+                let lookup = |policy: &str| {
+                    self.sboms
+                        .get(policy)
+                        .cloned()
+                        .with_context(|| format!("no SBOM for {policy}"))
+                };
+                for signed in sign_published(published, self.registry, &cosign, key, &lookup)? {
+                    println!(
+                        "{}: signed {}, SBOM attested in {}",
+                        signed.policy, signed.immutable_ref, signed.attestation.immutable_ref
+                    );
+                }
+                std::fs::write(
+                    out.join("verification-config.yml"),
+                    pub_key_config("pci-policies-release", &key.public_key_pem()?),
+                )?;
+            }
+            Signing::Keyless => {
+                for module in published {
+                    sign_keyless(module, out)?;
+                }
+                std::fs::copy(
+                    root.join("verification-config.yml"),
+                    out.join("verification-config.yml"),
+                )?;
+            }
+            Signing::Unsigned => {
+                eprintln!("warning: UNSIGNED=1: the pushed modules carry no signature")
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The header of `dist/release/deploy/modules.yaml`.

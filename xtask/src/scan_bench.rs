@@ -195,10 +195,38 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
     let documents: Vec<String> = (0..CHART_WORKLOADS).map(workload).collect();
     std::fs::write(&chart, documents.join("---\n"))?;
     let share = dir.join("share");
+    precompile(binary, &root, &share)?;
+    let start = StartScan {
+        binary,
+        root: &root,
+        no_modules: dir.join("no-modules"),
+        chart,
+        dir: &dir,
+    };
+    let cold_installed = median_of(5, &|run| {
+        start.scan(&dir.join(format!("cold-installed-{run}")), Some(&share))
+    })?;
+    let cold_compiling = median_of(3, &|run| {
+        start.scan(&dir.join(format!("cold-compiling-{run}")), None)
+    })?;
+    let warm_cache = dir.join("warm");
+    start.scan(&warm_cache, None)?;
+    let warm = median_of(5, &|_| start.scan(&warm_cache, None))?;
+    let figures = StartFigures {
+        cold_installed,
+        cold_compiling,
+        warm,
+    };
+    let table = start_table(&figures, max_cold, max_warm)?;
+    Ok((figures, table))
+}
+
+/// `pci-policies precompile --offline` of the whole bundle into `share`.
+fn precompile(binary: &Path, root: &Path, share: &Path) -> Result<()> {
     let status = Command::new(binary)
-        .current_dir(&root)
+        .current_dir(root)
         .args(["precompile", "--offline", "--out"])
-        .arg(&share)
+        .arg(share)
         .output()
         .with_context(|| format!("cannot run {}", binary.display()))?;
     if !status.status.success() {
@@ -207,24 +235,47 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
             String::from_utf8_lossy(&status.stderr)
         );
     }
-    let no_modules = dir.join("no-modules");
-    let scan = |cache: &Path, share: Option<&Path>| -> Result<f64> {
-        let mut command = Command::new(binary);
+    Ok(())
+}
+
+/// The median of `runs` timings, run `one(run)` each.
+fn median_of(runs: usize, one: &dyn Fn(usize) -> Result<f64>) -> Result<f64> {
+    let mut times = (0..runs).map(one).collect::<Result<Vec<f64>>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// One start-up benchmark's scans: the command, the chart, and the folders it works in.
+struct StartScan<'a> {
+    binary: &'a Path,
+    root: &'a Path,
+    /// The benchmark's folder.
+    dir: &'a Path,
+    chart: PathBuf,
+    /// A `--modules` folder that holds none: the modules come from the share or the cache.
+    no_modules: PathBuf,
+}
+
+impl StartScan<'_> {
+    /// Seconds of one scan with `cache` as its cache: the modules and their compiled code from
+    /// `share`, else only the modules (copied into the cache) and compiled here.
+    fn scan(&self, cache: &Path, share: Option<&Path>) -> Result<f64> {
+        let mut command = Command::new(self.binary);
         command
-            .current_dir(&root)
+            .current_dir(self.root)
             .env_remove("PCI_POLICIES_SHARE")
             .args(["scan", "--offline", "-o", "json=/dev/null", "--modules"])
-            .arg(&no_modules)
+            .arg(&self.no_modules)
             .arg("--cache-dir")
             .arg(cache)
-            .arg(&chart);
+            .arg(&self.chart);
         if let Some(share) = share {
             command.env("PCI_POLICIES_SHARE", share);
         } else {
             // Modules from a cache-shaped folder, compiled here: copy the share's modules only.
             let modules = cache.join("modules");
             std::fs::create_dir_all(&modules)?;
-            for entry in std::fs::read_dir(share_modules(&dir))? {
+            for entry in std::fs::read_dir(share_modules(self.dir))? {
                 let entry = entry?;
                 std::fs::copy(entry.path(), modules.join(entry.file_name()))?;
             }
@@ -240,26 +291,11 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
             );
         }
         Ok(seconds)
-    };
-    let median_of = |runs: usize, one: &dyn Fn(usize) -> Result<f64>| -> Result<f64> {
-        let mut times = (0..runs).map(one).collect::<Result<Vec<f64>>>()?;
-        times.sort_by(f64::total_cmp);
-        Ok(times[times.len() / 2])
-    };
-    let cold_installed = median_of(5, &|run| {
-        scan(&dir.join(format!("cold-installed-{run}")), Some(&share))
-    })?;
-    let cold_compiling = median_of(3, &|run| {
-        scan(&dir.join(format!("cold-compiling-{run}")), None)
-    })?;
-    let warm_cache = dir.join("warm");
-    scan(&warm_cache, None)?;
-    let warm = median_of(5, &|_| scan(&warm_cache, None))?;
-    let figures = StartFigures {
-        cold_installed,
-        cold_compiling,
-        warm,
-    };
+    }
+}
+
+/// The start-up table; an error when the cold (installed) or warm scan is over its budget.
+fn start_table(figures: &StartFigures, max_cold: f64, max_warm: f64) -> Result<String> {
     let table = format!(
         "\n| scan of a {CHART_WORKLOADS}-workload chart (whole process) | seconds | budget |\n|---|---|---|\n| cold: empty cache, modules and compiled code installed (`precompile`) | {:.3} | {max_cold:.1} |\n| cold: empty cache, every module compiled | {:.3} | – |\n| warm: cache filled by an earlier scan | {:.3} | {max_warm:.1} |\n",
         figures.cold_installed, figures.cold_compiling, figures.warm
@@ -276,7 +312,7 @@ pub fn bench_start(binary: &Path, max_cold: f64, max_warm: f64) -> Result<(Start
             figures.warm
         );
     }
-    Ok((figures, table))
+    Ok(table)
 }
 
 fn share_modules(dir: &Path) -> PathBuf {

@@ -3,6 +3,7 @@
 //! built in its own target directory; the shipped build is opt-level 3 + `wasm-opt -O3`.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,21 +33,7 @@ pub fn bench_variants(output: &std::path::Path) -> Result<()> {
         "| policy | opt-level | wasm-opt | wasm bytes (annotated) | best-round median µs, reference Deployment |\n|---|---|---|---|---|\n",
     );
     for level in OPT_LEVELS {
-        let target_dir = root
-            .join("target")
-            .join("variants")
-            .join(format!("opt-{level}"));
-        let mut command = crate::build::wasm_build(&root)?;
-        command
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)
-            .env("CARGO_TARGET_DIR", &target_dir);
-        for policy in POLICIES {
-            command.args(["-p", policy]);
-        }
-        let status = command.status().context("cannot start cargo")?;
-        if !status.success() {
-            bail!("cargo build at opt-level {level} failed");
-        }
+        let target_dir = build_at(&root, level)?;
         for policy in POLICIES {
             let raw = target_dir
                 .join(TARGET)
@@ -57,47 +44,14 @@ pub fn bench_variants(output: &std::path::Path) -> Result<()> {
                 .to_string()
                 .into_bytes();
             for wasm_opt in WASM_OPT_LEVELS {
-                let module = match wasm_opt {
-                    None => std::fs::read(&raw)?,
-                    Some(flag) => {
-                        let out = target_dir.join(format!("{policy}{flag}.wasm"));
-                        let status = Command::new("wasm-opt")
-                            .arg(flag)
-                            .args(WASM_OPT_FEATURES)
-                            .arg(&raw)
-                            .arg("-o")
-                            .arg(&out)
-                            .status()
-                            .context("cannot start wasm-opt")?;
-                        if !status.success() {
-                            bail!("wasm-opt {flag} failed");
-                        }
-                        std::fs::read(&out)?
-                    }
-                };
+                let module = optimised(&raw, &target_dir, policy, wasm_opt)?;
                 let metadata = std::fs::read_to_string(
                     root.join("policies").join(policy).join("metadata.yml"),
                 )?;
                 let readme =
                     std::fs::read_to_string(root.join("policies").join(policy).join("README.md"))?;
                 let annotated = annotate(&engine, &module, &metadata, Some(&readme))?;
-                let instance = engine
-                    .load(&annotated)?
-                    .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)?;
-                for _ in 0..200 {
-                    instance.call("validate", &payload)?;
-                }
-                let mut best = Duration::MAX;
-                for _ in 0..ROUNDS {
-                    let mut round = Vec::with_capacity(PER_ROUND);
-                    for _ in 0..PER_ROUND {
-                        let start = Instant::now();
-                        instance.call("validate", &payload)?;
-                        round.push(start.elapsed());
-                    }
-                    round.sort();
-                    best = best.min(round[round.len() / 2]);
-                }
+                let best = best_round_median(&engine, &annotated, &payload)?;
                 let _ = writeln!(
                     table,
                     "| {policy} | {level} | {} | {} | {:.1} |",
@@ -114,4 +68,74 @@ pub fn bench_variants(output: &std::path::Path) -> Result<()> {
     }
     std::fs::write(output, &table).with_context(|| format!("cannot write {}", output.display()))?;
     Ok(())
+}
+
+/// Builds the measured policies at opt-level `level`, in a target directory of its own; that
+/// directory.
+fn build_at(root: &Path, level: &str) -> Result<PathBuf> {
+    let target_dir = root
+        .join("target")
+        .join("variants")
+        .join(format!("opt-{level}"));
+    let mut command = crate::build::wasm_build(root)?;
+    command
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)
+        .env("CARGO_TARGET_DIR", &target_dir);
+    for policy in POLICIES {
+        command.args(["-p", policy]);
+    }
+    let status = command.status().context("cannot start cargo")?;
+    if !status.success() {
+        bail!("cargo build at opt-level {level} failed");
+    }
+    Ok(target_dir)
+}
+
+/// The `raw` module of `policy` as it is, or run through `wasm-opt` at `wasm_opt` (written
+/// beside it in `target_dir`).
+fn optimised(
+    raw: &Path,
+    target_dir: &Path,
+    policy: &str,
+    wasm_opt: Option<&str>,
+) -> Result<Vec<u8>> {
+    let Some(flag) = wasm_opt else {
+        return Ok(std::fs::read(raw)?);
+    };
+    let out = target_dir.join(format!("{policy}{flag}.wasm"));
+    let status = Command::new("wasm-opt")
+        .arg(flag)
+        .args(WASM_OPT_FEATURES)
+        .arg(raw)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .context("cannot start wasm-opt")?;
+    if !status.success() {
+        bail!("wasm-opt {flag} failed");
+    }
+    Ok(std::fs::read(&out)?)
+}
+
+/// The best of [`ROUNDS`] medians of [`PER_ROUND`] `validate` calls of the `annotated` module
+/// with `payload`, after a warm-up.
+fn best_round_median(engine: &Engine, annotated: &[u8], payload: &[u8]) -> Result<Duration> {
+    let instance = engine
+        .load(annotated)?
+        .instantiate(HostCapabilities::none(), DEFAULT_DEADLINE_TICKS)?;
+    for _ in 0..200 {
+        instance.call("validate", payload)?;
+    }
+    let mut best = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let mut round = Vec::with_capacity(PER_ROUND);
+        for _ in 0..PER_ROUND {
+            let start = Instant::now();
+            instance.call("validate", payload)?;
+            round.push(start.elapsed());
+        }
+        round.sort();
+        best = best.min(round[round.len() / 2]);
+    }
+    Ok(best)
 }

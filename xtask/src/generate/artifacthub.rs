@@ -92,53 +92,11 @@ pub fn released_package(policy: &PolicySources, created_at: &str, digest: &str) 
     package_of(policy, created_at, Some(digest))
 }
 
+/// The package file of `policy`: its metadata checked, the image pinned to `digest` when given.
 fn package_of(policy: &PolicySources, created_at: &str, digest: Option<&str>) -> Result<String> {
-    let version = policy.annotation("io.kubewarden.policy.version")?;
-    if !is_semver(version) {
-        bail!("io.kubewarden.policy.version {version:?} is not a semantic version");
-    }
-    let name = policy.annotation("io.kubewarden.policy.title")?;
-    if name != policy.name || !is_package_name(name) {
-        bail!(
-            "io.kubewarden.policy.title {name:?} must be the policy folder name, lowercase letters, digits and dashes"
-        );
-    }
-    let home_url = policy.optional_annotation("io.kubewarden.policy.url");
-    if let Some(url) = home_url
-        && !url.starts_with("https://")
-    {
-        bail!("io.kubewarden.policy.url {url:?} must be an https URL");
-    }
+    let (version, name, home_url) = identity(policy)?;
     let image = policy.image()?;
-    let mut annotations = BTreeMap::from([
-        (
-            "kubewarden/mutation".to_owned(),
-            policy.metadata.mutating.to_string(),
-        ),
-        (
-            "kubewarden/rules".to_owned(),
-            yaml_serde::to_string(&policy.metadata.rules)?,
-        ),
-    ]);
-    if !policy.metadata.context_aware_resources.is_empty() {
-        annotations.insert(
-            "kubewarden/contextAwareResources".to_owned(),
-            yaml_serde::to_string(&policy.metadata.context_aware_resources)?,
-        );
-    }
-    if policy.questions.trim().is_empty() {
-        bail!("questions-ui.yml is empty");
-    }
-    annotations.insert(
-        "kubewarden/questions-ui".to_owned(),
-        policy.questions.clone(),
-    );
-    if let Some(hidden) = policy.optional_annotation("io.kubewarden.hidden-ui") {
-        annotations.insert("kubewarden/hidden-ui".to_owned(), hidden.to_owned());
-    }
-    if let Some(resources) = policy.optional_annotation("io.artifacthub.resources") {
-        annotations.insert("kubewarden/resources".to_owned(), resources.to_owned());
-    }
+    let annotations = kubewarden_annotations(policy)?;
     let package = Package {
         version: version.to_owned(),
         name: name.to_owned(),
@@ -186,6 +144,63 @@ fn package_of(policy: &PolicySources, created_at: &str, digest: Option<&str>) ->
         annotations,
     };
     Ok(format!("{HEADER}{}", yaml_serde::to_string(&package)?))
+}
+
+/// The package's version, name and home page, checked: a semantic version, the policy's
+/// folder name, an https URL.
+fn identity(policy: &PolicySources) -> Result<(&str, &str, Option<&str>)> {
+    let version = policy.annotation("io.kubewarden.policy.version")?;
+    if !is_semver(version) {
+        bail!("io.kubewarden.policy.version {version:?} is not a semantic version");
+    }
+    let name = policy.annotation("io.kubewarden.policy.title")?;
+    if name != policy.name || !is_package_name(name) {
+        bail!(
+            "io.kubewarden.policy.title {name:?} must be the policy folder name, lowercase letters, digits and dashes"
+        );
+    }
+    let home_url = policy.optional_annotation("io.kubewarden.policy.url");
+    if let Some(url) = home_url
+        && !url.starts_with("https://")
+    {
+        bail!("io.kubewarden.policy.url {url:?} must be an https URL");
+    }
+    Ok((version, name, home_url))
+}
+
+/// The `kubewarden/*` annotations Artifact Hub shows: mutation, rules, context-aware
+/// resources, the questions UI (required), and the hidden UI and resources when set.
+fn kubewarden_annotations(policy: &PolicySources) -> Result<BTreeMap<String, String>> {
+    let mut annotations = BTreeMap::from([
+        (
+            "kubewarden/mutation".to_owned(),
+            policy.metadata.mutating.to_string(),
+        ),
+        (
+            "kubewarden/rules".to_owned(),
+            yaml_serde::to_string(&policy.metadata.rules)?,
+        ),
+    ]);
+    if !policy.metadata.context_aware_resources.is_empty() {
+        annotations.insert(
+            "kubewarden/contextAwareResources".to_owned(),
+            yaml_serde::to_string(&policy.metadata.context_aware_resources)?,
+        );
+    }
+    if policy.questions.trim().is_empty() {
+        bail!("questions-ui.yml is empty");
+    }
+    annotations.insert(
+        "kubewarden/questions-ui".to_owned(),
+        policy.questions.clone(),
+    );
+    if let Some(hidden) = policy.optional_annotation("io.kubewarden.hidden-ui") {
+        annotations.insert("kubewarden/hidden-ui".to_owned(), hidden.to_owned());
+    }
+    if let Some(resources) = policy.optional_annotation("io.artifacthub.resources") {
+        annotations.insert("kubewarden/resources".to_owned(), resources.to_owned());
+    }
+    Ok(annotations)
 }
 
 /// `artifacthub-repo.yml`: the owners are the policies' maintainers.

@@ -76,6 +76,20 @@ impl GroupSource {
         if self.why.trim().is_empty() {
             bail!("{}: why is empty: say why this timeout", self.name);
         }
+        self.check_expression()?;
+        if !TIMEOUT_RANGE.contains(&self.timeout_seconds) {
+            bail!(
+                "{}: timeoutSeconds {} is outside 2–30",
+                self.name,
+                self.timeout_seconds
+            );
+        }
+        self.check_members(policies)
+    }
+
+    /// The expression parses, calls every member and only members, and no erroring member
+    /// can make it true.
+    fn check_expression(&self) -> Result<()> {
         let expression = Expression::parse(&self.expression)
             .map_err(|reason| anyhow::anyhow!("{}: expression: {reason}", self.name))?;
         let called = expression.members();
@@ -102,13 +116,12 @@ impl GroupSource {
                 open.into_iter().collect::<Vec<_>>().join(", ")
             );
         }
-        if !TIMEOUT_RANGE.contains(&self.timeout_seconds) {
-            bail!(
-                "{}: timeoutSeconds {} is outside 2–30",
-                self.name,
-                self.timeout_seconds
-            );
-        }
+        Ok(())
+    }
+
+    /// Every member gives a reason, cannot patch, has the group's rules, and their evaluation
+    /// timeouts fit in the group's.
+    fn check_members(&self, policies: &[PolicySources]) -> Result<()> {
         let mut sum = 0;
         let mut group_rules = None;
         for (name, member) in &self.members {

@@ -28,6 +28,40 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
          ## Controls and policies\n\n\
          | PCI control | Policy | Module | Mode | Webhooks (audit) | Timeouts (webhook / evaluation) | Workload kinds |\n|---|---|---|---|---|---|---|\n",
     );
+    controls_table(&mut text, policies)?;
+    text.push_str(WHY_TWO_WEBHOOKS);
+    settings_table(&mut text, policies)?;
+    checks_table(&mut text, policies);
+    for policy in policies {
+        for control in policy.controls()? {
+            if !CONTROLS.iter().any(|(id, _)| *id == control) {
+                bail!(
+                    "{} declares control {control}, which the matrix does not know",
+                    policy.name
+                );
+            }
+        }
+    }
+    text.push_str(&format!(
+        "\n## Verifying a cluster\n\n\
+         1. The policies are deployed and active, in `protect` mode, for every workload kind:\n   \
+         `kubectl get clusteradmissionpolicies -o wide` lists `pci-<policy>` with mode `protect` and status `active`;\n   \
+         `kubectl get clusteradmissionpolicy pci-pod-security -o yaml` shows the settings above.\n\
+         2. The settings match this matrix: compare with `{BUNDLE}` (or `manifests/<policy>.yaml`).\n\
+         3. Verdicts are visible: a rejection names every violation with its container, field and control;\n   \
+         each response carries a `violations` audit annotation, and background audit (Kubewarden audit scanner)\n   \
+         reports existing workloads.\n\
+         4. Exceptions are visible in the `exceptions` setting of each policy: control, namespaces (required;\n   \
+         `[\"*\"]` is cluster-wide, any namespace's author can claim it, and every waiver says so), images or\n   \
+         containers, reason and expiry; expired ones stop applying and the response says so, and so do\n   \
+         expiring ones when the clock cannot be read.\n"
+    ));
+    Ok(text)
+}
+
+/// The rows of "Controls and policies": each control with every policy that serves it (a
+/// control no policy serves is an error).
+fn controls_table(text: &mut String, policies: &[PolicySources]) -> Result<()> {
     for (id, title) in CONTROLS {
         let serving: Vec<&PolicySources> = policies
             .iter()
@@ -55,7 +89,11 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
             ));
         }
     }
-    text.push_str(WHY_TWO_WEBHOOKS);
+    Ok(())
+}
+
+/// "Settings": every recommended setting of every policy, by control.
+fn settings_table(text: &mut String, policies: &[PolicySources]) -> Result<()> {
     text.push_str(
         "\n## Settings\n\n| PCI control | Policy | Setting | Recommended value | Why |\n|---|---|---|---|---|\n",
     );
@@ -88,6 +126,11 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
             }
         }
     }
+    Ok(())
+}
+
+/// "What each policy checks": the control ids of every policy.
+fn checks_table(text: &mut String, policies: &[PolicySources]) {
     text.push_str(
         "\n## What each policy checks\n\nThe control ids a rejection names and an exception may waive.\n\n\
          | PCI control | Policy | Control id | What it checks |\n|---|---|---|---|\n",
@@ -103,31 +146,6 @@ pub fn matrix(policies: &[PolicySources]) -> Result<String> {
             ));
         }
     }
-    for policy in policies {
-        for control in policy.controls()? {
-            if !CONTROLS.iter().any(|(id, _)| *id == control) {
-                bail!(
-                    "{} declares control {control}, which the matrix does not know",
-                    policy.name
-                );
-            }
-        }
-    }
-    text.push_str(&format!(
-        "\n## Verifying a cluster\n\n\
-         1. The policies are deployed and active, in `protect` mode, for every workload kind:\n   \
-         `kubectl get clusteradmissionpolicies -o wide` lists `pci-<policy>` with mode `protect` and status `active`;\n   \
-         `kubectl get clusteradmissionpolicy pci-pod-security -o yaml` shows the settings above.\n\
-         2. The settings match this matrix: compare with `{BUNDLE}` (or `manifests/<policy>.yaml`).\n\
-         3. Verdicts are visible: a rejection names every violation with its container, field and control;\n   \
-         each response carries a `violations` audit annotation, and background audit (Kubewarden audit scanner)\n   \
-         reports existing workloads.\n\
-         4. Exceptions are visible in the `exceptions` setting of each policy: control, namespaces (required;\n   \
-         `[\"*\"]` is cluster-wide, any namespace's author can claim it, and every waiver says so), images or\n   \
-         containers, reason and expiry; expired ones stop applying and the response says so, and so do\n   \
-         expiring ones when the clock cannot be read.\n"
-    ));
-    Ok(text)
 }
 
 /// Why a policy whose settings patch is deployed as two webhooks.
