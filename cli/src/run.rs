@@ -54,8 +54,8 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// A request or settings file read with the command's YAML reader (a syntax error names the
-/// file and line), as the JSON text the host's readers take.
+/// A request, settings or replay session file read with the command's YAML reader (a syntax
+/// error names the file and line), as the JSON text the host's readers take.
 fn read_object(path: &Path) -> Result<String> {
     let value = yaml::single_document(&path.display().to_string(), &read(path)?)
         .map_err(anyhow::Error::msg)?;
@@ -75,7 +75,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let replay = args
         .replay
         .as_deref()
-        .map(|path| Replay::from_yaml(&read(path)?))
+        .map(|path| Replay::from_yaml(&read_object(path)?))
         .transpose()?
         .map(Arc::new);
     let live = match replay {

@@ -34,7 +34,11 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     use pci_host::verification::{VerificationConfig, verify_policy};
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("cannot read {}", args.config.display()))?;
-    let config = VerificationConfig::from_yaml(&text)
+    // Read with the command's YAML reader: a broken file names its line.
+    let config =
+        pci_policies::manifests::yaml::single_document(&args.config.display().to_string(), &text)
+            .map_err(anyhow::Error::msg)?;
+    let config = VerificationConfig::from_yaml(&config.to_string())
         .with_context(|| format!("{}", args.config.display()))?;
     let transport = if args.insecure {
         Transport::Http

@@ -1515,3 +1515,83 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// A broken file of a one-document YAML input, written to a temporary path: the returned path,
+/// and the line its error is on.
+fn broken_input(name: &str, text: &str, line: usize) -> (PathBuf, String) {
+    let path = std::env::temp_dir().join(format!("pci-policies-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let place = format!("{}:{line}:", path.display());
+    (path, place)
+}
+
+/// A verification config written twice over one key.
+const BROKEN_CONFIG: &str =
+    "apiVersion: v1\nallOf:\n  - kind: pubKey\n    owner: me\n    owner: you\n";
+/// A replay session whose last flow mapping is never closed.
+const BROKEN_SESSION: &str = "- type: Exchange\n  request: |\n    !OciManifestDigest\n    image: x\n  response: {type: Success, payload: \"a\"\n";
+
+/// `verify --verification-config-path` reads the config with the command's YAML reader: a
+/// broken file names its file and line, before any registry is asked.
+#[test]
+fn verify_names_the_line_of_a_broken_verification_config() {
+    let (config, place) = broken_input("verify-config.yml", BROKEN_CONFIG, 5);
+    let (ok, _, stderr) = pci_policies(&[
+        "verify",
+        "registry://127.0.0.1:1/pci/x:v1",
+        "--verification-config-path",
+        config.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&config);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{place} the key \"owner\" is written twice")),
+        "{stderr}"
+    );
+}
+
+/// `scan --verification-config` and `scan --replay` read their files with the scan's YAML
+/// reader: a broken file names its flag, file and line.
+#[test]
+fn scan_names_the_line_of_a_broken_verification_config_or_session() {
+    let manifest = "policies/pod-security/examples/02-privileged-daemonset.json";
+    let (config, place) = broken_input("scan-config.yml", BROKEN_CONFIG, 5);
+    let (ok, _, stderr) = pci_policies(&[
+        "scan",
+        "--verification-config",
+        config.to_str().unwrap(),
+        manifest,
+    ]);
+    let _ = std::fs::remove_file(&config);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("--verification-config {place} the key \"owner\"")),
+        "{stderr}"
+    );
+    let (session, place) = broken_input("scan-session.yml", BROKEN_SESSION, 5);
+    let (ok, _, stderr) = pci_policies(&["scan", "--replay", session.to_str().unwrap(), manifest]);
+    let _ = std::fs::remove_file(&session);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("--replay {place} not YAML")),
+        "{stderr}"
+    );
+}
+
+/// `run --replay-host-capabilities-interactions` reads the session with the command's YAML
+/// reader: a broken session names its file and line.
+#[test]
+fn run_names_the_line_of_a_broken_replay_session() {
+    let (session, place) = broken_input("run-session.yml", BROKEN_SESSION, 5);
+    let (ok, _, stderr) = pci_policies(&[
+        "run",
+        "dist/image-digest.wasm",
+        "--request-path",
+        "policies/pod-security/examples/02-privileged-daemonset.json",
+        "--replay-host-capabilities-interactions",
+        session.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&session);
+    assert!(!ok);
+    assert!(stderr.contains(&format!("{place} not YAML")), "{stderr}");
+}

@@ -166,9 +166,7 @@ fn modules_of(args: &ScanArgs) -> Result<modules::Modules> {
     });
     let verification = match &args.verification_config {
         Some(path) => Some(modules::Verification {
-            text: std::fs::read_to_string(path).with_context(|| {
-                format!("--verification-config {}: cannot read", path.display())
-            })?,
+            text: json_text_of(path, "--verification-config ")?,
             path: path.clone(),
             trust_root: args.sigstore_trust_config.clone(),
         }),
@@ -194,8 +192,7 @@ fn host_answers(args: &ScanArgs) -> Result<HostAnswers> {
             unanswered: None,
         },
         (Some(path), false) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = json_text_of(path, "--replay ")?;
             HostAnswers {
                 answerer: Some(Arc::new(
                     SessionAnswers::from_yaml(&text)
@@ -210,6 +207,17 @@ fn host_answers(args: &ScanArgs) -> Result<HostAnswers> {
             unanswered: Some(LIVE_UNANSWERED),
         },
     })
+}
+
+/// A one-document YAML file given by `flag` (a verification config, a replay session), read
+/// with the scan's YAML reader (a broken file is an error naming its file and line), as the
+/// JSON text the host's readers take.
+fn json_text_of(path: &std::path::Path, flag: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{flag}{}: cannot read", path.display()))?;
+    let value = pci_policies::manifests::yaml::single_document(&path.display().to_string(), &text)
+        .map_err(|error| anyhow::anyhow!("{flag}{error}"))?;
+    Ok(value.to_string())
 }
 
 /// Where the manifests are applied: the cluster of `--context` and `--namespace-label`, what
