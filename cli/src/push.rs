@@ -24,15 +24,8 @@ pub struct PushArgs {
 #[cfg(feature = "live")]
 pub fn push(args: &PushArgs) -> Result<()> {
     use pci_host::oci::{Credentials, Registry, Transport, read_module};
-    let transport = if args.insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
-    let credentials = match &args.docker_config {
-        Some(path) => Credentials::DockerConfigFile(path.clone()),
-        None => Credentials::DockerConfig,
-    };
+    let transport = Transport::insecure_if(args.insecure);
+    let credentials = Credentials::docker(args.docker_config.as_deref());
     let module = read_module(&args.module)?;
     let reference = args
         .reference

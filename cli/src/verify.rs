@@ -40,11 +40,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
             .map_err(anyhow::Error::msg)?;
     let config = VerificationConfig::from_yaml(&config.to_string())
         .with_context(|| format!("{}", args.config.display()))?;
-    let transport = if args.insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
+    let transport = Transport::insecure_if(args.insecure);
     let registry = Registry::new(transport.clone(), Credentials::DockerConfig)?;
     let mut cosign = Cosign::new(&transport)?;
     if let Some(path) = &args.sigstore_trust_config {

@@ -47,6 +47,13 @@ pub enum Transport {
     HttpsExcept(Vec<String>),
 }
 
+impl Transport {
+    /// Plain HTTP when the user asked for it (`--insecure`), else HTTPS.
+    pub fn insecure_if(insecure: bool) -> Self {
+        if insecure { Self::Http } else { Self::Https }
+    }
+}
+
 /// Where the registry's credentials come from.
 #[derive(Clone, Debug)]
 pub enum Credentials {
@@ -56,6 +63,16 @@ pub enum Credentials {
     DockerConfigFile(std::path::PathBuf),
     /// No credentials.
     Anonymous,
+}
+
+impl Credentials {
+    /// The given Docker config file (`--docker-config`), else the user's Docker config.
+    pub fn docker(config: Option<&Path>) -> Self {
+        match config {
+            Some(path) => Self::DockerConfigFile(path.to_path_buf()),
+            None => Self::DockerConfig,
+        }
+    }
 }
 
 /// A connection to one registry.

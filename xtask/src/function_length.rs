@@ -8,10 +8,6 @@ use std::path::{Path, PathBuf};
 /// The most lines a non-test function may span.
 const LIMIT: usize = 80;
 
-/// Functions still over the limit, by file (from the workspace root) and name. Each entry must
-/// still be over the limit (the list only shrinks).
-const ALLOWED: &[(&str, &str)] = &[];
-
 /// A function over the limit: its file, its `fn` line (from 1), name and length in lines.
 #[derive(Debug, PartialEq, Eq)]
 struct Long {
@@ -160,10 +156,8 @@ fn no_non_test_function_is_over_80_lines() {
             .to_string();
         found.extend(long_functions(&file, &text));
     }
-    let listed = |long: &Long| ALLOWED.contains(&(long.file.as_str(), long.name.as_str()));
     let over: Vec<String> = found
         .iter()
-        .filter(|long| !listed(long))
         .map(|long| {
             format!(
                 "{}:{}: fn {} is {} lines",
@@ -175,13 +169,5 @@ fn no_non_test_function_is_over_80_lines() {
         over.is_empty(),
         "functions over {LIMIT} lines (split them):\n{}",
         over.join("\n")
-    );
-    let stale: Vec<&(&str, &str)> = ALLOWED
-        .iter()
-        .filter(|(file, name)| !found.iter().any(|l| l.file == *file && l.name == *name))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "no longer over {LIMIT} lines, drop from ALLOWED: {stale:?}"
     );
 }

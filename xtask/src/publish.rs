@@ -151,15 +151,8 @@ pub fn publish(target: &Target) -> Result<()> {
 /// The registry to push to, over HTTP with `insecure`, with the Docker config's credentials
 /// (or `docker_config`'s); and its transport.
 fn connect(target: &Target) -> Result<(Registry, Transport)> {
-    let transport = if target.insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
-    let credentials = match &target.docker_config {
-        Some(path) => Credentials::DockerConfigFile(path.clone()),
-        None => Credentials::DockerConfig,
-    };
+    let transport = Transport::insecure_if(target.insecure);
+    let credentials = Credentials::docker(target.docker_config.as_deref());
     Ok((Registry::new(transport.clone(), credentials)?, transport))
 }
 

@@ -333,11 +333,7 @@ fn live_host(
 ) -> Result<Option<Arc<dyn LiveAnswers>>> {
     use pci_host::live::LiveHost;
     use pci_host::oci::{Credentials, Transport};
-    let transport = if insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
+    let transport = Transport::insecure_if(insecure);
     let mut live = LiveHost::new(transport, Credentials::DockerConfig)?;
     if let Some(path) = trust_config {
         live = live.with_trust_root(&pci_host::trust_root::TrustRoot::from_file(path)?)?;

@@ -337,11 +337,7 @@ fn pull(
     use pci_host::cosign::Cosign;
     use pci_host::oci::{Credentials, Registry, Transport};
     use pci_host::verification::{VerificationConfig, verify_policy};
-    let transport = if puller.insecure {
-        Transport::Http
-    } else {
-        Transport::Https
-    };
+    let transport = Transport::insecure_if(puller.insecure);
     let registry = Registry::new(transport.clone(), Credentials::DockerConfig)?;
     let Some(verification) = verification else {
         let pulled = registry.pull_policy(reference)?;

@@ -219,35 +219,27 @@ struct Fixtures {
     fixtures: Vec<Fixture>,
 }
 
-/// `patch` merged onto `base`: objects key by key, lists element by element, `null` removes.
+/// `patch` applied to `base` as a JSON merge patch (`pci_testkit::merge`), except that its
+/// `containers` patch the base's containers one by one, so a fixture writes only what differs.
 fn merged(base: &serde_json::Value, patch: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match (base, patch) {
-        (Value::Object(base), Value::Object(patch)) => {
-            let mut out = base.clone();
-            for (key, value) in patch {
-                if value.is_null() {
-                    out.remove(key);
-                } else {
-                    let merged = merged(base.get(key).unwrap_or(&Value::Null), value);
-                    out.insert(key.clone(), merged);
-                }
-            }
-            Value::Object(out)
-        }
-        (Value::Array(base), Value::Array(patch)) => {
-            let mut out: Vec<Value> = base.clone();
-            for (index, value) in patch.iter().enumerate() {
-                match out.get_mut(index) {
-                    Some(slot) => *slot = merged(slot, value),
-                    None => out.push(value.clone()),
-                }
-            }
-            Value::Array(out)
-        }
-        (_, patch) if patch.is_null() => base.clone(),
-        (_, patch) => patch.clone(),
+    let mut spec = base.clone();
+    if patch.is_null() {
+        return spec;
     }
+    let mut patch = patch.clone();
+    let containers = patch
+        .as_object_mut()
+        .and_then(|fields| fields.remove("containers"));
+    pci_testkit::merge(&mut spec, &patch);
+    for (index, container) in containers
+        .iter()
+        .flat_map(|c| c.as_array())
+        .flatten()
+        .enumerate()
+    {
+        pci_testkit::merge(&mut spec["containers"][index], container);
+    }
+    spec
 }
 
 /// The pod of a fixture, read as the policy reads a Pod.
