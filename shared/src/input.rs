@@ -3,7 +3,6 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 /// Input the policy cannot evaluate: a malformed request, object or settings document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,30 +135,6 @@ fn count_openers(bytes: &[u8]) -> usize {
             .iter()
             .filter(|&&b| b | 0x20 == b'{')
             .count()
-}
-
-/// Where a document comes from: JSON text, or a value already parsed (after a mutation).
-#[derive(Clone, Copy, Debug)]
-pub enum Source<'a> {
-    Text(&'a str),
-    Value(&'a serde_json::Value),
-}
-
-impl Source<'_> {
-    /// Deserializes `T`; on failure, the error names the offending field.
-    pub fn parse<T: DeserializeOwned>(self, context: &'static str) -> Result<T, InputError> {
-        match self {
-            Source::Text(text) => from_json_str(context, text),
-            Source::Value(value) => T::deserialize(value).map_err(|error| {
-                // A value error has no position: re-read the value's text to locate it.
-                let text = value.to_string();
-                match serde_json::from_str::<T>(&text) {
-                    Err(positioned) => located(&text, context, &positioned),
-                    Ok(_) => InputError::new(context, error.to_string()),
-                }
-            }),
-        }
-    }
 }
 
 /// Deserializes `T` from JSON text; on failure, the error names the offending field.

@@ -1,9 +1,8 @@
 //! The workload model: which kinds carry a pod spec, where it lives, and how to read it.
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::input::{InputError, Source};
+use crate::input::{InputError, from_json_str};
 use crate::nullable::nullable;
 use crate::path::FieldPath;
 use crate::pod::{ObjectMeta, PodSpec};
@@ -130,21 +129,16 @@ pub struct Workload {
 
 impl Workload {
     /// Reads a workload of `kind` from the JSON text of the object.
-    pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Self, InputError> {
-        Self::read(kind, Source::Text(json))
-    }
-
-    /// Reads a workload of `kind` from an object already parsed (e.g. after a mutation).
-    pub fn from_value(kind: WorkloadKind, object: &Value) -> Result<Self, InputError> {
-        Self::read(kind, Source::Value(object))
-    }
-
+    ///
+    /// Text only: an object already parsed (a mutated one) is written out and read again, so
+    /// the wasm carries one copy of the pod model's deserializers, not a second one for
+    /// `serde_json::Value` (40 KB in every policy).
     // Not inlined: the object and the old object go through one copy of the deserializers.
     #[inline(never)]
-    fn read(kind: WorkloadKind, source: Source<'_>) -> Result<Self, InputError> {
+    pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Self, InputError> {
         let (metadata, template) = match kind {
             WorkloadKind::Pod => {
-                let pod: PodShape = source.parse("object")?;
+                let pod: PodShape = from_json_str("object", json)?;
                 let template = PodTemplateSpec {
                     metadata: pod.metadata.clone(),
                     spec: pod.spec,
@@ -152,15 +146,15 @@ impl Workload {
                 (pod.metadata, template)
             }
             WorkloadKind::CronJob => {
-                let cron: CronJobShape = source.parse("object")?;
+                let cron: CronJobShape = from_json_str("object", json)?;
                 (cron.metadata, cron.spec.job_template.spec.template)
             }
             WorkloadKind::PodTemplate => {
-                let shape: PodTemplateShape = source.parse("object")?;
+                let shape: PodTemplateShape = from_json_str("object", json)?;
                 (shape.metadata, shape.template)
             }
             _ => {
-                let shape: TemplatedShape = source.parse("object")?;
+                let shape: TemplatedShape = from_json_str("object", json)?;
                 (shape.metadata, shape.spec.template)
             }
         };
@@ -239,10 +233,7 @@ struct PodTemplateShape {
 mod tests {
     use super::*;
     use rstest::rstest;
-
-    fn containers(json: &str) -> Value {
-        serde_json::from_str(json).expect("valid test JSON")
-    }
+    use serde_json::Value;
 
     #[rstest]
     #[case::pod(
@@ -261,16 +252,13 @@ mod tests {
         r#"{"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}}"#
     )]
     fn reads_every_kind(#[case] kind: WorkloadKind, #[case] json: &str) {
-        let from_text = Workload::from_json(kind, json).expect("parses");
-        let from_value = Workload::from_value(kind, &containers(json)).expect("parses");
-        for workload in [from_text, from_value] {
-            assert_eq!(workload.spec.containers[0].name, "c");
-            assert_eq!(
-                workload.pod_metadata.labels.get("a").map(String::as_str),
-                Some("b")
-            );
-            assert_eq!(workload.spec_path.to_string(), kind.pod_spec_path());
-        }
+        let workload = Workload::from_json(kind, json).expect("parses");
+        assert_eq!(workload.spec.containers[0].name, "c");
+        assert_eq!(
+            workload.pod_metadata.labels.get("a").map(String::as_str),
+            Some("b")
+        );
+        assert_eq!(workload.spec_path.to_string(), kind.pod_spec_path());
     }
 
     #[test]

@@ -440,7 +440,7 @@ mod tests {
                 json!({"labels": {"x": "y"}}),
                 json!({"containers": [{"name": "c"}]}),
             );
-            let workload = Workload::from_value(kind, &object).expect("readable");
+            let workload = Workload::from_json(kind, &object.to_string()).expect("readable");
             assert_eq!(workload.spec.containers[0].name, "c", "{kind:?}");
             assert_eq!(workload.pod_metadata.labels["x"], "y", "{kind:?}");
         }

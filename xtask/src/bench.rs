@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn every_request_of_the_corpus_has_a_budget_for_every_policy() {
         let budgets = budgets().unwrap();
-        assert_eq!(budgets.max_wasm_bytes, 700 * 1024);
+        assert_eq!(budgets.max_wasm_bytes, 660 * 1024);
         let requests: Vec<String> = corpus()
             .unwrap()
             .into_iter()

@@ -88,7 +88,7 @@ fn apply_defaults(
     let object = object_value(request)?;
     match mutate::apply(object, workload, settings) {
         Ok(Some(edited)) => Ok((
-            Some(Workload::from_value(workload.kind, &edited)?),
+            Some(Workload::from_json(workload.kind, &edited.to_string())?),
             Some(edited),
         )),
         Ok(None) => Ok((None, None)),
