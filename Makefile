@@ -161,7 +161,7 @@ e2e:
 # (hashbrown, regex-automata, k8s-openapi), so wasmtime, Cranelift and the Kubernetes types were
 # compiled twice on a cold run. Every test binary runs, then the failures are listed.
 tests:
-	$(CARGO) test --locked --workspace --all-features --no-fail-fast
+	PCI_REQUIRE_DIST=1 $(CARGO) test --locked --workspace --all-features --no-fail-fast
 
 clean:
 	$(CARGO) clean

@@ -132,7 +132,7 @@ impl Workload {
     ///
     /// Text only: an object already parsed (a mutated one) is written out and read again, so
     /// the wasm carries one copy of the pod model's deserializers, not a second one for
-    /// `serde_json::Value` (40 KB in every policy).
+    /// `serde_json::Value` (about 76 KB in every policy).
     // Not inlined: the object and the old object go through one copy of the deserializers.
     #[inline(never)]
     pub fn from_json(kind: WorkloadKind, json: &str) -> Result<Self, InputError> {

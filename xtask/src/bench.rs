@@ -61,10 +61,26 @@ struct PolicyBench {
     /// Budgets of this policy that differ from `bench/budgets.json`.
     #[serde(default)]
     max_median_micros: BTreeMap<String, f64>,
-    /// Other settings, measured on [`VARIANT_REQUEST`] only (e.g. pod-security with every
-    /// PodSecurityPolicy setting) and reported without a budget.
+    /// Other settings, measured on [`VARIANT_REQUEST`] (or the variant's own request) and
+    /// reported without a budget, e.g. pod-security with every PodSecurityPolicy setting.
     #[serde(default)]
-    variants: BTreeMap<String, Value>,
+    variants: BTreeMap<String, Variant>,
+}
+
+/// A variant: settings, measured on [`VARIANT_REQUEST`]; or settings on a request of the
+/// policy's own folder, which must (or must not) be mutated, so the path it measures is
+/// the one it names.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Variant {
+    #[serde(rename_all = "camelCase")]
+    OnRequest {
+        /// A file in the policy's folder: the `request` of a `validate` payload.
+        request: String,
+        settings: Value,
+        mutates: bool,
+    },
+    Settings(Value),
 }
 
 /// The request settings variants are measured on.
@@ -211,23 +227,27 @@ fn subjects_of(
     let compiled = engine.load(module)?;
     let instance = Rc::new(compiled.instantiate(signed_registry(), DEFAULT_DEADLINE_TICKS)?);
     let policy_bench = policy_bench(policy)?;
-    let mut runs: Vec<(String, &Value, &Value)> = corpus
-        .iter()
-        .map(|(name, request)| (name.clone(), request, &policy_bench.settings))
-        .collect();
-    if let Some((_, request)) = corpus.iter().find(|(name, _)| name == VARIANT_REQUEST) {
-        for (variant, settings) in &policy_bench.variants {
-            runs.push((format!("{VARIANT_REQUEST} ({variant})"), request, settings));
-        }
-    }
+    let runs = runs_of(policy, &policy_bench, corpus)?;
     let mut subjects = Vec::new();
-    for (name, request, settings) in runs {
+    for Run {
+        name,
+        request,
+        settings,
+        mutates,
+    } in runs
+    {
+        let request = &request;
         let payload = json!({"request": request, "settings": settings})
             .to_string()
             .into_bytes();
         let answer: Value = serde_json::from_slice(&instance.call("validate", &payload)?)?;
         if answer.get("accepted").and_then(Value::as_bool).is_none() {
             bail!("{policy} gave no verdict on {name}: {answer}");
+        }
+        if let Some(mutates) = mutates
+            && answer["mutated_object"].is_null() == mutates
+        {
+            bail!("{policy} on {name}: the variant says mutated={mutates}, the answer: {answer}");
         }
         let review = review_body(request);
         let server = ServerPath::new(&instance, settings.clone());
@@ -257,6 +277,64 @@ fn subjects_of(
         });
     }
     Ok(subjects)
+}
+
+/// One request with its settings, under measurement.
+struct Run {
+    name: String,
+    request: Value,
+    settings: Value,
+    /// Whether the answer must carry a mutated object (variants on their own request).
+    mutates: Option<bool>,
+}
+
+/// Every request of the corpus with the bench settings, then the variants.
+fn runs_of(
+    policy: &str,
+    policy_bench: &PolicyBench,
+    corpus: &[(String, Value)],
+) -> Result<Vec<Run>> {
+    let mut runs: Vec<Run> = corpus
+        .iter()
+        .map(|(name, request)| Run {
+            name: name.clone(),
+            request: request.clone(),
+            settings: policy_bench.settings.clone(),
+            mutates: None,
+        })
+        .collect();
+    let shared = corpus.iter().find(|(name, _)| name == VARIANT_REQUEST);
+    for (variant, definition) in &policy_bench.variants {
+        runs.push(match definition {
+            Variant::Settings(settings) => {
+                let (request_name, request) =
+                    shared.with_context(|| format!("no {VARIANT_REQUEST} in the corpus"))?;
+                Run {
+                    name: format!("{request_name} ({variant})"),
+                    request: request.clone(),
+                    settings: settings.clone(),
+                    mutates: None,
+                }
+            }
+            Variant::OnRequest {
+                request,
+                settings,
+                mutates,
+            } => {
+                let path = workspace::bundle().policy_dir(policy).join(request);
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Run {
+                    name: format!("{} ({variant})", request.trim_end_matches(".json")),
+                    request: serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not JSON", path.display()))?,
+                    settings: settings.clone(),
+                    mutates: Some(*mutates),
+                }
+            }
+        });
+    }
+    Ok(runs)
 }
 
 /// Measures every subject, guest alone and policy-server path, in [`ROUNDS`] interleaved
@@ -404,7 +482,12 @@ mod tests {
                 }
             }
         }
-        if seen == 0 {
+        // `make test` builds dist/ first and says so: there, every policy's module must be
+        // there to be measured.
+        if std::env::var_os("PCI_REQUIRE_DIST").is_some() {
+            let policies = crate::workspace::bundle().policies().unwrap();
+            assert_eq!(seen, policies.len(), "modules in {}", dist.display());
+        } else if seen == 0 {
             eprintln!(
                 "no module in {}: run `make build` to check the size budget",
                 dist.display()

@@ -497,3 +497,22 @@ fn generated_streams_lose_no_document() {
         }
     }
 }
+
+/// JSON's surrogate-pair escapes (an emoji as `json.dump` writes it) are read as the character,
+/// in a whole JSON text only; an escaped backslash before `u` is not an escape.
+#[test]
+fn json_surrogate_pairs_are_read_as_their_character() {
+    let json = "{\n  \"a\": \"\\ud83d\\ude00 \\u00e9\",\n  \"b\": \"\\\\ud83d\\\\ude00\"\n}\n";
+    let read = super::yaml::documents("request.json", json).expect("reads");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].1["a"], "\u{1F600} \u{e9}");
+    assert_eq!(read[0].1["b"], "\\ud83d\\ude00");
+    // A lone surrogate is not a character: still refused, naming the line.
+    let lone = "{\n  \"a\": \"\\ud83d\"\n}\n";
+    let error = super::yaml::documents("lone.json", lone).expect_err("refused");
+    assert!(error.starts_with("lone.json:"), "{error}");
+    // In YAML (not a JSON text) nothing is rewritten.
+    let yaml = "a: '\\ud83d\\ude00'\n";
+    let read = super::yaml::documents("f.yaml", yaml).expect("reads");
+    assert_eq!(read[0].1["a"], "\\ud83d\\ude00");
+}

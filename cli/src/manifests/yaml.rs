@@ -122,7 +122,7 @@ pub fn read(text: &str) -> Stream {
 /// error naming `file:line`, so every YAML input of the command reports its errors as the scan
 /// does. Empty documents are `null`.
 pub fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, String> {
-    let stream = read(text);
+    let stream = read(&json_astral_escapes(text));
     let mut values = Vec::with_capacity(stream.documents.len());
     for document in stream.documents {
         match document.content {
@@ -139,6 +139,55 @@ pub fn documents(file: &str, text: &str) -> Result<Vec<(usize, Value)>, String> 
         Some(broken) => Err(format!("{file}:{}: {}", broken.line, broken.message)),
         None => Ok(values),
     }
+}
+
+/// JSON text with its astral characters written as YAML reads them: JSON escapes a character
+/// beyond U+FFFF as a surrogate pair (`\ud83d\ude00`, as Python's `json.dump` and `jq -a`
+/// write emoji), which YAML refuses; YAML's `\U0001f600` says the same. Only whole JSON
+/// texts are rewritten (every backslash of JSON is inside a string), and lines do not move.
+fn json_astral_escapes(text: &str) -> std::borrow::Cow<'_, str> {
+    let has_surrogate = text
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D'));
+    if !has_surrogate || serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at..];
+        if let Some(character) = surrogate_pair(escape) {
+            out.push_str(&format!("\\U{:08x}", u32::from(character)));
+            rest = &escape[12..];
+        } else {
+            // Any other escape (`\\` included) is copied whole, so the next backslash found
+            // starts an escape.
+            let length = escape.chars().nth(1).map_or(1, |c| 1 + c.len_utf8());
+            out.push_str(&escape[..length]);
+            rest = &escape[length..];
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// The character of a `\uD8xx\uDCxx` pair at the start of `escape`.
+fn surrogate_pair(escape: &str) -> Option<char> {
+    let hex = |range: std::ops::Range<usize>| {
+        escape
+            .get(range)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    if !escape.starts_with("\\u") || escape.get(6..8) != Some("\\u") {
+        return None;
+    }
+    let (high, low) = (hex(2..6)?, hex(8..12)?);
+    if !(0xD800..0xDC00).contains(&high) || !(0xDC00..0xE000).contains(&low) {
+        return None;
+    }
+    char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 }
 
 /// The one document of a file that holds a single object (settings, a request): `null` when
