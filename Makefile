@@ -86,7 +86,8 @@ bench: build
 	$(CARGO) run --quiet --locked --profile bench-host -p xtask -- bench
 
 ## evidence: the assessor's evidence packs (index.html, evidence.json) of the bundle's manifests/
-## and of the example cluster in examples/cluster/, each with the scan of examples/shop/
+## and of the example cluster in examples/cluster/, each with the scan of examples/shop/, and
+## the pack of the example fleet (examples/fleet/: two clusters' exports, judged operational)
 EVIDENCE := target/evidence
 PCI := $(CARGO) run --quiet --locked -p pci-policies --
 evidence: build
@@ -95,6 +96,7 @@ evidence: build
 	$(PCI) evidence --manifests manifests --scan $(EVIDENCE)/scan-bundle.json --out $(EVIDENCE)/bundle
 	$(PCI) scan examples/shop --policies examples/cluster/policies.yaml --modules dist --offline -o json=$(EVIDENCE)/scan-cluster.json || [ $$? -le 2 ]
 	$(PCI) evidence --manifests examples/cluster/policies.yaml --reports examples/cluster/reports --scan $(EVIDENCE)/scan-cluster.json --out $(EVIDENCE)/cluster
+	$(PCI) evidence --cluster prod=examples/fleet/prod --cluster staging=examples/fleet/staging --date 2026-12-01 --out $(EVIDENCE)/fleet
 
 ## generate: Artifact Hub packages (artifacthub/), the Kustomize bundle (deploy/ from deploy/bundle.yml and
 ## deploy/modules.yaml) and the same objects as flat manifests (manifests/), docs/pci-matrix.md

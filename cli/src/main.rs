@@ -65,8 +65,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Write a deployment's modules and their compiled code into a folder (installed as <prefix>/share/pci-policies), so a first scan neither pulls nor compiles.
     Precompile(scan::PrecompileArgs),
-    /// Build the assessor's evidence pack from the deployed manifests, reports and scans.
-    Evidence(evidence::EvidenceArgs),
+    /// Build the assessor's evidence pack (from cluster exports, or manifests, reports and scans), signed if asked; `evidence verify` checks a signed one.
+    Evidence(evidence::EvidenceCommand),
     /// Convert PodSecurityPolicy, SCC, Gatekeeper PSP or upstream *-psp settings to pod-security settings.
     Import(import::ImportArgs),
 }
@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         } => annotate(&module, &metadata, usage.as_deref(), &output),
         Command::Push(args) => push::push(&args),
         Command::Verify(args) => verify::verify(&args),
-        Command::Evidence(args) => evidence::evidence(&args),
+        Command::Evidence(command) => evidence::run(&command),
         Command::Import(args) => import::import(&args),
         Command::Precompile(args) => scan::precompile(&args),
         Command::Scan(args) => {

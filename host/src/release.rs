@@ -85,22 +85,30 @@ impl SigningKey {
             }],
             "predicate": predicate,
         });
-        let payload = serde_json::to_vec(&statement)?;
-        let signature = self
-            .signer()?
-            .sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))
-            .map_err(|e| anyhow!("cannot sign the attestation: {e}"))?;
-        let envelope = json!({
-            "payloadType": IN_TOTO_PAYLOAD_TYPE,
-            "payload": STANDARD.encode(&payload),
-            "signatures": [{"keyid": "", "sig": STANDARD.encode(signature)}],
-        });
+        let envelope = self.envelope(&statement)?;
         registry.push_attestation(
             repository,
             digest,
             &serde_json::to_vec(&envelope)?,
             predicate_type,
         )
+    }
+}
+
+impl SigningKey {
+    /// `statement` (an in-toto statement) signed as a DSSE envelope, as `cosign attest` and
+    /// `cosign attest-blob` write it: `cosign verify-blob-attestation` reads it.
+    pub fn envelope(&self, statement: &Value) -> Result<Value> {
+        let payload = serde_json::to_vec(statement)?;
+        let signature = self
+            .signer()?
+            .sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))
+            .map_err(|e| anyhow!("cannot sign the attestation: {e}"))?;
+        Ok(json!({
+            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "payload": STANDARD.encode(&payload),
+            "signatures": [{"keyid": "", "sig": STANDARD.encode(signature)}],
+        }))
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::history::Counts;
+use super::operational::{Operation, Verdict};
 use super::policies::PolicyEvidence;
 use super::{Pack, SectionEvidence};
 use crate::markup::escape;
@@ -16,6 +17,7 @@ th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align
 th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
 pre{background:#f4f4f4;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
 .flag{color:#a00;font-weight:bold}.ok{color:#060}.muted{color:#666}
+section.flagged{border:2px solid #a00;padding:0 1rem;margin:1rem 0}.verdict{font-weight:bold}section.cluster{border-top:4px solid #444;margin-top:3rem}
 tr.deviation td,tr.exception.expired td{background:#fde8e8}tr.exception.expiring td{background:#fff6db}
 nav a{margin-right:1rem}
 @media print{nav{display:none}body{margin:0;max-width:none}section{break-inside:avoid-page}h2{break-before:page}}
@@ -24,34 +26,63 @@ nav a{margin-right:1rem}
 /// The page.
 pub fn render(pack: &Pack) -> String {
     let mut page = String::new();
-    header(&mut page, pack);
-    overview(&mut page, pack);
+    document_head(&mut page, &pack.date);
+    body(&mut page, pack);
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+/// The `<!DOCTYPE>`, the head with the style, and the opening `<body>`.
+pub fn document_head(page: &mut String, date: &str) {
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>PCI container controls evidence {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(date)
+    );
+}
+
+/// One pack's content: header, what is flagged, the overview, every section, the register,
+/// the reports, the scan and how to reproduce it.
+pub fn body(page: &mut String, pack: &Pack) {
+    header(page, pack);
+    flags(page, &pack.flagged);
+    overview(page, pack);
     for section in &pack.sections {
-        control_section(&mut page, pack, section);
+        control_section(page, pack, section);
     }
-    exceptions(&mut page, pack);
-    reports(&mut page, pack);
-    scan(&mut page, pack);
+    exceptions(page, pack);
+    reports(page, pack);
+    scan(page, pack);
     page.push_str("<section id=\"reproduce\">\n<h2>How to reproduce</h2>\n<pre>");
     for command in &pack.reproduce {
         page.push_str(&escape(command));
         page.push('\n');
     }
-    page.push_str("</pre>\n</section>\n</body>\n</html>\n");
-    page
+    page.push_str("</pre>\n</section>\n");
 }
 
-/// The document's head, the page's header (date, tool, standard, manifests) and its
-/// navigation bar.
+/// The box at the top listing everything not operational (nothing: a line saying so).
+pub fn flags(page: &mut String, flagged: &[String]) {
+    if flagged.is_empty() {
+        page.push_str("<p class=\"ok\" id=\"flagged\">Every section is operational; nothing is flagged.</p>\n");
+        return;
+    }
+    page.push_str("<section id=\"flagged\" class=\"flagged\">\n<h2>Flagged</h2>\n<ul>\n");
+    for flag in flagged {
+        let _ = writeln!(page, "<li class=\"flag\">{}</li>", escape(flag));
+    }
+    page.push_str("</ul>\n</section>\n");
+}
+
+/// The pack's header (cluster, date, tool, standard, what was read) and its navigation bar.
 fn header(page: &mut String, pack: &Pack) {
+    let title = match &pack.cluster {
+        Some(cluster) => format!("Cluster {}", escape(cluster)),
+        None => "PCI DSS container-orchestration controls: evidence pack".to_owned(),
+    };
     let _ = write!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>PCI container controls evidence {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&pack.date)
-    );
-    let _ = write!(
-        page,
-        "<header><h1>PCI DSS container-orchestration controls: evidence pack</h1>\n<p>Date {} · {} · mapped to {} · manifests read: {}</p></header>\n",
+        "<header><h1>{title}</h1>\n<p>Date {} · {} · mapped to {} · read: {}</p></header>\n",
         escape(&pack.date),
         escape(&pack.tool),
         escape(&pack.standard),
@@ -95,9 +126,16 @@ fn control_section(page: &mut String, pack: &Pack, section: &SectionEvidence) {
         );
     }
     page.push_str("</table>\n");
-    if section.policies.is_empty() {
-        page.push_str("<p class=\"flag\">No deployed policy enforces this section in the manifests read.</p>\n");
-    }
+    let _ = writeln!(
+        page,
+        "<p class=\"verdict {}\">{}</p>",
+        if section.verdict == Verdict::Operational {
+            "ok"
+        } else {
+            "flag"
+        },
+        escape(&verdict_line(section))
+    );
     for policy in pack
         .policies
         .iter()
@@ -121,7 +159,23 @@ fn control_section(page: &mut String, pack: &Pack, section: &SectionEvidence) {
 }
 
 fn overview(page: &mut String, pack: &Pack) {
-    page.push_str("<section id=\"overview\">\n<h2>Overview</h2>\n<table><tr><th>Section</th><th>Policy</th><th>Mode</th><th>Failure policy</th><th>Webhook</th><th>Audit</th><th>Deviations</th></tr>\n");
+    page.push_str("<section id=\"overview\">\n<h2>Overview</h2>\n<table class=\"verdicts\"><tr><th>Section</th><th>Verdict</th></tr>\n");
+    for section in &pack.sections {
+        let class = if section.verdict == Verdict::Operational {
+            "ok"
+        } else {
+            "flag"
+        };
+        let _ = writeln!(
+            page,
+            "<tr><td>{} {}</td><td class=\"{class}\" data-section=\"{}\">{}</td></tr>",
+            escape(&section.id),
+            escape(&section.title),
+            escape(&section.id),
+            escape(section.verdict.text())
+        );
+    }
+    page.push_str("</table>\n<table><tr><th>Section</th><th>Policy</th><th>Mode</th><th>Failure policy</th><th>Webhook</th><th>Audit</th><th>Deviations</th></tr>\n");
     for section in &pack.sections {
         for policy in pack
             .policies
@@ -154,6 +208,16 @@ fn overview(page: &mut String, pack: &Pack) {
         }
     }
     page.push_str("</table>\n</section>\n");
+}
+
+/// "Verdict: operational", or the verdict and every reason.
+fn verdict_line(section: &SectionEvidence) -> String {
+    let mut line = format!("Verdict: {}", section.verdict.text());
+    if section.verdict != Verdict::Operational && !section.reasons.is_empty() {
+        line.push_str(" — ");
+        line.push_str(&section.reasons.join("; "));
+    }
+    line
 }
 
 /// One policy's block: how it is deployed, then its settings against the recommended ones.
@@ -230,7 +294,53 @@ fn deployment_table(page: &mut String, section: &str, policy: &PolicyEvidence) {
     if let Some(timeout) = policy.timeout_seconds {
         row(page, "Webhook timeout", format!("{timeout} s"));
     }
+    if let Some(operation) = &policy.operation {
+        operation_rows(page, operation);
+    }
     page.push_str("</table>\n");
+}
+
+/// What the cluster's export shows of the policy at work.
+fn operation_rows(page: &mut String, operation: &Operation) {
+    let class = if operation.verdict == Verdict::Operational {
+        "ok"
+    } else {
+        "flag"
+    };
+    let mut verdict = format!(
+        "<span class=\"{class}\">{}</span>",
+        escape(operation.verdict.text())
+    );
+    for reason in operation.reasons.iter().chain(&operation.notes) {
+        let _ = write!(verdict, "<br>{}", escape(reason));
+    }
+    row(page, "In the cluster", verdict);
+    let or_none = |value: Option<&str>| escape(value.unwrap_or("not shown"));
+    row(page, "Status", or_none(operation.policy_status.as_deref()));
+    row(page, "Mode in effect", escape(&operation.mode_in_effect));
+    if !operation.conditions.is_empty() {
+        row(page, "Conditions", escape(&operation.conditions.join("; ")));
+    }
+    let webhook = operation.webhook.as_ref().map(|w| {
+        format!(
+            "{} {}: failurePolicy {}, timeout {} s, namespaceSelector {}",
+            w.kind, w.configuration, w.failure_policy, w.timeout_seconds, w.namespace_selector
+        )
+    });
+    row(page, "Registered webhook", or_none(webhook.as_deref()));
+    let server = &operation.policy_server;
+    let replicas = match (server.ready_replicas, server.replicas) {
+        (Some(ready), Some(wanted)) => {
+            format!("{}: {ready} of {wanted} replicas ready", server.name)
+        }
+        _ => format!("{}: replicas not shown", server.name),
+    };
+    row(page, "PolicyServer", escape(&replicas));
+    row(
+        page,
+        "Newest audit result",
+        or_none(operation.newest_audit.as_deref()),
+    );
 }
 
 /// A policy's settings: deployed and recommended values, deviations flagged.

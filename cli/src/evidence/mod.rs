@@ -3,32 +3,79 @@
 //! and scan results — written as one self-contained `index.html` and the same data as
 //! `evidence.json`.
 
+mod cluster;
+mod fleet;
 mod history;
 mod html;
+mod operational;
 mod policies;
 mod register;
+#[cfg(feature = "live")]
+mod signed;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use pci_shared::time::{Date, Now, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Profile, Requirement};
 use crate::scan::outcome::ScanResults;
 use history::{ReportHistory, ScanEvidence};
+use operational::Verdict;
 use policies::PolicyEvidence;
 use register::ExceptionEntry;
+
+/// `pci-policies evidence`: build a pack, or check one.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvidenceCommand {
+    #[command(subcommand)]
+    action: Option<EvidenceAction>,
+    #[command(flatten)]
+    build: EvidenceArgs,
+}
+
+#[derive(Subcommand)]
+enum EvidenceAction {
+    /// Check a signed pack: the signature with the public key, and that index.html and
+    /// evidence.json are byte for byte what was signed (an edited pack is refused).
+    #[cfg(feature = "live")]
+    Verify(signed::VerifyArgs),
+}
+
+/// Runs `pci-policies evidence` or its subcommand.
+pub fn run(command: &EvidenceCommand) -> Result<()> {
+    match &command.action {
+        #[cfg(feature = "live")]
+        Some(EvidenceAction::Verify(args)) => signed::verify(args),
+        #[cfg(not(feature = "live"))]
+        Some(action) => match *action {},
+        None => evidence(&command.build),
+    }
+}
 
 /// What to build the pack from.
 #[derive(Args)]
 pub struct EvidenceArgs {
     /// Deployed policy manifests: files, or folders read like `kubectl apply -f` (their own
     /// files, not subfolders): `kubectl get clusteradmissionpolicies -o yaml` output, or the
-    /// bundle's manifests/. Repeatable.
-    #[arg(long, required = true)]
+    /// bundle's manifests/. Repeatable. What they show is configured, not operational: use
+    /// --cluster for that.
+    #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster")]
     manifests: Vec<PathBuf>,
+    /// A cluster's export, NAME=DIR: the files of `kubectl get … -o yaml` (policies with
+    /// their status, PolicyServers, Deployments of the kubewarden namespace, webhook
+    /// configurations, reports; docs/scan-and-evidence.md lists the commands). Repeatable: one
+    /// pack over the fleet, each section judged operational, monitor only, configured but not
+    /// active, or missing, per cluster.
+    #[arg(long, value_name = "NAME=DIR", value_parser = cluster::parse_cluster_arg)]
+    cluster: Vec<(String, PathBuf)>,
+    /// How old, in hours, the newest audit result of a policy may be before the audit scanner
+    /// counts as stopped (it runs hourly by default).
+    #[arg(long, default_value_t = 48, value_name = "HOURS")]
+    max_audit_age_hours: u64,
     /// Report exports (`kubectl get reports.openreports.io -A -o yaml`, or PolicyReports),
     /// files or folders of them, merged into one history. Repeatable.
     #[arg(long)]
@@ -42,6 +89,11 @@ pub struct EvidenceArgs {
     /// The pack's date (YYYY-MM-DD; default today, UTC): exceptions expire against it.
     #[arg(long)]
     date: Option<String>,
+    /// Sign the pack with this cosign private key (password in COSIGN_PASSWORD): an in-toto
+    /// statement of index.html and evidence.json as a DSSE envelope, evidence.intoto.json,
+    /// checked by `pci-policies evidence verify` or `cosign verify-blob-attestation`.
+    #[arg(long, value_name = "KEY")]
+    sign_key: Option<PathBuf>,
 }
 
 /// One guidance section and the policies enforcing it.
@@ -56,12 +108,19 @@ pub struct SectionEvidence {
     /// Deployed policies for it that refuse their own settings: not started, enforcing nothing.
     #[serde(default)]
     pub not_started: Vec<String>,
+    /// Operational, monitor only, configured but not active, or missing.
+    pub verdict: Verdict,
+    /// Why it is not operational, per policy.
+    pub reasons: Vec<String>,
 }
 
 /// The whole pack (`evidence.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pack {
+    /// The cluster (`--cluster NAME=DIR`); none for a pack of manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub date: String,
     pub tool: String,
     pub standard: String,
@@ -71,23 +130,25 @@ pub struct Pack {
     pub exceptions: Vec<ExceptionEntry>,
     pub reports: Option<ReportHistory>,
     pub scan: Option<ScanEvidence>,
+    /// Everything not operational, and what weakens what is: the top of the page.
+    pub flagged: Vec<String>,
     /// Commands an assessor runs to check the pack against the cluster.
     pub reproduce: Vec<String>,
 }
 
-/// Builds the pack and writes it; prints where.
+/// Builds the pack (or the fleet's) and writes it; prints where.
 pub fn evidence(args: &EvidenceArgs) -> Result<()> {
-    let today = match &args.date {
-        Some(text) => Date::parse(text).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
-        None => {
-            let Now::At(Timestamp(seconds)) = Now::read() else {
-                anyhow::bail!(
-                    "the clock cannot be read, so expired exceptions cannot be told apart: give the pack's date with --date YYYY-MM-DD"
-                );
-            };
-            Date::parse(&history::date_of(seconds)).map_err(|e| anyhow::anyhow!("today: {e}"))?
-        }
-    };
+    let (today, now) = pack_time(args.date.as_deref())?;
+    let scan = history::read_scans(&args.scan)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    if !args.cluster.is_empty() {
+        let clock = operational::Clock {
+            now,
+            max_audit_age_hours: args.max_audit_age_hours,
+        };
+        return fleet::build(args, today, clock, scan);
+    }
     let documents = policies::read_manifests(&args.manifests)?;
     let deployed = policies::collect(&documents)?;
     let reports = if args.reports.is_empty() {
@@ -95,7 +156,6 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     } else {
         Some(history::read_reports(&args.reports)?)
     };
-    let scan = history::read_scans(&args.scan)?;
     let mut pack = pack(today, deployed, reports, scan);
     pack.manifests = args
         .manifests
@@ -103,14 +163,85 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
         .map(|p| p.display().to_string())
         .collect();
     pack.reproduce = reproduce(&pack, args);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let json = args.out.join("evidence.json");
     std::fs::write(&json, serde_json::to_string_pretty(&pack)? + "\n")
         .with_context(|| format!("cannot write {}", json.display()))?;
     let index = args.out.join("index.html");
     std::fs::write(&index, html::render(&pack))
         .with_context(|| format!("cannot write {}", index.display()))?;
+    println!("{}: {}", index.display(), summary_line(&pack));
+    sign_if_asked(args, attested(&pack.date, &[&pack]))
+}
+
+/// What the signed statement says of the pack: its date, tool, clusters and verdicts.
+fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
+    let verdicts: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, &str>> =
+        packs
+            .iter()
+            .map(|pack| {
+                let sections = pack
+                    .sections
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.verdict.text()))
+                    .collect();
+                (
+                    pack.cluster.clone().unwrap_or_else(|| "manifests".into()),
+                    sections,
+                )
+            })
+            .collect();
+    serde_json::json!({
+        "date": date,
+        "tool": format!("pci-policies {}", env!("CARGO_PKG_VERSION")),
+        "clusters": packs.iter().filter_map(|p| p.cluster.clone()).collect::<Vec<_>>(),
+        "verdicts": verdicts,
+    })
+}
+
+/// Signs the pack written in `--out` when `--sign-key` is given.
+fn sign_if_asked(args: &EvidenceArgs, predicate: serde_json::Value) -> Result<()> {
+    let Some(key) = &args.sign_key else {
+        return Ok(());
+    };
+    #[cfg(feature = "live")]
+    {
+        let envelope = signed::sign(&args.out, key, predicate)?;
+        println!("{}: signed", envelope.display());
+        Ok(())
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        let _ = predicate;
+        anyhow::bail!(
+            "--sign-key {}: this build has no signing (the `live` feature)",
+            key.display()
+        )
+    }
+}
+
+/// The pack's date, and the instant audit ages are measured from: now, or the end of the
+/// `--date` given (a pack dated in the past judges as of that day's end).
+fn pack_time(date: Option<&str>) -> Result<(Date, i64)> {
+    match date {
+        Some(text) => {
+            let date = Date::parse(text).map_err(|e| anyhow::anyhow!("--date: {e}"))?;
+            Ok((date, (date.days_since_epoch() + 1) * 86_400))
+        }
+        None => {
+            let Now::At(Timestamp(seconds)) = Now::read() else {
+                anyhow::bail!(
+                    "the clock cannot be read, so expired exceptions cannot be told apart: give the pack's date with --date YYYY-MM-DD"
+                );
+            };
+            let date = Date::parse(&history::date_of(seconds))
+                .map_err(|e| anyhow::anyhow!("today: {e}"))?;
+            Ok((date, seconds))
+        }
+    }
+}
+
+/// One line on what a pack holds, for the terminal.
+fn summary_line(pack: &Pack) -> String {
     let deviations = pack
         .policies
         .iter()
@@ -132,15 +263,19 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
             not_started.join(", ")
         )
     };
-    println!(
-        "{}: {} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged){not_started}",
-        index.display(),
+    let sections: Vec<String> = pack
+        .sections
+        .iter()
+        .map(|s| format!("{} {}", s.id, s.verdict.text()))
+        .collect();
+    format!(
+        "{} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged){not_started}; {}",
         pack.policies.len(),
         deviations,
         pack.exceptions.len(),
-        flagged
-    );
-    Ok(())
+        flagged,
+        sections.join(", ")
+    )
 }
 
 /// The pack of what was read.
@@ -153,7 +288,7 @@ fn pack(
     let exceptions = register::register(&policies, today);
     mark_refused_settings(&mut policies);
     let profile = Profile::get();
-    let sections = profile
+    let sections: Vec<SectionEvidence> = profile
         .sections
         .iter()
         .map(|section| {
@@ -161,6 +296,8 @@ fn pack(
                 .iter()
                 .filter(|p| p.sections.contains(&section.id))
                 .partition(|p| p.refused_settings.is_empty());
+            let (verdict, reasons) =
+                operational::section_verdict(started.iter().chain(not_started.iter()).copied());
             let names = |list: Vec<&PolicyEvidence>| list.iter().map(|p| p.name.clone()).collect();
             SectionEvidence {
                 id: section.id.clone(),
@@ -168,10 +305,14 @@ fn pack(
                 requirements: section.requirements.clone(),
                 policies: names(started),
                 not_started: names(not_started),
+                verdict,
+                reasons,
             }
         })
         .collect();
+    let flagged = flagged(&sections, &policies, &exceptions);
     Pack {
+        cluster: None,
         date: today.to_string(),
         tool: format!("pci-policies {}", env!("CARGO_PKG_VERSION")),
         standard: profile.standard.clone(),
@@ -181,8 +322,42 @@ fn pack(
         exceptions,
         reports,
         scan,
+        flagged,
         reproduce: Vec::new(),
     }
+}
+
+/// What the top of the page flags: every section not operational with its reasons, what
+/// weakens a working policy, and the exceptions expired or expiring.
+fn flagged(
+    sections: &[SectionEvidence],
+    policies: &[PolicyEvidence],
+    exceptions: &[ExceptionEntry],
+) -> Vec<String> {
+    let mut flags = Vec::new();
+    for section in sections
+        .iter()
+        .filter(|s| s.verdict != Verdict::Operational)
+    {
+        flags.push(format!(
+            "{} {}: {}",
+            section.id,
+            section.verdict.text(),
+            section.reasons.join("; ")
+        ));
+    }
+    for policy in policies {
+        for note in policy.operation.iter().flat_map(|o| &o.notes) {
+            flags.push(format!("{}: {note}", policy.name));
+        }
+    }
+    let expired = exceptions.iter().filter(|e| e.flagged()).count();
+    if expired > 0 {
+        flags.push(format!(
+            "{expired} exception(s) expired, expiring or invalid: see the register"
+        ));
+    }
+    flags
 }
 
 /// Marks each policy whose exceptions it refuses (read and checked as the policy reads them;

@@ -46,6 +46,9 @@ pub struct PolicyEvidence {
     /// valid namespaces): policy-server does not start such a policy, so it enforces nothing.
     #[serde(default)]
     pub refused_settings: Vec<String>,
+    /// What a cluster's export shows of it at work (`--cluster`; none from manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<super::operational::Operation>,
 }
 
 /// A module reference, its digest when pinned, and what is known of its signature.
@@ -80,7 +83,7 @@ impl SettingEvidence {
 }
 
 /// The policy kinds read.
-const KINDS: [&str; 4] = [
+pub(super) const KINDS: [&str; 4] = [
     "ClusterAdmissionPolicy",
     "AdmissionPolicy",
     "ClusterAdmissionPolicyGroup",
@@ -235,6 +238,7 @@ fn evidence_of(
         match_conditions: match_conditions_of(&spec["matchConditions"]),
         timeout_seconds: spec["timeoutSeconds"].as_u64(),
         refused_settings: Vec::new(),
+        operation: None,
         settings,
         expression: group.then(|| text(&spec["expression"])),
     }

@@ -1,0 +1,140 @@
+//! One cluster's export (`--cluster NAME=DIR`): the files `kubectl get … -o yaml` wrote into
+//! DIR, sorted by kind into what the pack judges: policies with their `.status`, PolicyServers
+//! and their Deployments, the webhook configurations, and the audit reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use super::policies::{KINDS, files_in};
+
+/// What one cluster's export holds.
+#[derive(Debug, Default)]
+pub struct ClusterExport {
+    /// Policies and policy groups, with the file each came from.
+    pub policies: Vec<(String, Value)>,
+    pub policy_servers: Vec<Value>,
+    pub deployments: Vec<Value>,
+    /// Validating and mutating webhook configurations.
+    pub webhooks: Vec<Value>,
+    /// Report objects (OpenReports or PolicyReports).
+    pub reports: Vec<Value>,
+    /// Kinds read and not used, with their count (listed in the pack).
+    pub unused: BTreeMap<String, usize>,
+}
+
+/// Parses `NAME=DIR`.
+pub fn parse_cluster_arg(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, dir) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: give NAME=DIR, e.g. prod=exports/prod"))?;
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !valid {
+        return Err(format!(
+            "{name:?}: a cluster name is 1-63 letters, digits, '-', '_' or '.'"
+        ));
+    }
+    if dir.is_empty() {
+        return Err(format!("{text:?}: the export folder is empty"));
+    }
+    Ok((name.to_owned(), PathBuf::from(dir)))
+}
+
+impl ClusterExport {
+    /// Reads every `.yaml`, `.yml` and `.json` file of `dir` (not its subfolders).
+    pub fn read(name: &str, dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!("--cluster {name}={}: no such folder", dir.display());
+        }
+        let mut export = ClusterExport::default();
+        for file in files_in(dir)? {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let label = file.display().to_string();
+            let documents = pci_policies::manifests::yaml::documents(&label, &text)
+                .map_err(anyhow::Error::msg)?;
+            for (_, document) in documents {
+                for item in list_items(document) {
+                    export.add(&label, item);
+                }
+            }
+        }
+        if export.policies.is_empty() {
+            bail!(
+                "--cluster {name}={}: no policy in the export (kubectl get clusteradmissionpolicies,admissionpolicies,clusteradmissionpolicygroups,admissionpolicygroups -A -o yaml)",
+                dir.display()
+            );
+        }
+        Ok(export)
+    }
+
+    fn add(&mut self, file: &str, item: Value) {
+        let kind = item["kind"].as_str().unwrap_or_default().to_owned();
+        match kind.as_str() {
+            k if KINDS.contains(&k) => self.policies.push((file.to_owned(), item)),
+            "PolicyServer" => self.policy_servers.push(item),
+            "Deployment" => self.deployments.push(item),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+                self.webhooks.push(item)
+            }
+            "Report" | "ClusterReport" | "PolicyReport" | "ClusterPolicyReport" => {
+                self.reports.push(item)
+            }
+            _ => *self.unused.entry(kind).or_default() += 1,
+        }
+    }
+}
+
+/// The items of a `kubectl get -o yaml` List, or the document itself.
+pub fn list_items(document: Value) -> Vec<Value> {
+    let is_list = document["kind"]
+        .as_str()
+        .is_some_and(|kind| kind.ends_with("List"));
+    match document {
+        Value::Object(mut map) if is_list => match map.remove("items") {
+            Some(Value::Array(items)) => items.into_iter().filter(|i| !i.is_null()).collect(),
+            _ => Vec::new(),
+        },
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_argument_is_a_name_and_a_folder() {
+        assert_eq!(
+            parse_cluster_arg("prod=exports/prod"),
+            Ok(("prod".to_owned(), PathBuf::from("exports/prod")))
+        );
+        for wrong in ["prod", "=dir", "prod=", "a b=dir", "p/q=dir"] {
+            assert!(parse_cluster_arg(wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn lists_are_flattened_and_kinds_sorted() {
+        let mut export = ClusterExport::default();
+        let list = serde_json::json!({"kind": "List", "items": [
+            {"kind": "ClusterAdmissionPolicy", "metadata": {"name": "p"}},
+            {"kind": "ValidatingWebhookConfiguration", "metadata": {"name": "w"}},
+            {"kind": "ConfigMap", "metadata": {"name": "c"}},
+            null
+        ]});
+        for item in list_items(list) {
+            export.add("f.yaml", item);
+        }
+        assert_eq!(export.policies.len(), 1);
+        assert_eq!(export.webhooks.len(), 1);
+        assert_eq!(export.unused.get("ConfigMap"), Some(&1));
+    }
+}

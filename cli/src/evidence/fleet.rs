@@ -1,0 +1,242 @@
+//! A pack over several clusters (`--cluster NAME=DIR`, repeatable): a summary of every
+//! cluster × PCI section, then each cluster's own pack, judged from its export.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use anyhow::{Context, Result, bail};
+use pci_shared::time::Date;
+use serde::{Deserialize, Serialize};
+
+use super::cluster::ClusterExport;
+use super::history::{self, ScanEvidence};
+use super::operational::{self, Clock, Verdict};
+use super::{EvidenceArgs, Pack, html, pack, policies};
+use crate::markup::escape;
+use crate::profile::Profile;
+
+/// The fleet's pack (`evidence.json` when `--cluster` is given).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fleet {
+    pub date: String,
+    pub tool: String,
+    pub standard: String,
+    /// The newest audit result may be this old, in hours.
+    pub max_audit_age_hours: u64,
+    /// One row per cluster, in the order given.
+    pub summary: Vec<ClusterSummary>,
+    pub clusters: Vec<Pack>,
+}
+
+/// One cluster's row of the summary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSummary {
+    pub cluster: String,
+    /// Section id → verdict.
+    pub sections: BTreeMap<String, Verdict>,
+    pub expired_exceptions: usize,
+    /// How many things the cluster's pack flags.
+    pub flagged: usize,
+}
+
+/// Reads every cluster's export, judges it and writes the fleet's pack.
+pub fn build(
+    args: &EvidenceArgs,
+    today: Date,
+    clock: Clock,
+    scan: Option<ScanEvidence>,
+) -> Result<()> {
+    let mut clusters = Vec::new();
+    for (name, dir) in &args.cluster {
+        if clusters
+            .iter()
+            .any(|c: &Pack| c.cluster.as_deref() == Some(name))
+        {
+            bail!("--cluster {name} is given twice: each cluster needs its own name");
+        }
+        clusters.push(cluster_pack(name, dir, today, clock, scan.clone())?);
+    }
+    let profile = Profile::get();
+    let summary = clusters.iter().map(summary_of).collect();
+    let fleet = Fleet {
+        date: today.to_string(),
+        tool: format!("pci-policies {}", env!("CARGO_PKG_VERSION")),
+        standard: profile.standard.clone(),
+        max_audit_age_hours: clock.max_audit_age_hours,
+        summary,
+        clusters,
+    };
+    let json = args.out.join("evidence.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&fleet)? + "\n")
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    let index = args.out.join("index.html");
+    std::fs::write(&index, render(&fleet))
+        .with_context(|| format!("cannot write {}", index.display()))?;
+    println!("{}: {} cluster(s)", index.display(), fleet.clusters.len());
+    for pack in &fleet.clusters {
+        println!(
+            "  {}: {}",
+            pack.cluster.as_deref().unwrap_or_default(),
+            super::summary_line(pack)
+        );
+    }
+    let packs: Vec<&Pack> = fleet.clusters.iter().collect();
+    super::sign_if_asked(args, super::attested(&fleet.date, &packs))
+}
+
+/// One cluster's pack, every policy judged against the export.
+fn cluster_pack(
+    name: &str,
+    dir: &std::path::Path,
+    today: Date,
+    clock: Clock,
+    scan: Option<ScanEvidence>,
+) -> Result<Pack> {
+    let export = ClusterExport::read(name, dir)?;
+    let mut deployed = policies::collect(&export.policies)?;
+    for policy in &mut deployed {
+        let document = export
+            .policies
+            .iter()
+            .map(|(_, document)| document)
+            .find(|d| {
+                d["kind"] == policy.kind.as_str()
+                    && d["metadata"]["name"] == policy.name.as_str()
+                    && d["metadata"]["namespace"].as_str() == policy.namespace.as_deref()
+            })
+            .with_context(|| format!("{name}: {} lost its document", policy.name))?;
+        policy.operation = Some(operational::judge(policy, document, &export, clock));
+    }
+    let reports = if export.reports.is_empty() {
+        None
+    } else {
+        Some(history::read_reports(&[dir.to_path_buf()])?)
+    };
+    let mut pack = pack(today, deployed, reports, scan);
+    pack.cluster = Some(name.to_owned());
+    pack.manifests = vec![dir.display().to_string()];
+    if !export.unused.is_empty() {
+        let unused: Vec<String> = export
+            .unused
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        pack.reproduce
+            .push(format!("# Read and not used: {}", unused.join(", ")));
+    }
+    pack.reproduce.extend(export_commands(name));
+    Ok(pack)
+}
+
+/// The commands that write a cluster's export, as this pack reads it.
+pub fn export_commands(name: &str) -> Vec<String> {
+    let dir = format!("exports/{name}");
+    vec![
+        format!("# The export of cluster {name} (kubectl's context pointing at it)"),
+        format!("mkdir -p {dir}"),
+        format!(
+            "kubectl get clusteradmissionpolicies,admissionpolicies,clusteradmissionpolicygroups,admissionpolicygroups -A -o yaml > {dir}/policies.yaml"
+        ),
+        format!("kubectl get policyservers -o yaml > {dir}/policyservers.yaml"),
+        format!("kubectl get deployments -n kubewarden -o yaml > {dir}/deployments.yaml"),
+        format!(
+            "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o yaml > {dir}/webhooks.yaml"
+        ),
+        format!(
+            "kubectl get reports.openreports.io,clusterreports.openreports.io -A -o yaml > {dir}/reports.yaml"
+        ),
+    ]
+}
+
+fn summary_of(pack: &Pack) -> ClusterSummary {
+    ClusterSummary {
+        cluster: pack.cluster.clone().unwrap_or_default(),
+        sections: pack
+            .sections
+            .iter()
+            .map(|s| (s.id.clone(), s.verdict))
+            .collect(),
+        expired_exceptions: pack
+            .exceptions
+            .iter()
+            .filter(|e| e.status == "expired")
+            .count(),
+        flagged: pack.flagged.len(),
+    }
+}
+
+/// The fleet's page: the summary table, then each cluster's pack with its ids prefixed by
+/// the cluster's name.
+fn render(fleet: &Fleet) -> String {
+    let mut page = String::new();
+    html::document_head(&mut page, &fleet.date);
+    let _ = write!(
+        page,
+        "<header><h1>PCI DSS container-orchestration controls: evidence pack of {} cluster(s)</h1>\n<p>Date {} · {} · mapped to {} · audit results older than {} hours count as stopped</p></header>\n",
+        fleet.clusters.len(),
+        escape(&fleet.date),
+        escape(&fleet.tool),
+        escape(&fleet.standard),
+        fleet.max_audit_age_hours
+    );
+    summary_table(&mut page, fleet);
+    for pack in &fleet.clusters {
+        let name = pack.cluster.as_deref().unwrap_or_default();
+        let mut body = String::new();
+        html::body(&mut body, pack);
+        let prefix = format!("cluster-{}-", escape(name));
+        let body = body
+            .replace("id=\"", &format!("id=\"{prefix}"))
+            .replace("href=\"#", &format!("href=\"#{prefix}"));
+        let _ = write!(
+            page,
+            "<section class=\"cluster\" id=\"cluster-{}\">\n{body}</section>\n",
+            escape(name)
+        );
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+fn summary_table(page: &mut String, fleet: &Fleet) {
+    let sections: Vec<&String> = fleet
+        .summary
+        .first()
+        .map(|row| row.sections.keys().collect())
+        .unwrap_or_default();
+    page.push_str(
+        "<section id=\"summary\">\n<h2>Summary</h2>\n<table class=\"summary\"><tr><th>Cluster</th>",
+    );
+    for section in &sections {
+        let _ = write!(page, "<th>{}</th>", escape(section));
+    }
+    page.push_str("<th>Expired exceptions</th><th>Flagged</th></tr>\n");
+    for row in &fleet.summary {
+        let _ = write!(
+            page,
+            "<tr data-cluster=\"{0}\"><td><a href=\"#cluster-{0}\">{0}</a></td>",
+            escape(&row.cluster)
+        );
+        for (section, verdict) in &row.sections {
+            let class = if *verdict == Verdict::Operational {
+                "ok"
+            } else {
+                "flag"
+            };
+            let _ = write!(
+                page,
+                "<td class=\"summary-verdict {class}\" data-section=\"{}\">{}</td>",
+                escape(section),
+                escape(verdict.text())
+            );
+        }
+        let _ = writeln!(
+            page,
+            "<td>{}</td><td>{}</td></tr>",
+            row.expired_exceptions, row.flagged
+        );
+    }
+    page.push_str("</table>\n</section>\n");
+}

@@ -1,0 +1,270 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::evidence::policies;
+
+const NOW: i64 = 1_796_000_000; // 2026-11-30T...
+
+fn clock() -> Clock {
+    Clock {
+        now: NOW,
+        max_audit_age_hours: 48,
+    }
+}
+
+fn policy_document() -> Value {
+    json!({
+        "apiVersion": "policies.kubewarden.io/v1",
+        "kind": "ClusterAdmissionPolicy",
+        "metadata": {"name": "pci-pod-security"},
+        "spec": {
+            "module": "registry://ghcr.io/pci-policies/pod-security:v0.1.0",
+            "policyServer": "pci",
+            "mode": "protect",
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "operations": ["CREATE"]}],
+            "settings": {}
+        },
+        "status": {
+            "policyStatus": "active",
+            "mode": "protect",
+            "conditions": [{"type": "PolicyActive", "status": "True", "reason": "PolicyActive", "message": ""}]
+        }
+    })
+}
+
+/// An export where the policy is shown at work in every part.
+fn working_export() -> ClusterExport {
+    ClusterExport {
+        policies: vec![("policies.yaml".into(), policy_document())],
+        policy_servers: vec![json!({"kind": "PolicyServer", "metadata": {"name": "pci"}})],
+        deployments: vec![json!({
+            "kind": "Deployment",
+            "metadata": {"name": "policy-server-pci", "namespace": "kubewarden"},
+            "spec": {"replicas": 2},
+            "status": {"readyReplicas": 2}
+        })],
+        webhooks: vec![json!({
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "clusterwide-pci-pod-security"},
+            "webhooks": [{"name": "clusterwide-pci-pod-security.kubewarden.admission", "failurePolicy": "Fail", "timeoutSeconds": 10}]
+        })],
+        reports: vec![json!({
+            "kind": "Report",
+            "results": [{"policy": "clusterwide-pci-pod-security", "result": "pass", "timestamp": {"seconds": NOW - 3600}}]
+        })],
+        ..ClusterExport::default()
+    }
+}
+
+fn judged(export: &ClusterExport) -> Operation {
+    let evidence = policies::collect(&export.policies).expect("collects");
+    judge(&evidence[0], &export.policies[0].1, export, clock())
+}
+
+#[test]
+fn a_policy_shown_at_work_in_every_part_is_operational() {
+    let operation = judged(&working_export());
+    assert_eq!(
+        operation.verdict,
+        Verdict::Operational,
+        "{:?}",
+        operation.reasons
+    );
+    assert!(operation.notes.is_empty(), "{:?}", operation.notes);
+    assert_eq!(
+        operation
+            .webhook
+            .as_ref()
+            .map(|w| w.failure_policy.as_str()),
+        Some("Fail")
+    );
+    assert_eq!(operation.policy_server.ready_replicas, Some(2));
+    assert_eq!(
+        operation.newest_audit.as_deref(),
+        Some(rfc3339(NOW - 3600).as_str())
+    );
+}
+
+/// Each way the export can fail to show the policy at work, and the reason it gives.
+#[test]
+fn each_missing_part_makes_it_not_active_with_its_reason() {
+    type Edit = fn(&mut ClusterExport);
+    let cases: [(&str, Edit, &str); 10] = [
+        (
+            "pending",
+            |e| e.policies[0].1["status"]["policyStatus"] = json!("pending"),
+            "status.policyStatus is pending",
+        ),
+        (
+            "unschedulable",
+            |e| e.policies[0].1["status"]["policyStatus"] = json!("unschedulable"),
+            "unschedulable",
+        ),
+        (
+            "no status",
+            |e| {
+                e.policies[0]
+                    .1
+                    .as_object_mut()
+                    .map(|o| o.remove("status"))
+                    .map(drop)
+                    .unwrap_or(())
+            },
+            "no .status",
+        ),
+        (
+            "condition false",
+            |e| e.policies[0].1["status"]["conditions"][0]["status"] = json!("False"),
+            "condition PolicyActive is False",
+        ),
+        (
+            "webhook missing",
+            |e| e.webhooks[0]["metadata"]["name"] = json!("clusterwide-other"),
+            "no ValidatingWebhookConfiguration clusterwide-pci-pod-security",
+        ),
+        (
+            "webhook wrong kind",
+            |e| e.webhooks[0]["kind"] = json!("MutatingWebhookConfiguration"),
+            "registered as a MutatingWebhookConfiguration",
+        ),
+        (
+            "no server",
+            |e| e.policy_servers[0]["metadata"]["name"] = json!("default"),
+            "PolicyServer pci does not exist",
+        ),
+        (
+            "no replica",
+            |e| e.deployments[0]["status"]["readyReplicas"] = json!(0),
+            "no ready replica of policy-server-pci (0 of 2)",
+        ),
+        (
+            "audit stale",
+            |e| e.reports[0]["results"][0]["timestamp"]["seconds"] = json!(NOW - 31 * 86_400),
+            "31 days before the pack",
+        ),
+        (
+            "audit never",
+            |e| e.reports[0]["results"][0]["policy"] = json!("clusterwide-other"),
+            "no audit result for clusterwide-pci-pod-security",
+        ),
+    ];
+    for (what, edit, expected) in cases {
+        let mut export = working_export();
+        edit(&mut export);
+        let operation = judged(&export);
+        assert_eq!(operation.verdict, Verdict::NotActive, "{what}");
+        assert!(
+            operation.reasons.iter().any(|r| r.contains(expected)),
+            "{what}: {:?}",
+            operation.reasons
+        );
+    }
+}
+
+#[test]
+fn what_the_export_leaves_out_is_not_assumed() {
+    let mut export = working_export();
+    export.webhooks.clear();
+    export.deployments.clear();
+    export.reports.clear();
+    let reasons = judged(&export).reasons;
+    for expected in [
+        "no webhook configuration in the export",
+        "Deployment policy-server-pci not in the export",
+        "no audit report in the export",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(expected)),
+            "{expected}: {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn monitor_mode_in_effect_is_monitor_only() {
+    let mut export = working_export();
+    export.policies[0].1["status"]["mode"] = json!("monitor");
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::MonitorOnly);
+    assert!(
+        operation
+            .notes
+            .iter()
+            .any(|n| n.contains("status.mode monitor"))
+    );
+}
+
+#[test]
+fn weaknesses_are_noted_without_changing_the_verdict() {
+    let mut export = working_export();
+    export.webhooks[0]["webhooks"][0]["failurePolicy"] = json!("Ignore");
+    export.deployments[0]["status"]["readyReplicas"] = json!(1);
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::Operational);
+    assert!(operation.notes.iter().any(|n| n.contains("fails open")));
+    assert!(
+        operation
+            .notes
+            .iter()
+            .any(|n| n.contains("1 of 2 replicas"))
+    );
+}
+
+#[test]
+fn audit_results_are_matched_by_their_properties_too() {
+    let mut export = working_export();
+    export.reports[0]["results"][0]["policy"] = json!("kw.cap.pci-pod-security");
+    export.reports[0]["results"][0]["properties"] = json!({"policy-name": "pci-pod-security"});
+    assert_eq!(judged(&export).verdict, Verdict::Operational);
+}
+
+#[test]
+fn unique_names_follow_the_controller() {
+    let mut export = working_export();
+    export.policies[0].1["kind"] = json!("AdmissionPolicy");
+    export.policies[0].1["metadata"]["namespace"] = json!("shop");
+    let evidence = policies::collect(&export.policies).expect("collects");
+    assert_eq!(
+        unique_name(&evidence[0]),
+        "namespaced-shop-pci-pod-security"
+    );
+    export.policies[0].1["kind"] = json!("ClusterAdmissionPolicyGroup");
+    export.policies[0].1["metadata"]
+        .as_object_mut()
+        .map(|m| m.remove("namespace"));
+    let evidence = policies::collect(&export.policies).expect("collects");
+    assert_eq!(
+        unique_name(&evidence[0]),
+        "clusterwide-group-pci-pod-security"
+    );
+}
+
+#[test]
+fn a_section_is_as_good_as_its_worst_policy() {
+    let export = working_export();
+    let mut evidence = policies::collect(&export.policies).expect("collects");
+    evidence[0].operation = Some(judge(&evidence[0], &export.policies[0].1, &export, clock()));
+    assert_eq!(section_verdict(evidence.iter()).0, Verdict::Operational);
+    let mut second = evidence[0].clone();
+    second.name = "second".into();
+    if let Some(operation) = second.operation.as_mut() {
+        operation.verdict = Verdict::NotActive;
+        operation.reasons = vec!["pending".into()];
+    }
+    evidence.push(second);
+    let (verdict, reasons) = section_verdict(evidence.iter());
+    assert_eq!(verdict, Verdict::NotActive);
+    assert_eq!(reasons, vec!["second: pending".to_owned()]);
+    assert_eq!(section_verdict(std::iter::empty()).0, Verdict::Missing);
+    evidence.truncate(1);
+    evidence[0].operation = None;
+    let (verdict, reasons) = section_verdict(evidence.iter());
+    assert_eq!(verdict, Verdict::NotActive);
+    assert!(reasons[0].contains("read from manifests"), "{reasons:?}");
+}
+
+#[test]
+fn times_are_written_in_rfc_3339() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(1_764_979_200 + 3_661), "2025-12-06T01:01:01Z");
+}
