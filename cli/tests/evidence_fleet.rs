@@ -436,3 +436,90 @@ fn a_signed_pack_verifies_and_an_edited_one_is_refused() {
         "{stderr}"
     );
 }
+
+/// `evidence diff OLD NEW`: a month later, pod-security is pending, its host path list grew, an
+/// exception was added and one expired; a cluster joined the fleet.
+#[test]
+fn diff_lists_what_changed_between_two_packs() {
+    let dir = scratch("diff");
+    let before = export(&dir.join("before"), |_| {});
+    let after = export(&dir.join("after"), |files| {
+        let policy = item(files, "policies", "pci-pod-security");
+        policy["status"]["policyStatus"] = json!("pending");
+        let settings = &mut policy["spec"]["settings"];
+        settings["allowedHostPaths"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"pathPrefix": "/etc", "readOnly": true}));
+        settings["exceptions"].as_array_mut().unwrap().push(json!({
+            "controls": ["privileged"],
+            "containers": ["debug"],
+            "namespaces": ["shop"],
+            "reason": "incident INC-2026-044",
+            "approvedBy": "CISO",
+            "expires": "2026-12-31"
+        }));
+    });
+    let pack = |name: &str, date: &str, clusters: &[(&str, &Path)]| {
+        let out = dir.join(name);
+        let mut args = vec!["evidence".to_owned()];
+        for (cluster, path) in clusters {
+            args.push("--cluster".into());
+            args.push(format!("{cluster}={}", path.display()));
+        }
+        args.extend(["--date", date, "--out"].map(String::from));
+        args.push(out.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, stderr) = pci_policies(&args);
+        assert_eq!(code, 0, "{stderr}");
+        out
+    };
+    let old = pack("old", "2026-11-25", &[("prod", &before)]);
+    let staging = root().join("examples/fleet/prod");
+    let new = pack(
+        "new",
+        "2026-12-01",
+        &[("prod", &after), ("staging", &staging)],
+    );
+    let (code, stdout, stderr) = pci_policies(&[
+        "evidence",
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for expected in [
+        "prod: section 3.1: operational → configured but not active",
+        "prod: verdict pci-pod-security: operational → configured but not active",
+        "prod: setting pci-pod-security allowedHostPaths: [{\"pathPrefix\":\"/var/log\",\"readOnly\":true}] → [{\"pathPrefix\":\"/var/log\",\"readOnly\":true},{\"pathPrefix\":\"/etc\",\"readOnly\":true}]",
+        "prod: exception pci-pod-security controls [\"privileged\"] namespaces [\"shop\"] images [] containers [\"debug\"]: (none) → expiring",
+        "prod: exception pci-pod-security controls [\"capabilities_restricted\"] namespaces [\"shop\"] images [] containers [\"tcpdump\"]: expiring → expired",
+        "staging: cluster staging: (none) → present",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("section 3.2"),
+        "3.2 did not change: {stdout}"
+    );
+    let (_, json_out, _) = pci_policies(&[
+        "evidence",
+        "diff",
+        "--json",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    let changes: Vec<Value> = serde_json::from_str(&json_out).unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["what"] == "verdict" && c["new"] == "configured but not active")
+    );
+    let (_, same, _) = pci_policies(&[
+        "evidence",
+        "diff",
+        old.to_str().unwrap(),
+        old.join("evidence.json").to_str().unwrap(),
+    ]);
+    assert_eq!(same.trim(), "no change");
+}

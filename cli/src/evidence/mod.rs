@@ -4,6 +4,7 @@
 //! `evidence.json`.
 
 mod cluster;
+mod diff;
 mod fleet;
 mod history;
 mod html;
@@ -39,6 +40,10 @@ pub struct EvidenceCommand {
 
 #[derive(Subcommand)]
 enum EvidenceAction {
+    /// What changed between two packs (folders or evidence.json), cluster by cluster: section
+    /// verdicts, policies added, removed or no longer operational, settings drift, exceptions
+    /// new, removed or expired.
+    Diff(diff::DiffArgs),
     /// Check a signed pack: the signature with the public key, and that index.html and
     /// evidence.json are byte for byte what was signed (an edited pack is refused).
     #[cfg(feature = "live")]
@@ -50,8 +55,7 @@ pub fn run(command: &EvidenceCommand) -> Result<()> {
     match &command.action {
         #[cfg(feature = "live")]
         Some(EvidenceAction::Verify(args)) => signed::verify(args),
-        #[cfg(not(feature = "live"))]
-        Some(action) => match *action {},
+        Some(EvidenceAction::Diff(args)) => diff::diff(args),
         None => evidence(&command.build),
     }
 }

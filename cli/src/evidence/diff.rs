@@ -1,0 +1,223 @@
+//! `pci-policies evidence diff OLD NEW`: what changed between two packs (their folders or
+//! `evidence.json`), cluster by cluster: section verdicts, policies added, removed or no longer
+//! operational, mode and failure policy, settings drift, and exceptions new, removed, or whose
+//! status moved (an exception that expired).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Pack;
+use super::policies::PolicyEvidence;
+use super::register::ExceptionEntry;
+
+/// `pci-policies evidence diff`.
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The older pack: its folder, or its evidence.json.
+    old: PathBuf,
+    /// The newer pack.
+    new: PathBuf,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One change between the packs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub cluster: String,
+    /// `cluster`, `section`, `policy`, `verdict`, `mode`, `failurePolicy`, `setting` or
+    /// `exception`.
+    pub what: &'static str,
+    pub subject: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Prints every change; "no change" when there is none.
+pub fn diff(args: &DiffArgs) -> Result<()> {
+    let changes = changes(&read(&args.old)?, &read(&args.new)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&changes)?);
+        return Ok(());
+    }
+    if changes.is_empty() {
+        println!("no change");
+    }
+    for change in &changes {
+        let side = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
+        println!(
+            "{}: {} {}: {} → {}",
+            change.cluster,
+            change.what,
+            change.subject,
+            side(&change.old),
+            side(&change.new)
+        );
+    }
+    Ok(())
+}
+
+/// The packs of a pack's folder or file, by cluster (`manifests` for a pack of manifests).
+fn read(path: &Path) -> Result<BTreeMap<String, Pack>> {
+    let file = if path.is_dir() {
+        path.join("evidence.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not an evidence.json", file.display()))?;
+    let packs: Vec<Pack> = if value.get("summary").is_some() {
+        serde_json::from_value(value["clusters"].clone())
+    } else {
+        serde_json::from_value(value).map(|pack| vec![pack])
+    }
+    .with_context(|| format!("{}: not a pack of this tool", file.display()))?;
+    let mut by_cluster = BTreeMap::new();
+    for pack in packs {
+        let name = pack.cluster.clone().unwrap_or_else(|| "manifests".into());
+        if by_cluster.insert(name.clone(), pack).is_some() {
+            bail!("{}: cluster {name} twice", file.display());
+        }
+    }
+    Ok(by_cluster)
+}
+
+/// Every change from `old` to `new`, cluster by cluster.
+pub fn changes(old: &BTreeMap<String, Pack>, new: &BTreeMap<String, Pack>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for name in old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)))
+    {
+        let mut add = |what, subject: &str, before: Option<String>, after: Option<String>| {
+            if before != after {
+                changes.push(Change {
+                    cluster: name.clone(),
+                    what,
+                    subject: subject.to_owned(),
+                    old: before,
+                    new: after,
+                });
+            }
+        };
+        match (old.get(name), new.get(name)) {
+            (Some(before), Some(after)) => compare(before, after, &mut add),
+            (before, _) => add(
+                "cluster",
+                name,
+                before.map(|_| "present".into()),
+                new.get(name).map(|_| "present".into()),
+            ),
+        }
+    }
+    changes
+}
+
+type Add<'a> = dyn FnMut(&'static str, &str, Option<String>, Option<String>) + 'a;
+
+fn compare(old: &Pack, new: &Pack, add: &mut Add<'_>) {
+    for section in &new.sections {
+        let before = old.sections.iter().find(|s| s.id == section.id);
+        add(
+            "section",
+            &section.id,
+            before.map(|s| s.verdict.text().to_owned()),
+            Some(section.verdict.text().to_owned()),
+        );
+    }
+    let key = |p: &PolicyEvidence| format!("{}/{}", p.kind, p.name);
+    let old_policies: BTreeMap<String, &PolicyEvidence> =
+        old.policies.iter().map(|p| (key(p), p)).collect();
+    let new_policies: BTreeMap<String, &PolicyEvidence> =
+        new.policies.iter().map(|p| (key(p), p)).collect();
+    let added = new_policies
+        .keys()
+        .filter(|k| !old_policies.contains_key(*k));
+    for name in old_policies.keys().chain(added) {
+        match (old_policies.get(name), new_policies.get(name)) {
+            (Some(before), Some(after)) => compare_policy(before, after, add),
+            (before, after) => add(
+                "policy",
+                name,
+                before.map(|_| "deployed".into()),
+                after.map(|_| "deployed".into()),
+            ),
+        }
+    }
+    compare_exceptions(&old.exceptions, &new.exceptions, add);
+}
+
+fn compare_policy(old: &PolicyEvidence, new: &PolicyEvidence, add: &mut Add<'_>) {
+    let verdict = |p: &PolicyEvidence| p.operation.as_ref().map(|o| o.verdict.text().to_owned());
+    add("verdict", &new.name, verdict(old), verdict(new));
+    add(
+        "mode",
+        &new.name,
+        Some(old.mode.clone()),
+        Some(new.mode.clone()),
+    );
+    add(
+        "failurePolicy",
+        &new.name,
+        Some(old.failure_policy.clone()),
+        Some(new.failure_policy.clone()),
+    );
+    // Exceptions are compared one by one in the register, not as one setting.
+    let settings = |p: &PolicyEvidence| -> BTreeMap<String, String> {
+        p.settings
+            .iter()
+            .filter(|s| !s.setting.ends_with("exceptions"))
+            .map(|s| (s.setting.clone(), s.value.to_string()))
+            .collect()
+    };
+    let (before, after) = (settings(old), settings(new));
+    for setting in before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+    {
+        add(
+            "setting",
+            &format!("{} {setting}", new.name),
+            before.get(setting).cloned(),
+            after.get(setting).cloned(),
+        );
+    }
+}
+
+/// An exception's identity: its policy and what it waives, where (its index may move).
+fn identity(entry: &ExceptionEntry) -> String {
+    format!(
+        "{} controls {:?} namespaces {:?} images {:?} containers {:?}",
+        entry.policy, entry.controls, entry.namespaces, entry.images, entry.containers
+    )
+}
+
+fn compare_exceptions(old: &[ExceptionEntry], new: &[ExceptionEntry], add: &mut Add<'_>) {
+    let by_identity = |entries: &[ExceptionEntry]| -> BTreeMap<String, String> {
+        entries
+            .iter()
+            .map(|e| (identity(e), e.status.clone()))
+            .collect()
+    };
+    let (before, after) = (by_identity(old), by_identity(new));
+    for exception in before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+    {
+        add(
+            "exception",
+            exception,
+            before.get(exception).cloned(),
+            after.get(exception).cloned(),
+        );
+    }
+}
