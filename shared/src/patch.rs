@@ -97,6 +97,15 @@ impl ObjectEditor {
         self.changed.then_some(self.object)
     }
 
+    /// The edited object as a response's mutated object, when anything changed.
+    pub fn into_mutated(
+        self,
+    ) -> Result<Option<crate::response::MutatedObject>, crate::input::InputError> {
+        self.finish()
+            .map(|edited| crate::response::MutatedObject::from_value(&edited))
+            .transpose()
+    }
+
     /// The object as edited so far.
     pub fn object(&self) -> &Value {
         &self.object

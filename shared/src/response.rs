@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::exception::ExceptionReport;
 use crate::input::InputError;
@@ -22,7 +23,7 @@ pub struct ValidationResponse {
     pub accepted: bool,
     pub message: Option<String>,
     pub code: Option<u16>,
-    pub mutated_object: Option<Value>,
+    pub mutated_object: Option<MutatedObject>,
     pub audit_annotations: Option<BTreeMap<String, String>>,
     pub warnings: Option<Vec<String>>,
 }
@@ -49,7 +50,51 @@ pub struct Outcome {
     /// Audit annotations besides the violations.
     pub audit: BTreeMap<String, String>,
     /// The mutated object, when the policy changed anything.
-    pub mutated: Option<Value>,
+    pub mutated: Option<MutatedObject>,
+}
+
+/// A mutated object as JSON text, written once: a policy that reads it again and the response
+/// use the same text (writing a `Value` out costs as much as reading it).
+#[derive(Clone, Debug)]
+pub struct MutatedObject(Box<RawValue>);
+
+impl MutatedObject {
+    /// The object's JSON text, as written by `serde_json`.
+    pub fn from_text(text: String) -> Result<Self, InputError> {
+        RawValue::from_string(text)
+            .map(Self)
+            .map_err(|error| InputError::new("object", error.to_string()))
+    }
+
+    /// The object, written out.
+    pub fn from_value(value: &Value) -> Result<Self, InputError> {
+        serde_json::value::to_raw_value(value)
+            .map(Self)
+            .map_err(|error| InputError::new("object", error.to_string()))
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The object read back (tests and tools; `null` if the text were not JSON, which
+    /// [`MutatedObject::from_text`] refuses).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl PartialEq for MutatedObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Serialize for MutatedObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 impl Outcome {
@@ -121,7 +166,7 @@ mod tests {
     #[test]
     fn violations_reject_and_drop_the_mutation() {
         let mut outcome = Outcome {
-            mutated: Some(serde_json::json!({})),
+            mutated: Some(MutatedObject::from_value(&serde_json::json!({})).expect("JSON")),
             ..Outcome::default()
         };
         outcome.violations.push(Violation {

@@ -232,7 +232,7 @@ impl ImageJudge<'_> {
                     .set(&path, serde_json::Value::String(pinned))
                     .map_err(|error| InputError::new("object", error.to_string()))?;
             }
-            outcome.mutated = editor.finish();
+            outcome.mutated = editor.into_mutated()?;
         }
         Ok(outcome)
     }

@@ -21,11 +21,10 @@ use pci_shared::exception::apply_to_workload;
 use pci_shared::input::InputError;
 use pci_shared::policy::{Policy, Target, object_value, read_workload};
 use pci_shared::request::{AdmissionRequest, Operation};
-use pci_shared::response::Outcome;
+use pci_shared::response::{MutatedObject, Outcome};
 use pci_shared::time::Now;
 use pci_shared::update::Review;
 use pci_shared::workload::{Workload, WorkloadKind};
-use serde_json::Value;
 
 use settings::Settings;
 
@@ -79,7 +78,7 @@ fn apply_defaults(
     request: &AdmissionRequest<'_>,
     review: &Review,
     settings: &Settings,
-) -> Result<(Option<Workload>, Option<Value>), InputError> {
+) -> Result<(Option<Workload>, Option<MutatedObject>), InputError> {
     let workload = &review.workload;
     let immutable = workload.kind == WorkloadKind::Pod && request.operation == Operation::Update;
     if !settings.mutate.any() || immutable || !review.scope.may_mutate() {
@@ -87,10 +86,15 @@ fn apply_defaults(
     }
     let object = object_value(request)?;
     match mutate::apply(object, workload, settings) {
-        Ok(Some(edited)) => Ok((
-            Some(Workload::from_json(workload.kind, &edited.to_string())?),
-            Some(edited),
-        )),
+        Ok(Some(edited)) => {
+            // Written once: read again as the workload, and answered as the mutated object.
+            // `serde_json::to_string` writes into one buffer (`Value`'s `Display` goes through
+            // the formatter, several times slower in wasm).
+            let text = serde_json::to_string(&edited)
+                .map_err(|error| InputError::new("object", error.to_string()))?;
+            let workload = Workload::from_json(workload.kind, &text)?;
+            Ok((Some(workload), Some(MutatedObject::from_text(text)?)))
+        }
         Ok(None) => Ok((None, None)),
         Err(error) => Err(InputError::new("object", error.to_string())),
     }

@@ -366,7 +366,7 @@ mod mutation {
         let request = pod(spec);
         let response = run(&request, all_defaults());
         assert!(response.accepted, "{:?}", response.message);
-        let mutated = response.mutated_object.expect("mutated");
+        let mutated = response.mutated_object.map(|m| m.value()).expect("mutated");
         let mut expected = request["object"].clone();
         let spec = &mut expected["spec"];
         spec["securityContext"] =
@@ -436,7 +436,7 @@ mod mutation {
             &request,
             json!({"level": "baseline", "mutate": {"dropAllCapabilities": true}}),
         );
-        let mutated = response.mutated_object.expect("mutated");
+        let mutated = response.mutated_object.map(|m| m.value()).expect("mutated");
         assert_eq!(
             mutated["spec"]["containers"][0],
             request["object"]["spec"]["containers"][0]
@@ -454,6 +454,7 @@ mod mutation {
         assert!(response.accepted, "{:?}", response.message);
         let mutated = response
             .mutated_object
+            .map(|m| m.value())
             .expect("runAsNonRoot applies to Windows too");
         assert_eq!(
             mutated["spec"]["securityContext"],
@@ -506,7 +507,7 @@ mod mutation {
             request["oldObject"] = old;
             let response = run(&request, all_defaults());
             assert!(response.accepted, "{kind:?}: {:?}", response.message);
-            let mutated = response.mutated_object.expect("mutated");
+            let mutated = response.mutated_object.map(|m| m.value()).expect("mutated");
             let spec_path = format!("/{}", kind.pod_spec_path().replace('.', "/"));
             assert_eq!(
                 mutated.pointer(&format!("{spec_path}/securityContext/runAsNonRoot")),

@@ -97,7 +97,7 @@ impl<C: ClusterLookup> Policy for RuntimeIsolation<C> {
             editor
                 .set(&path, Value::String(class))
                 .map_err(|error| InputError::new("object", error.to_string()))?;
-            outcome.mutated = editor.finish();
+            outcome.mutated = editor.into_mutated()?;
         }
         Ok(review.settle(outcome, Self::NAME))
     }

@@ -227,7 +227,7 @@ fn the_default_class_is_set_on_create_only_and_never_on_pod_updates() {
         settings.clone(),
     );
     assert!(created.accepted, "{:?}", created.message);
-    let mutated = created.mutated_object.expect("mutated");
+    let mutated = created.mutated_object.map(|m| m.value()).expect("mutated");
     assert_eq!(mutated["spec"]["runtimeClassName"], "gvisor");
     assert_eq!(mutated["spec"]["containers"], pod(None)["containers"]);
     let pod_update = run_in(
@@ -367,6 +367,7 @@ fn a_waived_handler_check_waives_only_that_check_and_says_so() {
     assert!(waived.accepted, "{:?}", waived.message);
     let mutated = waived
         .mutated_object
+        .map(|m| m.value())
         .expect("the default class is still set");
     assert_eq!(mutated["spec"]["runtimeClassName"], "fake-sandbox");
     let warnings = waived.warnings.unwrap_or_default();

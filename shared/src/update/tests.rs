@@ -228,7 +228,7 @@ fn controllers_are_judged_when_their_template_changes() {
 #[test]
 fn settle_reports_what_is_not_enforced_and_drops_mutations_of_unchanged_workloads() {
     let mut outcome = Outcome {
-        mutated: Some(json!({})),
+        mutated: Some(crate::response::MutatedObject::from_value(&json!({})).expect("JSON")),
         ..Outcome::default()
     };
     for container in [Some("app"), None] {

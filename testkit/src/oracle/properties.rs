@@ -129,8 +129,8 @@ fn reported(
 /// The admitted object must carry `runtimeClassName: class` in its pod spec.
 fn check_default(case: &Case, response: &ValidationResponse, class: &str) -> Result<(), String> {
     let pointer = format!("/{}/runtimeClassName", case.spec_path.replace('.', "/"));
-    let set = response
-        .mutated_object
+    let object = response.mutated_object.as_ref().map(|m| m.value());
+    let set = object
         .as_ref()
         .and_then(|object| object.pointer(&pointer))
         .and_then(Value::as_str);

@@ -58,7 +58,7 @@ fn the_defaults_make_a_bare_workload_pass_and_touch_nothing_else() {
         });
         let response = run(kind, spec.clone(), defaults_settings());
         assert!(response.accepted, "{kind:?}: {:?}", response.message);
-        let mutated = response.mutated_object.expect("mutated");
+        let mutated = response.mutated_object.map(|m| m.value()).expect("mutated");
         let pod_spec = mutated
             .pointer(&format!("/{}", kind.pod_spec_path().replace('.', "/")))
             .expect("pod spec");
@@ -113,7 +113,10 @@ fn the_defaults_never_overwrite_and_windows_pods_get_only_the_runtime_class() {
     settings["level"] = json!("baseline");
     settings["mutate"] = json!({"podSecurityPolicyDefaults": true});
     let response = run(WorkloadKind::Pod, windows, settings);
-    let mutated = response.mutated_object.expect("runtime class");
+    let mutated = response
+        .mutated_object
+        .map(|m| m.value())
+        .expect("runtime class");
     assert_eq!(mutated["spec"]["runtimeClassName"], "gvisor");
     assert!(mutated["spec"].get("securityContext").is_none());
     assert!(
@@ -133,7 +136,7 @@ fn must_run_as_non_root_defaults_run_as_non_root() {
         settings,
     );
     assert!(response.accepted, "{:?}", response.message);
-    let mutated = response.mutated_object.expect("mutated");
+    let mutated = response.mutated_object.map(|m| m.value()).expect("mutated");
     assert_eq!(mutated["spec"]["securityContext"]["runAsNonRoot"], true);
 }
 
