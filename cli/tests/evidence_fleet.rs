@@ -262,8 +262,8 @@ fn the_example_fleet_reads_back_with_an_html_parser() {
     assert_eq!(unique.len(), ids.len(), "ids are unique over the clusters");
     for cluster in ["prod", "staging"] {
         assert!(ids.contains(&format!("cluster-{cluster}")));
-        assert!(ids.contains(&format!("cluster-{cluster}-control-3.1")));
-        assert!(ids.contains(&format!("cluster-{cluster}-flagged")));
+        assert!(ids.contains(&format!("cluster-{cluster}/control-3.1")));
+        assert!(ids.contains(&format!("cluster-{cluster}/flagged")));
     }
     for node in dom.nodes() {
         if let Some(href) = attribute(node, "href") {
@@ -442,7 +442,17 @@ fn a_signed_pack_verifies_and_an_edited_one_is_refused() {
 #[test]
 fn diff_lists_what_changed_between_two_packs() {
     let dir = scratch("diff");
-    let before = export(&dir.join("before"), |_| {});
+    // The older export, audited a week before the newer one.
+    let before = export(&dir.join("before"), |files| {
+        for report in files.get_mut("reports").unwrap()["items"]
+            .as_array_mut()
+            .unwrap()
+        {
+            for result in report["results"].as_array_mut().unwrap() {
+                result["timestamp"]["seconds"] = json!(1_796_094_000 - 7 * 86_400);
+            }
+        }
+    });
     let after = export(&dir.join("after"), |files| {
         let policy = item(files, "policies", "pci-pod-security");
         policy["status"]["policyStatus"] = json!("pending");
@@ -488,15 +498,40 @@ fn diff_lists_what_changed_between_two_packs() {
         new.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    for expected in [
-        "prod: section 3.1: operational → configured but not active",
-        "prod: verdict pci-pod-security: operational → configured but not active",
-        "prod: setting pci-pod-security allowedHostPaths: [{\"pathPrefix\":\"/var/log\",\"readOnly\":true}] → [{\"pathPrefix\":\"/var/log\",\"readOnly\":true},{\"pathPrefix\":\"/etc\",\"readOnly\":true}]",
-        "prod: exception pci-pod-security controls [\"privileged\"] namespaces [\"shop\"] images [] containers [\"debug\"]: (none) → expiring",
-        "prod: exception pci-pod-security controls [\"capabilities_restricted\"] namespaces [\"shop\"] images [] containers [\"tcpdump\"]: expiring → expired",
-        "staging: cluster staging: (none) → present",
+    let lines: Vec<&str> = stdout.lines().collect();
+    let has = |start: &str, end: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(start) && l.ends_with(end))
+    };
+    for (start, end) in [
+        (
+            "prod: section 3.1: ",
+            "operational → configured but not active",
+        ),
+        (
+            "prod: verdict pci-pod-security: ",
+            "operational → configured but not active",
+        ),
+        (
+            "prod: reasons pci-pod-security: ",
+            "→ status.policyStatus is pending: policy-server has not loaded it (a module it cannot pull or verify, or settings it refuses, keep it pending)",
+        ),
+        (
+            "prod: setting pci-pod-security allowedHostPaths: ",
+            "[{\"pathPrefix\":\"/var/log\",\"readOnly\":true}] → [{\"pathPrefix\":\"/var/log\",\"readOnly\":true},{\"pathPrefix\":\"/etc\",\"readOnly\":true}]",
+        ),
+        (
+            "prod: exception pci-pod-security controls [\"privileged\"] namespaces [\"shop\"] images [] containers [\"debug\"]",
+            ": (none) → expiring",
+        ),
+        (
+            "prod: exception pci-pod-security controls [\"capabilities_restricted\"]",
+            ": expiring → expired",
+        ),
+        ("staging: cluster staging: ", "(none) → present"),
     ] {
-        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+        assert!(has(start, end), "{start}…{end}\n{stdout}");
     }
     assert!(
         !stdout.contains("section 3.2"),

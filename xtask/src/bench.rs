@@ -70,7 +70,7 @@ struct PolicyBench {
 /// A variant: settings, measured on [`VARIANT_REQUEST`]; or settings on a request of the
 /// policy's own folder, which must (or must not) be mutated, so the path it measures is
 /// the one it names.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Variant {
     #[serde(rename_all = "camelCase")]

@@ -134,7 +134,12 @@ fn compare(old: &Pack, new: &Pack, add: &mut Add<'_>) {
             Some(section.verdict.text().to_owned()),
         );
     }
-    let key = |p: &PolicyEvidence| format!("{}/{}", p.kind, p.name);
+    let key = |p: &PolicyEvidence| match &p.namespace {
+        Some(namespace) if !p.kind.starts_with("Cluster") => {
+            format!("{} {namespace}/{}", p.kind, p.name)
+        }
+        _ => format!("{} {}", p.kind, p.name),
+    };
     let old_policies: BTreeMap<String, &PolicyEvidence> =
         old.policies.iter().map(|p| (key(p), p)).collect();
     let new_policies: BTreeMap<String, &PolicyEvidence> =
@@ -156,20 +161,75 @@ fn compare(old: &Pack, new: &Pack, add: &mut Add<'_>) {
     compare_exceptions(&old.exceptions, &new.exceptions, add);
 }
 
+/// One part of a policy the diff compares, as text.
+type Part = fn(&PolicyEvidence) -> Option<String>;
+
+/// The parts of a policy the diff compares, by name.
+const PARTS: [(&str, Part); 11] = [
+    ("verdict", |p| operation(p, |o| o.verdict.text().to_owned())),
+    ("reasons", |p| operation(p, |o| o.reasons.join("; "))),
+    ("notes", |p| operation(p, |o| o.notes.join("; "))),
+    ("mode in effect", |p| {
+        operation(p, |o| o.mode_in_effect.clone())
+    }),
+    ("registered webhook", |p| {
+        operation(p, |o| {
+            o.webhook.as_ref().map_or("none".into(), |w| {
+                format!(
+                    "{} failurePolicy {} timeout {} s namespaceSelector {}",
+                    w.configuration, w.failure_policy, w.timeout_seconds, w.namespace_selector
+                )
+            })
+        })
+    }),
+    ("mode", |p| Some(p.mode.clone())),
+    ("failurePolicy", |p| Some(p.failure_policy.clone())),
+    ("modules", |p| {
+        Some(
+            p.modules
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}{}",
+                        m.reference,
+                        m.digest
+                            .as_deref()
+                            .map(|d| format!(" {d}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }),
+    ("coverage", |p| {
+        Some(format!(
+            "{} on {}",
+            p.operations.join(", "),
+            p.kinds.join(", ")
+        ))
+    }),
+    ("selectors", |p| {
+        Some(format!(
+            "namespaces: {}; objects: {}; match conditions: {}",
+            p.namespace_selector,
+            p.object_selector,
+            p.match_conditions.join("; ")
+        ))
+    }),
+    ("backgroundAudit", |p| Some(p.background_audit.to_string())),
+];
+
 fn compare_policy(old: &PolicyEvidence, new: &PolicyEvidence, add: &mut Add<'_>) {
-    let verdict = |p: &PolicyEvidence| p.operation.as_ref().map(|o| o.verdict.text().to_owned());
-    add("verdict", &new.name, verdict(old), verdict(new));
+    let name = super::operational::label(new);
+    for (what, part) in PARTS {
+        add(what, &name, part(old), part(new));
+    }
     add(
-        "mode",
-        &new.name,
-        Some(old.mode.clone()),
-        Some(new.mode.clone()),
-    );
-    add(
-        "failurePolicy",
-        &new.name,
-        Some(old.failure_policy.clone()),
-        Some(new.failure_policy.clone()),
+        "refused settings",
+        &name,
+        Some(old.refused_settings.join("; ")),
+        Some(new.refused_settings.join("; ")),
     );
     // Exceptions are compared one by one in the register, not as one setting.
     let settings = |p: &PolicyEvidence| -> BTreeMap<String, String> {
@@ -186,27 +246,47 @@ fn compare_policy(old: &PolicyEvidence, new: &PolicyEvidence, add: &mut Add<'_>)
     {
         add(
             "setting",
-            &format!("{} {setting}", new.name),
+            &format!("{name} {setting}"),
             before.get(setting).cloned(),
             after.get(setting).cloned(),
         );
     }
 }
 
-/// An exception's identity: its policy and what it waives, where (its index may move).
+/// A part of a policy's operation in the cluster, when it was judged from an export.
+fn operation(
+    policy: &PolicyEvidence,
+    part: fn(&super::operational::Operation) -> String,
+) -> Option<String> {
+    policy.operation.as_ref().map(part)
+}
+
+/// An exception's identity: its policy and everything it says (an expiry moved, an approver
+/// or a reason changed is the old one removed and a new one added); its index may move.
 fn identity(entry: &ExceptionEntry) -> String {
     format!(
-        "{} controls {:?} namespaces {:?} images {:?} containers {:?}",
-        entry.policy, entry.controls, entry.namespaces, entry.images, entry.containers
+        "{} controls {:?} namespaces {:?} images {:?} containers {:?} reason {:?} approved by {:?} expires {:?}",
+        entry.policy,
+        entry.controls,
+        entry.namespaces,
+        entry.images,
+        entry.containers,
+        entry.reason,
+        entry.approved_by,
+        entry.expires
     )
 }
 
 fn compare_exceptions(old: &[ExceptionEntry], new: &[ExceptionEntry], add: &mut Add<'_>) {
-    let by_identity = |entries: &[ExceptionEntry]| -> BTreeMap<String, String> {
-        entries
-            .iter()
-            .map(|e| (identity(e), e.status.clone()))
-            .collect()
+    // The same exception written twice counts twice.
+    let by_identity = |entries: &[ExceptionEntry]| -> BTreeMap<String, Vec<String>> {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in entries {
+            map.entry(identity(entry))
+                .or_default()
+                .push(entry.status.clone());
+        }
+        map
     };
     let (before, after) = (by_identity(old), by_identity(new));
     for exception in before
@@ -216,8 +296,8 @@ fn compare_exceptions(old: &[ExceptionEntry], new: &[ExceptionEntry], add: &mut 
         add(
             "exception",
             exception,
-            before.get(exception).cloned(),
-            after.get(exception).cloned(),
+            before.get(exception).map(|s| s.join(", ")),
+            after.get(exception).map(|s| s.join(", ")),
         );
     }
 }

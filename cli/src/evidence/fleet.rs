@@ -186,7 +186,8 @@ fn render(fleet: &Fleet) -> String {
         let name = pack.cluster.as_deref().unwrap_or_default();
         let mut body = String::new();
         html::body(&mut body, pack);
-        let prefix = format!("cluster-{}-", escape(name));
+        // Cluster names have no '/': no id of one cluster can be another's.
+        let prefix = format!("cluster-{}/", escape(name));
         let body = body
             .replace("id=\"", &format!("id=\"{prefix}"))
             .replace("href=\"#", &format!("href=\"#{prefix}"));

@@ -62,12 +62,13 @@ pub fn run(command: &EvidenceCommand) -> Result<()> {
 
 /// What to build the pack from.
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["manifests", "cluster"])))]
 pub struct EvidenceArgs {
     /// Deployed policy manifests: files, or folders read like `kubectl apply -f` (their own
     /// files, not subfolders): `kubectl get clusteradmissionpolicies -o yaml` output, or the
     /// bundle's manifests/. Repeatable. What they show is configured, not operational: use
     /// --cluster for that.
-    #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster")]
+    #[arg(long, conflicts_with = "cluster")]
     manifests: Vec<PathBuf>,
     /// A cluster's export, NAME=DIR: the files of `kubectl get … -o yaml` (policies with
     /// their status, PolicyServers, Deployments of the kubewarden namespace, webhook
@@ -81,8 +82,9 @@ pub struct EvidenceArgs {
     #[arg(long, default_value_t = 48, value_name = "HOURS")]
     max_audit_age_hours: u64,
     /// Report exports (`kubectl get reports.openreports.io -A -o yaml`, or PolicyReports),
-    /// files or folders of them, merged into one history. Repeatable.
-    #[arg(long)]
+    /// files or folders of them, merged into one history. Repeatable. With --cluster, the
+    /// reports are the export's own.
+    #[arg(long, conflicts_with = "cluster")]
     reports: Vec<PathBuf>,
     /// Results of `pci-policies scan -o json`. Repeatable.
     #[arg(long)]
@@ -143,6 +145,14 @@ pub struct Pack {
 /// Builds the pack (or the fleet's) and writes it; prints where.
 pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     let (today, now) = pack_time(args.date.as_deref())?;
+    // A key that cannot sign is found before the pack is written, and a signature of an
+    // earlier pack in the same folder never outlives it.
+    #[cfg(feature = "live")]
+    if let Some(key) = &args.sign_key {
+        signed::read_key(key)?;
+    }
+    #[cfg(feature = "live")]
+    signed::remove_stale(&args.out)?;
     let scan = history::read_scans(&args.scan)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -300,8 +310,7 @@ fn pack(
                 .iter()
                 .filter(|p| p.sections.contains(&section.id))
                 .partition(|p| p.refused_settings.is_empty());
-            let (verdict, reasons) =
-                operational::section_verdict(started.iter().chain(not_started.iter()).copied());
+            let (verdict, reasons) = operational::section_verdict(&section.id, &policies, profile);
             let names = |list: Vec<&PolicyEvidence>| list.iter().map(|p| p.name.clone()).collect();
             SectionEvidence {
                 id: section.id.clone(),
@@ -369,6 +378,15 @@ fn flagged(
 fn mark_refused_settings(policies: &mut [PolicyEvidence]) {
     for policy in policies {
         policy.refused_settings = register::refused_exceptions(policy);
+        if policy.refused_settings.is_empty() {
+            continue;
+        }
+        if let Some(operation) = policy.operation.as_mut() {
+            operation.verdict = Verdict::NotActive;
+            operation
+                .reasons
+                .push("refuses its settings: policy-server does not start it".into());
+        }
     }
 }
 

@@ -74,6 +74,9 @@ pub struct Operation {
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvidence {
     pub kind: String,
+    /// The namespace of the service it calls (policy-server's).
+    #[serde(default)]
+    pub service_namespace: Option<String>,
     pub configuration: String,
     pub failure_policy: String,
     pub namespace_selector: Value,
@@ -111,10 +114,10 @@ pub fn judge(
         newest_audit: None,
     };
     judge_status(&mut operation, policy, status);
-    judge_webhook(&mut operation, policy, export);
     let server = document["spec"]["policyServer"]
         .as_str()
         .unwrap_or("default");
+    judge_webhook(&mut operation, policy, export, server);
     judge_server(&mut operation, server, export);
     judge_audit(&mut operation, policy, export, clock);
     let monitor = operation.mode_in_effect == "monitor";
@@ -180,7 +183,12 @@ fn judge_status(operation: &mut Operation, policy: &PolicyEvidence, status: &Val
             condition["message"].as_str().unwrap_or("no message")
         ));
     }
-    if operation.mode_in_effect != policy.mode {
+    if !matches!(operation.mode_in_effect.as_str(), "protect" | "monitor") {
+        operation.reasons.push(format!(
+            "status.mode is {}: the controller does not find the policy in its PolicyServer's configuration, so policy-server does not run it",
+            operation.mode_in_effect
+        ));
+    } else if operation.mode_in_effect != policy.mode {
         operation.notes.push(format!(
             "spec.mode is {}, the controller reports status.mode {}",
             policy.mode, operation.mode_in_effect
@@ -203,20 +211,33 @@ pub fn unique_name(policy: &PolicyEvidence) -> String {
     }
 }
 
-/// Whether a webhook configuration or a report result names `policy`: by unique name, or by
-/// the name and namespace annotations (properties) the controller (audit scanner) writes.
+/// Whether a webhook configuration or a report result names `policy`: by its unique name,
+/// with the name and namespace annotations (properties) agreeing when they are written; by
+/// those alone only under a name that is not another policy's legacy unique name (a newer
+/// controller's encoding).
 fn names_policy(
     unique: &str,
     name: Option<&str>,
     namespace: Option<&str>,
     policy: &PolicyEvidence,
 ) -> bool {
-    let by_annotation = name == Some(policy.name.as_str())
-        && namespace.unwrap_or_default() == policy.namespace.as_deref().unwrap_or_default();
-    unique == unique_name(policy) || by_annotation
+    let annotated = name.map(|name| {
+        name == policy.name
+            && namespace.unwrap_or_default() == policy.namespace.as_deref().unwrap_or_default()
+    });
+    if unique == unique_name(policy) {
+        return annotated != Some(false);
+    }
+    let legacy = unique.starts_with("clusterwide-") || unique.starts_with("namespaced-");
+    !legacy && annotated == Some(true)
 }
 
-fn judge_webhook(operation: &mut Operation, policy: &PolicyEvidence, export: &ClusterExport) {
+fn judge_webhook(
+    operation: &mut Operation,
+    policy: &PolicyEvidence,
+    export: &ClusterExport,
+    server: &str,
+) {
     let wanted = if policy.webhook == "mutating" {
         "MutatingWebhookConfiguration"
     } else {
@@ -250,6 +271,9 @@ fn judge_webhook(operation: &mut Operation, policy: &PolicyEvidence, export: &Cl
     let entry = &configuration["webhooks"][0];
     let webhook = WebhookEvidence {
         kind: wanted.to_owned(),
+        service_namespace: entry["clientConfig"]["service"]["namespace"]
+            .as_str()
+            .map(str::to_owned),
         configuration: configuration["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -262,6 +286,16 @@ fn judge_webhook(operation: &mut Operation, policy: &PolicyEvidence, export: &Cl
         operation.reasons.push(format!(
             "{} {} has no webhook entry",
             wanted, webhook.configuration
+        ));
+    }
+    let service = &entry["clientConfig"]["service"];
+    let server = format!("policy-server-{server}");
+    if !entry.is_null() && service["name"] != server.as_str() {
+        operation.reasons.push(format!(
+            "the webhook calls {}, not {server}: not the policy-server that runs the policy",
+            service["name"]
+                .as_str()
+                .map_or("no service".to_owned(), |n| format!("service {n}"))
         ));
     }
     if webhook.failure_policy == "Ignore" {
@@ -290,13 +324,32 @@ fn judge_server(operation: &mut Operation, name: &str, export: &ClusterExport) {
         return;
     }
     let deployment_name = format!("policy-server-{name}");
-    let Some(deployment) = export
+    // In the namespace of the service the webhook calls, when that is known.
+    let namespace = operation
+        .webhook
+        .as_ref()
+        .and_then(|w| w.service_namespace.clone());
+    let candidates: Vec<&Value> = export
         .deployments
         .iter()
-        .find(|d| d["metadata"]["name"] == deployment_name.as_str())
-    else {
-        operation.reasons.push(format!("Deployment {deployment_name} not in the export (kubectl get deployments -n kubewarden -o yaml): its ready replicas are not shown"));
-        return;
+        .filter(|d| d["metadata"]["name"] == deployment_name.as_str())
+        .filter(|d| {
+            namespace
+                .as_deref()
+                .is_none_or(|n| d["metadata"]["namespace"].as_str().is_none_or(|dn| dn == n))
+        })
+        .collect();
+    let server = &mut operation.policy_server;
+    let deployment = match candidates.as_slice() {
+        [one] => *one,
+        [] => {
+            operation.reasons.push(format!("Deployment {deployment_name} not in the export (kubectl get deployments -n kubewarden -o yaml): its ready replicas are not shown"));
+            return;
+        }
+        _ => {
+            operation.reasons.push(format!("{} Deployments {deployment_name} in the export: which one answers is not shown (export one namespace)", candidates.len()));
+            return;
+        }
     };
     let ready = deployment["status"]["readyReplicas"].as_u64().unwrap_or(0);
     let wanted = deployment["spec"]["replicas"].as_u64().unwrap_or(1);
@@ -326,7 +379,7 @@ fn judge_audit(
         }
         return;
     }
-    let newest = export
+    let results: Vec<(i64, &str)> = export
         .reports
         .iter()
         .flat_map(|r| r["results"].as_array().into_iter().flatten())
@@ -339,7 +392,29 @@ fn judge_audit(
                 policy,
             )
         })
-        .filter_map(|result| result["timestamp"]["seconds"].as_i64())
+        .filter_map(|result| {
+            let outcome = result["result"].as_str().unwrap_or_default();
+            Some((result["timestamp"]["seconds"].as_i64()?, outcome))
+        })
+        .collect();
+    // A result from after the pack's time is not evidence of a scanner at work; nor is one
+    // the scanner could not evaluate.
+    let future = results.iter().filter(|(t, _)| *t > clock.now + 300).count();
+    if future > 0 {
+        operation.notes.push(format!(
+            "{future} audit result(s) dated after the pack's time, not counted"
+        ));
+    }
+    let errors = results.iter().filter(|(_, r)| *r == "error").count();
+    if errors > 0 {
+        operation.notes.push(format!(
+            "{errors} audit result(s) are errors (the scanner could not evaluate), not counted"
+        ));
+    }
+    let newest = results
+        .iter()
+        .filter(|(t, r)| *t <= clock.now + 300 && *r != "error")
+        .map(|(t, _)| *t)
         .max();
     let Some(newest) = newest else {
         operation.reasons.push(if export.reports.is_empty() {
@@ -351,7 +426,8 @@ fn judge_audit(
     };
     operation.newest_audit = Some(rfc3339(newest));
     let age_hours = (clock.now - newest).max(0) / 3600;
-    if age_hours as u64 > clock.max_audit_age_hours {
+    let too_old = clock.now - newest > (clock.max_audit_age_hours as i64) * 3600;
+    if too_old {
         operation.reasons.push(format!(
             "the newest audit result is from {} ({} days before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
             rfc3339(newest),
@@ -373,24 +449,86 @@ pub fn rfc3339(seconds: i64) -> String {
     )
 }
 
-/// A section's verdict over its policies' (`None`: no policy enforces it), with the reasons
-/// of every policy that is not operational.
-pub fn section_verdict<'a>(
-    policies: impl Iterator<Item = &'a PolicyEvidence>,
+/// A section's verdict: for each bundle policy the profile maps to it, the best of its
+/// cluster-wide, validating instances that cover Pod CREATEs (`missing` when there is none),
+/// and the worst over those; with the reasons of every instance of a policy not operational.
+/// A mutating twin, a namespaced policy, or another module annotated with the section does
+/// not stand in for it.
+pub fn section_verdict(
+    section: &str,
+    policies: &[PolicyEvidence],
+    profile: &crate::profile::Profile,
 ) -> (Verdict, Vec<String>) {
-    let mut verdict = None;
+    let mut verdict = Verdict::Operational;
     let mut reasons = Vec::new();
-    for policy in policies {
-        let (state, why) = policy_verdict(policy);
-        verdict = Some(verdict.map_or(state, |v: Verdict| v.max(state)));
-        reasons.extend(why.into_iter().map(|r| format!("{}: {r}", policy.name)));
+    let required = profile
+        .policies
+        .iter()
+        .filter(|p| p.sections.iter().any(|s| s == section));
+    for bundle in required {
+        let (state, why) = bundle_verdict(&bundle.name, policies);
+        verdict = verdict.max(state);
+        reasons.extend(why);
     }
-    match verdict {
-        None => (
-            Verdict::Missing,
-            vec!["no deployed policy enforces this section".into()],
-        ),
-        Some(verdict) => (verdict, reasons),
+    (verdict, reasons)
+}
+
+/// The verdict of one bundle policy in a cluster: its best instance that stands for it.
+fn bundle_verdict(bundle: &str, policies: &[PolicyEvidence]) -> (Verdict, Vec<String>) {
+    let instances: Vec<&PolicyEvidence> = policies
+        .iter()
+        .filter(|p| p.webhook != "mutating" && p.bundle_policies.iter().any(|b| b == bundle))
+        .collect();
+    let stands = |p: &&PolicyEvidence| {
+        p.kind.starts_with("Cluster")
+            && p.kinds.iter().any(|k| k == "Pod")
+            && p.operations.iter().any(|o| o == "CREATE")
+    };
+    let standing: Vec<&PolicyEvidence> = instances.iter().copied().filter(stands).collect();
+    if standing.is_empty() {
+        let why = match instances.first() {
+            None => format!("no validating {bundle} policy is deployed"),
+            Some(_) => format!(
+                "no cluster-wide {bundle} policy covering Pod CREATE (only {}): the section is not enforced cluster-wide",
+                instances
+                    .iter()
+                    .map(|p| label(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return (Verdict::Missing, vec![why]);
+    }
+    let judged: Vec<(Verdict, Vec<String>, &PolicyEvidence)> = standing
+        .iter()
+        .map(|p| {
+            let (verdict, reasons) = policy_verdict(p);
+            (verdict, reasons, *p)
+        })
+        .collect();
+    let best = judged
+        .iter()
+        .map(|(verdict, _, _)| *verdict)
+        .min()
+        .unwrap_or(Verdict::Missing);
+    let reasons = if best == Verdict::Operational {
+        Vec::new()
+    } else {
+        judged
+            .iter()
+            .flat_map(|(_, reasons, p)| reasons.iter().map(move |r| format!("{}: {r}", label(p))))
+            .collect()
+    };
+    (best, reasons)
+}
+
+/// A policy's name, with its namespace when it has one.
+pub fn label(policy: &PolicyEvidence) -> String {
+    match &policy.namespace {
+        Some(namespace) if !policy.kind.starts_with("Cluster") => {
+            format!("{namespace}/{}", policy.name)
+        }
+        _ => policy.name.clone(),
     }
 }
 

@@ -52,13 +52,34 @@ fn sha256_of(path: &Path) -> Result<String> {
     Ok(pci_host::digest::sha256_hex(&bytes))
 }
 
-/// Signs the pack in `dir` with the cosign private key at `key` (its password in
-/// `COSIGN_PASSWORD`); writes the envelope and returns its path.
-pub fn sign(dir: &Path, key: &Path, predicate: Value) -> Result<PathBuf> {
+/// Reads the cosign private key at `key` (its password in `COSIGN_PASSWORD`; an unencrypted
+/// PKCS#8 PEM is taken too).
+pub fn read_key(key: &Path) -> Result<pci_host::release::SigningKey> {
     let pem = std::fs::read(key).with_context(|| format!("--sign-key {}", key.display()))?;
     let password = std::env::var("COSIGN_PASSWORD").unwrap_or_default();
-    let key = pci_host::release::SigningKey::from_cosign_pem(&pem, password.as_bytes())
-        .with_context(|| format!("--sign-key {}", key.display()))?;
+    pci_host::release::SigningKey::from_cosign_pem(&pem, password.as_bytes()).with_context(|| {
+        format!(
+            "--sign-key {}: a cosign private key (cosign generate-key-pair) or an unencrypted PKCS#8 PEM (openssl pkcs8 -topk8 -nocrypt)",
+            key.display()
+        )
+    })
+}
+
+/// Removes the envelope of an earlier pack written in `dir`.
+pub fn remove_stale(dir: &Path) -> Result<()> {
+    let path = dir.join(ENVELOPE);
+    match std::fs::remove_file(&path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(error).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Signs the pack in `dir` with the cosign private key at `key`; writes the envelope and
+/// returns its path.
+pub fn sign(dir: &Path, key: &Path, predicate: Value) -> Result<PathBuf> {
+    let key = read_key(key)?;
     let envelope = key.envelope(&statement(dir, predicate)?)?;
     let path = dir.join(ENVELOPE);
     std::fs::write(&path, serde_json::to_string_pretty(&envelope)? + "\n")
@@ -68,6 +89,9 @@ pub fn sign(dir: &Path, key: &Path, predicate: Value) -> Result<PathBuf> {
 
 /// Checks the pack in `dir` against its envelope and `key`; the statement's predicate.
 pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
+    if !dir.is_dir() {
+        bail!("{}: not a pack's folder", dir.display());
+    }
     let envelope_path = dir.join(ENVELOPE);
     let envelope = std::fs::read(&envelope_path).with_context(|| {
         format!(
@@ -77,6 +101,12 @@ pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
     })?;
     let public_key =
         std::fs::read_to_string(key).with_context(|| format!("--key {}", key.display()))?;
+    if public_key.contains("PRIVATE KEY") {
+        bail!(
+            "--key {}: a private key; give the public key (cosign.pub)",
+            key.display()
+        );
+    }
     let statement = pci_host::release::verify_attestation(&envelope, &public_key)
         .with_context(|| format!("{}", envelope_path.display()))?;
     if statement["predicateType"] != PREDICATE_TYPE {

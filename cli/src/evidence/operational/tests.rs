@@ -46,7 +46,7 @@ fn working_export() -> ClusterExport {
         webhooks: vec![json!({
             "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": "clusterwide-pci-pod-security"},
-            "webhooks": [{"name": "clusterwide-pci-pod-security.kubewarden.admission", "failurePolicy": "Fail", "timeoutSeconds": 10}]
+            "webhooks": [{"name": "clusterwide-pci-pod-security.kubewarden.admission", "failurePolicy": "Fail", "timeoutSeconds": 10, "clientConfig": {"service": {"name": "policy-server-pci", "namespace": "kubewarden"}}}]
         })],
         reports: vec![json!({
             "kind": "Report",
@@ -240,27 +240,121 @@ fn unique_names_follow_the_controller() {
 }
 
 #[test]
-fn a_section_is_as_good_as_its_worst_policy() {
+fn a_section_needs_a_working_cluster_wide_instance_of_each_of_its_policies() {
+    let profile = crate::profile::Profile::get();
     let export = working_export();
     let mut evidence = policies::collect(&export.policies).expect("collects");
     evidence[0].operation = Some(judge(&evidence[0], &export.policies[0].1, &export, clock()));
-    assert_eq!(section_verdict(evidence.iter()).0, Verdict::Operational);
+    assert_eq!(
+        section_verdict("3.1", &evidence, profile).0,
+        Verdict::Operational
+    );
+    // A second instance not active does not undo a working one.
     let mut second = evidence[0].clone();
     second.name = "second".into();
     if let Some(operation) = second.operation.as_mut() {
         operation.verdict = Verdict::NotActive;
         operation.reasons = vec!["pending".into()];
     }
-    evidence.push(second);
-    let (verdict, reasons) = section_verdict(evidence.iter());
+    evidence.push(second.clone());
+    assert_eq!(
+        section_verdict("3.1", &evidence, profile).0,
+        Verdict::Operational
+    );
+    let (verdict, reasons) = section_verdict("3.1", &[second.clone()], profile);
     assert_eq!(verdict, Verdict::NotActive);
     assert_eq!(reasons, vec!["second: pending".to_owned()]);
-    assert_eq!(section_verdict(std::iter::empty()).0, Verdict::Missing);
-    evidence.truncate(1);
-    evidence[0].operation = None;
-    let (verdict, reasons) = section_verdict(evidence.iter());
+    // 3.2 needs image-digest and image-signatures: neither is deployed.
+    let (verdict, reasons) = section_verdict("3.2", &evidence, profile);
+    assert_eq!(verdict, Verdict::Missing);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r == "no validating image-digest policy is deployed"),
+        "{reasons:?}"
+    );
+    // A mutating twin, a namespaced policy, or one not covering Pod CREATEs does not stand in.
+    for edit in [
+        (|p: &mut PolicyEvidence| p.webhook = "mutating".into()) as fn(&mut PolicyEvidence),
+        |p| {
+            p.kind = "AdmissionPolicy".into();
+            p.namespace = Some("sandbox".into());
+        },
+        |p| p.operations = vec!["DELETE".into()],
+    ] {
+        let mut only = evidence[0].clone();
+        edit(&mut only);
+        assert_eq!(section_verdict("3.1", &[only], profile).0, Verdict::Missing);
+    }
+    // Read from manifests: not shown active.
+    let mut manifest = evidence[0].clone();
+    manifest.operation = None;
+    let (verdict, reasons) = section_verdict("3.1", &[manifest], profile);
     assert_eq!(verdict, Verdict::NotActive);
     assert!(reasons[0].contains("read from manifests"), "{reasons:?}");
+}
+
+#[test]
+fn an_unknown_mode_in_effect_is_not_active() {
+    let mut export = working_export();
+    export.policies[0].1["status"]["mode"] = json!("unknown");
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::NotActive);
+    assert!(
+        operation.reasons[0].contains("status.mode is unknown"),
+        "{:?}",
+        operation.reasons
+    );
+}
+
+#[test]
+fn a_webhook_or_audit_result_of_another_policy_does_not_count() {
+    // Another policy's webhook, annotated with this one's name.
+    let mut export = working_export();
+    export.webhooks[0]["metadata"]["name"] = json!("clusterwide-group-pci-pod-security");
+    export.webhooks[0]["metadata"]["annotations"] =
+        json!({"kubewardenPolicyName": "pci-pod-security", "kubewardenPolicyNamespace": ""});
+    assert_eq!(judged(&export).verdict, Verdict::NotActive);
+    // This policy's name, annotated as another's.
+    let mut export = working_export();
+    export.webhooks[0]["metadata"]["annotations"] =
+        json!({"kubewardenPolicyName": "other", "kubewardenPolicyNamespace": ""});
+    assert_eq!(judged(&export).verdict, Verdict::NotActive);
+    // A webhook calling another service.
+    let mut export = working_export();
+    export.webhooks[0]["webhooks"][0]["clientConfig"] =
+        json!({"service": {"name": "some-other-svc", "namespace": "kubewarden"}});
+    assert!(
+        judged(&export).reasons[0]
+            .contains("the webhook calls service some-other-svc, not policy-server-pci")
+    );
+    // Audit results of the group of the same name, or errors, or from the future.
+    for result in [
+        json!({"policy": "clusterwide-group-pci-pod-security", "properties": {"policy-name": "pci-pod-security"}, "result": "pass", "timestamp": {"seconds": NOW - 3600}}),
+        json!({"policy": "clusterwide-pci-pod-security", "result": "error", "timestamp": {"seconds": NOW - 3600}}),
+        json!({"policy": "clusterwide-pci-pod-security", "result": "pass", "timestamp": {"seconds": NOW + 86_400 * 365}}),
+    ] {
+        let mut export = working_export();
+        export.reports[0]["results"] = json!([result]);
+        assert_eq!(judged(&export).verdict, Verdict::NotActive, "{result}");
+    }
+}
+
+#[test]
+fn the_policy_server_deployment_is_the_one_the_webhook_calls() {
+    let mut export = working_export();
+    export.webhooks[0]["webhooks"][0]["clientConfig"] =
+        json!({"service": {"name": "policy-server-pci", "namespace": "kubewarden"}});
+    let mut impostor = export.deployments[0].clone();
+    impostor["metadata"]["namespace"] = json!("attacker");
+    export.deployments[0]["status"]["readyReplicas"] = json!(0);
+    export.deployments.insert(0, impostor);
+    assert!(
+        judged(&export)
+            .reasons
+            .iter()
+            .any(|r| r.contains("no ready replica"))
+    );
 }
 
 #[test]
