@@ -9,6 +9,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// `evidence --cluster`, `evidence verify` and `evidence diff` (one test binary with these:
+/// each binary links the whole command).
+#[path = "outputs/evidence_fleet.rs"]
+mod evidence_fleet;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }

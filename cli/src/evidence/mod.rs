@@ -8,6 +8,7 @@ mod diff;
 mod fleet;
 mod history;
 mod html;
+mod operation;
 mod operational;
 mod policies;
 mod register;
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::profile::{Profile, Requirement};
 use crate::scan::outcome::ScanResults;
 use history::{ReportHistory, ScanEvidence};
-use operational::Verdict;
+use operation::Verdict;
 use policies::PolicyEvidence;
 use register::ExceptionEntry;
 

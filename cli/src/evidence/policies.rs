@@ -48,7 +48,7 @@ pub struct PolicyEvidence {
     pub refused_settings: Vec<String>,
     /// What a cluster's export shows of it at work (`--cluster`; none from manifests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<super::operational::Operation>,
+    pub operation: Option<super::operation::Operation>,
 }
 
 /// A module reference, its digest when pinned, and what is known of its signature.
