@@ -213,6 +213,11 @@ fn evidence_of(
         single_parts(spec, name, all)
     };
     let sections = sections_of(&document["metadata"]["annotations"], &bundle_policies);
+    // A namespaced policy (AdmissionPolicy, AdmissionPolicyGroup) sees its own namespace only.
+    let namespace_selector = match (&namespace, kind.starts_with("Cluster")) {
+        (Some(own), false) => format!("only its own namespace, {own}"),
+        _ => selector(&spec["namespaceSelector"], "every namespace"),
+    };
     let (kinds, operations) = coverage(&spec["rules"]);
     PolicyEvidence {
         name: name.to_owned(),
@@ -233,7 +238,8 @@ fn evidence_of(
         background_audit: spec["backgroundAudit"].as_bool().unwrap_or(true),
         kinds,
         operations,
-        namespace_selector: selector(&spec["namespaceSelector"], "every namespace"),
+        // A namespaced policy (AdmissionPolicy, AdmissionPolicyGroup) sees its own namespace only.
+        namespace_selector,
         object_selector: selector(&spec["objectSelector"], "every object"),
         match_conditions: match_conditions_of(&spec["matchConditions"]),
         timeout_seconds: spec["timeoutSeconds"].as_u64(),

@@ -362,3 +362,15 @@ fn times_are_written_in_rfc_3339() {
     assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     assert_eq!(rfc3339(1_764_979_200 + 3_661), "2025-12-06T01:01:01Z");
 }
+
+#[test]
+fn a_namespaced_policy_is_shown_covering_its_own_namespace_only() {
+    let mut export = working_export();
+    export.policies[0].1["kind"] = json!("AdmissionPolicy");
+    export.policies[0].1["metadata"]["namespace"] = json!("shop");
+    let evidence = policies::collect(&export.policies).expect("collects");
+    assert_eq!(
+        evidence[0].namespace_selector,
+        "only its own namespace, shop"
+    );
+}
