@@ -19,8 +19,9 @@ pub struct ClusterExport {
     pub deployments: Vec<Value>,
     /// Validating and mutating webhook configurations.
     pub webhooks: Vec<Value>,
-    /// Report objects (OpenReports or PolicyReports).
+    /// Report objects (OpenReports or PolicyReports), and the files that held them.
     pub reports: Vec<Value>,
+    pub report_files: Vec<String>,
     /// Kinds read and not used, with their count (listed in the pack).
     pub unused: BTreeMap<String, usize>,
 }
@@ -59,9 +60,11 @@ impl ClusterExport {
             let label = file.display().to_string();
             let documents = pci_policies::manifests::yaml::documents(&label, &text)
                 .map_err(anyhow::Error::msg)?;
-            for (_, document) in documents {
+            for (line, document) in documents {
                 for item in list_items(document) {
-                    export.add(&label, item);
+                    export
+                        .add(&label, item)
+                        .map_err(|problem| anyhow::anyhow!("{label}:{line}: {problem}"))?;
                 }
             }
         }
@@ -74,8 +77,12 @@ impl ClusterExport {
         Ok(export)
     }
 
-    fn add(&mut self, file: &str, item: Value) {
-        let kind = item["kind"].as_str().unwrap_or_default().to_owned();
+    /// Sorts one object by kind; an object without a kind cannot be read (kubectl writes
+    /// one on every object it exports).
+    fn add(&mut self, file: &str, item: Value) -> Result<(), String> {
+        let Some(kind) = item["kind"].as_str().map(str::to_owned) else {
+            return Err("an object without a kind: not what kubectl get -o yaml writes".into());
+        };
         match kind.as_str() {
             k if KINDS.contains(&k) => self.policies.push((file.to_owned(), item)),
             "PolicyServer" => self.policy_servers.push(item),
@@ -84,10 +91,14 @@ impl ClusterExport {
                 self.webhooks.push(item)
             }
             "Report" | "ClusterReport" | "PolicyReport" | "ClusterPolicyReport" => {
+                if !self.report_files.iter().any(|f| f == file) {
+                    self.report_files.push(file.to_owned());
+                }
                 self.reports.push(item)
             }
             _ => *self.unused.entry(kind).or_default() += 1,
         }
+        Ok(())
     }
 }
 
@@ -131,8 +142,13 @@ mod tests {
             null
         ]});
         for item in list_items(list) {
-            export.add("f.yaml", item);
+            export.add("f.yaml", item).expect("has a kind");
         }
+        assert!(
+            export
+                .add("f.yaml", serde_json::json!({"metadata": {}}))
+                .is_err()
+        );
         assert_eq!(export.policies.len(), 1);
         assert_eq!(export.webhooks.len(), 1);
         assert_eq!(export.unused.get("ConfigMap"), Some(&1));

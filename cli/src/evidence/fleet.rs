@@ -112,7 +112,10 @@ fn cluster_pack(
     let reports = if export.reports.is_empty() {
         None
     } else {
-        Some(history::read_reports(&[dir.to_path_buf()])?)
+        Some(history::history_of(
+            export.report_files.clone(),
+            &export.reports,
+        ))
     };
     let mut pack = pack(today, deployed, reports, scan);
     pack.cluster = Some(name.to_owned());

@@ -51,68 +51,78 @@ pub struct ReportHistory {
 
 /// Reads and merges report exports; the same result exported twice is counted once.
 pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
-    let mut history = ReportHistory::default();
-    let mut seen = BTreeSet::new();
-    let mut failures: BTreeMap<String, Vec<[String; 4]>> = BTreeMap::new();
     let mut files = Vec::new();
     for path in paths {
         files.extend(super::policies::files_in(path)?);
     }
+    let mut reports = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("--reports {}: cannot read", path.display()))?;
-        history.files.push(path.display().to_string());
         let file = format!("--reports {}", path.display());
         let documents =
             pci_policies::manifests::yaml::documents(&file, &text).map_err(anyhow::Error::msg)?;
         for (_, value) in documents {
-            let items = match value["items"].as_array() {
-                Some(items) => items.clone(),
-                None => vec![value],
-            };
-            for report in items.iter().filter(|r| is_report(r)) {
-                history.reports += 1;
-                let scope = &report["scope"];
-                let resource = format!(
-                    "{}/{}/{}",
-                    scope["namespace"].as_str().unwrap_or("-"),
-                    scope["kind"].as_str().unwrap_or_default(),
-                    scope["name"].as_str().unwrap_or_default()
-                );
-                for result in report["results"].as_array().into_iter().flatten() {
-                    let policy = result["policy"].as_str().unwrap_or_default().to_owned();
-                    let seconds = result["timestamp"]["seconds"].as_i64().unwrap_or_default();
-                    let outcome = result["result"]
-                        .as_str()
-                        .or_else(|| result["status"].as_str())
-                        .unwrap_or("skip")
-                        .to_owned();
-                    if !seen.insert((resource.clone(), policy.clone(), seconds, outcome.clone())) {
-                        continue;
-                    }
-                    let day = date_of(seconds);
-                    history
-                        .days
-                        .entry(day.clone())
-                        .or_default()
-                        .entry(policy.clone())
-                        .or_default()
-                        .add(&outcome);
-                    if outcome == "fail" || outcome == "error" {
-                        failures.entry(day).or_default().push([
-                            resource.clone(),
-                            policy,
-                            outcome,
-                            result["message"].as_str().unwrap_or_default().to_owned(),
-                        ]);
-                    }
-                }
+            match value["items"].as_array() {
+                Some(items) => reports.extend(items.iter().filter(|r| is_report(r)).cloned()),
+                None if is_report(&value) => reports.push(value),
+                None => {}
+            }
+        }
+    }
+    let files = files.iter().map(|p| p.display().to_string()).collect();
+    Ok(history_of(files, &reports))
+}
+
+/// The history of report objects read from `files`.
+pub fn history_of(files: Vec<String>, reports: &[Value]) -> ReportHistory {
+    let mut history = ReportHistory {
+        files,
+        ..ReportHistory::default()
+    };
+    let mut seen = BTreeSet::new();
+    let mut failures: BTreeMap<String, Vec<[String; 4]>> = BTreeMap::new();
+    for report in reports {
+        history.reports += 1;
+        let scope = &report["scope"];
+        let resource = format!(
+            "{}/{}/{}",
+            scope["namespace"].as_str().unwrap_or("-"),
+            scope["kind"].as_str().unwrap_or_default(),
+            scope["name"].as_str().unwrap_or_default()
+        );
+        for result in report["results"].as_array().into_iter().flatten() {
+            let policy = result["policy"].as_str().unwrap_or_default().to_owned();
+            let seconds = result["timestamp"]["seconds"].as_i64().unwrap_or_default();
+            let outcome = result["result"]
+                .as_str()
+                .or_else(|| result["status"].as_str())
+                .unwrap_or("skip")
+                .to_owned();
+            if !seen.insert((resource.clone(), policy.clone(), seconds, outcome.clone())) {
+                continue;
+            }
+            let day = date_of(seconds);
+            history
+                .days
+                .entry(day.clone())
+                .or_default()
+                .entry(policy.clone())
+                .or_default()
+                .add(&outcome);
+            if outcome == "fail" || outcome == "error" {
+                failures.entry(day).or_default().push([
+                    resource.clone(),
+                    policy,
+                    outcome,
+                    result["message"].as_str().unwrap_or_default().to_owned(),
+                ]);
             }
         }
     }
     history.latest_failures = failures.into_values().next_back().unwrap_or_default();
     history.latest_failures.sort();
-    Ok(history)
+    history
 }
 
 fn is_report(value: &Value) -> bool {

@@ -115,7 +115,12 @@ fn judge_status(operation: &mut Operation, policy: &PolicyEvidence, status: &Val
             condition["message"].as_str().unwrap_or("no message")
         ));
     }
-    if !matches!(operation.mode_in_effect.as_str(), "protect" | "monitor") {
+    if status["mode"].as_str().is_none() {
+        operation.reasons.push(
+            "status.mode is not set: the mode in effect is not shown (the spec's is not evidence)"
+                .into(),
+        );
+    } else if !matches!(operation.mode_in_effect.as_str(), "protect" | "monitor") {
         operation.reasons.push(format!(
             "status.mode is {}: the controller does not find the policy in its PolicyServer's configuration, so policy-server does not run it",
             operation.mode_in_effect

@@ -10,31 +10,11 @@ use serde_json::{Value, json};
 
 const SECTIONS: [&str; 5] = ["3.1", "3.2", "3.3", "9.1", "9.2"];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use super::{pci_policies, root};
 
+/// A fresh scratch folder of these tests (the `outputs` binary's, prefixed `fleet-`).
 fn scratch(name: &str) -> PathBuf {
-    let dir = root()
-        .join("target/test-scratch")
-        .join(format!("fleet-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn pci_policies(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    super::scratch(&format!("fleet-{name}"))
 }
 
 /// The `prod` example's export, each file as JSON, edited by `edit` (file name → List).

@@ -295,6 +295,21 @@ fn a_section_needs_a_working_cluster_wide_instance_of_each_of_its_policies() {
 }
 
 #[test]
+fn a_status_without_a_mode_in_effect_is_not_active() {
+    let mut export = working_export();
+    export.policies[0].1["status"]
+        .as_object_mut()
+        .map(|status| status.remove("mode"));
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::NotActive);
+    assert!(
+        operation.reasons[0].contains("status.mode is not set"),
+        "{:?}",
+        operation.reasons
+    );
+}
+
+#[test]
 fn an_unknown_mode_in_effect_is_not_active() {
     let mut export = working_export();
     export.policies[0].1["status"]["mode"] = json!("unknown");
