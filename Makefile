@@ -138,7 +138,7 @@ record: build
 	$(XTASK_LIVE) record
 
 ## test: format, lint, build, then every test (unit and end-to-end through the compiled policies)
-test: setup-test fmt-check lint lint-workflows build tests
+test: setup-test fmt-check lint lint-workflows tests
 
 ## lint-workflows: actionlint on .github/workflows/ (part of test)
 lint-workflows: setup-actionlint
@@ -158,11 +158,16 @@ unit:
 e2e:
 	$(CARGO) test --locked -p e2e-tests -p pci-policies
 
-# `make test` runs the unit and end-to-end tests in one cargo invocation: cargo unifies
-# dependency features over the packages it is given, and two invocations (`unit`, `e2e`) differ
-# (hashbrown, regex-automata, k8s-openapi), so wasmtime, Cranelift and the Kubernetes types were
-# compiled twice on a cold run. Every test binary runs, then the failures are listed.
-tests:
+# `make test` builds once: every crate, test and binary with the features the test run unifies
+# (`cargo build --all-targets` makes the artifacts `cargo test` then finds fresh), then the
+# policies with the xtask binary of that build. `cargo run -p xtask` (what `make build` does)
+# unifies other features, so wasmtime, Cranelift and the TLS stack were compiled twice on a cold
+# run. Two cargo invocations for the tests (`unit`, `e2e`) would differ the same way (hashbrown,
+# regex-automata, k8s-openapi). Every test binary runs, then the failures are listed.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+tests: setup-build
+	$(CARGO) build --locked --workspace --all-features --all-targets
+	$(TARGET_DIR)/debug/xtask build
 	PCI_REQUIRE_DIST=1 $(CARGO) test --locked --workspace --all-features --no-fail-fast
 
 clean:
