@@ -14,6 +14,10 @@ use serde_json::Value;
 #[path = "outputs/evidence_fleet.rs"]
 mod evidence_fleet;
 
+/// `evidence --in-cluster` on recorded API answers, `evidence --push` and `evidence pull`.
+#[path = "outputs/evidence_api.rs"]
+mod evidence_api;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -30,17 +34,31 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs `pci-policies` in the repository root: exit code, stdout, stderr.
 fn pci_policies(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pci-policies"))
+    pci_policies_with(&[], args)
+}
+
+/// Runs `pci-policies` in the repository root with `envs` set as well (a variable given no
+/// value is removed): exit code, stdout, stderr.
+fn pci_policies_with<A: AsRef<std::ffi::OsStr>>(
+    envs: &[(&str, Option<&std::ffi::OsStr>)],
+    args: &[A],
+) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pci-policies"));
+    command
         .current_dir(root())
         .env(
             "PCI_POLICIES_CACHE",
             root().join("target/test-scratch/cache"),
         )
         .env("SOURCE_DATE_EPOCH", "1796256000")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("runs");
+        .env("NO_COLOR", "1");
+    for (name, value) in envs {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let output = command.args(args).output().expect("runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

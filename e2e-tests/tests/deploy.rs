@@ -85,3 +85,39 @@ fn the_vendored_crds_are_the_upstream_files_their_provenance_names() {
     assert_eq!(found.len(), 10, "{found:?}");
     assert_eq!(found, listed);
 }
+
+/// The evidence schedule's CronJob (deploy/components/evidence-schedule) is a pod the bundle
+/// ships: the compiled pod-security policy, with the settings the bundle deploys (restricted),
+/// admits it as it is and refuses it once its container may escalate.
+#[test]
+fn the_evidence_schedules_pod_passes_the_bundles_own_pod_security() {
+    use pci_shared::workload::WorkloadKind;
+    use serde_json::Value;
+    let read = |path: &str| -> Vec<Value> {
+        let text = std::fs::read_to_string(e2e::root().join(path)).expect(path);
+        yaml_serde::Deserializer::from_str(&text)
+            .map(|document| serde::Deserialize::deserialize(document).expect("YAML"))
+            .filter(|value: &Value| !value.is_null())
+            .collect()
+    };
+    let job = read("deploy/components/evidence-schedule/evidence-schedule.yaml")
+        .into_iter()
+        .find(|object| object["kind"] == "CronJob")
+        .expect("the component has a CronJob");
+    let policy = read("deploy/base/policies/pod-security.yaml")
+        .into_iter()
+        .find(|object| object["kind"] == "ClusterAdmissionPolicy")
+        .expect("the base's pod-security policy");
+    let settings = policy["spec"]["settings"].clone();
+    assert_eq!(settings["level"], "restricted");
+    let request = pci_testkit::admission_request(WorkloadKind::CronJob, "CREATE", job.clone());
+    let response = e2e::kwctl_run("pod-security", &request, settings.clone());
+    assert!(response.allowed, "{}", e2e::message_and_details(&response));
+
+    let mut escalating = job;
+    escalating["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+        ["allowPrivilegeEscalation"] = Value::Bool(true);
+    let request = pci_testkit::admission_request(WorkloadKind::CronJob, "CREATE", escalating);
+    let response = e2e::kwctl_run("pod-security", &request, settings);
+    assert!(!response.allowed, "the check is real");
+}

@@ -98,6 +98,18 @@ pub struct PulledLayer {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// An artifact pulled back from a registry ([`Registry::pull_artifact`]).
+#[derive(Clone, Debug)]
+pub struct PulledArtifact {
+    pub layers: Vec<PulledLayer>,
+    /// The manifest's `artifactType`.
+    pub artifact_type: Option<String>,
+    /// The manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `sha256:…` of the manifest.
+    pub manifest_digest: String,
+}
+
 /// A policy pulled back from a registry.
 #[derive(Clone, Debug)]
 pub struct Pulled {
@@ -114,27 +126,63 @@ pub struct Pulled {
     pub manifest_digest: String,
 }
 
-/// What a push uploads: one layer, the config, and the manifest naming both, built once so
+/// What a push uploads: the layers, the config, and the manifest naming them, built once so
 /// that what is pushed and the digest computed without a registry are the same bytes.
 pub struct Artifact {
-    layer: ImageLayer,
+    layers: Vec<ImageLayer>,
     config: Config,
     manifest: OciImageManifest,
 }
 
+/// One file of an artifact ([`Artifact::files`]): its name, media type and bytes.
+pub struct ArtifactFile {
+    pub name: String,
+    pub media_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The annotation naming a layer's file, as ORAS and `oras pull` use it.
+pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
+/// The media type and content of an OCI 1.1 artifact's empty config.
+const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
 impl Artifact {
-    /// The manifest of `layer` and `config` with `annotations`, as oci-client builds it.
+    /// The manifest of `layers` and `config` with `annotations`, as oci-client builds it.
     fn new(
-        layer: ImageLayer,
+        layers: Vec<ImageLayer>,
         config: Config,
         annotations: Option<BTreeMap<String, String>>,
     ) -> Self {
-        let manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, annotations);
+        let manifest = OciImageManifest::build(&layers, &config, annotations);
         Self {
-            layer,
+            layers,
             config,
             manifest,
         }
+    }
+
+    /// An OCI 1.1 artifact of `artifact_type` holding `files`, one layer each, named by its
+    /// [`TITLE_ANNOTATION`] (what `oras pull` writes it as), with the empty config.
+    pub fn files(
+        artifact_type: &str,
+        files: Vec<ArtifactFile>,
+        annotations: BTreeMap<String, String>,
+    ) -> Self {
+        let layers = files
+            .into_iter()
+            .map(|file| {
+                let title = BTreeMap::from([(TITLE_ANNOTATION.to_owned(), file.name)]);
+                ImageLayer::new(file.data, file.media_type, Some(title))
+            })
+            .collect();
+        let config = Config {
+            data: b"{}".to_vec(),
+            media_type: EMPTY_CONFIG_MEDIA_TYPE.to_string(),
+            annotations: None,
+        };
+        let mut artifact = Self::new(layers, config, Some(annotations));
+        artifact.manifest.artifact_type = Some(artifact_type.to_owned());
+        artifact
     }
 
     /// What `kwctl push` uploads for an annotated module: the module as the one
@@ -152,7 +200,7 @@ impl Artifact {
             annotations: None,
         };
         let annotations = manifest_annotations(&metadata.annotations);
-        Ok(Self::new(layer, config, Some(annotations)))
+        Ok(Self::new(vec![layer], config, Some(annotations)))
     }
 
     /// The manifest as oci-client sends it: OCI canonical JSON (sorted keys, no spaces).
@@ -231,7 +279,7 @@ impl Registry {
             media_type: IMAGE_CONFIG_MEDIA_TYPE.to_string(),
             annotations: None,
         };
-        self.push(reference, Artifact::new(layer, config, None))
+        self.push(reference, Artifact::new(vec![layer], config, None))
     }
 
     /// Pushes an artifact's blobs and manifest; the registry must answer with the digest of
@@ -241,11 +289,10 @@ impl Registry {
         let reference = parse_reference(reference)?;
         let auth = self.auth(&reference)?;
         let Artifact {
-            layer,
+            layers,
             config,
             manifest,
         } = artifact;
-        let layers = [layer];
         let response = self
             .runtime
             .block_on(
@@ -308,32 +355,48 @@ impl Registry {
         };
         self.push(
             &format!("{repository}:sha256-{hex}.att"),
-            Artifact::new(layer, config, None),
+            Artifact::new(vec![layer], config, None),
         )
     }
 
     /// The layers of `reference` of `media_type`, with their annotations.
     pub fn pull_layers(&self, reference: &str, media_type: &str) -> Result<Vec<PulledLayer>> {
+        Ok(self.pull_artifact(reference, &[media_type])?.layers)
+    }
+
+    /// An artifact whose layers are all of `media_types` (a layer of another type is an
+    /// error): its layers with their annotations, manifest annotations and digest, checked
+    /// against the bytes received by oci-client.
+    pub fn pull_artifact(&self, reference: &str, media_types: &[&str]) -> Result<PulledArtifact> {
         let reference = parse_reference(reference)?;
         let auth = self.auth(&reference)?;
         let image = self
             .runtime
-            .block_on(self.client.pull(&reference, &auth, vec![media_type]))
+            .block_on(self.client.pull(&reference, &auth, media_types.to_vec()))
             .with_context(|| format!("pull of {reference} failed"))?;
-        let descriptors = image.manifest.map(|m| m.layers).unwrap_or_default();
-        Ok(image
-            .layers
-            .into_iter()
-            .zip(descriptors)
-            .map(|(layer, descriptor)| PulledLayer {
-                data: layer.data.to_vec(),
-                annotations: descriptor
-                    .annotations
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-            })
-            .collect())
+        let manifest = image.manifest.unwrap_or_default();
+        // oci-client returns the layers in the order they arrived: each carries its own
+        // descriptor's annotations, and each must be the blob of one of the manifest's
+        // descriptors.
+        let mut layers = Vec::new();
+        for layer in image.layers {
+            let digest = layer.sha256_digest();
+            if !manifest.layers.iter().any(|d| d.digest == digest) {
+                bail!("{reference}: a layer received is not in the manifest ({digest})");
+            }
+            layers.push(PulledLayer {
+                data: layer.data,
+                annotations: layer.annotations.unwrap_or_default(),
+            });
+        }
+        Ok(PulledArtifact {
+            layers,
+            artifact_type: manifest.artifact_type,
+            annotations: manifest.annotations.unwrap_or_default(),
+            manifest_digest: image
+                .digest
+                .with_context(|| format!("{reference}: the registry sent no manifest digest"))?,
+        })
     }
 
     /// The user and password the Docker config holds for `reference`'s registry, if any.

@@ -31,6 +31,15 @@ pub fn parse_cluster_arg(text: &str) -> Result<(String, PathBuf), String> {
     let (name, dir) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: give NAME=DIR, e.g. prod=exports/prod"))?;
+    let name = parse_cluster_name(name)?;
+    if dir.is_empty() {
+        return Err(format!("{text:?}: the export folder is empty"));
+    }
+    Ok((name, PathBuf::from(dir)))
+}
+
+/// A cluster's name: 1-63 letters, digits, '-', '_' or '.' (it prefixes the pack's ids).
+pub fn parse_cluster_name(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()
         && name.len() <= 63
         && name
@@ -41,10 +50,7 @@ pub fn parse_cluster_arg(text: &str) -> Result<(String, PathBuf), String> {
             "{name:?}: a cluster name is 1-63 letters, digits, '-', '_' or '.'"
         ));
     }
-    if dir.is_empty() {
-        return Err(format!("{text:?}: the export folder is empty"));
-    }
-    Ok((name.to_owned(), PathBuf::from(dir)))
+    Ok(name.to_owned())
 }
 
 impl ClusterExport {
@@ -68,18 +74,23 @@ impl ClusterExport {
                 }
             }
         }
-        if export.policies.is_empty() {
+        export.require_policies(&format!("--cluster {name}={}", dir.display()))?;
+        Ok(export)
+    }
+
+    /// An export without a policy is an error: nothing to judge (`source` says whose).
+    pub fn require_policies(&self, source: &str) -> Result<()> {
+        if self.policies.is_empty() {
             bail!(
-                "--cluster {name}={}: no policy in the export (kubectl get clusteradmissionpolicies,admissionpolicies,clusteradmissionpolicygroups,admissionpolicygroups -A -o yaml)",
-                dir.display()
+                "{source}: no policy in the export (kubectl get clusteradmissionpolicies,admissionpolicies,clusteradmissionpolicygroups,admissionpolicygroups -A -o yaml)"
             );
         }
-        Ok(export)
+        Ok(())
     }
 
     /// Sorts one object by kind; an object without a kind cannot be read (kubectl writes
     /// one on every object it exports).
-    fn add(&mut self, file: &str, item: Value) -> Result<(), String> {
+    pub fn add(&mut self, file: &str, item: Value) -> Result<(), String> {
         let Some(kind) = item["kind"].as_str().map(str::to_owned) else {
             return Err("an object without a kind: not what kubectl get -o yaml writes".into());
         };

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use pci_shared::time::Date;
@@ -41,22 +42,46 @@ pub struct ClusterSummary {
     pub flagged: usize,
 }
 
-/// Reads every cluster's export, judges it and writes the fleet's pack.
+/// Where a cluster's objects come from.
+enum Source<'a> {
+    /// An export's folder (`--cluster NAME=DIR`).
+    Export(&'a Path),
+    /// The cluster's API (`--in-cluster NAME`), Kubewarden's Deployments in this namespace.
+    Api { kubewarden_namespace: &'a str },
+}
+
+/// Reads every cluster (exports, then the API's), judges it and writes the fleet's pack;
+/// signs and pushes it to `push` when asked.
 pub fn build(
     args: &EvidenceArgs,
     today: Date,
     clock: Clock,
     scan: Option<ScanEvidence>,
+    push: Option<&str>,
 ) -> Result<()> {
+    let mut sources: Vec<(&str, Source)> = args
+        .cluster
+        .iter()
+        .map(|(name, dir)| (name.as_str(), Source::Export(dir)))
+        .collect();
+    if let Some(name) = &args.in_cluster {
+        let kubewarden_namespace = &args.kubewarden_namespace;
+        sources.push((
+            name,
+            Source::Api {
+                kubewarden_namespace,
+            },
+        ));
+    }
     let mut clusters = Vec::new();
-    for (name, dir) in &args.cluster {
+    for (name, source) in sources {
         if clusters
             .iter()
             .any(|c: &Pack| c.cluster.as_deref() == Some(name))
         {
-            bail!("--cluster {name} is given twice: each cluster needs its own name");
+            bail!("cluster {name} is given twice: each cluster needs its own name");
         }
-        clusters.push(cluster_pack(name, dir, today, clock, scan.clone())?);
+        clusters.push(cluster_pack(name, &source, today, clock, scan.clone())?);
     }
     let profile = Profile::get();
     let summary = clusters.iter().map(summary_of).collect();
@@ -83,18 +108,53 @@ pub fn build(
         );
     }
     let packs: Vec<&Pack> = fleet.clusters.iter().collect();
-    super::sign_if_asked(args, super::attested(&fleet.date, &packs))
+    super::sign_and_push(args, &packs, push)
+}
+
+/// Reads a cluster from its source: the export, and where it was read from (with what the
+/// API does not serve).
+fn read_source(name: &str, source: &Source) -> Result<(ClusterExport, String, Vec<String>)> {
+    match source {
+        Source::Export(dir) => Ok((
+            ClusterExport::read(name, dir)?,
+            dir.display().to_string(),
+            Vec::new(),
+        )),
+        #[cfg(feature = "live")]
+        Source::Api {
+            kubewarden_namespace,
+        } => {
+            let read = super::api::read(name, kubewarden_namespace)?;
+            let notes = if read.not_served.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "# Not served by the API (their CRDs are not installed): {}",
+                    read.not_served.join(", ")
+                )]
+            };
+            Ok((
+                read.export,
+                format!("the Kubernetes API at {}", read.server),
+                notes,
+            ))
+        }
+        #[cfg(not(feature = "live"))]
+        Source::Api { .. } => {
+            bail!("--in-cluster {name}: this build has no Kubernetes client (the `live` feature)")
+        }
+    }
 }
 
 /// One cluster's pack, every policy judged against the export.
 fn cluster_pack(
     name: &str,
-    dir: &std::path::Path,
+    source: &Source,
     today: Date,
     clock: Clock,
     scan: Option<ScanEvidence>,
 ) -> Result<Pack> {
-    let export = ClusterExport::read(name, dir)?;
+    let (export, read_from, notes) = read_source(name, source)?;
     let mut deployed = policies::collect(&export.policies)?;
     for policy in &mut deployed {
         let document = export
@@ -119,7 +179,8 @@ fn cluster_pack(
     };
     let mut pack = pack(today, deployed, reports, scan);
     pack.cluster = Some(name.to_owned());
-    pack.manifests = vec![dir.display().to_string()];
+    pack.manifests = vec![read_from];
+    pack.reproduce.extend(notes);
     if !export.unused.is_empty() {
         let unused: Vec<String> = export
             .unused

@@ -3,6 +3,10 @@
 //! and scan results — written as one self-contained `index.html` and the same data as
 //! `evidence.json`.
 
+#[cfg(feature = "live")]
+mod api;
+#[cfg(feature = "live")]
+mod artifact;
 mod cluster;
 mod diff;
 mod fleet;
@@ -49,6 +53,10 @@ enum EvidenceAction {
     /// evidence.json are byte for byte what was signed (an edited pack is refused).
     #[cfg(feature = "live")]
     Verify(signed::VerifyArgs),
+    /// Fetch a pack pushed with --push (REGISTRY/REPOSITORY:YYYY-MM-DD) and verify it: a pack
+    /// that does not verify with the key is refused and not kept.
+    #[cfg(feature = "live")]
+    Pull(artifact::PullArgs),
 }
 
 /// Runs `pci-policies evidence` or its subcommand.
@@ -56,6 +64,8 @@ pub fn run(command: &EvidenceCommand) -> Result<()> {
     match &command.action {
         #[cfg(feature = "live")]
         Some(EvidenceAction::Verify(args)) => signed::verify(args),
+        #[cfg(feature = "live")]
+        Some(EvidenceAction::Pull(args)) => artifact::pull(args),
         Some(EvidenceAction::Diff(args)) => diff::diff(args),
         None => evidence(&command.build),
     }
@@ -63,13 +73,13 @@ pub fn run(command: &EvidenceCommand) -> Result<()> {
 
 /// What to build the pack from.
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["manifests", "cluster"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["manifests", "cluster", "in_cluster"])))]
 pub struct EvidenceArgs {
     /// Deployed policy manifests: files, or folders read like `kubectl apply -f` (their own
     /// files, not subfolders): `kubectl get clusteradmissionpolicies -o yaml` output, or the
     /// bundle's manifests/. Repeatable. What they show is configured, not operational: use
     /// --cluster for that.
-    #[arg(long, conflicts_with = "cluster")]
+    #[arg(long, conflicts_with_all = ["cluster", "in_cluster"])]
     manifests: Vec<PathBuf>,
     /// A cluster's export, NAME=DIR: the files of `kubectl get … -o yaml` (policies with
     /// their status, PolicyServers, Deployments of the kubewarden namespace, webhook
@@ -78,6 +88,15 @@ pub struct EvidenceArgs {
     /// active, or missing, per cluster.
     #[arg(long, value_name = "NAME=DIR", value_parser = cluster::parse_cluster_arg)]
     cluster: Vec<(String, PathBuf)>,
+    /// Read cluster NAME's objects from its Kubernetes API instead of an export: in a pod with
+    /// the pod's service account (deploy/components/evidence-schedule), elsewhere with the
+    /// kubeconfig's current context. The same objects an export holds, judged the same way;
+    /// combines with --cluster.
+    #[arg(long, value_name = "NAME", value_parser = cluster::parse_cluster_name)]
+    in_cluster: Option<String>,
+    /// Kubewarden's namespace, where --in-cluster reads the PolicyServers' Deployments.
+    #[arg(long, default_value = "kubewarden", value_name = "NAMESPACE")]
+    kubewarden_namespace: String,
     /// How old, in hours, the newest audit result of a policy may be before the audit scanner
     /// counts as stopped (it runs hourly by default).
     #[arg(long, default_value_t = 48, value_name = "HOURS")]
@@ -85,7 +104,7 @@ pub struct EvidenceArgs {
     /// Report exports (`kubectl get reports.openreports.io -A -o yaml`, or PolicyReports),
     /// files or folders of them, merged into one history. Repeatable. With --cluster, the
     /// reports are the export's own.
-    #[arg(long, conflicts_with = "cluster")]
+    #[arg(long, conflicts_with_all = ["cluster", "in_cluster"])]
     reports: Vec<PathBuf>,
     /// Results of `pci-policies scan -o json`. Repeatable.
     #[arg(long)]
@@ -101,6 +120,24 @@ pub struct EvidenceArgs {
     /// checked by `pci-policies evidence verify` or `cosign verify-blob-attestation`.
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
+    /// Push the signed pack to this OCI repository (REGISTRY/REPOSITORY), tagged with the
+    /// pack's date (YYYY-MM-DD) unless a tag is given; `evidence pull` fetches it back.
+    #[arg(long, value_name = "REPOSITORY", requires = "sign_key")]
+    push: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// How `--push` reaches the registry.
+#[derive(Args, Clone, Debug)]
+pub struct RegistryArgs {
+    /// Plain HTTP for the registry (local registries only).
+    #[arg(long)]
+    insecure: bool,
+    /// Docker config file with the registry's credentials (default `$DOCKER_CONFIG` or
+    /// `~/.docker`).
+    #[arg(long = "docker-config-json-path", value_name = "FILE")]
+    docker_config: Option<PathBuf>,
 }
 
 /// One guidance section and the policies enforcing it.
@@ -154,15 +191,26 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     }
     #[cfg(feature = "live")]
     signed::remove_stale(&args.out)?;
+    let push = match &args.push {
+        #[cfg(feature = "live")]
+        Some(repository) => Some(artifact::push_reference(repository, &today.to_string())?),
+        #[cfg(not(feature = "live"))]
+        Some(repository) => {
+            anyhow::bail!(
+                "--push {repository}: this build has no registry client (the `live` feature)"
+            )
+        }
+        None => None,
+    };
     let scan = history::read_scans(&args.scan)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    if !args.cluster.is_empty() {
+    if !args.cluster.is_empty() || args.in_cluster.is_some() {
         let clock = operational::Clock {
             now,
             max_audit_age_hours: args.max_audit_age_hours,
         };
-        return fleet::build(args, today, clock, scan);
+        return fleet::build(args, today, clock, scan, push.as_deref());
     }
     let documents = policies::read_manifests(&args.manifests)?;
     let deployed = policies::collect(&documents)?;
@@ -185,7 +233,7 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     std::fs::write(&index, html::render(&pack))
         .with_context(|| format!("cannot write {}", index.display()))?;
     println!("{}: {}", index.display(), summary_line(&pack));
-    sign_if_asked(args, attested(&pack.date, &[&pack]))
+    sign_and_push(args, &[&pack], push.as_deref())
 }
 
 /// What the signed statement says of the pack: its date, tool, clusters and verdicts.
@@ -213,20 +261,28 @@ fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
     })
 }
 
-/// Signs the pack written in `--out` when `--sign-key` is given.
-fn sign_if_asked(args: &EvidenceArgs, predicate: serde_json::Value) -> Result<()> {
+/// Signs the pack of `packs` written in `--out` when `--sign-key` is given, then pushes it
+/// to `push` (`--push`, which needs the key).
+fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&str>) -> Result<()> {
     let Some(key) = &args.sign_key else {
         return Ok(());
     };
+    let date = packs.first().map(|p| p.date.clone()).unwrap_or_default();
+    let predicate = attested(&date, packs);
     #[cfg(feature = "live")]
     {
         let envelope = signed::sign(&args.out, key, predicate)?;
         println!("{}: signed", envelope.display());
+        if let Some(reference) = push {
+            let clusters: Vec<String> = packs.iter().filter_map(|p| p.cluster.clone()).collect();
+            let pushed = artifact::push(&args.out, reference, &date, &clusters, &args.registry)?;
+            println!("{reference} -> {pushed}");
+        }
         Ok(())
     }
     #[cfg(not(feature = "live"))]
     {
-        let _ = predicate;
+        let _ = (predicate, push);
         anyhow::bail!(
             "--sign-key {}: this build has no signing (the `live` feature)",
             key.display()

@@ -315,7 +315,7 @@ fn a_cluster_export_that_cannot_be_read_is_an_error() {
 
 /// A key pair as `cosign generate-key-pair` writes it: the encrypted private key and the
 /// public key, in `dir`.
-fn cosign_key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub fn cosign_key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let pair = sigstore::crypto::SigningScheme::ECDSA_P256_SHA256_ASN1
         .create_signer()
         .unwrap()

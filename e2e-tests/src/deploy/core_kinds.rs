@@ -1,11 +1,13 @@
 //! The Kubernetes kinds a bundle ships besides Kubewarden's (ServiceAccount, ClusterRole,
-//! ClusterRoleBinding, PodDisruptionBudget, ConfigMap, Namespace), each read with its
+//! ClusterRoleBinding, Role, RoleBinding, PodDisruptionBudget, ConfigMap, Namespace, and the
+//! evidence schedule's CronJob), each read with its
 //! k8s-openapi type: every field must come back when written out again, every required field
 //! must be there and, where the API server refuses an empty one, not empty.
 
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -54,7 +56,7 @@ pub fn known_core_kinds() -> Vec<String> {
         .collect()
 }
 
-fn core_kinds() -> [CoreKind; 6] {
+fn core_kinds() -> [CoreKind; 9] {
     const BINDING: &[&str] = &[
         "roleRef.apiGroup",
         "roleRef.kind",
@@ -66,6 +68,12 @@ fn core_kinds() -> [CoreKind; 6] {
         of::<ServiceAccount>(&[]),
         of::<ClusterRole>(&["rules[].verbs"]),
         of::<ClusterRoleBinding>(BINDING),
+        of::<Role>(&["rules[].verbs"]),
+        of::<RoleBinding>(BINDING),
+        of::<CronJob>(&[
+            "spec.schedule",
+            "spec.jobTemplate.spec.template.spec.containers",
+        ]),
         of::<PodDisruptionBudget>(&[]),
         of::<ConfigMap>(&[]),
         of::<Namespace>(&[]),

@@ -485,7 +485,7 @@ fn namespaces_kinds_and_status_the_api_server_would_not_keep_are_named() {
             "ClusterAdmissionPolicy kubewarden/pci-runtime-isolation: metadata.namespace: a cluster-scoped object has no namespace: the API server drops it silently (kustomize's `namespace:` adds one to kinds it does not know; state the namespace on the namespaced objects instead)".to_owned(),
             format!("{GROUP}: status: the API server ignores status on create: a manifest does not state it"),
             format!("{POLICY_SERVER}: spec.serviceAccountName: names ServiceAccount kubewarden/pci-policies-policy-server, which is not in the bundle (the PolicyServer's pods run in kubewarden)"),
-            "Secret kubewarden/s: v1 Secret is a kind this check does not know: the bundle ships Kubewarden kinds and v1 ServiceAccount, rbac.authorization.k8s.io/v1 ClusterRole, rbac.authorization.k8s.io/v1 ClusterRoleBinding, policy/v1 PodDisruptionBudget, v1 ConfigMap, v1 Namespace".to_owned(),
+            "Secret kubewarden/s: v1 Secret is a kind this check does not know: the bundle ships Kubewarden kinds and v1 ServiceAccount, rbac.authorization.k8s.io/v1 ClusterRole, rbac.authorization.k8s.io/v1 ClusterRoleBinding, rbac.authorization.k8s.io/v1 Role, rbac.authorization.k8s.io/v1 RoleBinding, batch/v1 CronJob, policy/v1 PodDisruptionBudget, v1 ConfigMap, v1 Namespace".to_owned(),
             "ServiceAccount pci-policies-policy-server: metadata.namespace: unset: kubectl would create it in whatever namespace the user's context names".to_owned(),
         ]
     );

@@ -1,11 +1,12 @@
 //! `deploy/`, the Kustomize bundle: `base/` (the PolicyServer, its RBAC, PodDisruptionBudget
 //! and verification config, every policy and group), the `monitor` and `protect` overlays, the
-//! `system-namespaces` Component and the optional `monitoring` and `service-monitor` Components,
-//! generated from `deploy/bundle.yml` (hand-written), the module lock `deploy/modules.yaml`, the
-//! policies' sources and `groups/`. `deploy/README.md` and `deploy/examples/` are hand-written.
+//! `system-namespaces` Component and the optional `monitoring`, `service-monitor` and
+//! `evidence-schedule` Components, generated from `deploy/bundle.yml` (hand-written), the module
+//! lock `deploy/modules.yaml`, the policies' sources and `groups/`. `deploy/README.md` and `deploy/examples/` are hand-written.
 
 pub mod base;
 pub mod bundle;
+pub mod evidence_schedule;
 pub mod fields;
 pub mod kustomize;
 pub mod lock;
@@ -67,6 +68,7 @@ pub fn files(
         contents: kustomize::system_component(system_file)?,
     });
     files.extend(monitoring);
+    files.extend(evidence_schedule::files(sources.bundle)?);
     Ok(files)
 }
 

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bundle::BundleSource;
+use super::evidence_schedule;
 use super::system;
 use crate::generate::policy::{self, PolicySources};
 use crate::generate::webhook::Switch;
@@ -81,10 +82,13 @@ fn every_kustomization_under_deploy_renders() {
         rendered,
         [
             ("base".to_owned(), 14),
+            // ServiceAccount, ClusterRole and binding, Role and binding, ConfigMap, CronJob.
+            ("components/evidence-schedule".to_owned(), 7),
             ("components/monitoring".to_owned(), 2),
             ("components/service-monitor".to_owned(), 1),
             ("components/system-namespaces".to_owned(), 1),
-            ("examples/organisation".to_owned(), 15),
+            // The monitor overlay and the evidence schedule.
+            ("examples/organisation".to_owned(), 15 + 7),
             ("overlays/monitor".to_owned(), 15),
             ("overlays/protect".to_owned(), 15),
         ]
@@ -216,6 +220,13 @@ fn targets(key: &str) -> Vec<(&'static str, &'static str, &'static str)> {
             "/spec/settings/isolatedPlacements",
         ),
         "policyServerImage" => vec![("PolicyServer", "pci-policies", "/spec/image")],
+        "evidenceCluster" => vec![("ConfigMap", evidence_schedule::NAME, "/data/cluster")],
+        "evidenceRepository" => vec![("ConfigMap", evidence_schedule::NAME, "/data/repository")],
+        "evidenceImage" => vec![(
+            "CronJob",
+            evidence_schedule::NAME,
+            "/spec/jobTemplate/spec/template/spec/containers/0/image",
+        )],
         "kubewardenNamespace" => vec![
             (
                 "ServiceAccount",
@@ -237,6 +248,29 @@ fn targets(key: &str) -> Vec<(&'static str, &'static str, &'static str)> {
                 "pci-policies-context-reader",
                 "/subjects/0/namespace",
             ),
+            (
+                "ServiceAccount",
+                evidence_schedule::NAME,
+                "/metadata/namespace",
+            ),
+            ("ConfigMap", evidence_schedule::NAME, "/metadata/namespace"),
+            ("Role", evidence_schedule::NAME, "/metadata/namespace"),
+            (
+                "RoleBinding",
+                evidence_schedule::NAME,
+                "/metadata/namespace",
+            ),
+            (
+                "RoleBinding",
+                evidence_schedule::NAME,
+                "/subjects/0/namespace",
+            ),
+            (
+                "ClusterRoleBinding",
+                evidence_schedule::NAME,
+                "/subjects/0/namespace",
+            ),
+            ("CronJob", evidence_schedule::NAME, "/metadata/namespace"),
         ],
         // Every policy and group: checked apart.
         "systemNamespaces" => Vec::new(),
@@ -337,16 +371,17 @@ fn the_example_organisation_carries_every_value_where_it_belongs() {
     assert_eq!(system["spec"]["failurePolicy"], "Ignore");
 }
 
-/// The example adds only the organisation's values to the overlay: no component (the overlay
-/// brings the system namespaces' one), every replacement taken from values.yaml, none copying
-/// one generated field into another.
+/// The example adds only the organisation's values to the overlay and the evidence schedule:
+/// no other component (the overlay brings the system namespaces' one), every replacement
+/// taken from values.yaml, none copying one generated field into another.
 #[test]
 fn the_example_organisation_adds_nothing_but_its_values() {
     let text =
         std::fs::read_to_string(deploy().join("examples/organisation/kustomization.yaml")).unwrap();
     let kustomization: Value = yaml_serde::from_str(&text).unwrap();
-    assert!(
-        kustomization.get("components").is_none(),
+    assert_eq!(
+        kustomization["components"],
+        serde_json::json!(["../../components/evidence-schedule"]),
         "the overlay includes components/system-namespaces already"
     );
     let replacements = kustomization["replacements"].as_array().unwrap();

@@ -5,12 +5,14 @@
 //! `contextAwareResources` entry of every policy and group member, and nothing more.
 //!
 //! - `needs`: what the policies read; `accounts`: the ServiceAccounts; `bindings`: subjects and
-//!   role references; `roles`: what the ClusterRoles grant.
+//!   role references; `roles`: what the ClusterRoles grant; `schedule`: the evidence
+//!   schedule's read-only account, checked apart from the PolicyServer's.
 
 mod accounts;
 mod bindings;
 mod needs;
 mod roles;
+mod schedule;
 
 use std::collections::BTreeSet;
 
@@ -26,6 +28,19 @@ use roles::{READ, grants};
 
 /// What `objects` get wrong about the RBAC of their context-aware policies.
 pub fn rbac_findings(objects: &[Object], values: &BundleValues) -> Vec<Finding> {
+    let accounts = schedule::schedule_accounts(objects);
+    let (scheduled, rest): (Vec<&Object>, Vec<&Object>) = objects
+        .iter()
+        .partition(|object| schedule::is_schedule_object(object, objects, &accounts));
+    let mut findings =
+        schedule::schedule_findings(&scheduled, &accounts, &values.kubewarden_namespace);
+    let rest: Vec<Object> = rest.into_iter().cloned().collect();
+    findings.extend(policy_server_rbac(&rest, values));
+    findings
+}
+
+/// The PolicyServer's RBAC in `objects` (the evidence schedule's set apart).
+fn policy_server_rbac(objects: &[Object], values: &BundleValues) -> Vec<Finding> {
     let mut findings = Vec::new();
     let needs = needs::needs(objects, &mut findings);
     let server = policy_server(objects);

@@ -32,21 +32,22 @@ pub fn role_findings(objects: &[Object], needed: &BTreeSet<&ApiResource>) -> Vec
         .iter()
         .filter(|object| is_cluster_role(object))
         .flat_map(|role| {
-            let mut findings = aggregation_findings(role);
+            let mut findings = aggregation_findings(role, "PolicyServer");
             findings.extend(excess_grants(role, needed));
             findings
         })
         .collect()
 }
 
-/// An `aggregationRule`, and every `aggregate-to-*` label.
-fn aggregation_findings(role: &Object) -> Vec<Finding> {
+/// An `aggregationRule`, and every `aggregate-to-*` label; `grantee` is what the role is for
+/// ("PolicyServer").
+pub fn aggregation_findings(role: &Object, grantee: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     if role.value.get("aggregationRule").is_some() {
         findings.push(Finding::new(
             role.label(),
             FieldPath::parse_static("aggregationRule"),
-            "the controller would replace the rules with those of every ClusterRole the selectors match: the PolicyServer would be granted whatever they grant",
+            format!("the controller would replace the rules with those of every ClusterRole the selectors match: the {grantee} would be granted whatever they grant"),
         ));
     }
     let labels = role
@@ -60,7 +61,7 @@ fn aggregation_findings(role: &Object) -> Vec<Finding> {
             findings.push(Finding::new(
                 role.label(),
                 FieldPath::parse_static("metadata.labels").field(label.clone()),
-                format!("adds this role's rules to the aggregated `{target}` role and so to everyone bound to it: the bundle grants only its PolicyServer"),
+                format!("adds this role's rules to the aggregated `{target}` role and so to everyone bound to it: the bundle grants only its {grantee}"),
             ));
         }
     }
