@@ -60,11 +60,11 @@ setup-actionlint:
 
 ## setup-test: what `make test` needs beyond the build: rustfmt, clippy, actionlint,
 ## docker-registry (publishing tests), promtool (Debian's prometheus: the monitoring Component's
-## rules), cargo-cyclonedx (xtask's SBOM test runs it) and kubectl with Kustomize 5 (deploy/;
+## rules), chromium (the evidence pack rendered, printed and measured), cargo-cyclonedx (xtask's SBOM test runs it) and kubectl with Kustomize 5 (deploy/;
 ## checked, not installed)
 setup-test: check-kubectl setup-build setup-lint setup-actionlint setup-publish
-	@$(call debian,docker-registry:docker-registry promtool:prometheus)
-	@echo "setup: rustfmt, clippy, docker-registry (publishing tests), promtool (deploy/components/monitoring), actionlint $(ACTIONLINT_VERSION) (workflows) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
+	@$(call debian,docker-registry:docker-registry promtool:prometheus chromium:chromium)
+	@echo "setup: rustfmt, clippy, docker-registry (publishing tests), promtool (deploy/components/monitoring), chromium (the evidence pack's rendering), actionlint $(ACTIONLINT_VERSION) (workflows) and kubectl with Kustomize $$($(KUBECTL) version --client | sed -n 's/^Kustomize Version: //p') (deploy/) are installed"
 
 ## setup-publish: cargo-cyclonedx (the SBOMs `make publish` attests)
 setup-publish: setup-build

@@ -18,6 +18,10 @@ mod evidence_fleet;
 #[path = "outputs/evidence_api.rs"]
 mod evidence_api;
 
+/// The pack rendered by headless Chromium: fits a screen and an A4 page, prints to PDF.
+#[path = "outputs/evidence_print.rs"]
+mod evidence_print;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }

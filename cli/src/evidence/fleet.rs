@@ -99,7 +99,8 @@ pub fn build(
     let index = args.out.join("index.html");
     std::fs::write(&index, render(&fleet))
         .with_context(|| format!("cannot write {}", index.display()))?;
-    println!("{}: {} cluster(s)", index.display(), fleet.clusters.len());
+    let clusters = super::counted(fleet.clusters.len() as i64, "cluster");
+    println!("{}: {clusters}", index.display());
     for pack in &fleet.clusters {
         println!(
             "  {}: {}",
@@ -238,8 +239,8 @@ fn render(fleet: &Fleet) -> String {
     html::document_head(&mut page, &fleet.date);
     let _ = write!(
         page,
-        "<header><h1>PCI DSS container-orchestration controls: evidence pack of {} cluster(s)</h1>\n<p>Date {} · {} · mapped to {} · audit results older than {} hours count as stopped</p></header>\n",
-        fleet.clusters.len(),
+        "<header><h1>PCI DSS container-orchestration controls: evidence pack of {}</h1>\n<p>Date {} · {} · mapped to {} · audit results older than {} hours count as stopped</p></header>\n",
+        super::counted(fleet.clusters.len() as i64, "cluster"),
         escape(&fleet.date),
         escape(&fleet.tool),
         escape(&fleet.standard),

@@ -3,24 +3,31 @@
 
 use std::fmt::Write;
 
+use serde_json::Value;
+
 use super::history::Counts;
 use super::operational::{Operation, Verdict};
 use super::policies::PolicyEvidence;
-use super::{Pack, SectionEvidence};
+use super::value_html::value_html;
+use super::{Pack, SectionEvidence, counted};
 use crate::markup::escape;
 
 const STYLE: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:75rem;color:#1b1b1b;line-height:1.4}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #444;padding-bottom:.2rem;margin-top:2.2rem}h3{margin-bottom:.3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top}
-th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
-pre{background:#f4f4f4;padding:.6rem;overflow-x:auto;white-space:pre-wrap}
+th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:anywhere}
+pre{background:#f4f4f4;padding:.6rem;white-space:pre-wrap}
+ul.value,ol.value{margin:0;padding-left:1.1rem}svg{max-width:100%;height:auto}
+table.settings th:first-child{width:18%}table.settings th:nth-child(4){width:10%}table.settings th:last-child{width:24%}
 .flag{color:#a00;font-weight:bold}.ok{color:#060}.muted{color:#666}
 section.flagged{border:2px solid #a00;padding:0 1rem;margin:1rem 0}.verdict{font-weight:bold}section.cluster{border-top:4px solid #444;margin-top:3rem}
 tr.deviation td,tr.exception.expired td{background:#fde8e8}tr.exception.expiring td{background:#fff6db}
 nav a{margin-right:1rem}
-@media print{nav{display:none}body{margin:0;max-width:none}section{break-inside:avoid-page}h2{break-before:page}}
+body{padding:0 1rem}
+@page{size:A4;margin:15mm}
+@media print{nav{display:none}body{margin:0;padding:0;max-width:none;font-size:10pt}table{font-size:8.5pt}tr{break-inside:avoid}h2{break-before:page}h2,h3{break-after:avoid}}
 ";
 
 /// The page.
@@ -345,7 +352,7 @@ fn operation_rows(page: &mut String, operation: &Operation) {
 
 /// A policy's settings: deployed and recommended values, deviations flagged.
 fn settings_table(page: &mut String, policy: &PolicyEvidence) {
-    page.push_str("<table><tr><th>Setting</th><th>Deployed</th><th>Recommended</th><th>Status</th><th>Why</th></tr>\n");
+    page.push_str("<table class=\"settings\"><tr><th>Setting</th><th>Deployed</th><th>Recommended</th><th>Status</th><th>Why</th></tr>\n");
     for setting in &policy.settings {
         let class = if setting.is_deviation() {
             " class=\"deviation\""
@@ -357,17 +364,24 @@ fn settings_table(page: &mut String, policy: &PolicyEvidence) {
         } else {
             escape(&setting.status)
         };
+        // Exceptions are listed once, in the register, one row each.
+        let registered = setting.status == "in the exceptions register";
+        let deployed = match &setting.value {
+            Value::Array(items) if registered => format!(
+                "<a href=\"#exceptions\">{} in the register</a>",
+                items.len()
+            ),
+            value => value_html(value),
+        };
+        let recommended = match &setting.recommended {
+            None => "—".to_owned(),
+            Some(_) if registered => "reviewed one by one".to_owned(),
+            Some(value) => value_html(value),
+        };
         let _ = writeln!(
             page,
-            "<tr{class}><td><code>{}</code></td><td><code>{}</code></td><td><code>{}</code></td><td>{status}</td><td>{}</td></tr>",
+            "<tr{class}><td><code>{}</code></td><td>{deployed}</td><td>{recommended}</td><td>{status}</td><td>{}</td></tr>",
             escape(&setting.setting),
-            escape(&setting.value.to_string()),
-            escape(
-                &setting
-                    .recommended
-                    .as_ref()
-                    .map_or_else(|| "—".to_owned(), ToString::to_string)
-            ),
             escape(&setting.why)
         );
     }
@@ -406,12 +420,18 @@ fn exceptions(page: &mut String, pack: &Pack) {
         }
         let status_class = entry.status.replace(' ', "-");
         let status = match (&entry.status[..], entry.days_left) {
-            ("active", Some(days)) => format!("active ({days} days left)"),
+            ("active", Some(days)) => format!("active ({} left)", counted(days, "day")),
             ("expiring", Some(days)) => {
-                format!("<span class=\"flag\">EXPIRING in {days} days</span>")
+                format!(
+                    "<span class=\"flag\">EXPIRING in {}</span>",
+                    counted(days, "day")
+                )
             }
             ("expired", Some(days)) => {
-                format!("<span class=\"flag\">EXPIRED {} days ago</span>", -days)
+                format!(
+                    "<span class=\"flag\">EXPIRED {} ago</span>",
+                    counted(-days, "day")
+                )
             }
             (other, _) => format!("<span class=\"flag\">{}</span>", escape(other)),
         };

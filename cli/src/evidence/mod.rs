@@ -18,6 +18,7 @@ mod policies;
 mod register;
 #[cfg(feature = "live")]
 mod signed;
+mod value_html;
 
 use std::path::PathBuf;
 
@@ -178,6 +179,15 @@ pub struct Pack {
     pub flagged: Vec<String>,
     /// Commands an assessor runs to check the pack against the cluster.
     pub reproduce: Vec<String>,
+}
+
+/// `count` and `noun`, plural unless one: "1 day", "2 days".
+pub(crate) fn counted(count: i64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// Builds the pack (or the fleet's) and writes it; prints where.
@@ -423,8 +433,9 @@ fn flagged(
     }
     let expired = exceptions.iter().filter(|e| e.flagged()).count();
     if expired > 0 {
+        let expired = counted(expired as i64, "exception");
         flags.push(format!(
-            "{expired} exception(s) expired, expiring or invalid: see the register"
+            "{expired} expired, expiring or invalid: see the register"
         ));
     }
     flags

@@ -366,9 +366,13 @@ fn judge_audit(
     let too_old = clock.now - newest > (clock.max_audit_age_hours as i64) * 3600;
     if too_old {
         operation.reasons.push(format!(
-            "the newest audit result is from {} ({} days before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
+            "the newest audit result is from {} ({} before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
             rfc3339(newest),
-            age_hours / 24,
+            if age_hours < 48 {
+                super::counted(age_hours, "hour")
+            } else {
+                super::counted(age_hours / 24, "day")
+            },
             clock.max_audit_age_hours
         ));
     }
