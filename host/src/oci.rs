@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::client::{
+    Certificate, CertificateEncoding, ClientConfig, ClientProtocol, Config, ImageLayer,
+};
 use oci_client::manifest::{
     IMAGE_CONFIG_MEDIA_TYPE, IMAGE_LAYER_GZIP_MEDIA_TYPE, OciImageManifest, OciManifest,
     WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
@@ -39,7 +41,8 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 /// How to reach a registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transport {
-    /// HTTPS with the system's certificate authorities (the default).
+    /// HTTPS (the default), trusting the Mozilla roots built in (webpki-roots) and the
+    /// certificates given to [`Registry::with_roots`].
     Https,
     /// Plain HTTP, only when asked (local registries).
     Http,
@@ -233,6 +236,23 @@ pub fn policy_manifest_digest(module: &[u8]) -> Result<String> {
 impl Registry {
     /// A client speaking `transport` with `credentials`.
     pub fn new(transport: Transport, credentials: Credentials) -> Result<Self> {
+        Self::with_roots(transport, credentials, &[])
+    }
+
+    /// A client that also trusts `roots`, PEM certificates of private certificate authorities
+    /// (a registry whose certificate no public root signs).
+    pub fn with_roots(
+        transport: Transport,
+        credentials: Credentials,
+        roots: &[Vec<u8>],
+    ) -> Result<Self> {
+        let extra_root_certificates = roots
+            .iter()
+            .map(|pem| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: pem.clone(),
+            })
+            .collect();
         let protocol = match transport {
             Transport::Https => ClientProtocol::Https,
             Transport::Http => ClientProtocol::Http,
@@ -240,6 +260,7 @@ impl Registry {
         };
         let client = Client::new(ClientConfig {
             protocol,
+            extra_root_certificates,
             ..Default::default()
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -526,6 +547,27 @@ pub fn auth_from(
     }
 }
 
+/// The certificates of a PEM bundle, one PEM text each (the registry client reads one
+/// certificate per entry); an error when it holds none.
+pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut certificates = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(length) = rest[start..].find(END) else {
+            bail!("a certificate without its END line");
+        };
+        let end = start + length + END.len();
+        certificates.push(format!("{}\n", &rest[start..end]).into_bytes());
+        rest = &rest[end..];
+    }
+    if certificates.is_empty() {
+        bail!("no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+    Ok(certificates)
+}
+
 /// The manifest annotations for a policy's metadata annotations, as `kwctl push` writes them:
 /// multi-line values are left out, the rest trimmed, and the policy source is copied to
 /// `org.opencontainers.image.source` unless that is set.
@@ -624,6 +666,18 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundle_is_split_into_its_certificates() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----";
+        let bundle = format!("# CA one\n{one}\n# CA two\n{}\n", one.replace("AAA", "BBB"));
+        let certificates = pem_certificates(&bundle).unwrap();
+        assert_eq!(certificates.len(), 2);
+        assert_eq!(certificates[0], format!("{one}\n").into_bytes());
+        assert!(String::from_utf8_lossy(&certificates[1]).contains("BBB"));
+        assert!(pem_certificates("not a certificate").is_err());
+        assert!(pem_certificates("-----BEGIN CERTIFICATE-----\nAAA").is_err());
+    }
 
     #[test]
     fn multi_line_annotations_are_left_out_and_the_source_is_copied() {

@@ -205,6 +205,10 @@ async fn read_all(name: &str, kubewarden_namespace: &str) -> Result<ApiExport> {
             "--in-cluster {name}: no Kubernetes API to read ({error}): run it in a pod with its service account, or with a kubeconfig (KUBECONFIG or ~/.kube/config)"
         )
     })?;
+    let mut config = config;
+    // A hung API server ends the run with an error, not at the job's deadline.
+    config.connect_timeout = Some(std::time::Duration::from_secs(30));
+    config.read_timeout = Some(std::time::Duration::from_secs(120));
     let server = config
         .cluster_url
         .to_string()
@@ -214,6 +218,7 @@ async fn read_all(name: &str, kubewarden_namespace: &str) -> Result<ApiExport> {
         .with_context(|| format!("--in-cluster {name}: cannot connect to {server}"))?;
     let mut export = ClusterExport::default();
     let mut not_served = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for resource in &RESOURCES {
         let namespace =
             (resource.scope == Scope::KubewardenNamespace).then_some(kubewarden_namespace);
@@ -221,19 +226,45 @@ async fn read_all(name: &str, kubewarden_namespace: &str) -> Result<ApiExport> {
         match list(&client, resource, namespace).await {
             Ok(items) => {
                 for item in items {
+                    let id = format!(
+                        "{} {}/{}",
+                        resource.kind,
+                        item["metadata"]["namespace"].as_str().unwrap_or_default(),
+                        item["metadata"]["name"].as_str().unwrap_or_default()
+                    );
+                    if !seen.insert(id.clone()) {
+                        anyhow::bail!(
+                            "--in-cluster {name}: the API listed {id} twice ({label}): a list that repeats an object cannot be judged"
+                        );
+                    }
                     export
                         .add(&label, item)
                         .map_err(|problem| anyhow!("{label}: {problem}"))?;
                 }
             }
-            Err(kube::Error::Api(status)) if status.code == 404 && resource.optional => {
+            // A 404: the CRD, or this version of it, is not installed.
+            Err(Listing::Api(kube::Error::Api(status)))
+                if status.code == 404 && resource.optional =>
+            {
                 not_served.push(format!("{} ({})", resource.kind, resource.api_version()));
             }
-            Err(error) => {
-                return Err(anyhow!(error).context(format!(
-                    "--in-cluster {name}: cannot list {} ({label})",
+            Err(Listing::Loop(token)) => {
+                anyhow::bail!(
+                    "--in-cluster {name}: the API answered {label} with the continue token {token:?} twice: the list never ends"
+                );
+            }
+            Err(Listing::Api(error)) => {
+                let answer = match error {
+                    kube::Error::Api(status) => format!(
+                        "the API answered {} {}: {}",
+                        status.code, status.reason, status.message
+                    ),
+                    other => format!("{:#}", anyhow!(other)),
+                };
+                return Err(anyhow!(
+                    "--in-cluster {name}: cannot list {} ({label}): {answer}",
                     resource.plural
-                )));
+                ));
             }
         }
     }
@@ -245,13 +276,21 @@ async fn read_all(name: &str, kubewarden_namespace: &str) -> Result<ApiExport> {
     })
 }
 
+/// Why a list could not be read.
+enum Listing {
+    /// The API's answer (an error status, or no answer).
+    Api(kube::Error),
+    /// A continue token given twice: the pages would never end.
+    Loop(String),
+}
+
 /// Every object of one kind, page by page, each with the `kind` and `apiVersion` a list's
 /// items may leave out.
 async fn list(
     client: &kube::Client,
     resource: &Resource,
     namespace: Option<&str>,
-) -> Result<Vec<Value>, kube::Error> {
+) -> Result<Vec<Value>, Listing> {
     let gvk = GroupVersionKind::gvk(resource.group, resource.version, resource.kind);
     let api_resource = ApiResource::from_gvk_with_plural(&gvk, resource.plural);
     let api: Api<DynamicObject> = match namespace {
@@ -259,16 +298,19 @@ async fn list(
         None => Api::all_with(client.clone(), &api_resource),
     };
     let mut items = Vec::new();
+    let mut tokens = std::collections::BTreeSet::new();
     let mut params = ListParams::default().limit(PAGE);
     loop {
-        let page = api.list(&params).await?;
+        let page = api.list(&params).await.map_err(Listing::Api)?;
         for object in page.items {
-            let mut value = serde_json::to_value(object).map_err(kube::Error::SerdeError)?;
+            let mut value = serde_json::to_value(object)
+                .map_err(|error| Listing::Api(kube::Error::SerdeError(error)))?;
             value["kind"] = Value::from(resource.kind);
             value["apiVersion"] = Value::from(resource.api_version());
             items.push(value);
         }
         match page.metadata.continue_.filter(|token| !token.is_empty()) {
+            Some(token) if !tokens.insert(token.clone()) => return Err(Listing::Loop(token)),
             Some(token) => params = params.continue_token(&token),
             None => return Ok(items),
         }

@@ -38,6 +38,23 @@ pub fn parse_cluster_arg(text: &str) -> Result<(String, PathBuf), String> {
     Ok((name, PathBuf::from(dir)))
 }
 
+/// A namespace's name (an RFC 1123 label: it goes into the API's paths).
+pub fn parse_namespace(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !valid {
+        return Err(format!(
+            "{name:?}: a namespace is 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// A cluster's name: 1-63 letters, digits, '-', '_' or '.' (it prefixes the pack's ids).
 pub fn parse_cluster_name(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()

@@ -167,8 +167,8 @@ type Part = fn(&PolicyEvidence) -> Option<String>;
 /// The parts of a policy the diff compares, by name.
 const PARTS: [(&str, Part); 11] = [
     ("verdict", |p| operation(p, |o| o.verdict.text().to_owned())),
-    ("reasons", |p| operation(p, |o| o.reasons.join("; "))),
-    ("notes", |p| operation(p, |o| o.notes.join("; "))),
+    ("reasons", |p| operation(p, |o| listed(&o.reasons))),
+    ("notes", |p| operation(p, |o| listed(&o.notes))),
     ("mode in effect", |p| {
         operation(p, |o| o.mode_in_effect.clone())
     }),
@@ -261,19 +261,68 @@ fn operation(
     policy.operation.as_ref().map(part)
 }
 
+/// Reasons or notes as one line, "none" for none; an audit result's age ("30 days before the
+/// pack") left out, so a pack a day later differs only where something changed.
+fn listed(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|item| without_age(item))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `text` with each "(N days before the pack" (or hours) written "(before the pack".
+fn without_age(text: &str) -> String {
+    const SUFFIX: &str = " before the pack";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(SUFFIX) {
+        let head = &rest[..at];
+        let age = head.rfind('(').filter(|open| {
+            let mut words = head[open + 1..].split(' ');
+            let number = words.next().is_some_and(|n| n.parse::<u64>().is_ok());
+            let unit = words
+                .next()
+                .is_some_and(|u| u.starts_with("day") || u.starts_with("hour"));
+            number && unit && words.next().is_none()
+        });
+        match age {
+            Some(open) => out.push_str(&head[..=open]),
+            None => {
+                out.push_str(head);
+                out.push(' ');
+            }
+        }
+        out.push_str(SUFFIX.trim_start());
+        rest = &rest[at + SUFFIX.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An exception's identity: its policy and everything it says (an expiry moved, an approver
 /// or a reason changed is the old one removed and a new one added); its index may move.
 fn identity(entry: &ExceptionEntry) -> String {
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "any".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
     format!(
-        "{} controls {:?} namespaces {:?} images {:?} containers {:?} reason {:?} approved by {:?} expires {:?}",
+        "{}: controls {}; namespaces {}; images {}; containers {}; reason \"{}\"; approved by {}; expires {}",
         entry.policy,
-        entry.controls,
-        entry.namespaces,
-        entry.images,
-        entry.containers,
+        list(&entry.controls),
+        list(&entry.namespaces),
+        list(&entry.images),
+        list(&entry.containers),
         entry.reason,
-        entry.approved_by,
-        entry.expires
+        entry.approved_by.as_deref().unwrap_or("nobody recorded"),
+        entry.expires.as_deref().unwrap_or("never")
     )
 }
 
@@ -299,5 +348,29 @@ fn compare_exceptions(old: &[ExceptionEntry], new: &[ExceptionEntry], add: &mut 
             before.get(exception).map(|s| s.join(", ")),
             after.get(exception).map(|s| s.join(", ")),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_audit_result_growing_older_is_not_a_change() {
+        let reason = |days: u32| {
+            format!(
+                "the newest audit result is from 2026-11-01T03:00:00Z ({days} days before the pack, more than 48 hours): stopped"
+            )
+        };
+        assert_eq!(listed(&[reason(30)]), listed(&[reason(31)]));
+        assert_eq!(
+            without_age(&reason(30)),
+            "the newest audit result is from 2026-11-01T03:00:00Z (before the pack, more than 48 hours): stopped"
+        );
+        assert_eq!(
+            without_age("(x days before the pack"),
+            "(x days before the pack"
+        );
+        assert_eq!(listed(&[]), "none");
     }
 }

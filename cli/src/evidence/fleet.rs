@@ -57,7 +57,7 @@ pub fn build(
     today: Date,
     clock: Clock,
     scan: Option<ScanEvidence>,
-    push: Option<&str>,
+    push: Option<&super::PushTarget>,
 ) -> Result<()> {
     let mut sources: Vec<(&str, Source)> = args
         .cluster
@@ -81,7 +81,14 @@ pub fn build(
         {
             bail!("cluster {name} is given twice: each cluster needs its own name");
         }
-        clusters.push(cluster_pack(name, &source, today, clock, scan.clone())?);
+        let namespace = &args.kubewarden_namespace;
+        clusters.push(cluster_pack(
+            (name, namespace),
+            &source,
+            today,
+            clock,
+            scan.clone(),
+        )?);
     }
     let profile = Profile::get();
     let summary = clusters.iter().map(summary_of).collect();
@@ -112,32 +119,45 @@ pub fn build(
     super::sign_and_push(args, &packs, push)
 }
 
-/// Reads a cluster from its source: the export, and where it was read from (with what the
-/// API does not serve).
-fn read_source(name: &str, source: &Source) -> Result<(ClusterExport, String, Vec<String>)> {
+/// What a source gave: the export, where it was read from, notes (what the API does not
+/// serve) and, from the API, the day it was read.
+type Read = (ClusterExport, String, Vec<String>, Option<String>);
+
+/// Reads a cluster from its source.
+fn read_source(name: &str, source: &Source) -> Result<Read> {
     match source {
         Source::Export(dir) => Ok((
             ClusterExport::read(name, dir)?,
             dir.display().to_string(),
             Vec::new(),
+            None,
         )),
         #[cfg(feature = "live")]
         Source::Api {
             kubewarden_namespace,
         } => {
             let read = super::api::read(name, kubewarden_namespace)?;
+            // When it was read, from the clock: what the pack's date may not contradict.
+            let read_at = pci_shared::time::Now::read()
+                .timestamp()
+                .map(|pci_shared::time::Timestamp(seconds)| seconds);
             let notes = if read.not_served.is_empty() {
                 Vec::new()
             } else {
                 vec![format!(
-                    "# Not served by the API (their CRDs are not installed): {}",
+                    "# Not served by the API (their CRDs, or these versions, are not installed): {}",
                     read.not_served.join(", ")
                 )]
             };
+            let when = read_at.map_or_else(
+                || "at a time the clock could not tell".to_owned(),
+                |seconds| format!("at {}", operational::rfc3339(seconds)),
+            );
             Ok((
                 read.export,
-                format!("the Kubernetes API at {}", read.server),
+                format!("the Kubernetes API at {}, read {when}", read.server),
                 notes,
+                read_at.map(history::date_of),
             ))
         }
         #[cfg(not(feature = "live"))]
@@ -147,15 +167,16 @@ fn read_source(name: &str, source: &Source) -> Result<(ClusterExport, String, Ve
     }
 }
 
-/// One cluster's pack, every policy judged against the export.
+/// One cluster's pack (its name and Kubewarden's namespace there), every policy judged against
+/// the export.
 fn cluster_pack(
-    name: &str,
+    (name, kubewarden_namespace): (&str, &str),
     source: &Source,
     today: Date,
     clock: Clock,
     scan: Option<ScanEvidence>,
 ) -> Result<Pack> {
-    let (export, read_from, notes) = read_source(name, source)?;
+    let (export, read_from, notes, read_on) = read_source(name, source)?;
     let mut deployed = policies::collect(&export.policies)?;
     for policy in &mut deployed {
         let document = export
@@ -182,6 +203,15 @@ fn cluster_pack(
     pack.cluster = Some(name.to_owned());
     pack.manifests = vec![read_from];
     pack.reproduce.extend(notes);
+    if let Some(day) = read_on.filter(|day| *day != pack.date) {
+        pack.flagged.insert(
+            0,
+            format!(
+                "the pack is dated {} but the cluster was read on {day}: it is evidence of {day}",
+                pack.date
+            ),
+        );
+    }
     if !export.unused.is_empty() {
         let unused: Vec<String> = export
             .unused
@@ -191,12 +221,13 @@ fn cluster_pack(
         pack.reproduce
             .push(format!("# Read and not used: {}", unused.join(", ")));
     }
-    pack.reproduce.extend(export_commands(name));
+    pack.reproduce
+        .extend(export_commands(name, kubewarden_namespace));
     Ok(pack)
 }
 
 /// The commands that write a cluster's export, as this pack reads it.
-pub fn export_commands(name: &str) -> Vec<String> {
+pub fn export_commands(name: &str, kubewarden_namespace: &str) -> Vec<String> {
     let dir = format!("exports/{name}");
     vec![
         format!("# The export of cluster {name} (kubectl's context pointing at it)"),
@@ -205,7 +236,9 @@ pub fn export_commands(name: &str) -> Vec<String> {
             "kubectl get clusteradmissionpolicies,admissionpolicies,clusteradmissionpolicygroups,admissionpolicygroups -A -o yaml > {dir}/policies.yaml"
         ),
         format!("kubectl get policyservers -o yaml > {dir}/policyservers.yaml"),
-        format!("kubectl get deployments -n kubewarden -o yaml > {dir}/deployments.yaml"),
+        format!(
+            "kubectl get deployments -n {kubewarden_namespace} -o yaml > {dir}/deployments.yaml"
+        ),
         format!(
             "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o yaml > {dir}/webhooks.yaml"
         ),

@@ -16,7 +16,7 @@ const STYLE: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:75rem;color:#1b1b1b;line-height:1.4}
 h1{font-size:1.6rem}h2{border-bottom:2px solid #444;padding-bottom:.2rem;margin-top:2.2rem}h3{margin-bottom:.3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9rem}
-th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #bbb;padding:.25rem .45rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#eee}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:anywhere}
 pre{background:#f4f4f4;padding:.6rem;white-space:pre-wrap}
 ul.value,ol.value{margin:0;padding-left:1.1rem}svg{max-width:100%;height:auto}
@@ -26,8 +26,9 @@ section.flagged{border:2px solid #a00;padding:0 1rem;margin:1rem 0}.verdict{font
 tr.deviation td,tr.exception.expired td{background:#fde8e8}tr.exception.expiring td{background:#fff6db}
 nav a{margin-right:1rem}
 body{padding:0 1rem}
+@media (max-width:60rem){table{font-size:.8rem}th,td{padding:.2rem .3rem}}
 @page{size:A4;margin:15mm}
-@media print{nav{display:none}body{margin:0;padding:0;max-width:none;font-size:10pt}table{font-size:8.5pt}tr{break-inside:avoid}h2{break-before:page}h2,h3{break-after:avoid}}
+@media print{nav{display:none}body{margin:0;padding:0;max-width:none;font-size:10pt}table{font-size:8pt}th,td{padding:.15rem .3rem}tr{break-inside:avoid}h2{break-before:page}h2,h3{break-after:avoid}}
 ";
 
 /// The page.
@@ -397,7 +398,7 @@ fn exceptions(page: &mut String, pack: &Pack) {
         escape(&pack.date),
         super::register::EXPIRING_WITHIN_DAYS
     );
-    page.push_str("<table><tr><th>Policy</th><th>#</th><th>Controls</th><th>Scope</th><th>Reason</th><th>Approved by</th><th>Expires</th><th>Status</th></tr>\n");
+    page.push_str("<table class=\"register\"><tr><th>Exception</th><th>Controls</th><th>Scope</th><th>Reason</th><th>Approval</th></tr>\n");
     for entry in &pack.exceptions {
         let mut scope = Vec::new();
         if !entry.namespaces.is_empty() {
@@ -437,19 +438,24 @@ fn exceptions(page: &mut String, pack: &Pack) {
         };
         let _ = writeln!(
             page,
-            "<tr class=\"exception {status_class}\" data-policy=\"{}\" data-index=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+            "<tr class=\"exception {status_class}\" data-policy=\"{}\" data-index=\"{}\"><td>{} #{}</td><td>{}</td><td>{}</td><td>{}</td><td>approved by {}<br>expires {}<br>{status}</td></tr>",
             escape(&entry.policy),
             entry.index,
             escape(&entry.policy),
             entry.index,
-            escape(&entry.controls.join(", ")),
+            entry
+                .controls
+                .iter()
+                .map(|control| format!("<code>{}</code>", escape(control)))
+                .collect::<Vec<_>>()
+                .join(", "),
             scope.join("; "),
             escape(&entry.reason),
             entry.approved_by.as_deref().map_or_else(
                 || "<span class=\"flag\">not recorded</span>".to_owned(),
                 escape
             ),
-            escape(entry.expires.as_deref().unwrap_or("—")),
+            escape(entry.expires.as_deref().unwrap_or("never")),
         );
     }
     page.push_str("</table>\n</section>\n");

@@ -95,8 +95,9 @@ pub struct EvidenceArgs {
     /// combines with --cluster.
     #[arg(long, value_name = "NAME", value_parser = cluster::parse_cluster_name)]
     in_cluster: Option<String>,
-    /// Kubewarden's namespace, where --in-cluster reads the PolicyServers' Deployments.
-    #[arg(long, default_value = "kubewarden", value_name = "NAMESPACE")]
+    /// Kubewarden's namespace: where --in-cluster reads the PolicyServers' Deployments, and
+    /// what the pack's export commands name.
+    #[arg(long, default_value = "kubewarden", value_name = "NAMESPACE", value_parser = cluster::parse_namespace)]
     kubewarden_namespace: String,
     /// How old, in hours, the newest audit result of a policy may be before the audit scanner
     /// counts as stopped (it runs hourly by default).
@@ -139,7 +140,17 @@ pub struct RegistryArgs {
     /// `~/.docker`).
     #[arg(long = "docker-config-json-path", value_name = "FILE")]
     docker_config: Option<PathBuf>,
+    /// Certificates of a private certificate authority the registry's certificate chains to,
+    /// trusted besides the public roots: a PEM file, or a folder of `.crt`/`.pem` files.
+    #[arg(long = "registry-ca", value_name = "FILE|DIR")]
+    registry_ca: Option<PathBuf>,
 }
+
+/// Where `--push` goes, checked before the pack is built: the reference and the registry.
+#[cfg(feature = "live")]
+type PushTarget = (String, pci_host::oci::Registry);
+#[cfg(not(feature = "live"))]
+type PushTarget = (String, ());
 
 /// One guidance section and the policies enforcing it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -201,9 +212,12 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     }
     #[cfg(feature = "live")]
     signed::remove_stale(&args.out)?;
-    let push = match &args.push {
+    let push: Option<PushTarget> = match &args.push {
         #[cfg(feature = "live")]
-        Some(repository) => Some(artifact::push_reference(repository, &today.to_string())?),
+        Some(repository) => Some((
+            artifact::push_reference(repository, &today.to_string())?,
+            artifact::registry_for(&args.registry)?,
+        )),
         #[cfg(not(feature = "live"))]
         Some(repository) => {
             anyhow::bail!(
@@ -220,7 +234,7 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
             now,
             max_audit_age_hours: args.max_audit_age_hours,
         };
-        return fleet::build(args, today, clock, scan, push.as_deref());
+        return fleet::build(args, today, clock, scan, push.as_ref());
     }
     let documents = policies::read_manifests(&args.manifests)?;
     let deployed = policies::collect(&documents)?;
@@ -243,7 +257,7 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     std::fs::write(&index, html::render(&pack))
         .with_context(|| format!("cannot write {}", index.display()))?;
     println!("{}: {}", index.display(), summary_line(&pack));
-    sign_and_push(args, &[&pack], push.as_deref())
+    sign_and_push(args, &[&pack], push.as_ref())
 }
 
 /// What the signed statement says of the pack: its date, tool, clusters and verdicts.
@@ -273,7 +287,7 @@ fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
 
 /// Signs the pack of `packs` written in `--out` when `--sign-key` is given, then pushes it
 /// to `push` (`--push`, which needs the key).
-fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&str>) -> Result<()> {
+fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&PushTarget>) -> Result<()> {
     let Some(key) = &args.sign_key else {
         return Ok(());
     };
@@ -283,9 +297,9 @@ fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&str>) -> Re
     {
         let envelope = signed::sign(&args.out, key, predicate)?;
         println!("{}: signed", envelope.display());
-        if let Some(reference) = push {
+        if let Some((reference, registry)) = push {
             let clusters: Vec<String> = packs.iter().filter_map(|p| p.cluster.clone()).collect();
-            let pushed = artifact::push(&args.out, reference, &date, &clusters, &args.registry)?;
+            let pushed = artifact::push(&args.out, reference, &date, &clusters, registry)?;
             println!("{reference} -> {pushed}");
         }
         Ok(())

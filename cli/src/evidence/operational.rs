@@ -235,10 +235,33 @@ fn judge_webhook(
                 .map_or("no service".to_owned(), |n| format!("service {n}"))
         ));
     }
+    if !entry.is_null() && !registered_for_pod_creates(entry) {
+        operation.reasons.push(format!(
+            "the registered webhook's rules do not send Pod CREATEs to it ({}): the API server does not call it for pods",
+            entry["rules"]
+        ));
+    }
     if webhook.failure_policy == "Ignore" {
         operation.notes.push("the webhook fails open (failurePolicy: Ignore): while policy-server is unreachable, requests are admitted unchecked".into());
     }
     operation.webhook = Some(webhook);
+}
+
+/// True when a rule of the registered webhook `entry` covers CREATE of core `pods`: what the
+/// API server calls, whatever the policy's spec says.
+fn registered_for_pod_creates(entry: &Value) -> bool {
+    let has = |rule: &Value, field: &str, wanted: &str| {
+        rule[field]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i == wanted || i == "*"))
+    };
+    entry["rules"].as_array().is_some_and(|rules| {
+        rules.iter().any(|rule| {
+            has(rule, "operations", "CREATE")
+                && has(rule, "apiGroups", "")
+                && (has(rule, "resources", "pods") || has(rule, "resources", "*/*"))
+        })
+    })
 }
 
 fn judge_server(operation: &mut Operation, name: &str, export: &ClusterExport) {
@@ -280,7 +303,8 @@ fn judge_server(operation: &mut Operation, name: &str, export: &ClusterExport) {
     let deployment = match candidates.as_slice() {
         [one] => *one,
         [] => {
-            operation.reasons.push(format!("Deployment {deployment_name} not in the export (kubectl get deployments -n kubewarden -o yaml): its ready replicas are not shown"));
+            let namespace = namespace.as_deref().unwrap_or("kubewarden");
+            operation.reasons.push(format!("Deployment {deployment_name} not in the export (kubectl get deployments -n {namespace} -o yaml): its ready replicas are not shown"));
             return;
         }
         _ => {
@@ -320,6 +344,8 @@ fn judge_audit(
         .reports
         .iter()
         .flat_map(|r| r["results"].as_array().into_iter().flatten())
+        // Only the audit scanner's results: anyone who may create a report could write others.
+        .filter(|result| result["source"] == "kubewarden")
         .filter(|result| {
             let properties = &result["properties"];
             names_policy(

@@ -87,6 +87,19 @@ pub fn sign(dir: &Path, key: &Path, predicate: Value) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The public key at `key` (cosign.pub); a private key is refused.
+pub fn read_public_key(key: &Path) -> Result<String> {
+    let public_key =
+        std::fs::read_to_string(key).with_context(|| format!("--key {}", key.display()))?;
+    if public_key.contains("PRIVATE KEY") {
+        bail!(
+            "--key {}: a private key; give the public key (cosign.pub)",
+            key.display()
+        );
+    }
+    Ok(public_key)
+}
+
 /// Checks the pack in `dir` against its envelope and `key`; the statement's predicate.
 pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
     if !dir.is_dir() {
@@ -99,14 +112,7 @@ pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
             envelope_path.display()
         )
     })?;
-    let public_key =
-        std::fs::read_to_string(key).with_context(|| format!("--key {}", key.display()))?;
-    if public_key.contains("PRIVATE KEY") {
-        bail!(
-            "--key {}: a private key; give the public key (cosign.pub)",
-            key.display()
-        );
-    }
+    let public_key = read_public_key(key)?;
     let statement = pci_host::release::verify_attestation(&envelope, &public_key)
         .with_context(|| format!("{}", envelope_path.display()))?;
     if statement["predicateType"] != PREDICATE_TYPE {
@@ -134,12 +140,10 @@ pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
     Ok(statement["predicate"].clone())
 }
 
-/// `pci-policies evidence verify DIR --key KEY`: prints what was verified.
-pub fn verify(args: &VerifyArgs) -> Result<()> {
-    let predicate = verify_pack(&args.dir, &args.key)?;
-    println!(
-        "{}: verified, signed pack of {} dated {} ({})",
-        args.dir.display(),
+/// What a verified statement's predicate says: "signed pack of prod, staging dated 2026-12-01".
+pub fn described(predicate: &Value) -> String {
+    format!(
+        "signed pack of {} dated {}",
         predicate["clusters"]
             .as_array()
             .map(|c| {
@@ -151,6 +155,16 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| "manifests".to_owned()),
         predicate["date"].as_str().unwrap_or("an unknown date"),
+    )
+}
+
+/// `pci-policies evidence verify DIR --key KEY`: prints what was verified.
+pub fn verify(args: &VerifyArgs) -> Result<()> {
+    let predicate = verify_pack(&args.dir, &args.key)?;
+    println!(
+        "{}: verified, {} ({})",
+        args.dir.display(),
+        described(&predicate),
         SUBJECTS.join(", ")
     );
     Ok(())

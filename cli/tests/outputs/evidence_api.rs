@@ -235,13 +235,26 @@ fn a_cluster_read_through_its_api_is_judged_as_its_export() {
     let from_export = read_pack(&exported);
     assert_eq!(judged(&from_api), judged(&from_export));
     assert_eq!(judged(&from_api).0.len(), 5);
-    assert_eq!(
-        from_api["clusters"][0]["manifests"][0],
-        format!("the Kubernetes API at {}", api.address)
+    let read_from = from_api["clusters"][0]["manifests"][0].as_str().unwrap();
+    assert!(
+        read_from.starts_with(&format!(
+            "the Kubernetes API at {}, read at 20",
+            api.address
+        )),
+        "{read_from}"
+    );
+    // Dated 2026-12-01 but read today: the pack says so at the top.
+    assert!(
+        from_api["clusters"][0]["flagged"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("the pack is dated 2026-12-01 but the cluster was read on "),
+        "{}",
+        from_api["clusters"][0]["flagged"]
     );
     let reproduce = from_api["clusters"][0]["reproduce"].to_string();
     assert!(
-        reproduce.contains("Not served by the API (their CRDs are not installed): PolicyReport (wgpolicyk8s.io/v1alpha2), ClusterPolicyReport (wgpolicyk8s.io/v1alpha2)"),
+        reproduce.contains("Not served by the API (their CRDs, or these versions, are not installed): PolicyReport (wgpolicyk8s.io/v1alpha2), ClusterPolicyReport (wgpolicyk8s.io/v1alpha2)"),
         "{reproduce}"
     );
 
@@ -311,6 +324,33 @@ fn a_forbidden_list_is_an_error_not_a_gap() {
     );
 }
 
+/// A list whose pages repeat an object, or whose continue token comes back, is an error: the
+/// first copy of a policy is not taken for the cluster's, and the reader never loops.
+#[test]
+fn a_list_that_repeats_or_never_ends_is_an_error() {
+    let dir = super::scratch("api-pages");
+    let path = "/apis/policies.kubewarden.io/v1/clusteradmissionpolicies";
+    let mut repeated = recorded_answers();
+    let first = repeated[path]["pages"][0]["items"][0].clone();
+    repeated[path]["pages"][2]["items"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
+    let mut looping = recorded_answers();
+    looping[path]["pages"][1]["metadata"]["continue"] =
+        looping[path]["pages"][0]["metadata"]["continue"].clone();
+    for (answers, expected) in [
+        (repeated, "twice ("),
+        (looping, "twice: the list never ends"),
+    ] {
+        let api = RecordedApi::start(answers, &[]);
+        let config = kubeconfig(&dir, &api.address);
+        let (code, _, stderr) = in_cluster(&config, &dir.join("pack"));
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}
+
 /// `--push` uploads the signed pack tagged with its date; `pull` writes it back byte for byte
 /// and verifies it; a pack whose files were swapped in the registry, or signed by another key,
 /// is refused and not kept.
@@ -330,23 +370,26 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
         ("DOCKER_CONFIG", Some(dir.as_os_str())),
     ];
     let text = |path: &Path| path.to_str().unwrap().to_owned();
-    let (code, stdout, stderr) = pci_policies_with(
-        &envs,
-        &[
+    // The prod example's pack dated 2026-12-01, signed and pushed, written to `into`.
+    let push = |into: &Path| {
+        let (private, into) = (text(&private), text(into));
+        let args = [
             "evidence",
             "--cluster",
             "prod=examples/fleet/prod",
             "--date",
             "2026-12-01",
             "--sign-key",
-            &text(&private),
+            &private,
             "--push",
             &repository,
             "--insecure",
             "--out",
-            &text(&out),
-        ],
-    );
+            &into,
+        ];
+        pci_policies_with(&envs, &args)
+    };
+    let (code, stdout, stderr) = push(&out);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let tagged = format!("{repository}:2026-12-01");
     assert!(
@@ -371,7 +414,7 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
     let (code, stdout, stderr) = pull(&tagged, &public, &pulled);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("verified, signed pack dated 2026-12-01"),
+        stdout.contains("verified, signed pack of prod dated 2026-12-01"),
         "{stdout}"
     );
     for file in ["index.html", "evidence.json", "evidence.intoto.json"] {
@@ -382,7 +425,48 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
         );
     }
 
+    // Pushed again under the same day: refused, the first stays.
+    let (code, _, stderr) = push(&dir.join("again"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("already holds a pack"), "{stderr}");
+
     let refused = dir.join("refused");
+    let (code, _, stderr) = pci_policies_with(
+        &envs,
+        &[
+            "evidence",
+            "pull",
+            &repository,
+            "--insecure",
+            "--out",
+            &text(&refused),
+            "--key",
+            &text(&public),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("give the pack's tag"), "{stderr}");
+    let (code, _, stderr) = pci_policies_with(
+        &envs,
+        &[
+            "evidence",
+            "pull",
+            &tagged,
+            "--insecure",
+            "--cluster",
+            "staging",
+            "--out",
+            &text(&refused),
+            "--key",
+            &text(&public),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("a signed pack of prod, not of cluster staging"),
+        "{stderr}"
+    );
+    assert!(!refused.exists(), "a refused pull leaves no folder it made");
     let (code, _, stderr) = pull(&tagged, &other, &refused);
     assert_eq!(code, 1);
     assert!(stderr.contains("the pack does not verify"), "{stderr}");
@@ -393,7 +477,7 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
 
     // Someone with push rights replaces evidence.json and keeps the signature, or pushes an
     // older pack again under a newer date.
-    let artifact = |edit: bool| {
+    let artifact = |edit: bool, annotations: BTreeMap<String, String>| {
         let mut files = Vec::new();
         for (name, media_type) in [
             ("index.html", "text/html"),
@@ -421,7 +505,7 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
         pci_host::oci::Artifact::files(
             "application/vnd.pci-policies.evidence-pack.v1",
             files,
-            BTreeMap::new(),
+            annotations,
         )
     };
     let client = pci_host::oci::Registry::new(
@@ -430,7 +514,10 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
     )
     .unwrap();
     client
-        .push_artifact(&format!("{repository}:2026-12-02"), artifact(true))
+        .push_artifact(
+            &format!("{repository}:2026-12-02"),
+            artifact(true, BTreeMap::new()),
+        )
         .unwrap();
     let (code, _, stderr) = pull(&format!("{repository}:2026-12-02"), &public, &refused);
     assert_eq!(code, 1);
@@ -441,7 +528,10 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
     assert!(!refused.join("evidence.json").exists());
 
     client
-        .push_artifact(&format!("{repository}:2026-12-05"), artifact(false))
+        .push_artifact(
+            &format!("{repository}:2026-12-05"),
+            artifact(false, BTreeMap::new()),
+        )
         .unwrap();
     let (code, _, stderr) = pull(&format!("{repository}:2026-12-05"), &public, &refused);
     assert_eq!(code, 1);
@@ -450,10 +540,19 @@ fn a_signed_pack_is_pushed_pulled_and_verified_on_a_real_registry() {
         "{stderr}"
     );
     assert!(!refused.join("evidence.json").exists());
-    assert_eq!(
-        std::fs::read_dir(&refused).unwrap().count(),
-        0,
-        "nothing is left behind"
+    let dated = BTreeMap::from([(
+        "io.pci-policies.evidence.date".to_owned(),
+        "2026-12-02".to_owned(),
+    )]);
+    client
+        .push_artifact(&format!("{repository}:copy"), artifact(false, dated))
+        .unwrap();
+    let (code, _, stderr) = pull(&format!("{repository}:copy"), &public, &refused);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the manifest says 2026-12-02, but the signed pack is dated 2026-12-01"),
+        "{stderr}"
     );
+    assert!(!refused.exists(), "nothing is left behind");
     registry.stop();
 }

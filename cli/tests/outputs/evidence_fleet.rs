@@ -502,11 +502,11 @@ fn diff_lists_what_changed_between_two_packs() {
             "[{\"pathPrefix\":\"/var/log\",\"readOnly\":true}] → [{\"pathPrefix\":\"/var/log\",\"readOnly\":true},{\"pathPrefix\":\"/etc\",\"readOnly\":true}]",
         ),
         (
-            "prod: exception pci-pod-security controls [\"privileged\"] namespaces [\"shop\"] images [] containers [\"debug\"]",
+            "prod: exception pci-pod-security: controls privileged; namespaces shop; images any; containers debug;",
             ": (none) → expiring",
         ),
         (
-            "prod: exception pci-pod-security controls [\"capabilities_restricted\"]",
+            "prod: exception pci-pod-security: controls capabilities_restricted;",
             ": expiring → expired",
         ),
         ("staging: cluster staging: ", "(none) → present"),

@@ -12,7 +12,8 @@ use super::{pci_policies, root};
 const WIDTHS: [u32; 2] = [1400, 680];
 
 /// Appended to a copy of the page (the pack itself has no script): lists every element whose
-/// right edge passes the viewport, after layout.
+/// right edge passes the viewport, and every word of running text (not code) split across two
+/// lines, after layout.
 const PROBE: &str = r#"<script>
 (() => {
   const width = document.documentElement.clientWidth;
@@ -23,9 +24,20 @@ const PROBE: &str = r#"<script>
       wide.push(`${element.tagName.toLowerCase()} ${Math.round(box.right)}px: ${(element.textContent || '').trim().slice(0, 80)}`);
     }
   }
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('code, pre, script')) continue;
+    for (const match of node.textContent.matchAll(/[A-Za-z0-9]{2,}/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      if (range.getClientRects().length > 1) broken.push(match[0]);
+    }
+  }
   const report = document.createElement('pre');
   report.id = 'width-report';
-  report.textContent = JSON.stringify({width, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 15), count: wide.length});
+  report.textContent = JSON.stringify({width, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 15), count: wide.length, broken: broken.slice(0, 15), brokenCount: broken.length});
   document.body.appendChild(report);
 })();
 </script>"#;
@@ -133,7 +145,8 @@ fn every_element_fits_the_screen_and_the_printed_page() {
             )
             .unwrap_or_else(|e| panic!("{name} at {width}px: {e}: {report}"));
             assert_eq!(report["width"], width, "{name}: the viewport is the window");
-            if report["count"] != 0 || report["scrollWidth"].as_u64() > Some(width.into()) {
+            let too_wide = report["scrollWidth"].as_u64() > Some(width.into());
+            if report["count"] != 0 || report["brokenCount"] != 0 || too_wide {
                 problems.push(format!("{name} at {width}px: {report}"));
             }
         }
@@ -183,7 +196,7 @@ fn every_element_fits_the_screen_and_the_printed_page() {
     }
     assert!(
         problems.is_empty(),
-        "wider than the page:\n{}",
+        "wider than the page, or words split across lines:\n{}",
         problems.join("\n")
     );
 }

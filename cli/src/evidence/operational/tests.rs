@@ -46,11 +46,12 @@ fn working_export() -> ClusterExport {
         webhooks: vec![json!({
             "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": "clusterwide-pci-pod-security"},
-            "webhooks": [{"name": "clusterwide-pci-pod-security.kubewarden.admission", "failurePolicy": "Fail", "timeoutSeconds": 10, "clientConfig": {"service": {"name": "policy-server-pci", "namespace": "kubewarden"}}}]
+            "webhooks": [{"name": "clusterwide-pci-pod-security.kubewarden.admission", "failurePolicy": "Fail", "timeoutSeconds": 10, "clientConfig": {"service": {"name": "policy-server-pci", "namespace": "kubewarden"}},
+                "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]}]
         })],
         reports: vec![json!({
             "kind": "Report",
-            "results": [{"policy": "clusterwide-pci-pod-security", "result": "pass", "timestamp": {"seconds": NOW - 3600}}]
+            "results": [{"policy": "clusterwide-pci-pod-security", "source": "kubewarden", "result": "pass", "timestamp": {"seconds": NOW - 3600}}]
         })],
         ..ClusterExport::default()
     }
@@ -89,7 +90,7 @@ fn a_policy_shown_at_work_in_every_part_is_operational() {
 #[test]
 fn each_missing_part_makes_it_not_active_with_its_reason() {
     type Edit = fn(&mut ClusterExport);
-    let cases: [(&str, Edit, &str); 10] = [
+    let cases: [(&str, Edit, &str); 13] = [
         (
             "pending",
             |e| e.policies[0].1["status"]["policyStatus"] = json!("pending"),
@@ -146,6 +147,21 @@ fn each_missing_part_makes_it_not_active_with_its_reason() {
             "audit never",
             |e| e.reports[0]["results"][0]["policy"] = json!("clusterwide-other"),
             "no audit result for clusterwide-pci-pod-security",
+        ),
+        (
+            "audit by someone else",
+            |e| e.reports[0]["results"][0]["source"] = json!("someone-else"),
+            "no audit result for clusterwide-pci-pod-security",
+        ),
+        (
+            "webhook for nothing",
+            |e| e.webhooks[0]["webhooks"][0]["rules"] = json!([]),
+            "the registered webhook's rules do not send Pod CREATEs to it",
+        ),
+        (
+            "webhook for deployments only",
+            |e| e.webhooks[0]["webhooks"][0]["rules"] = json!([{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["deployments"]}]),
+            "the registered webhook's rules do not send Pod CREATEs to it",
         ),
     ];
     for (what, edit, expected) in cases {

@@ -26,6 +26,9 @@ pub const NAME: &str = "pci-policies-evidence";
 pub const SIGNING_SECRET: &str = "pci-policies-evidence-signing";
 /// The Secret (`kubernetes.io/dockerconfigjson`) with the credentials to push.
 pub const REGISTRY_SECRET: &str = "pci-policies-evidence-registry";
+/// The optional ConfigMap with the certificates of a private certificate authority the
+/// registry's certificate chains to (`*.crt` keys).
+pub const REGISTRY_CA: &str = "pci-policies-evidence-registry-ca";
 /// The CLI image, at the bundle's version.
 fn image() -> String {
     format!("ghcr.io/pci-policies/cli:v{}", env!("CARGO_PKG_VERSION"))
@@ -76,7 +79,7 @@ pub fn files(bundle: &BundleSource) -> Result<Vec<GeneratedFile>> {
     let kustomization = format!(
         "{}{}",
         header(
-            "# Optional: the assessor's evidence pack built in the cluster every day, signed and pushed to\n# an OCI repository with the day as its tag. Add it to your overlay with\n# `components: [../../components/evidence-schedule]` and set the ConfigMap's `cluster` and\n# `repository` (deploy/examples/organisation does both). Before the first run, create in\n# Kubewarden's namespace the Secret pci-policies-evidence-signing (`cosign.key`, `password`)\n# and the Secret pci-policies-evidence-registry (type kubernetes.io/dockerconfigjson).\n"
+            "# Optional: the assessor's evidence pack built in the cluster every day, signed and pushed to\n# an OCI repository with the day as its tag. Add it to your overlay with\n# `components: [../../components/evidence-schedule]` and set the ConfigMap's `cluster` and\n# `repository` (deploy/examples/organisation does both). Before the first run, create in\n# Kubewarden's namespace the Secret pci-policies-evidence-signing (`cosign.key`, `password`)\n# and the Secret pci-policies-evidence-registry (type kubernetes.io/dockerconfigjson); a\n# registry whose certificate a private CA signs needs the ConfigMap\n# pci-policies-evidence-registry-ca (its `*.crt` keys).\n"
         ),
         yaml_serde::to_string(&json!({
             "apiVersion": "kustomize.config.k8s.io/v1alpha1",
@@ -201,6 +204,7 @@ fn cron_job(namespace: &str) -> Value {
                                     "--sign-key", "/var/run/pci-policies/signing/cosign.key",
                                     "--push", "$(EVIDENCE_REPOSITORY)",
                                     "--docker-config-json-path", "/var/run/pci-policies/registry/.dockerconfigjson",
+                                    "--registry-ca", "/var/run/pci-policies/registry-ca",
                                 ],
                                 "env": [
                                     {"name": "CLUSTER_NAME", "valueFrom": config("cluster")},
@@ -221,12 +225,16 @@ fn cron_job(namespace: &str) -> Value {
                                 "volumeMounts": [
                                     {"name": "signing", "mountPath": "/var/run/pci-policies/signing", "readOnly": true},
                                     {"name": "registry", "mountPath": "/var/run/pci-policies/registry", "readOnly": true},
+                                    {"name": "registry-ca", "mountPath": "/var/run/pci-policies/registry-ca", "readOnly": true},
                                     {"name": "tmp", "mountPath": "/tmp"},
                                 ],
                             }],
+                            // Optional, so a missing Secret fails the run at once, the command
+                            // naming the file, rather than holding the pod until the deadline.
                             "volumes": [
-                                {"name": "signing", "secret": {"secretName": SIGNING_SECRET, "items": [{"key": "cosign.key", "path": "cosign.key"}]}},
-                                {"name": "registry", "secret": {"secretName": REGISTRY_SECRET, "items": [{"key": ".dockerconfigjson", "path": ".dockerconfigjson"}]}},
+                                {"name": "signing", "secret": {"secretName": SIGNING_SECRET, "optional": true, "items": [{"key": "cosign.key", "path": "cosign.key"}]}},
+                                {"name": "registry", "secret": {"secretName": REGISTRY_SECRET, "optional": true, "items": [{"key": ".dockerconfigjson", "path": ".dockerconfigjson"}]}},
+                                {"name": "registry-ca", "configMap": {"name": REGISTRY_CA, "optional": true}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
                             ],
                         },

@@ -90,6 +90,13 @@ pub fn schedule_findings(
     for object in schedule {
         if is_binding(object) {
             findings.extend(binding_findings(object, accounts));
+            if !schedule.iter().any(|role| names_role(object, role)) {
+                findings.push(Finding::new(
+                    object.label(),
+                    FieldPath::parse_static("roleRef"),
+                    "names a role that is not the evidence schedule's own (cluster-admin, view, edit or any role from elsewhere would grant more than it reads)",
+                ));
+            }
         } else if !is_service_account(object) {
             findings.extend(role_findings(object));
         }
@@ -204,6 +211,13 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
 subjects:
 - {kind: ServiceAccount, name: reader, namespace: kubewarden}
 - {kind: Group, name: 'system:authenticated'}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader-admin, namespace: kubewarden}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: kubewarden}
 ";
 
     #[test]
@@ -214,7 +228,7 @@ subjects:
             .iter()
             .filter(|o| is_schedule_object(o, &objects, &accounts))
             .collect();
-        assert_eq!(scheduled.len(), 3, "account, role and binding");
+        assert_eq!(scheduled.len(), 4, "account, role and both bindings");
         let messages: Vec<String> = schedule_findings(&scheduled, &accounts, "kubewarden")
             .iter()
             .map(ToString::to_string)
@@ -225,13 +239,14 @@ subjects:
             "grants patch: the evidence schedule only reads",
             "names the resources it reads",
             "binds Group system:authenticated",
+            "RoleBinding kubewarden/reader-admin: roleRef: names a role that is not the evidence schedule's own",
         ] {
             assert!(all.contains(expected), "{expected}: {all}");
         }
-        assert_eq!(messages.len(), 4, "{all}");
+        assert_eq!(messages.len(), 5, "{all}");
         assert_eq!(
             schedule_findings(&scheduled, &accounts, "cattle-kubewarden-system").len(),
-            5,
+            6,
             "and it runs in the Kubewarden namespace"
         );
     }
