@@ -26,6 +26,23 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The value of attribute `name` of an HTML element.
+fn attribute(node: &tl::Node, name: &str) -> Option<String> {
+    node.as_tag()?
+        .attributes()
+        .get(name)
+        .flatten()
+        .map(|v| v.as_utf8_str().into_owned())
+}
+
+/// Every `id` of a parsed page, in document order.
+fn html_ids(dom: &tl::VDom) -> Vec<String> {
+    dom.nodes()
+        .iter()
+        .filter_map(|n| attribute(n, "id"))
+        .collect()
+}
+
 /// A fresh scratch folder under target/.
 fn scratch(name: &str) -> PathBuf {
     let dir = root()
@@ -631,18 +648,7 @@ fn evidence_pack_reads_back_with_an_html_parser() {
     let html = read(&out.join("index.html"));
     let dom = tl::parse(&html, tl::ParserOptions::default()).expect("parses as HTML");
     let parser = dom.parser();
-    let attribute = |node: &tl::Node, name: &str| -> Option<String> {
-        node.as_tag()?
-            .attributes()
-            .get(name)
-            .flatten()
-            .map(|v| v.as_utf8_str().into_owned())
-    };
-    let ids: Vec<String> = dom
-        .nodes()
-        .iter()
-        .filter_map(|n| attribute(n, "id"))
-        .collect();
+    let ids = html_ids(&dom);
     for section in ["3.1", "3.2", "3.3", "9.1", "9.2"] {
         assert!(
             ids.contains(&format!("control-{section}")),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const SECTIONS: [&str; 5] = ["3.1", "3.2", "3.3", "9.1", "9.2"];
 
-use super::{pci_policies, root};
+use super::{attribute, pci_policies, root};
 
 /// A fresh scratch folder of these tests (the `outputs` binary's, prefixed `fleet-`).
 fn scratch(name: &str) -> PathBuf {
@@ -226,18 +226,7 @@ fn the_example_fleet_reads_back_with_an_html_parser() {
 
     let dom = tl::parse(&html, tl::ParserOptions::default()).expect("parses as HTML");
     let parser = dom.parser();
-    let attribute = |node: &tl::Node, name: &str| -> Option<String> {
-        node.as_tag()?
-            .attributes()
-            .get(name)
-            .flatten()
-            .map(|v| v.as_utf8_str().into_owned())
-    };
-    let ids: Vec<String> = dom
-        .nodes()
-        .iter()
-        .filter_map(|n| attribute(n, "id"))
-        .collect();
+    let ids = super::html_ids(&dom);
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "ids are unique over the clusters");
     for cluster in ["prod", "staging"] {

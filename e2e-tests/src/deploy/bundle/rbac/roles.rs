@@ -80,7 +80,7 @@ fn rules(role: &Object) -> Vec<(usize, &Value)> {
 }
 
 /// The strings of a rule's list field.
-fn strings<'a>(rule: &'a Value, field: &str) -> Vec<&'a str> {
+pub fn strings<'a>(rule: &'a Value, field: &str) -> Vec<&'a str> {
     rule.get(field)
         .and_then(Value::as_array)
         .into_iter()

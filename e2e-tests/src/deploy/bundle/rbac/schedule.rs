@@ -12,7 +12,9 @@ use pci_shared::path::FieldPath;
 
 use crate::deploy::bundle::account::{AccountRef, is_service_account};
 use crate::deploy::bundle::rbac::bindings::{binds, is_binding};
-use crate::deploy::bundle::rbac::roles::{RBAC_API_VERSION, RBAC_GROUP, aggregation_findings};
+use crate::deploy::bundle::rbac::roles::{
+    RBAC_API_VERSION, RBAC_GROUP, aggregation_findings, strings,
+};
 use crate::deploy::findings::Finding;
 use crate::deploy::object::Object;
 
@@ -143,14 +145,7 @@ fn role_findings(role: &Object) -> Vec<Finding> {
         .map_or(&[][..], Vec::as_slice);
     for (index, rule) in rules.iter().enumerate() {
         let at = FieldPath::parse_static("rules").index(index);
-        let list = |field: &str| -> Vec<&str> {
-            rule.get(field)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect()
-        };
+        let list = |field: &str| strings(rule, field);
         for verb in list("verbs") {
             if !SCHEDULE_VERBS.contains(&verb) {
                 findings.push(Finding::new(
