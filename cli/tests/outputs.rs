@@ -14,6 +14,11 @@ use serde_json::Value;
 #[path = "outputs/evidence_fleet.rs"]
 mod evidence_fleet;
 
+/// `evidence --statement` signed keyless (a test Sigstore standing in for cosign, Fulcio and
+/// Rekor) and `evidence verify --sigstore-trust-config`.
+#[path = "outputs/evidence_keyless.rs"]
+mod evidence_keyless;
+
 /// `evidence --in-cluster` on recorded API answers, `evidence --push` and `evidence pull`.
 #[path = "outputs/evidence_api.rs"]
 mod evidence_api;

@@ -27,6 +27,7 @@ use crate::digest::sha256_hex;
 use crate::keyless::{
     BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING, Subject,
 };
+use crate::release::IN_TOTO_PAYLOAD_TYPE;
 
 /// When the test certificates are issued (2025-06-01T12:00:00Z); they live ten minutes, as
 /// Fulcio's do, and entries are integrated a minute later.
@@ -207,17 +208,8 @@ impl TestSigstore {
         }
         let payload = serde_json::to_vec(&simple_signing)?;
 
-        let key = SigningScheme::ECDSA_P256_SHA256_ASN1
-            .create_signer()
-            .map_err(|e| anyhow!("signing key: {e}"))?;
-        let private_pem = key
-            .to_sigstore_keypair()
-            .and_then(|pair| pair.private_key_to_pem())
-            .map_err(|e| anyhow!("signing key: {e}"))?;
-        let leaf_key = KeyPair::from_pem(&private_pem)?;
-        let certificate = leaf_certificate(signer)?
-            .signed_by(&leaf_key, issuer)?
-            .pem();
+        let (key, certificate) = ephemeral(signer, issuer)?;
+        let certificate = certificate.pem();
         let signature = STANDARD.encode(key.sign(&payload).map_err(|e| anyhow!("sign: {e}"))?);
 
         let body = json!({
@@ -243,6 +235,53 @@ impl TestSigstore {
         })
     }
 
+    /// `statement` signed keyless by `signer` as `cosign attest-blob --new-bundle-format`
+    /// writes it: a Sigstore bundle v0.3 with the DSSE envelope, the certificate and a `dsse`
+    /// Rekor entry with its signed entry timestamp.
+    pub fn attest(
+        &self,
+        statement: &serde_json::Value,
+        signer: &Signer,
+    ) -> Result<serde_json::Value> {
+        let payload = serde_json::to_vec(statement)?;
+        let (key, certificate) = ephemeral(signer, &self.issuer())?;
+        let signature = key
+            .sign(&crate::release::pae(IN_TOTO_PAYLOAD_TYPE, &payload))
+            .map_err(|e| anyhow!("sign: {e}"))?;
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": sha256_hex(b"envelope")},
+                "payloadHash": {"algorithm": "sha256", "value": sha256_hex(&payload)},
+                "signatures": [{
+                    "signature": STANDARD.encode(&signature),
+                    "verifier": STANDARD.encode(certificate.pem().as_bytes())
+                }]
+            }
+        });
+        let rekor: Bundle = serde_json::from_str(&self.bundle(&body, signer.integrated_time)?)?;
+        Ok(json!({
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {
+                "certificate": {"rawBytes": STANDARD.encode(certificate.der())},
+                "tlogEntries": [{
+                    "logIndex": rekor.payload.log_index.to_string(),
+                    "logId": {"keyId": STANDARD.encode(hex_to_bytes(&rekor.payload.log_id))},
+                    "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+                    "integratedTime": rekor.payload.integrated_time.to_string(),
+                    "inclusionPromise": {"signedEntryTimestamp": rekor.signed_entry_timestamp},
+                    "canonicalizedBody": rekor.payload.body
+                }]
+            },
+            "dsseEnvelope": {
+                "payload": STANDARD.encode(&payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"sig": STANDARD.encode(&signature), "keyid": ""}]
+            }
+        }))
+    }
+
     /// A Rekor bundle of `body`, its entry timestamp signed with this Rekor key.
     pub fn bundle(&self, body: &serde_json::Value, integrated_time: i64) -> Result<String> {
         let payload = Payload {
@@ -266,6 +305,23 @@ impl TestSigstore {
             payload,
         })?)
     }
+}
+
+/// A fresh signing key and the certificate `issuer` issues `signer` for it, as Fulcio does.
+fn ephemeral(
+    signer: &Signer,
+    issuer: &Issuer<'_, &KeyPair>,
+) -> Result<(SigStoreSigner, rcgen::Certificate)> {
+    let key = SigningScheme::ECDSA_P256_SHA256_ASN1
+        .create_signer()
+        .map_err(|e| anyhow!("signing key: {e}"))?;
+    let private_pem = key
+        .to_sigstore_keypair()
+        .and_then(|pair| pair.private_key_to_pem())
+        .map_err(|e| anyhow!("signing key: {e}"))?;
+    let leaf_key = KeyPair::from_pem(&private_pem)?;
+    let certificate = leaf_certificate(signer)?.signed_by(&leaf_key, issuer)?;
+    Ok((key, certificate))
 }
 
 /// A Fulcio-style leaf: ten minutes from [`ISSUED_AT`], digital signature and code signing,

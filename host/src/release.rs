@@ -113,7 +113,7 @@ impl SigningKey {
 }
 
 /// DSSE's pre-authentication encoding: what a DSSE signature signs.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut message = format!(
         "DSSEv1 {} {payload_type} {} ",
         payload_type.len(),

@@ -56,7 +56,7 @@ const fn resource(
 /// Every kind `--in-cluster` lists: the deployed policies and groups with their status, the
 /// PolicyServers and their Deployments, the webhook configurations, and the audit reports
 /// (OpenReports, and the PolicyReports of older Kubewarden releases).
-pub const RESOURCES: [Resource; 12] = [
+pub const RESOURCES: [Resource; 13] = [
     resource(
         "policies.kubewarden.io",
         "v1",
@@ -102,6 +102,14 @@ pub const RESOURCES: [Resource; 12] = [
         "v1",
         "Deployment",
         "deployments",
+        Scope::KubewardenNamespace,
+        false,
+    ),
+    resource(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
         Scope::KubewardenNamespace,
         false,
     ),

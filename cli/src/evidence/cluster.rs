@@ -1,6 +1,7 @@
 //! One cluster's export (`--cluster NAME=DIR`): the files `kubectl get … -o yaml` wrote into
 //! DIR, sorted by kind into what the pack judges: policies with their `.status`, PolicyServers
-//! and their Deployments, the webhook configurations, and the audit reports.
+//! and their Deployments, the audit scanner's CronJob, the webhook configurations, and the
+//! audit reports.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,9 @@ pub struct ClusterExport {
     pub policies: Vec<(String, Value)>,
     pub policy_servers: Vec<Value>,
     pub deployments: Vec<Value>,
+    /// CronJobs (of Kubewarden's namespace, as the export commands write them): the audit
+    /// scanner's, whose status only the CronJob controller writes.
+    pub cron_jobs: Vec<Value>,
     /// Validating and mutating webhook configurations.
     pub webhooks: Vec<Value>,
     /// Report objects (OpenReports or PolicyReports), and the files that held them.
@@ -115,6 +119,7 @@ impl ClusterExport {
             k if KINDS.contains(&k) => self.policies.push((file.to_owned(), item)),
             "PolicyServer" => self.policy_servers.push(item),
             "Deployment" => self.deployments.push(item),
+            "CronJob" => self.cron_jobs.push(item),
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
                 self.webhooks.push(item)
             }

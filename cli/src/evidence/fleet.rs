@@ -237,7 +237,7 @@ pub fn export_commands(name: &str, kubewarden_namespace: &str) -> Vec<String> {
         ),
         format!("kubectl get policyservers -o yaml > {dir}/policyservers.yaml"),
         format!(
-            "kubectl get deployments -n {kubewarden_namespace} -o yaml > {dir}/deployments.yaml"
+            "kubectl get deployments,cronjobs -n {kubewarden_namespace} -o yaml > {dir}/deployments.yaml"
         ),
         format!(
             "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o yaml > {dir}/webhooks.yaml"

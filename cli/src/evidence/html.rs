@@ -349,6 +349,11 @@ fn operation_rows(page: &mut String, operation: &Operation) {
         "Newest audit result",
         or_none(operation.newest_audit.as_deref()),
     );
+    row(
+        page,
+        "Audit scanner",
+        or_none(operation.audit_scanner.as_deref()),
+    );
 }
 
 /// A policy's settings: deployed and recommended values, deviations flagged.

@@ -16,6 +16,7 @@ mod operation;
 mod operational;
 mod policies;
 mod register;
+mod scanner;
 #[cfg(feature = "live")]
 mod signed;
 mod value_html;
@@ -122,6 +123,12 @@ pub struct EvidenceArgs {
     /// checked by `pci-policies evidence verify` or `cosign verify-blob-attestation`.
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
+    /// Also write evidence.statement.json: the same statement, unsigned, for cosign to sign
+    /// keyless with the signer's OIDC identity (`cosign attest-blob --statement
+    /// OUT/evidence.statement.json --new-bundle-format --bundle OUT/evidence.sigstore.json`);
+    /// `evidence verify --sigstore-trust-config` checks the bundle.
+    #[arg(long)]
+    statement: bool,
     /// Push the signed pack to this OCI repository (REGISTRY/REPOSITORY), tagged with the
     /// pack's date (YYYY-MM-DD) unless a tag is given; `evidence pull` fetches it back.
     #[arg(long, value_name = "REPOSITORY", requires = "sign_key")]
@@ -198,6 +205,15 @@ pub(crate) fn counted(count: i64, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{count} {noun}s")
+    }
+}
+
+/// An age in hours, in words: hours under two days, else days ("30 hours", "11 days").
+pub(crate) fn age_in_words(hours: i64) -> String {
+    if hours < 48 {
+        counted(hours, "hour")
+    } else {
+        counted(hours / 24, "day")
     }
 }
 
@@ -288,11 +304,26 @@ fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
 /// Signs the pack of `packs` written in `--out` when `--sign-key` is given, then pushes it
 /// to `push` (`--push`, which needs the key).
 fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&PushTarget>) -> Result<()> {
+    let date = packs.first().map(|p| p.date.clone()).unwrap_or_default();
+    let predicate = attested(&date, packs);
+    if args.statement {
+        #[cfg(feature = "live")]
+        {
+            let path = signed::write_statement(&args.out, predicate.clone())?;
+            let bundle = args.out.join(signed::SIGSTORE_BUNDLE);
+            println!(
+                "{}: to sign keyless, run: cosign attest-blob --statement {} --new-bundle-format --bundle {} --yes",
+                path.display(),
+                path.display(),
+                bundle.display()
+            );
+        }
+        #[cfg(not(feature = "live"))]
+        anyhow::bail!("--statement: this build has no signing (the `live` feature)");
+    }
     let Some(key) = &args.sign_key else {
         return Ok(());
     };
-    let date = packs.first().map(|p| p.date.clone()).unwrap_or_default();
-    let predicate = attested(&date, packs);
     #[cfg(feature = "live")]
     {
         let envelope = signed::sign(&args.out, key, predicate)?;

@@ -46,6 +46,9 @@ pub struct Operation {
     pub policy_server: PolicyServerEvidence,
     /// RFC 3339 time of the newest audit result for the policy.
     pub newest_audit: Option<String>,
+    /// The audit scanner's CronJob: schedule and last completed run (when exported).
+    #[serde(default)]
+    pub audit_scanner: Option<String>,
 }
 
 /// The webhook the controller registered for a policy.

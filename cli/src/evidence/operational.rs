@@ -8,7 +8,8 @@
 //!   calls the policy's policy-server;
 //! - its PolicyServer exists and that server's Deployment has a ready replica;
 //! - with `backgroundAudit` (the default), the audit scanner reported on it within the
-//!   allowed age.
+//!   allowed age, and its CronJob, when exported, completed a run within that age
+//!   ([`super::scanner`]).
 //!
 //! What is missing from the export is not assumed: a policy whose webhook was not exported is
 //! not shown to be operational. A policy shown working in `monitor` mode is "monitor only".
@@ -44,6 +45,7 @@ pub fn judge(
         webhook: None,
         policy_server: PolicyServerEvidence::default(),
         newest_audit: None,
+        audit_scanner: None,
     };
     judge_status(&mut operation, policy, status);
     let server = document["spec"]["policyServer"]
@@ -340,6 +342,10 @@ fn judge_audit(
         }
         return;
     }
+    let scanner = super::scanner::check(&export.cron_jobs, clock);
+    operation.reasons.extend(scanner.reason);
+    operation.notes.extend(scanner.note);
+    operation.audit_scanner = scanner.shown;
     let results: Vec<(i64, &str)> = export
         .reports
         .iter()
@@ -394,11 +400,7 @@ fn judge_audit(
         operation.reasons.push(format!(
             "the newest audit result is from {} ({} before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
             rfc3339(newest),
-            if age_hours < 48 {
-                super::counted(age_hours, "hour")
-            } else {
-                super::counted(age_hours / 24, "day")
-            },
+            super::age_in_words(age_hours),
             clock.max_audit_age_hours
         ));
     }

@@ -1,36 +1,80 @@
 //! A signed pack: an in-toto statement whose subjects are the pack's `index.html` and
-//! `evidence.json` (sha256), signed with a cosign key as a DSSE envelope
-//! (`evidence.intoto.json`), in the form `cosign verify-blob-attestation` reads:
+//! `evidence.json` (sha256), signed in one of two ways.
 //!
-//! ```text
-//! cosign verify-blob-attestation --key cosign.pub --signature DIR/evidence.intoto.json \
-//!     --type https://pci-policies.io/evidence-pack/v1 --insecure-ignore-tlog DIR/index.html
-//! ```
+//! - With a cosign key (`--sign-key`): a DSSE envelope, `evidence.intoto.json`, in the form
+//!   `cosign verify-blob-attestation` reads:
 //!
-//! `pci-policies evidence verify DIR --key cosign.pub` checks the signature and that both files
-//! are byte for byte what was signed: an edited pack is refused, naming the file.
+//!   ```text
+//!   cosign verify-blob-attestation --key cosign.pub --signature DIR/evidence.intoto.json \
+//!       --type https://pci-policies.io/evidence-pack/v1 --insecure-ignore-tlog DIR/index.html
+//!   ```
+//!
+//! - Keyless (`--statement`): the pack writes the statement, `evidence.statement.json`, and
+//!   cosign signs it with the signer's OIDC identity into a Sigstore bundle:
+//!
+//!   ```text
+//!   cosign attest-blob --statement DIR/evidence.statement.json --new-bundle-format \
+//!       --bundle DIR/evidence.sigstore.json --yes
+//!   ```
+//!
+//! `pci-policies evidence verify DIR` checks either, with the public key (`--key`) or with a
+//! Sigstore trust root and the signer's identity (`--sigstore-trust-config`,
+//! `--certificate-identity`, `--certificate-oidc-issuer`), and that both files are byte for
+//! byte what was signed: an edited pack is refused, naming the file.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use pci_host::keyless::identity::Identity;
 use serde_json::{Value, json};
 
 /// The predicate type of the pack's statement.
 pub const PREDICATE_TYPE: &str = "https://pci-policies.io/evidence-pack/v1";
-/// The envelope's file, beside the pack.
+/// The envelope's file, beside the pack (signed with a key).
 pub const ENVELOPE: &str = "evidence.intoto.json";
+/// The unsigned statement, for cosign to sign keyless.
+pub const STATEMENT: &str = "evidence.statement.json";
+/// The Sigstore bundle cosign writes when it signs the statement keyless.
+pub const SIGSTORE_BUNDLE: &str = "evidence.sigstore.json";
 /// The files the statement covers.
 pub const SUBJECTS: [&str; 2] = ["index.html", "evidence.json"];
 
 /// `pci-policies evidence verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The pack's folder (index.html, evidence.json, evidence.intoto.json).
+    /// The pack's folder (index.html, evidence.json, and evidence.intoto.json or
+    /// evidence.sigstore.json).
     dir: PathBuf,
-    /// The public key the pack was signed for (cosign.pub).
-    #[arg(long)]
-    key: PathBuf,
+    /// The public key the pack was signed for (cosign.pub): checks evidence.intoto.json.
+    #[arg(long, required_unless_present = "sigstore_trust_config")]
+    key: Option<PathBuf>,
+    /// A keyless-signed pack: the Sigstore trust root (trusted_root.json or a
+    /// ClientTrustConfig, read offline) that checks evidence.sigstore.json.
+    #[arg(
+        long = "sigstore-trust-config",
+        value_name = "FILE",
+        conflicts_with = "key",
+        requires = "certificate_oidc_issuer"
+    )]
+    sigstore_trust_config: Option<PathBuf>,
+    /// The signer's identity in its certificate, exactly (an e-mail or a workflow URI).
+    #[arg(
+        long,
+        requires = "sigstore_trust_config",
+        required_unless_present_any = ["key", "certificate_identity_prefix"]
+    )]
+    certificate_identity: Option<String>,
+    /// Or a URL prefix of the signer's identity (`https://github.com/corp/platform/`).
+    #[arg(
+        long,
+        requires = "sigstore_trust_config",
+        conflicts_with = "certificate_identity"
+    )]
+    certificate_identity_prefix: Option<String>,
+    /// The OIDC issuer of the signer's certificate (`https://token.actions.githubusercontent.com`).
+    #[arg(long, requires = "sigstore_trust_config")]
+    certificate_oidc_issuer: Option<String>,
 }
 
 /// The statement about the pack in `dir`: each subject's sha256, and what the pack says.
@@ -65,15 +109,30 @@ pub fn read_key(key: &Path) -> Result<pci_host::release::SigningKey> {
     })
 }
 
-/// Removes the envelope of an earlier pack written in `dir`.
+/// Removes the signatures and statement of an earlier pack written in `dir`.
 pub fn remove_stale(dir: &Path) -> Result<()> {
-    let path = dir.join(ENVELOPE);
-    match std::fs::remove_file(&path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(error).with_context(|| format!("cannot remove {}", path.display()))
+    for name in [ENVELOPE, STATEMENT, SIGSTORE_BUNDLE] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| format!("cannot remove {}", path.display()));
+            }
+            _ => {}
         }
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+/// Writes the unsigned statement of the pack in `dir` for cosign to sign keyless; returns its
+/// path.
+pub fn write_statement(dir: &Path, predicate: Value) -> Result<PathBuf> {
+    let path = dir.join(STATEMENT);
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&statement(dir, predicate)?)? + "\n",
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 /// Signs the pack in `dir` with the cosign private key at `key`; writes the envelope and
@@ -102,23 +161,73 @@ pub fn read_public_key(key: &Path) -> Result<String> {
 
 /// Checks the pack in `dir` against its envelope and `key`; the statement's predicate.
 pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
-    if !dir.is_dir() {
-        bail!("{}: not a pack's folder", dir.display());
-    }
-    let envelope_path = dir.join(ENVELOPE);
-    let envelope = std::fs::read(&envelope_path).with_context(|| {
-        format!(
-            "{}: no signature (build the pack with --sign-key)",
-            envelope_path.display()
-        )
-    })?;
+    let envelope_path = signature_file(dir, ENVELOPE, "build the pack with --sign-key")?;
+    let envelope = std::fs::read(&envelope_path)
+        .with_context(|| format!("cannot read {}", envelope_path.display()))?;
     let public_key = read_public_key(key)?;
     let statement = pci_host::release::verify_attestation(&envelope, &public_key)
         .with_context(|| format!("{}", envelope_path.display()))?;
+    check_statement(dir, &envelope_path, &statement)
+}
+
+/// Checks the keyless-signed pack in `dir` (its Sigstore bundle) with the trust root at
+/// `trust_config`, signed by `identity`; the statement's predicate and who signed.
+pub fn verify_keyless_pack(
+    dir: &Path,
+    trust_config: &Path,
+    identity: &Identity,
+) -> Result<(Value, String)> {
+    let bundle_path = signature_file(
+        dir,
+        SIGSTORE_BUNDLE,
+        "build the pack with --statement and sign evidence.statement.json with cosign attest-blob",
+    )?;
+    let bundle = std::fs::read(&bundle_path)
+        .with_context(|| format!("cannot read {}", bundle_path.display()))?;
+    let trust = pci_host::trust_root::TrustRoot::from_file(trust_config)?;
+    let verifier = pci_host::keyless::Verifier::new(&trust)
+        .map_err(|e| anyhow::anyhow!("--sigstore-trust-config {}: {e}", trust_config.display()))?;
+    let attestation = verifier
+        .verify_attestation_bundle(&bundle, pci_host::keyless::now())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", bundle_path.display()))?;
+    if !identity.names(&attestation.issuer, &attestation.subject) {
+        bail!(
+            "{}: signed by issuer {} and subject {}, not by {}",
+            bundle_path.display(),
+            attestation.issuer,
+            attestation.subject.as_str(),
+            identity.describe()
+        );
+    }
+    let predicate = check_statement(dir, &bundle_path, &attestation.statement)?;
+    let signer = format!(
+        "{} ({}), logged {}",
+        attestation.subject.as_str(),
+        attestation.issuer,
+        super::operational::rfc3339(attestation.integrated_time)
+    );
+    Ok((predicate, signer))
+}
+
+/// The signature file `name` of the pack in `dir`, which must exist (`hint`: how to make it).
+fn signature_file(dir: &Path, name: &str, hint: &str) -> Result<PathBuf> {
+    if !dir.is_dir() {
+        bail!("{}: not a pack's folder", dir.display());
+    }
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!("{}: no signature ({hint})", path.display());
+    }
+    Ok(path)
+}
+
+/// A verified statement is the pack's: its predicate type, and both files byte for byte what
+/// it names. Returns its predicate.
+fn check_statement(dir: &Path, source: &Path, statement: &Value) -> Result<Value> {
     if statement["predicateType"] != PREDICATE_TYPE {
         bail!(
             "{}: the statement is a {}, not an evidence pack",
-            envelope_path.display(),
+            source.display(),
             statement["predicateType"]
         );
     }
@@ -158,16 +267,47 @@ pub fn described(predicate: &Value) -> String {
     )
 }
 
-/// `pci-policies evidence verify DIR --key KEY`: prints what was verified.
+/// `pci-policies evidence verify DIR --key KEY` (or keyless): prints what was verified.
 pub fn verify(args: &VerifyArgs) -> Result<()> {
-    let predicate = verify_pack(&args.dir, &args.key)?;
+    let (predicate, signer) = match (&args.key, &args.sigstore_trust_config) {
+        (Some(key), _) => (verify_pack(&args.dir, key)?, None),
+        (None, Some(trust_config)) => {
+            let (predicate, signer) =
+                verify_keyless_pack(&args.dir, trust_config, &identity(args)?)?;
+            (predicate, Some(signer))
+        }
+        (None, None) => bail!("give --key, or --sigstore-trust-config for a keyless pack"),
+    };
     println!(
-        "{}: verified, {} ({})",
+        "{}: verified, {} ({}){}",
         args.dir.display(),
         described(&predicate),
-        SUBJECTS.join(", ")
+        SUBJECTS.join(", "),
+        signer
+            .map(|s| format!(", signed by {s}"))
+            .unwrap_or_default()
     );
     Ok(())
+}
+
+/// The signer `evidence verify` requires of a keyless pack.
+fn identity(args: &VerifyArgs) -> Result<Identity> {
+    let issuer = args
+        .certificate_oidc_issuer
+        .as_deref()
+        .context("--certificate-oidc-issuer is required with --sigstore-trust-config")?;
+    match (
+        &args.certificate_identity,
+        &args.certificate_identity_prefix,
+    ) {
+        (Some(subject), None) => Ok(Identity::Exact {
+            issuer: issuer.to_owned(),
+            subject: subject.clone(),
+        }),
+        (None, Some(prefix)) => Identity::prefix(issuer, prefix)
+            .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}")),
+        _ => bail!("give one of --certificate-identity and --certificate-identity-prefix"),
+    }
 }
 
 #[cfg(test)]

@@ -136,6 +136,16 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
     let no_server = export(&dir.join("no-server"), |files| {
         item(files, "deployments", "policy-server-default")["status"]["readyReplicas"] = json!(0);
     });
+    // Fresh reports (anyone allowed to create reports could write them), the scanner suspended.
+    let suspended = export(&dir.join("suspended"), |files| {
+        item(files, "deployments", "audit-scanner")["spec"]["suspend"] = json!(true);
+    });
+    let no_cron_job = export(&dir.join("no-cron-job"), |files| {
+        let items = files.get_mut("deployments").unwrap()["items"]
+            .as_array_mut()
+            .unwrap();
+        items.retain(|i| i["kind"] != "CronJob");
+    });
     let clusters = [
         ("active", active.as_path()),
         ("pending", &pending),
@@ -143,6 +153,8 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
         ("stale", &stale),
         ("monitor", &monitor),
         ("no-server", &no_server),
+        ("suspended", &suspended),
+        ("no-cron-job", &no_cron_job),
     ];
     let (pack, _, stdout) = fleet(&dir, &clusters);
     let not_active = "configured but not active";
@@ -169,6 +181,23 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
     assert_eq!(
         verdicts(&pack, "monitor"),
         expect(&[("9.1", "monitor only"), ("9.2", "monitor only")])
+    );
+    assert_eq!(verdicts(&pack, "suspended"), expect(&all));
+    assert!(
+        reasons(&pack, "suspended", "3.3")
+            .contains("the audit scanner's CronJob kubewarden/audit-scanner is suspended")
+    );
+    assert_eq!(verdicts(&pack, "no-cron-job"), expect(&[]));
+    let flagged = pack["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == "no-cron-job")
+        .map(|c| c["flagged"].to_string())
+        .unwrap_or_default();
+    assert!(
+        flagged.contains("the audit scanner's CronJob is not in the export"),
+        "{flagged}"
     );
     assert_eq!(verdicts(&pack, "no-server"), expect(&all));
     assert!(
@@ -220,9 +249,14 @@ fn the_example_fleet_reads_back_with_an_html_parser() {
         "no ValidatingWebhookConfiguration clusterwide-pci-trusted-registries",
         "the newest audit result is from 2026-11-01T03:00:00Z",
         "pci-runtime-isolation: the mode in effect is monitor",
+        "the audit scanner's CronJob kubewarden/audit-scanner is suspended",
     ] {
         assert!(flagged.contains(expected), "{expected}: {flagged}");
     }
+    assert!(
+        html.contains("CronJob kubewarden/audit-scanner: schedule 0 * * * *, last completed run 2026-12-01T03:00:41Z"),
+        "the prod pack shows the scanner's last run"
+    );
 
     let dom = tl::parse(&html, tl::ParserOptions::default()).expect("parses as HTML");
     let parser = dom.parser();
@@ -421,6 +455,8 @@ fn diff_lists_what_changed_between_two_packs() {
                 result["timestamp"]["seconds"] = json!(1_796_094_000 - 7 * 86_400);
             }
         }
+        item(files, "deployments", "audit-scanner")["status"]["lastSuccessfulTime"] =
+            json!("2026-11-24T03:00:41Z");
     });
     let after = export(&dir.join("after"), |files| {
         let policy = item(files, "policies", "pci-pod-security");

@@ -43,16 +43,21 @@ impl Identity {
 
     /// True when `signature` was made by this identity.
     pub fn matches(&self, signature: &KeylessSignature) -> bool {
+        self.names(&signature.issuer, &signature.subject)
+    }
+
+    /// True when a certificate of `issuer` for `subject` is this identity.
+    pub fn names(&self, signer_issuer: &str, signer_subject: &Subject) -> bool {
         match self {
             Self::Exact { issuer, subject } => {
-                signature.issuer == *issuer && signature.subject.as_str() == subject
+                signer_issuer == issuer && signer_subject.as_str() == subject
             }
             Self::Prefix { issuer, prefix } => {
-                signature.issuer == *issuer && signature.subject.as_str().starts_with(prefix)
+                signer_issuer == issuer && signer_subject.as_str().starts_with(prefix)
             }
             Self::GithubActions { owner, repo } => {
-                signature.issuer == GITHUB_ACTIONS_ISSUER
-                    && matches!(&signature.subject, Subject::Uri(uri)
+                signer_issuer == GITHUB_ACTIONS_ISSUER
+                    && matches!(signer_subject, Subject::Uri(uri)
                     if github_repository(uri).is_some_and(|(o, r)| {
                         o == owner && repo.as_ref().is_none_or(|repo| repo == r)
                     }))

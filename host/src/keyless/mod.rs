@@ -12,6 +12,7 @@
 //! reads only the legacy issuer extension: this module does all of it, with its public pieces
 //! (`CosignVerificationKey`, `Bundle`, `SimpleSigning`) and webpki for the chain.
 
+mod attestation;
 mod certificate;
 pub mod identity;
 mod rekor;
@@ -23,6 +24,7 @@ use sigstore::crypto::{CosignVerificationKey, Signature};
 use x509_cert::der::Decode;
 
 use crate::trust_root::TrustRoot;
+pub use attestation::KeylessAttestation;
 pub use certificate::Subject;
 use identity::Identity;
 
@@ -182,20 +184,9 @@ impl Verifier {
             .map_err(|e| format!("the certificate is not readable: {e}"))?;
 
         let entry = self.logs.verify(bundle)?;
-        if entry.integrated_time > now + FUTURE_SKEW {
-            return Err(format!(
-                "the Rekor entry claims to be integrated at {}, in the future",
-                rekor::utc(entry.integrated_time)
-            ));
-        }
+        check_time(&entry, now)?;
         entry.binds(signature, &layer.data, &certificate_der)?;
-        certificate::check_validity(&certificate, entry.integrated_time)?;
-        certificate::check_usage(&certificate)?;
-        certificate::chain(&self.authorities, &certificate_der, entry.integrated_time)?;
-
-        let key =
-            CosignVerificationKey::try_from(&certificate.tbs_certificate.subject_public_key_info)
-                .map_err(|e| format!("the certificate's key is not usable: {e}"))?;
+        let key = self.certificate_key(&certificate, &certificate_der, entry.integrated_time)?;
         key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &layer.data)
             .map_err(|_| "the signature does not verify with the certificate's key".to_owned())?;
 
@@ -206,6 +197,34 @@ impl Verifier {
             integrated_time: entry.integrated_time,
         })
     }
+}
+
+impl Verifier {
+    /// The key of `certificate` (DER `der`), once it is shown valid at `time`, for code signing,
+    /// and issued by a certificate authority of the trust root.
+    fn certificate_key(
+        &self,
+        certificate: &x509_cert::Certificate,
+        der: &[u8],
+        time: i64,
+    ) -> Result<CosignVerificationKey, String> {
+        certificate::check_validity(certificate, time)?;
+        certificate::check_usage(certificate)?;
+        certificate::chain(&self.authorities, der, time)?;
+        CosignVerificationKey::try_from(&certificate.tbs_certificate.subject_public_key_info)
+            .map_err(|e| format!("the certificate's key is not usable: {e}"))
+    }
+}
+
+/// A Rekor entry integrated in the future (beyond clock skew) is refused.
+fn check_time(entry: &rekor::Entry, now: i64) -> Result<(), String> {
+    if entry.integrated_time > now + FUTURE_SKEW {
+        return Err(format!(
+            "the Rekor entry claims to be integrated at {}, in the future",
+            rekor::utc(entry.integrated_time)
+        ));
+    }
+    Ok(())
 }
 
 /// The DER bytes of the one PEM certificate in `pem`.

@@ -148,6 +148,57 @@ impl Entry {
         Ok(())
     }
 
+    /// The entry (`dsse` 0.0.1) logged this payload, signed with this signature (raw bytes)
+    /// by this certificate.
+    pub(super) fn binds_dsse(
+        &self,
+        signature: &[u8],
+        payload: &[u8],
+        certificate_der: &[u8],
+    ) -> Result<(), String> {
+        let kind = self.text("/kind")?;
+        let version = self.text("/apiVersion")?;
+        if kind != "dsse" || version != "0.0.1" {
+            return Err(format!(
+                "the Rekor entry is a {kind} {version}, not a dsse 0.0.1"
+            ));
+        }
+        let algorithm = self.text("/spec/payloadHash/algorithm")?;
+        let hash = self.text("/spec/payloadHash/value")?;
+        if algorithm != "sha256" || !hash.eq_ignore_ascii_case(&sha256_hex(payload)) {
+            return Err(
+                "the Rekor entry is for another statement (its payload hash differs)".into(),
+            );
+        }
+        let decode = |text: &str| {
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+        };
+        let logged = self
+            .body
+            .pointer("/spec/signatures")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|entry| {
+                let same_signature = entry["signature"]
+                    .as_str()
+                    .and_then(decode)
+                    .is_some_and(|logged| logged == signature);
+                let same_certificate = entry["verifier"]
+                    .as_str()
+                    .and_then(decode)
+                    .and_then(|pem| super::pem_certificate(&pem).ok())
+                    .is_some_and(|logged| logged == certificate_der);
+                same_signature && same_certificate
+            });
+        if !logged {
+            return Err("the Rekor entry is for another signature or certificate".into());
+        }
+        Ok(())
+    }
+
     fn text(&self, pointer: &str) -> Result<&str, String> {
         self.body
             .pointer(pointer)

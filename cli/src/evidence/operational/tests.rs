@@ -53,6 +53,12 @@ fn working_export() -> ClusterExport {
             "kind": "Report",
             "results": [{"policy": "clusterwide-pci-pod-security", "source": "kubewarden", "result": "pass", "timestamp": {"seconds": NOW - 3600}}]
         })],
+        cron_jobs: vec![json!({
+            "kind": "CronJob",
+            "metadata": {"name": "audit-scanner", "namespace": "kubewarden"},
+            "spec": {"schedule": "0 * * * *"},
+            "status": {"lastSuccessfulTime": rfc3339(NOW - 3500)}
+        })],
         ..ClusterExport::default()
     }
 }
@@ -90,7 +96,7 @@ fn a_policy_shown_at_work_in_every_part_is_operational() {
 #[test]
 fn each_missing_part_makes_it_not_active_with_its_reason() {
     type Edit = fn(&mut ClusterExport);
-    let cases: [(&str, Edit, &str); 13] = [
+    let cases: [(&str, Edit, &str); 15] = [
         (
             "pending",
             |e| e.policies[0].1["status"]["policyStatus"] = json!("pending"),
@@ -154,6 +160,16 @@ fn each_missing_part_makes_it_not_active_with_its_reason() {
             "no audit result for clusterwide-pci-pod-security",
         ),
         (
+            "scanner suspended",
+            |e| e.cron_jobs[0]["spec"]["suspend"] = json!(true),
+            "the audit scanner's CronJob kubewarden/audit-scanner is suspended",
+        ),
+        (
+            "scanner stopped",
+            |e| e.cron_jobs[0]["status"]["lastSuccessfulTime"] = json!(rfc3339(NOW - 3 * 86_400)),
+            "last completed a run at",
+        ),
+        (
             "webhook for nothing",
             |e| e.webhooks[0]["webhooks"][0]["rules"] = json!([]),
             "the registered webhook's rules do not send Pod CREATEs to it",
@@ -175,6 +191,47 @@ fn each_missing_part_makes_it_not_active_with_its_reason() {
             operation.reasons
         );
     }
+}
+
+/// A tenant who may create reports in their namespace writes a fresh result for the policy:
+/// the scanner's CronJob, whose status only the CronJob controller writes, still shows it
+/// stopped.
+#[test]
+fn a_fresh_report_does_not_hide_a_stopped_scanner() {
+    let mut export = working_export();
+    export.cron_jobs[0]["status"]["lastSuccessfulTime"] = json!(rfc3339(NOW - 40 * 86_400));
+    export.reports.push(json!({
+        "kind": "Report",
+        "metadata": {"namespace": "tenant", "labels": {"app.kubernetes.io/managed-by": "kubewarden"}},
+        "results": [{"policy": "clusterwide-pci-pod-security", "source": "kubewarden", "result": "pass", "timestamp": {"seconds": NOW - 60}}]
+    }));
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::NotActive);
+    assert!(
+        operation
+            .reasons
+            .iter()
+            .any(|r| r.contains("40 days before the pack") && r.contains("has stopped")),
+        "{:?}",
+        operation.reasons
+    );
+}
+
+/// Without the CronJob the reports alone are judged, and the pack says what that rests on.
+#[test]
+fn an_export_without_the_scanners_cron_job_is_noted() {
+    let mut export = working_export();
+    export.cron_jobs.clear();
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::Operational);
+    assert!(
+        operation
+            .notes
+            .iter()
+            .any(|n| n.contains("the audit scanner's CronJob is not in the export")),
+        "{:?}",
+        operation.notes
+    );
 }
 
 #[test]

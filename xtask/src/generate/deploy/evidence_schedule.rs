@@ -6,7 +6,7 @@
 //! Its RBAC is read-only and covers exactly the lists `--in-cluster` makes
 //! (`cli/src/evidence/api.rs` `RESOURCES`, whose test compares them with this file): the
 //! Kubewarden policies, groups and PolicyServers, the webhook configurations, the audit
-//! reports (cluster-wide, a ClusterRole) and the Deployments of Kubewarden's namespace (a Role
+//! reports (cluster-wide, a ClusterRole) and the Deployments and CronJobs of Kubewarden's namespace (a Role
 //! there). Generated, because the namespace is `deploy/bundle.yml`'s and the image's tag is
 //! the bundle's version.
 
@@ -142,7 +142,11 @@ fn objects(namespace: &str) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
             "metadata": metadata(Some(namespace)),
-            "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": VERBS}],
+            "rules": [
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": VERBS},
+                // The audit scanner's CronJob: its status shows the scanner's own runs.
+                {"apiGroups": ["batch"], "resources": ["cronjobs"], "verbs": VERBS},
+            ],
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",

@@ -1,0 +1,203 @@
+//! A pack signed keyless: `evidence --statement` writes the statement, a test Sigstore signs
+//! it as `cosign attest-blob --statement … --new-bundle-format` would (a Fulcio certificate for
+//! a GitHub Actions workflow, a Rekor `dsse` entry), and `evidence verify` checks the bundle
+//! with the trust root and the signer's identity.
+
+use std::path::{Path, PathBuf};
+
+use pci_host::keyless::identity::GITHUB_ACTIONS_ISSUER;
+use pci_host::keyless_fixture::{Signer, TestSigstore};
+use serde_json::Value;
+
+use super::{pci_policies, scratch};
+
+const WORKFLOW: &str =
+    "https://github.com/corp/platform/.github/workflows/evidence.yml@refs/heads/main";
+
+/// The pack of the example prod cluster with its statement, signed by `signer` of `sigstore`;
+/// returns the pack's folder.
+fn keyless_pack(dir: &Path, sigstore: &TestSigstore, signer: &Signer) -> PathBuf {
+    let out = dir.join("pack");
+    let stdout = prod_pack(&out, &["--statement"]);
+    assert!(
+        stdout.contains("to sign keyless, run: cosign attest-blob --statement"),
+        "{stdout}"
+    );
+    let statement: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("evidence.statement.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://pci-policies.io/evidence-pack/v1"
+    );
+    let bundle = sigstore.attest(&statement, signer).unwrap();
+    std::fs::write(out.join("evidence.sigstore.json"), bundle.to_string()).unwrap();
+    out
+}
+
+/// Builds the pack of the example prod cluster into `out` with `extra` arguments; its output.
+fn prod_pack(out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "evidence",
+        "--cluster",
+        "prod=examples/fleet/prod",
+        "--date",
+        "2026-12-01",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = pci_policies(&args);
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+}
+
+fn trust_root(dir: &Path, sigstore: &TestSigstore) -> PathBuf {
+    let path = dir.join("trusted_root.json");
+    std::fs::write(&path, sigstore.trusted_root().to_string()).unwrap();
+    path
+}
+
+fn verify(pack: &Path, root: &Path, identity: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "evidence",
+        "verify",
+        pack.to_str().unwrap(),
+        "--sigstore-trust-config",
+        root.to_str().unwrap(),
+    ];
+    args.extend_from_slice(identity);
+    pci_policies(&args)
+}
+
+#[test]
+fn a_keyless_signed_pack_verifies_for_its_signer_only() {
+    let dir = scratch("keyless");
+    let sigstore = TestSigstore::new("evidence keyless").unwrap();
+    let pack = keyless_pack(
+        &dir,
+        &sigstore,
+        &Signer::uri(GITHUB_ACTIONS_ISSUER, WORKFLOW),
+    );
+    let root = trust_root(&dir, &sigstore);
+    let exact = [
+        "--certificate-identity",
+        WORKFLOW,
+        "--certificate-oidc-issuer",
+        GITHUB_ACTIONS_ISSUER,
+    ];
+    let (code, stdout, stderr) = verify(&pack, &root, &exact);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("verified, signed pack of prod dated 2026-12-01")
+            && stdout.contains(&format!("signed by {WORKFLOW} ({GITHUB_ACTIONS_ISSUER})")),
+        "{stdout}"
+    );
+    let prefix = [
+        "--certificate-identity-prefix",
+        "https://github.com/corp/platform",
+        "--certificate-oidc-issuer",
+        GITHUB_ACTIONS_ISSUER,
+    ];
+    assert_eq!(verify(&pack, &root, &prefix).0, 0);
+
+    // Another repository, another issuer, a prefix that only shares the text.
+    for identity in [
+        [
+            "--certificate-identity",
+            "https://github.com/corp/other/.github/workflows/evidence.yml@refs/heads/main",
+            "--certificate-oidc-issuer",
+            GITHUB_ACTIONS_ISSUER,
+        ],
+        [
+            "--certificate-identity",
+            WORKFLOW,
+            "--certificate-oidc-issuer",
+            "https://accounts.example.com",
+        ],
+        [
+            "--certificate-identity-prefix",
+            "https://github.com/corp/plat",
+            "--certificate-oidc-issuer",
+            GITHUB_ACTIONS_ISSUER,
+        ],
+    ] {
+        let (code, _, stderr) = verify(&pack, &root, &identity);
+        assert_eq!(code, 1, "{identity:?}");
+        assert!(
+            stderr.contains(&format!(
+                "signed by issuer {GITHUB_ACTIONS_ISSUER} and subject {WORKFLOW}, not by"
+            )),
+            "{stderr}"
+        );
+    }
+
+    // The trust root of another Sigstore does not know this Rekor log.
+    let other = TestSigstore::new("another").unwrap();
+    let other_root = dir.join("other");
+    std::fs::create_dir_all(&other_root).unwrap();
+    let (code, _, stderr) = verify(&pack, &trust_root(&other_root, &other), &exact);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not a tlog of the trust root"), "{stderr}");
+
+    // An edited page is refused, naming the file.
+    let index = pack.join("index.html");
+    let original = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, original.replace("operational", "0perational")).unwrap();
+    let (code, _, stderr) = verify(&pack, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("index.html: edited since it was signed"),
+        "{stderr}"
+    );
+    std::fs::write(&index, original).unwrap();
+
+    // A pack rebuilt in the same folder drops the bundle of the earlier one.
+    prod_pack(&pack, &[]);
+    assert!(!pack.join("evidence.sigstore.json").exists());
+    assert!(!pack.join("evidence.statement.json").exists());
+    let (code, _, stderr) = verify(&pack, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no signature (build the pack with --statement"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keyless_verification_needs_the_signers_issuer_and_identity() {
+    let dir = scratch("keyless-args");
+    let pack = dir.to_str().unwrap();
+    for args in [
+        vec!["evidence", "verify", pack],
+        vec![
+            "evidence",
+            "verify",
+            pack,
+            "--sigstore-trust-config",
+            "root.json",
+        ],
+        vec![
+            "evidence",
+            "verify",
+            pack,
+            "--sigstore-trust-config",
+            "root.json",
+            "--certificate-identity",
+            WORKFLOW,
+        ],
+        vec![
+            "evidence",
+            "verify",
+            pack,
+            "--key",
+            "cosign.pub",
+            "--sigstore-trust-config",
+            "root.json",
+        ],
+    ] {
+        let (code, _, stderr) = pci_policies(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+}
