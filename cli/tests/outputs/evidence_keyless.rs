@@ -94,6 +94,13 @@ fn a_keyless_signed_pack_verifies_for_its_signer_only() {
             && stdout.contains(&format!("signed by {WORKFLOW} ({GITHUB_ACTIONS_ISSUER})")),
         "{stdout}"
     );
+    // Kept for inspection (target/test-scratch/keyless-*/signed), as signed.
+    let kept = dir.join("signed");
+    std::fs::create_dir_all(&kept).unwrap();
+    for entry in std::fs::read_dir(&pack).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, kept.join(path.file_name().unwrap())).unwrap();
+    }
     let prefix = [
         "--certificate-identity-prefix",
         "https://github.com/corp/platform",
