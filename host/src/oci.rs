@@ -21,6 +21,10 @@ use serde_json::Value;
 
 use crate::metadata::Metadata;
 
+mod bounded;
+#[cfg(test)]
+mod pull_tests;
+
 /// Manifest media types the OCI lookups accept: OCI and Docker manifests and indexes.
 const MANIFEST_MEDIA_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
@@ -37,6 +41,9 @@ pub const OCI_SOURCE_ANNOTATION: &str = "org.opencontainers.image.source";
 const POLICY_SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
 /// The first bytes of every wasm module.
 const WASM_MAGIC: &[u8] = b"\0asm";
+/// The largest layer [`Registry::pull_artifact`] takes (64 MiB): the files of an evidence
+/// pack or a signature are far smaller; more is a registry to stop reading from.
+pub const MAX_LAYER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How to reach a registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -386,37 +393,60 @@ impl Registry {
     }
 
     /// An artifact whose layers are all of `media_types` (a layer of another type is an
-    /// error): its layers with their annotations, manifest annotations and digest, checked
-    /// against the bytes received by oci-client.
+    /// error), none larger than [`MAX_LAYER_BYTES`]: its layers with their annotations,
+    /// manifest annotations and digest.
     pub fn pull_artifact(&self, reference: &str, media_types: &[&str]) -> Result<PulledArtifact> {
+        self.pull_artifact_bounded(reference, media_types, MAX_LAYER_BYTES)
+    }
+
+    /// The same, with layers of at most `max_layer_bytes`. A layer is refused before it is
+    /// fetched when the manifest declares it larger, and cut off when the registry sends more
+    /// than declared; oci-client checks each layer's digest.
+    pub fn pull_artifact_bounded(
+        &self,
+        reference: &str,
+        media_types: &[&str],
+        max_layer_bytes: u64,
+    ) -> Result<PulledArtifact> {
         let reference = parse_reference(reference)?;
         let auth = self.auth(&reference)?;
-        let image = self
+        let (manifest, manifest_digest) = self
             .runtime
-            .block_on(self.client.pull(&reference, &auth, media_types.to_vec()))
+            .block_on(self.client.pull_image_manifest(&reference, &auth))
             .with_context(|| format!("pull of {reference} failed"))?;
-        let manifest = image.manifest.unwrap_or_default();
-        // oci-client returns the layers in the order they arrived: each carries its own
-        // descriptor's annotations, and each must be the blob of one of the manifest's
-        // descriptors.
-        let mut layers = Vec::new();
-        for layer in image.layers {
-            let digest = layer.sha256_digest();
-            if !manifest.layers.iter().any(|d| d.digest == digest) {
-                bail!("{reference}: a layer received is not in the manifest ({digest})");
+        for descriptor in &manifest.layers {
+            if !media_types.contains(&descriptor.media_type.as_str()) {
+                bail!(
+                    "{reference}: a layer of media type {}, not one of {}",
+                    descriptor.media_type,
+                    media_types.join(", ")
+                );
             }
+            let size = u64::try_from(descriptor.size).unwrap_or(u64::MAX);
+            if size > max_layer_bytes {
+                bail!(
+                    "{reference}: layer {} declares {} bytes, more than the {max_layer_bytes} accepted",
+                    descriptor.digest,
+                    descriptor.size
+                );
+            }
+        }
+        let mut layers = Vec::new();
+        for descriptor in &manifest.layers {
+            let mut received = bounded::Bounded::new(u64::try_from(descriptor.size)?);
+            self.runtime
+                .block_on(self.client.pull_blob(&reference, descriptor, &mut received))
+                .with_context(|| format!("pull of {reference}: layer {}", descriptor.digest))?;
             layers.push(PulledLayer {
-                data: layer.data,
-                annotations: layer.annotations.unwrap_or_default(),
+                data: received.into_inner(),
+                annotations: descriptor.annotations.clone().unwrap_or_default(),
             });
         }
         Ok(PulledArtifact {
             layers,
             artifact_type: manifest.artifact_type,
             annotations: manifest.annotations.unwrap_or_default(),
-            manifest_digest: image
-                .digest
-                .with_context(|| format!("{reference}: the registry sent no manifest digest"))?,
+            manifest_digest,
         })
     }
 
