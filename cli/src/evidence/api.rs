@@ -224,7 +224,10 @@ async fn read_all(name: &str, kubewarden_namespace: &str) -> Result<ApiExport> {
         .to_owned();
     let client = kube::Client::try_from(config)
         .with_context(|| format!("--in-cluster {name}: cannot connect to {server}"))?;
-    let mut export = ClusterExport::default();
+    let mut export = ClusterExport {
+        cron_jobs_listed: true,
+        ..ClusterExport::default()
+    };
     let mut not_served = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for resource in &RESOURCES {

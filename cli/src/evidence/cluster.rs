@@ -21,6 +21,11 @@ pub struct ClusterExport {
     /// CronJobs (of Kubewarden's namespace, as the export commands write them): the audit
     /// scanner's, whose status only the CronJob controller writes.
     pub cron_jobs: Vec<Value>,
+    /// True when CronJobs were listed (read from the API), so none means none.
+    pub cron_jobs_listed: bool,
+    /// Kubewarden's namespace in this cluster (where its Deployments and the audit
+    /// scanner's CronJob are).
+    pub kubewarden_namespace: String,
     /// Validating and mutating webhook configurations.
     pub webhooks: Vec<Value>,
     /// Report objects (OpenReports or PolicyReports), and the files that held them.
@@ -107,6 +112,21 @@ impl ClusterExport {
             );
         }
         Ok(())
+    }
+
+    /// The namespace the export's policy-server Deployments share, if they share one.
+    pub fn policy_server_namespace(&self) -> Option<String> {
+        let mut namespaces = self
+            .deployments
+            .iter()
+            .filter(|d| {
+                d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("policy-server-"))
+            })
+            .filter_map(|d| d["metadata"]["namespace"].as_str());
+        let first = namespaces.next()?;
+        namespaces.all(|n| n == first).then(|| first.to_owned())
     }
 
     /// Sorts one object by kind; an object without a kind cannot be read (kubectl writes

@@ -176,7 +176,16 @@ fn cluster_pack(
     clock: Clock,
     scan: Option<ScanEvidence>,
 ) -> Result<Pack> {
-    let (export, read_from, notes, read_on) = read_source(name, source)?;
+    let (mut export, read_from, notes, read_on) = read_source(name, source)?;
+    // An export's Deployments say where Kubewarden runs (Rancher: cattle-kubewarden-system);
+    // the API was read in the namespace given.
+    let kubewarden_namespace = match source {
+        Source::Export(_) => export
+            .policy_server_namespace()
+            .unwrap_or_else(|| kubewarden_namespace.to_owned()),
+        _ => kubewarden_namespace.to_owned(),
+    };
+    export.kubewarden_namespace = kubewarden_namespace.clone();
     let mut deployed = policies::collect(&export.policies)?;
     for policy in &mut deployed {
         let document = export
@@ -222,7 +231,7 @@ fn cluster_pack(
             .push(format!("# Read and not used: {}", unused.join(", ")));
     }
     pack.reproduce
-        .extend(export_commands(name, kubewarden_namespace));
+        .extend(export_commands(name, &kubewarden_namespace));
     Ok(pack)
 }
 
@@ -244,6 +253,11 @@ pub fn export_commands(name: &str, kubewarden_namespace: &str) -> Vec<String> {
         ),
         format!(
             "kubectl get reports.openreports.io,clusterreports.openreports.io -A -o yaml > {dir}/reports.yaml"
+        ),
+        "# Kubewarden before 1.33, or reportCRDsKind: policyreport, writes PolicyReports instead:"
+            .to_owned(),
+        format!(
+            "#   kubectl get policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io -A -o yaml > {dir}/reports.yaml"
         ),
     ]
 }

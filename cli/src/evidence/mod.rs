@@ -51,8 +51,10 @@ enum EvidenceAction {
     /// verdicts, policies added, removed or no longer operational, settings drift, exceptions
     /// new, removed or expired.
     Diff(diff::DiffArgs),
-    /// Check a signed pack: the signature with the public key, and that index.html and
-    /// evidence.json are byte for byte what was signed (an edited pack is refused).
+    /// Check a signed pack: the signature with the public key (--key), or a keyless one with
+    /// the Sigstore trust root and the signer's identity (--sigstore-trust-config), and that
+    /// index.html and evidence.json are byte for byte what was signed (an edited pack is
+    /// refused).
     #[cfg(feature = "live")]
     Verify(signed::VerifyArgs),
     /// Fetch a pack pushed with --push (REGISTRY/REPOSITORY:YYYY-MM-DD) and verify it: a pack
@@ -84,8 +86,8 @@ pub struct EvidenceArgs {
     #[arg(long, conflicts_with_all = ["cluster", "in_cluster"])]
     manifests: Vec<PathBuf>,
     /// A cluster's export, NAME=DIR: the files of `kubectl get … -o yaml` (policies with
-    /// their status, PolicyServers, Deployments of the kubewarden namespace, webhook
-    /// configurations, reports; docs/scan-and-evidence.md lists the commands). Repeatable: one
+    /// their status, PolicyServers, the Deployments and CronJobs of Kubewarden's namespace,
+    /// webhook configurations, reports; docs/scan-and-evidence.md lists the commands). Repeatable: one
     /// pack over the fleet, each section judged operational, monitor only, configured but not
     /// active, or missing, per cluster.
     #[arg(long, value_name = "NAME=DIR", value_parser = cluster::parse_cluster_arg)]
@@ -96,12 +98,14 @@ pub struct EvidenceArgs {
     /// combines with --cluster.
     #[arg(long, value_name = "NAME", value_parser = cluster::parse_cluster_name)]
     in_cluster: Option<String>,
-    /// Kubewarden's namespace: where --in-cluster reads the PolicyServers' Deployments, and
-    /// what the pack's export commands name.
+    /// Kubewarden's namespace: where --in-cluster reads the PolicyServers' Deployments and the
+    /// audit scanner's CronJob, and, for an export whose policy-server Deployments do not
+    /// say it, where the audit scanner is looked for and what the export commands name.
     #[arg(long, default_value = "kubewarden", value_name = "NAMESPACE", value_parser = cluster::parse_namespace)]
     kubewarden_namespace: String,
-    /// How old, in hours, the newest audit result of a policy may be before the audit scanner
-    /// counts as stopped (it runs hourly by default).
+    /// How old, in hours, the newest audit result of a policy, and the audit scanner
+    /// CronJob's last completed run, may be before the scanner counts as stopped (it runs
+    /// hourly by default). Signed into the pack's statement.
     #[arg(long, default_value_t = 48, value_name = "HOURS")]
     max_audit_age_hours: u64,
     /// Report exports (`kubectl get reports.openreports.io -A -o yaml`, or PolicyReports),
@@ -123,8 +127,8 @@ pub struct EvidenceArgs {
     /// checked by `pci-policies evidence verify` or `cosign verify-blob-attestation`.
     #[arg(long, value_name = "KEY")]
     sign_key: Option<PathBuf>,
-    /// Also write evidence.statement.json: the same statement, unsigned, for cosign to sign
-    /// keyless with the signer's OIDC identity (`cosign attest-blob --statement
+    /// Also write evidence.statement.json: the same statement, unsigned, for cosign 2.6 or
+    /// later to sign keyless with the signer's OIDC identity (`cosign attest-blob --statement
     /// OUT/evidence.statement.json --new-bundle-format --bundle OUT/evidence.sigstore.json`);
     /// `evidence verify --sigstore-trust-config` checks the bundle.
     #[arg(long)]
@@ -277,7 +281,7 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
 }
 
 /// What the signed statement says of the pack: its date, tool, clusters and verdicts.
-fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
+fn attested(date: &str, packs: &[&Pack], max_audit_age_hours: u64) -> serde_json::Value {
     let verdicts: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, &str>> =
         packs
             .iter()
@@ -297,6 +301,7 @@ fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
         "date": date,
         "tool": format!("pci-policies {}", env!("CARGO_PKG_VERSION")),
         "clusters": packs.iter().filter_map(|p| p.cluster.clone()).collect::<Vec<_>>(),
+        "maxAuditAgeHours": max_audit_age_hours,
         "verdicts": verdicts,
     })
 }
@@ -305,7 +310,7 @@ fn attested(date: &str, packs: &[&Pack]) -> serde_json::Value {
 /// to `push` (`--push`, which needs the key).
 fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&PushTarget>) -> Result<()> {
     let date = packs.first().map(|p| p.date.clone()).unwrap_or_default();
-    let predicate = attested(&date, packs);
+    let predicate = attested(&date, packs, args.max_audit_age_hours);
     if args.statement {
         #[cfg(feature = "live")]
         {
@@ -314,8 +319,8 @@ fn sign_and_push(args: &EvidenceArgs, packs: &[&Pack], push: Option<&PushTarget>
             println!(
                 "{}: to sign keyless, run: cosign attest-blob --statement {} --new-bundle-format --bundle {} --yes",
                 path.display(),
-                path.display(),
-                bundle.display()
+                signed::shell_word(&path.display().to_string()),
+                signed::shell_word(&bundle.display().to_string())
             );
         }
         #[cfg(not(feature = "live"))]
@@ -394,8 +399,16 @@ fn summary_line(pack: &Pack) -> String {
         .iter()
         .map(|s| format!("{} {}", s.id, s.verdict.text()))
         .collect();
+    let why = if pack.flagged.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} at the top of index.html, under Flagged)",
+            counted(pack.flagged.len() as i64, "flag")
+        )
+    };
     format!(
-        "{} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged){not_started}; {}",
+        "{} policies, {} settings deviating from the recommendation, {} exceptions ({} flagged){not_started}; {}{why}",
         pack.policies.len(),
         deviations,
         pack.exceptions.len(),
@@ -471,10 +484,18 @@ fn flagged(
             section.reasons.join("; ")
         ));
     }
+    // A note several policies share (the audit scanner's) is said once, naming them all.
+    let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
     for policy in policies {
         for note in policy.operation.iter().flat_map(|o| &o.notes) {
-            flags.push(format!("{}: {note}", policy.name));
+            match notes.iter_mut().find(|(text, _)| *text == note.as_str()) {
+                Some((_, names)) => names.push(&policy.name),
+                None => notes.push((note, vec![&policy.name])),
+            }
         }
+    }
+    for (note, names) in notes {
+        flags.push(format!("{}: {note}", names.join(", ")));
     }
     let expired = exceptions.iter().filter(|e| e.flagged()).count();
     if expired > 0 {

@@ -27,6 +27,18 @@ pub struct Clock {
     pub max_audit_age_hours: u64,
 }
 
+/// 2014-01-01T00:00:00Z: an audit result dated earlier is not a time the scanner wrote.
+const EARLIEST_RESULT: i64 = 1_388_534_400;
+
+impl Clock {
+    /// The allowed age in seconds (saturating: any `--max-audit-age-hours` is a number).
+    pub fn max_audit_age_seconds(&self) -> i64 {
+        i64::try_from(self.max_audit_age_hours)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(3600)
+    }
+}
+
 /// Judges one policy against its cluster's export.
 pub fn judge(
     policy: &PolicyEvidence,
@@ -334,6 +346,8 @@ fn judge_audit(
     clock: Clock,
 ) {
     if !policy.background_audit {
+        operation.audit_scanner =
+            Some("not judged: the policy is not audited (backgroundAudit: false)".into());
         // A mutating policy's validating twin audits; a validating one not audited is noted.
         if policy.webhook != "mutating" {
             operation.notes.push(
@@ -342,11 +356,59 @@ fn judge_audit(
         }
         return;
     }
-    let scanner = super::scanner::check(&export.cron_jobs, clock);
+    let scope = super::scanner::Scope {
+        namespace: &export.kubewarden_namespace,
+        listed: export.cron_jobs_listed,
+    };
+    let scanner = super::scanner::check(&export.cron_jobs, scope, clock);
     operation.reasons.extend(scanner.reason);
     operation.notes.extend(scanner.note);
     operation.audit_scanner = scanner.shown;
-    let results: Vec<(i64, &str)> = export
+    let results = audit_results(export, policy);
+    // A result from after the pack's time (or before Kubernetes existed) is not evidence of a
+    // scanner at work; nor is one the scanner could not evaluate.
+    let dated = |t: i64| (EARLIEST_RESULT..=clock.now.saturating_add(300)).contains(&t);
+    let future = results.iter().filter(|(t, _)| !dated(*t)).count();
+    if future > 0 {
+        operation.notes.push(format!(
+            "{future} audit result(s) dated after the pack's time or before 2014, not counted"
+        ));
+    }
+    let errors = results.iter().filter(|(_, r)| *r == "error").count();
+    if errors > 0 {
+        operation.notes.push(format!(
+            "{errors} audit result(s) are errors (the scanner could not evaluate), not counted"
+        ));
+    }
+    let newest = results
+        .iter()
+        .filter(|(t, r)| dated(*t) && *r != "error")
+        .map(|(t, _)| *t)
+        .max();
+    let Some(newest) = newest else {
+        operation.reasons.push(if export.reports.is_empty() {
+            "no audit report in the export (kubectl get reports.openreports.io,clusterreports.openreports.io -A -o yaml; before Kubewarden 1.33, policyreports.wgpolicyk8s.io,clusterpolicyreports.wgpolicyk8s.io): the audit scanner at work is not shown".into()
+        } else {
+            format!("no audit result for {} in the exported reports: the audit scanner skips it or has not run since it was deployed", unique_name(policy))
+        });
+        return;
+    };
+    operation.newest_audit = Some(rfc3339(newest));
+    let age_hours = clock.now.saturating_sub(newest).max(0) / 3600;
+    let too_old = clock.now.saturating_sub(newest) > clock.max_audit_age_seconds();
+    if too_old {
+        operation.reasons.push(format!(
+            "the newest audit result is from {} ({} before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
+            rfc3339(newest),
+            super::age_in_words(age_hours),
+            clock.max_audit_age_hours
+        ));
+    }
+}
+
+/// The audit scanner's results for `policy` in the export's reports: time and outcome.
+fn audit_results<'a>(export: &'a ClusterExport, policy: &PolicyEvidence) -> Vec<(i64, &'a str)> {
+    export
         .reports
         .iter()
         .flat_map(|r| r["results"].as_array().into_iter().flatten())
@@ -365,45 +427,7 @@ fn judge_audit(
             let outcome = result["result"].as_str().unwrap_or_default();
             Some((result["timestamp"]["seconds"].as_i64()?, outcome))
         })
-        .collect();
-    // A result from after the pack's time is not evidence of a scanner at work; nor is one
-    // the scanner could not evaluate.
-    let future = results.iter().filter(|(t, _)| *t > clock.now + 300).count();
-    if future > 0 {
-        operation.notes.push(format!(
-            "{future} audit result(s) dated after the pack's time, not counted"
-        ));
-    }
-    let errors = results.iter().filter(|(_, r)| *r == "error").count();
-    if errors > 0 {
-        operation.notes.push(format!(
-            "{errors} audit result(s) are errors (the scanner could not evaluate), not counted"
-        ));
-    }
-    let newest = results
-        .iter()
-        .filter(|(t, r)| *t <= clock.now + 300 && *r != "error")
-        .map(|(t, _)| *t)
-        .max();
-    let Some(newest) = newest else {
-        operation.reasons.push(if export.reports.is_empty() {
-            "no audit report in the export (kubectl get reports.openreports.io,clusterreports.openreports.io -A -o yaml): the audit scanner at work is not shown".into()
-        } else {
-            format!("no audit result for {} in the exported reports: the audit scanner skips it or has not run since it was deployed", unique_name(policy))
-        });
-        return;
-    };
-    operation.newest_audit = Some(rfc3339(newest));
-    let age_hours = (clock.now - newest).max(0) / 3600;
-    let too_old = clock.now - newest > (clock.max_audit_age_hours as i64) * 3600;
-    if too_old {
-        operation.reasons.push(format!(
-            "the newest audit result is from {} ({} before the pack, more than {} hours): the audit scanner has stopped or skips the policy",
-            rfc3339(newest),
-            super::age_in_words(age_hours),
-            clock.max_audit_age_hours
-        ));
-    }
+        .collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.

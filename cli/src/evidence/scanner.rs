@@ -46,26 +46,48 @@ fn is_audit_scanner(cron_job: &Value) -> bool {
         })
 }
 
+/// Where the scanner's CronJob is looked for, and whether CronJobs were listed at all.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    /// Kubewarden's namespace: only a scanner there counts.
+    pub namespace: &'a str,
+    /// True when CronJobs were listed (read from the API): then none is a fact, not an
+    /// export that left them out.
+    pub listed: bool,
+}
+
 /// Checks the scanner's CronJob among the exported `cron_jobs`.
-pub fn check(cron_jobs: &[Value], clock: Clock) -> ScannerCheck {
-    let scanners: Vec<&Value> = cron_jobs.iter().filter(|c| is_audit_scanner(c)).collect();
+pub fn check(cron_jobs: &[Value], scope: Scope<'_>, clock: Clock) -> ScannerCheck {
+    let namespace = scope.namespace;
+    let scanners: Vec<&Value> = cron_jobs
+        .iter()
+        .filter(|c| is_audit_scanner(c))
+        // kubectl writes each object's namespace; one without was exported with `-n`.
+        .filter(|c| {
+            c["metadata"]["namespace"]
+                .as_str()
+                .is_none_or(|n| n == namespace)
+        })
+        .collect();
     if scanners.is_empty() {
-        return if cron_jobs.is_empty() {
+        return if cron_jobs.is_empty() && !scope.listed {
             ScannerCheck {
-                reason: None,
-                shown: None,
-                note: Some(
-                    "the audit scanner's CronJob is not in the export (kubectl get deployments,cronjobs -n <kubewarden namespace>): the audit rests on reports alone, which anyone allowed to create reports in a namespace could write".to_owned(),
-                ),
+                note: Some(format!(
+                    "no CronJob in the export, so the audit scanner's own runs are not shown: if it is installed, export it (kubectl get deployments,cronjobs -n {namespace} -o yaml); without it the audit rests on reports alone, which anyone allowed to create reports in a namespace could write"
+                )),
+                ..ScannerCheck::default()
             }
         } else {
             ScannerCheck {
                 reason: Some(format!(
-                    "no audit scanner among the exported CronJobs ({}): nothing audits the cluster",
-                    names(cron_jobs)
+                    "no audit scanner CronJob in Kubewarden's namespace {namespace} (CronJobs {}): nothing shows the audit running",
+                    if cron_jobs.is_empty() {
+                        "listed: none".to_owned()
+                    } else {
+                        format!("exported: {}", names(cron_jobs))
+                    }
                 )),
-                note: None,
-                shown: None,
+                ..ScannerCheck::default()
             }
         };
     }
@@ -76,17 +98,18 @@ pub fn check(cron_jobs: &[Value], clock: Clock) -> ScannerCheck {
             .collect::<Vec<_>>()
             .join("; "),
     );
-    // Several scanners: the best of them shows the audit running.
     let verdicts: Vec<Result<(), String>> = scanners.iter().map(|c| judge(c, clock)).collect();
+    let failures: Vec<String> = verdicts.iter().filter_map(|v| v.clone().err()).collect();
     if verdicts.iter().any(Result::is_ok) {
+        // Another scanner at work: the one that is not is said, not hidden.
         return ScannerCheck {
+            note: (!failures.is_empty()).then(|| failures.join("; ")),
             shown,
             ..ScannerCheck::default()
         };
     }
-    let reasons: Vec<String> = verdicts.into_iter().filter_map(Result::err).collect();
     ScannerCheck {
-        reason: Some(reasons.join("; ")),
+        reason: Some(failures.join("; ")),
         note: None,
         shown,
     }
@@ -138,13 +161,13 @@ fn judge(cron_job: &Value, clock: Clock) -> Result<(), String> {
             "the audit scanner's {name}: status.lastSuccessfulTime {text:?} is not a time"
         ));
     };
-    if seconds > clock.now + SKEW {
+    if seconds > clock.now.saturating_add(SKEW) {
         return Err(format!(
             "the audit scanner's {name} last completed a run at {text}, after the pack's time: not counted"
         ));
     }
-    let age_hours = (clock.now - seconds).max(0) / 3600;
-    if clock.now - seconds > (clock.max_audit_age_hours as i64) * 3600 {
+    let age_hours = clock.now.saturating_sub(seconds).max(0) / 3600;
+    if clock.now.saturating_sub(seconds) > clock.max_audit_age_seconds() {
         return Err(format!(
             "the audit scanner's {name} last completed a run at {} ({} before the pack, more than {} hours): the audit scanner has stopped",
             rfc3339(seconds),
@@ -155,35 +178,68 @@ fn judge(cron_job: &Value, clock: Clock) -> Result<(), String> {
     Ok(())
 }
 
-/// The names of `cron_jobs`, for messages.
+/// The `namespace/name` of `cron_jobs`, for messages.
 fn names(cron_jobs: &[Value]) -> String {
     cron_jobs
         .iter()
-        .map(|c| c["metadata"]["name"].as_str().unwrap_or("?"))
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["metadata"]["namespace"].as_str().unwrap_or("?"),
+                c["metadata"]["name"].as_str().unwrap_or("?")
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Unix seconds of a Kubernetes time (`2026-12-01T03:00:05Z`, or with an offset or fraction).
+/// Unix seconds of an RFC 3339 time as Kubernetes writes it (`2026-12-01T03:00:05Z`), with
+/// an optional fraction and a `Z` or `±HH:MM` offset; anything else is not a time.
 pub fn parse_time(text: &str) -> Option<i64> {
-    let (date, rest) = text.split_once(['T', 't'])?;
-    let days = pci_shared::time::Date::parse(date).ok()?.days_since_epoch();
-    let (clock, offset) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
-        (clock, 0)
-    } else {
-        let at = rest.rfind(['+', '-'])?;
-        let (clock, zone) = rest.split_at(at);
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let (hours, minutes) = zone[1..].split_once(':')?;
-        let minutes = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
-        (clock, sign * minutes * 60)
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = bytes.get(range)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
     };
-    let clock = clock.split('.').next()?;
-    let mut parts = clock.split(':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (parts.next()??, parts.next()??, parts.next()??);
-    if parts.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+    if bytes.len() < 20
+        || !matches!(bytes[10], b'T' | b't')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
         return None;
     }
+    let days = pci_shared::time::Date::parse(text.get(..10)?)
+        .ok()?
+        .days_since_epoch();
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let end = fraction
+            .find(|c: char| !c.is_ascii_digit())
+            .filter(|end| *end > 0)?;
+        rest = &fraction[end..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let zone = std::str::from_utf8(&[*h1, *h2, *m1, *m2]).ok()?.to_owned();
+            if !zone.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let (hours, minutes): (i64, i64) = (zone[..2].parse().ok()?, zone[2..].parse().ok()?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = hours * 3600 + minutes * 60;
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
@@ -199,6 +255,15 @@ mod tests {
             now: NOW,
             max_audit_age_hours: 48,
         }
+    }
+
+    const EXPORTED: Scope<'static> = Scope {
+        namespace: "kubewarden",
+        listed: false,
+    };
+
+    fn check(cron_jobs: &[Value], clock: Clock) -> ScannerCheck {
+        super::check(cron_jobs, EXPORTED, clock)
     }
 
     fn scanner(status: Value) -> Value {
@@ -293,13 +358,53 @@ mod tests {
         other["metadata"]["name"] = json!("pci-policies-evidence");
         let without = check(&[other], clock());
         assert!(
-            without
-                .reason
-                .expect("a reason")
-                .contains("no audit scanner among the exported CronJobs (pci-policies-evidence)")
+            without.reason.expect("a reason").contains(
+                "no audit scanner CronJob in Kubewarden's namespace kubewarden (CronJobs exported: kubewarden/pci-policies-evidence)"
+            )
         );
         let none = check(&[], clock());
         assert_eq!(none.reason, None);
-        assert!(none.note.expect("a note").contains("reports alone"));
+        assert!(none.note.expect("a note").contains(
+            "if it is installed, export it (kubectl get deployments,cronjobs -n kubewarden -o yaml)"
+        ));
+        // Read from the API, no CronJob is a fact.
+        let listed = super::check(
+            &[],
+            Scope {
+                namespace: "kubewarden",
+                listed: true,
+            },
+            clock(),
+        );
+        assert!(
+            listed
+                .reason
+                .expect("a reason")
+                .contains("CronJobs listed: none")
+        );
+    }
+
+    /// A healthy `audit-scanner` elsewhere does not stand for Kubewarden's, and a second
+    /// scanner that stopped is said even when another runs.
+    #[test]
+    fn only_kubewardens_namespace_counts_and_nothing_is_hidden() {
+        let mut suspended = scanner(json!({"lastSuccessfulTime": "2026-12-01T23:00:12Z"}));
+        suspended["spec"]["suspend"] = json!(true);
+        let mut elsewhere = scanner(json!({"lastSuccessfulTime": "2026-12-01T23:00:12Z"}));
+        elsewhere["metadata"]["namespace"] = json!("shop");
+        let result = check(&[suspended.clone(), elsewhere], clock());
+        assert!(result.reason.expect("a reason").contains("is suspended"));
+
+        let mut second = scanner(json!({"lastSuccessfulTime": "2026-12-01T23:00:12Z"}));
+        second["metadata"]["name"] = json!("audit-scanner-2");
+        second["metadata"]["labels"] = json!({"app.kubernetes.io/component": "audit-scanner"});
+        let result = check(&[suspended, second], clock());
+        assert_eq!(result.reason, None);
+        assert!(
+            result
+                .note
+                .expect("a note")
+                .contains("kubewarden/audit-scanner is suspended")
+        );
     }
 }

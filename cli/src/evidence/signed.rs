@@ -42,6 +42,17 @@ pub const SUBJECTS: [&str; 2] = ["index.html", "evidence.json"];
 
 /// `pci-policies evidence verify`.
 #[derive(Args)]
+#[command(
+    override_usage = "pci-policies evidence verify DIR --key cosign.pub\n       \
+        pci-policies evidence verify DIR --sigstore-trust-config trusted_root.json \
+        --certificate-oidc-issuer ISSUER (--certificate-identity ID | --certificate-identity-prefix URL)",
+    after_help = "A pack signed with a key has evidence.intoto.json: give --key. A pack signed keyless \
+        (cosign attest-blob --statement evidence.statement.json --new-bundle-format) has \
+        evidence.sigstore.json: give the Sigstore trust root (trusted_root.json from `cosign \
+        trusted-root create`, or the public-good one from Sigstore's TUF repository), the \
+        signer's OIDC issuer and its identity, exactly (preferred: a workflow pinned to its ref, \
+        …/evidence.yml@refs/heads/main) or by a prefix of at least OWNER/REPOSITORY."
+)]
 pub struct VerifyArgs {
     /// The pack's folder (index.html, evidence.json, and evidence.intoto.json or
     /// evidence.sigstore.json).
@@ -92,6 +103,9 @@ fn statement(dir: &Path, predicate: Value) -> Result<Value> {
 }
 
 fn sha256_of(path: &Path) -> Result<String> {
+    if !path.is_file() {
+        bail!("{}: not a file of the pack", path.display());
+    }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(pci_host::digest::sha256_hex(&bytes))
 }
@@ -161,6 +175,12 @@ pub fn read_public_key(key: &Path) -> Result<String> {
 
 /// Checks the pack in `dir` against its envelope and `key`; the statement's predicate.
 pub fn verify_pack(dir: &Path, key: &Path) -> Result<Value> {
+    if !dir.join(ENVELOPE).exists() && dir.join(SIGSTORE_BUNDLE).is_file() {
+        bail!(
+            "{}: signed keyless ({SIGSTORE_BUNDLE}), not with a key: verify it with --sigstore-trust-config trusted_root.json --certificate-oidc-issuer ISSUER --certificate-identity ID",
+            dir.display()
+        );
+    }
     let envelope_path = signature_file(dir, ENVELOPE, "build the pack with --sign-key")?;
     let envelope = std::fs::read(&envelope_path)
         .with_context(|| format!("cannot read {}", envelope_path.display()))?;
@@ -177,11 +197,23 @@ pub fn verify_keyless_pack(
     trust_config: &Path,
     identity: &Identity,
 ) -> Result<(Value, String)> {
-    let bundle_path = signature_file(
-        dir,
-        SIGSTORE_BUNDLE,
-        "build the pack with --statement and sign evidence.statement.json with cosign attest-blob",
-    )?;
+    if !dir.join(SIGSTORE_BUNDLE).exists() && dir.join(ENVELOPE).is_file() {
+        bail!(
+            "{}: signed with a key ({ENVELOPE}), not keyless: verify it with --key cosign.pub",
+            dir.display()
+        );
+    }
+    let hint = if dir.join(STATEMENT).is_file() {
+        format!(
+            "{STATEMENT} is not signed yet: cosign attest-blob --statement {} --new-bundle-format --bundle {} --yes",
+            shell_word(&dir.join(STATEMENT).display().to_string()),
+            shell_word(&dir.join(SIGSTORE_BUNDLE).display().to_string())
+        )
+    } else {
+        "build the pack with --statement and sign evidence.statement.json with cosign attest-blob"
+            .to_owned()
+    };
+    let bundle_path = signature_file(dir, SIGSTORE_BUNDLE, &hint)?;
     let bundle = std::fs::read(&bundle_path)
         .with_context(|| format!("cannot read {}", bundle_path.display()))?;
     let trust = pci_host::trust_root::TrustRoot::from_file(trust_config)?;
@@ -200,6 +232,17 @@ pub fn verify_keyless_pack(
         );
     }
     let predicate = check_statement(dir, &bundle_path, &attestation.statement)?;
+    check_unsigned_statement(dir, &attestation.statement)?;
+    let logged_on = super::history::date_of(attestation.integrated_time);
+    if let Some(date) = predicate["date"]
+        .as_str()
+        .filter(|date| *date > logged_on.as_str())
+    {
+        bail!(
+            "{}: the pack is dated {date} but was signed (logged by Rekor) on {logged_on}: a pack cannot be signed before its date",
+            bundle_path.display()
+        );
+    }
     let signer = format!(
         "{} ({}), logged {}",
         attestation.subject.as_str(),
@@ -207,6 +250,39 @@ pub fn verify_keyless_pack(
         super::operational::rfc3339(attestation.integrated_time)
     );
     Ok((predicate, signer))
+}
+
+/// The unsigned `evidence.statement.json` beside a keyless pack must say what was signed:
+/// an assessor may read it.
+fn check_unsigned_statement(dir: &Path, signed: &Value) -> Result<()> {
+    let path = dir.join(STATEMENT);
+    if !path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let unsigned: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    if &unsigned != signed {
+        bail!(
+            "{}: differs from the statement that was signed (edited since): remove it or restore it",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `text` quoted for a POSIX shell when it holds anything but plain path characters.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// The signature file `name` of the pack in `dir`, which must exist (`hint`: how to make it).
@@ -264,7 +340,10 @@ pub fn described(predicate: &Value) -> String {
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| "manifests".to_owned()),
         predicate["date"].as_str().unwrap_or("an unknown date"),
-    )
+    ) + &predicate["maxAuditAgeHours"]
+        .as_u64()
+        .map(|hours| format!(", audit results at most {hours} hours old"))
+        .unwrap_or_default()
 }
 
 /// `pci-policies evidence verify DIR --key KEY` (or keyless): prints what was verified.
@@ -304,8 +383,19 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
             issuer: issuer.to_owned(),
             subject: subject.clone(),
         }),
-        (None, Some(prefix)) => Identity::prefix(issuer, prefix)
-            .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}")),
+        (None, Some(prefix)) => {
+            let path_segments = prefix
+                .split_once("://")
+                .map(|(_, rest)| rest.split('/').skip(1).filter(|s| !s.is_empty()).count())
+                .unwrap_or(0);
+            if path_segments < 2 {
+                bail!(
+                    "--certificate-identity-prefix {prefix}: too broad, give at least OWNER/REPOSITORY (https://github.com/corp/platform), better the exact --certificate-identity of the workflow at its ref"
+                );
+            }
+            Identity::prefix(issuer, prefix)
+                .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}"))
+        }
         _ => bail!("give one of --certificate-identity and --certificate-identity-prefix"),
     }
 }
@@ -313,6 +403,14 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_a_shell_would_split_are_quoted() {
+        assert_eq!(shell_word("pack/evidence.json"), "pack/evidence.json");
+        assert_eq!(shell_word("my pack/x"), "'my pack/x'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("$(reboot)"), "'$(reboot)'");
+    }
 
     #[test]
     fn a_statement_names_both_files_with_their_digests() {

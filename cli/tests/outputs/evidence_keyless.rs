@@ -14,11 +14,17 @@ use super::{pci_policies, scratch};
 const WORKFLOW: &str =
     "https://github.com/corp/platform/.github/workflows/evidence.yml@refs/heads/main";
 
-/// The pack of the example prod cluster with its statement, signed by `signer` of `sigstore`;
+/// The pack of the example prod cluster (dated 2025-06-01) with its statement, signed by `signer` of `sigstore`;
 /// returns the pack's folder.
 fn keyless_pack(dir: &Path, sigstore: &TestSigstore, signer: &Signer) -> PathBuf {
     let out = dir.join("pack");
     let stdout = prod_pack(&out, &["--statement"]);
+    sign(&out, &stdout, sigstore, signer);
+    out
+}
+
+/// Signs the statement of the pack in `out` as cosign would (`stdout`: what the pack printed).
+fn sign(out: &Path, stdout: &str, sigstore: &TestSigstore, signer: &Signer) {
     assert!(
         stdout.contains("to sign keyless, run: cosign attest-blob --statement"),
         "{stdout}"
@@ -33,7 +39,6 @@ fn keyless_pack(dir: &Path, sigstore: &TestSigstore, signer: &Signer) -> PathBuf
     );
     let bundle = sigstore.attest(&statement, signer).unwrap();
     std::fs::write(out.join("evidence.sigstore.json"), bundle.to_string()).unwrap();
-    out
 }
 
 /// Builds the pack of the example prod cluster into `out` with `extra` arguments; its output.
@@ -42,8 +47,9 @@ fn prod_pack(out: &Path, extra: &[&str]) -> String {
         "evidence",
         "--cluster",
         "prod=examples/fleet/prod",
+        // The day the test Sigstore logs its signatures (a pack is not signed before its date).
         "--date",
-        "2026-12-01",
+        "2025-06-01",
         "--out",
         out.to_str().unwrap(),
     ];
@@ -90,7 +96,7 @@ fn a_keyless_signed_pack_verifies_for_its_signer_only() {
     let (code, stdout, stderr) = verify(&pack, &root, &exact);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("verified, signed pack of prod dated 2026-12-01")
+        stdout.contains("verified, signed pack of prod dated 2025-06-01")
             && stdout.contains(&format!("signed by {WORKFLOW} ({GITHUB_ACTIONS_ISSUER})")),
         "{stdout}"
     );
@@ -207,4 +213,93 @@ fn keyless_verification_needs_the_signers_issuer_and_identity() {
         let (code, _, stderr) = pci_policies(&args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
     }
+}
+
+/// What the files beside a keyless pack may not say: a date after the signing day, a statement
+/// other than the one signed; and the mistakes a user makes get a way out.
+#[test]
+fn a_keyless_pack_is_refused_for_what_it_claims_beyond_its_signature() {
+    let dir = scratch("keyless-claims");
+    let sigstore = TestSigstore::new("evidence keyless claims").unwrap();
+    let signer = Signer::uri(GITHUB_ACTIONS_ISSUER, WORKFLOW);
+    let root = trust_root(&dir, &sigstore);
+    let exact = [
+        "--certificate-identity",
+        WORKFLOW,
+        "--certificate-oidc-issuer",
+        GITHUB_ACTIONS_ISSUER,
+    ];
+
+    // Dated 2026-12-01, signed (logged) on 2025-06-01.
+    let later = dir.join("later");
+    let (code, stdout, stderr) = pci_policies(&[
+        "evidence",
+        "--cluster",
+        "prod=examples/fleet/prod",
+        "--date",
+        "2026-12-01",
+        "--statement",
+        "--out",
+        later.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    sign(&later, &stdout, &sigstore, &signer);
+    let (code, _, stderr) = verify(&later, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "the pack is dated 2026-12-01 but was signed (logged by Rekor) on 2025-06-01"
+        ),
+        "{stderr}"
+    );
+
+    let pack = keyless_pack(&dir, &sigstore, &signer);
+    let statement = pack.join("evidence.statement.json");
+    let original = std::fs::read_to_string(&statement).unwrap();
+    std::fs::write(&statement, original.replace("2025-06-01", "2025-06-02")).unwrap();
+    let (code, _, stderr) = verify(&pack, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("evidence.statement.json: differs from the statement that was signed"),
+        "{stderr}"
+    );
+    std::fs::write(&statement, &original).unwrap();
+    assert_eq!(verify(&pack, &root, &exact).0, 0);
+
+    for prefix in ["https://github.com", "https://github.com/corp/"] {
+        let (code, _, stderr) = verify(
+            &pack,
+            &root,
+            &[
+                "--certificate-identity-prefix",
+                prefix,
+                "--certificate-oidc-issuer",
+                GITHUB_ACTIONS_ISSUER,
+            ],
+        );
+        assert_eq!(code, 1, "{prefix}");
+        assert!(stderr.contains("too broad"), "{prefix}: {stderr}");
+    }
+
+    let (code, _, stderr) = pci_policies(&[
+        "evidence",
+        "verify",
+        pack.to_str().unwrap(),
+        "--key",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("signed keyless (evidence.sigstore.json), not with a key: verify it with --sigstore-trust-config"),
+        "{stderr}"
+    );
+
+    std::fs::remove_file(pack.join("evidence.sigstore.json")).unwrap();
+    let (code, _, stderr) = verify(&pack, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr
+            .contains("evidence.statement.json is not signed yet: cosign attest-blob --statement"),
+        "{stderr}"
+    );
 }

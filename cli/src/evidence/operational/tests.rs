@@ -59,6 +59,7 @@ fn working_export() -> ClusterExport {
             "spec": {"schedule": "0 * * * *"},
             "status": {"lastSuccessfulTime": rfc3339(NOW - 3500)}
         })],
+        kubewarden_namespace: "kubewarden".into(),
         ..ClusterExport::default()
     }
 }
@@ -217,6 +218,23 @@ fn a_fresh_report_does_not_hide_a_stopped_scanner() {
     );
 }
 
+/// A result a tenant dated at the dawn of time neither crashes the pack nor counts.
+#[test]
+fn an_absurd_audit_time_is_not_counted() {
+    let mut export = working_export();
+    export.reports[0]["results"][0]["timestamp"]["seconds"] = json!(i64::MIN);
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::NotActive);
+    assert!(
+        operation
+            .notes
+            .iter()
+            .any(|n| n.contains("1 audit result(s) dated after the pack's time or before 2014")),
+        "{:?}",
+        operation.notes
+    );
+}
+
 /// Without the CronJob the reports alone are judged, and the pack says what that rests on.
 #[test]
 fn an_export_without_the_scanners_cron_job_is_noted() {
@@ -228,7 +246,7 @@ fn an_export_without_the_scanners_cron_job_is_noted() {
         operation
             .notes
             .iter()
-            .any(|n| n.contains("the audit scanner's CronJob is not in the export")),
+            .any(|n| n.contains("no CronJob in the export")),
         "{:?}",
         operation.notes
     );
