@@ -7,6 +7,7 @@
 mod api;
 #[cfg(feature = "live")]
 mod artifact;
+mod clock;
 mod cluster;
 mod diff;
 mod fleet;

@@ -16,28 +16,11 @@
 
 use serde_json::Value;
 
+use super::clock::EARLIEST_RESULT;
+pub use super::clock::{Clock, rfc3339};
 use super::cluster::ClusterExport;
 pub use super::operation::{Operation, PolicyServerEvidence, Verdict, WebhookEvidence};
 use super::policies::PolicyEvidence;
-
-/// The time the pack judges against, and how old the newest audit result may be.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    pub now: i64,
-    pub max_audit_age_hours: u64,
-}
-
-/// 2014-01-01T00:00:00Z: an audit result dated earlier is not a time the scanner wrote.
-const EARLIEST_RESULT: i64 = 1_388_534_400;
-
-impl Clock {
-    /// The allowed age in seconds (saturating: any `--max-audit-age-hours` is a number).
-    pub fn max_audit_age_seconds(&self) -> i64 {
-        i64::try_from(self.max_audit_age_hours)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(3600)
-    }
-}
 
 /// Judges one policy against its cluster's export.
 pub fn judge(
@@ -428,18 +411,6 @@ fn audit_results<'a>(export: &'a ClusterExport, policy: &PolicyEvidence) -> Vec<
             Some((result["timestamp"]["seconds"].as_i64()?, outcome))
         })
         .collect()
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(seconds: i64) -> String {
-    let date = super::history::date_of(seconds);
-    let second_of_day = seconds.rem_euclid(86_400);
-    format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
 }
 
 /// A section's verdict: for each bundle policy the profile maps to it, the best of its

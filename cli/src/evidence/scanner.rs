@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::operational::{Clock, rfc3339};
+use super::clock::{Clock, rfc3339};
 
 /// The chart's name for the audit scanner's CronJob.
 pub const CRON_JOB: &str = "audit-scanner";
