@@ -44,6 +44,10 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 /// The largest layer [`Registry::pull_artifact`] takes (64 MiB): the files of an evidence
 /// pack or a signature are far smaller; more is a registry to stop reading from.
 pub const MAX_LAYER_BYTES: u64 = 64 * 1024 * 1024;
+/// The most layers [`Registry::pull_artifact`] takes (an evidence pack has three, a signature
+/// image one per signature); the layers together may declare at most twice
+/// [`MAX_LAYER_BYTES`], so memory stays bounded.
+pub const MAX_LAYERS: usize = 64;
 
 /// How to reach a registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -399,8 +403,9 @@ impl Registry {
         self.pull_artifact_bounded(reference, media_types, MAX_LAYER_BYTES)
     }
 
-    /// The same, with layers of at most `max_layer_bytes`. A layer is refused before it is
-    /// fetched when the manifest declares it larger, and cut off when the registry sends more
+    /// The same, with layers of at most `max_layer_bytes` (twice that in all, at most
+    /// [`MAX_LAYERS`]). A layer is refused before it is fetched when the manifest declares it
+    /// larger, and cut off when the registry sends more
     /// than declared; oci-client checks each layer's digest.
     pub fn pull_artifact_bounded(
         &self,
@@ -414,6 +419,23 @@ impl Registry {
             .runtime
             .block_on(self.client.pull_image_manifest(&reference, &auth))
             .with_context(|| format!("pull of {reference} failed"))?;
+        if manifest.layers.len() > MAX_LAYERS {
+            bail!(
+                "{reference}: {} layers, more than the {MAX_LAYERS} accepted",
+                manifest.layers.len()
+            );
+        }
+        let declared: u64 = manifest
+            .layers
+            .iter()
+            .map(|d| u64::try_from(d.size).unwrap_or(u64::MAX))
+            .fold(0, u64::saturating_add);
+        if declared > max_layer_bytes.saturating_mul(2) {
+            bail!(
+                "{reference}: its layers declare {declared} bytes in all, more than the {} accepted",
+                max_layer_bytes.saturating_mul(2)
+            );
+        }
         for descriptor in &manifest.layers {
             if !media_types.contains(&descriptor.media_type.as_str()) {
                 bail!(

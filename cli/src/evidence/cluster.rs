@@ -114,17 +114,23 @@ impl ClusterExport {
         Ok(())
     }
 
-    /// The namespace the export's policy-server Deployments share, if they share one.
-    pub fn policy_server_namespace(&self) -> Option<String> {
+    /// The namespace of the services Kubewarden's webhook configurations call, if they all
+    /// call one: where policy-server, and so Kubewarden, runs. Webhook configurations are
+    /// cluster-scoped, written by the controller (not by a tenant, who may write Deployments
+    /// and CronJobs in a namespace of their own).
+    pub fn webhook_service_namespace(&self) -> Option<String> {
         let mut namespaces = self
-            .deployments
+            .webhooks
             .iter()
-            .filter(|d| {
-                d["metadata"]["name"]
-                    .as_str()
-                    .is_some_and(|n| n.starts_with("policy-server-"))
+            .filter(|configuration| {
+                let metadata = &configuration["metadata"];
+                metadata["labels"]["app.kubernetes.io/part-of"] == "kubewarden"
+                    || metadata["name"].as_str().is_some_and(|name| {
+                        name.starts_with("clusterwide-") || name.starts_with("namespaced-")
+                    })
             })
-            .filter_map(|d| d["metadata"]["namespace"].as_str());
+            .flat_map(|configuration| configuration["webhooks"].as_array().into_iter().flatten())
+            .filter_map(|webhook| webhook["clientConfig"]["service"]["namespace"].as_str());
         let first = namespaces.next()?;
         namespaces.all(|n| n == first).then(|| first.to_owned())
     }

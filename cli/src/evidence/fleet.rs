@@ -177,11 +177,11 @@ fn cluster_pack(
     scan: Option<ScanEvidence>,
 ) -> Result<Pack> {
     let (mut export, read_from, notes, read_on) = read_source(name, source)?;
-    // An export's Deployments say where Kubewarden runs (Rancher: cattle-kubewarden-system);
-    // the API was read in the namespace given.
+    // An export's webhook configurations say where Kubewarden runs (Rancher:
+    // cattle-kubewarden-system); the API was read in the namespace given.
     let kubewarden_namespace = match source {
         Source::Export(_) => export
-            .policy_server_namespace()
+            .webhook_service_namespace()
             .unwrap_or_else(|| kubewarden_namespace.to_owned()),
         _ => kubewarden_namespace.to_owned(),
     };
@@ -206,6 +206,7 @@ fn cluster_pack(
         Some(history::history_of(
             export.report_files.clone(),
             &export.reports,
+            clock.now,
         ))
     };
     let mut pack = pack(today, deployed, reports, scan);

@@ -47,10 +47,14 @@ pub struct ReportHistory {
     pub days: BTreeMap<String, BTreeMap<String, Counts>>,
     /// Failing results of the newest day, `namespace/kind/name`, policy, message.
     pub latest_failures: Vec<[String; 4]>,
+    /// Results dated after the pack's time or before 2014: not counted (anyone allowed to
+    /// create a report could date one in 2100 and make it the newest day).
+    #[serde(default)]
+    pub out_of_range: usize,
 }
 
 /// Reads and merges report exports; the same result exported twice is counted once.
-pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
+pub fn read_reports(paths: &[PathBuf], now: i64) -> Result<ReportHistory> {
     let mut files = Vec::new();
     for path in paths {
         files.extend(super::policies::files_in(path)?);
@@ -71,11 +75,11 @@ pub fn read_reports(paths: &[PathBuf]) -> Result<ReportHistory> {
         }
     }
     let files = files.iter().map(|p| p.display().to_string()).collect();
-    Ok(history_of(files, &reports))
+    Ok(history_of(files, &reports, now))
 }
 
 /// The history of report objects read from `files`.
-pub fn history_of(files: Vec<String>, reports: &[Value]) -> ReportHistory {
+pub fn history_of(files: Vec<String>, reports: &[Value], now: i64) -> ReportHistory {
     let mut history = ReportHistory {
         files,
         ..ReportHistory::default()
@@ -94,6 +98,10 @@ pub fn history_of(files: Vec<String>, reports: &[Value]) -> ReportHistory {
         for result in report["results"].as_array().into_iter().flatten() {
             let policy = result["policy"].as_str().unwrap_or_default().to_owned();
             let seconds = result["timestamp"]["seconds"].as_i64().unwrap_or_default();
+            if !(super::clock::EARLIEST_RESULT..=now.saturating_add(300)).contains(&seconds) {
+                history.out_of_range += 1;
+                continue;
+            }
             let outcome = result["result"]
                 .as_str()
                 .or_else(|| result["status"].as_str())
@@ -236,11 +244,31 @@ mod tests {
         );
     }
 
+    /// A result a tenant dates in 2100 (or before 2014) is not the newest day, and is counted
+    /// as not counted.
+    #[test]
+    fn results_out_of_time_are_left_out_of_the_history() {
+        let now = 1_796_169_599; // 2026-12-01T23:59:59Z
+        let result = |seconds: i64, outcome: &str| serde_json::json!({"policy": "p", "result": outcome, "timestamp": {"seconds": seconds}});
+        let report = serde_json::json!({
+            "scope": {"namespace": "shop", "kind": "Pod", "name": "web"},
+            "results": [
+                result(now - 3600, "fail"),
+                result(4_102_444_800, "pass"),
+                result(i64::MIN, "pass")
+            ]
+        });
+        let history = history_of(Vec::new(), &[report], now);
+        assert_eq!(history.out_of_range, 2);
+        assert_eq!(history.days.keys().collect::<Vec<_>>(), ["2026-12-01"]);
+        assert_eq!(history.latest_failures.len(), 1);
+    }
+
     #[test]
     fn a_report_export_that_is_not_yaml_names_its_file_and_line() {
         let path = std::env::temp_dir().join(format!("reports-broken-{}.yaml", std::process::id()));
         std::fs::write(&path, "apiVersion: v1\nkind: List\nitems: [\n  {a: b\n").unwrap();
-        let error = read_reports(std::slice::from_ref(&path))
+        let error = read_reports(std::slice::from_ref(&path), 2_000_000_000)
             .expect_err("not YAML")
             .to_string();
         std::fs::remove_file(&path).unwrap();

@@ -479,6 +479,13 @@ fn reports(page: &mut String, pack: &Pack) {
         history.files.len(),
         escape(&history.files.join(", "))
     );
+    if history.out_of_range > 0 {
+        let _ = writeln!(
+            page,
+            "<p class=\"flag\">{} dated after the pack's time or before 2014, not counted.</p>",
+            super::counted(history.out_of_range as i64, "result")
+        );
+    }
     page.push_str("<table><tr><th>Day</th><th>Policy</th><th>Pass</th><th>Fail</th><th>Warn</th><th>Error</th><th>Skip</th></tr>\n");
     for (day, policies) in &history.days {
         for (policy, counts) in policies {

@@ -262,7 +262,7 @@ pub fn evidence(args: &EvidenceArgs) -> Result<()> {
     let reports = if args.reports.is_empty() {
         None
     } else {
-        Some(history::read_reports(&args.reports)?)
+        Some(history::read_reports(&args.reports, now)?)
     };
     let mut pack = pack(today, deployed, reports, scan);
     pack.manifests = args

@@ -62,12 +62,8 @@ pub fn check(cron_jobs: &[Value], scope: Scope<'_>, clock: Clock) -> ScannerChec
     let scanners: Vec<&Value> = cron_jobs
         .iter()
         .filter(|c| is_audit_scanner(c))
-        // kubectl writes each object's namespace; one without was exported with `-n`.
-        .filter(|c| {
-            c["metadata"]["namespace"]
-                .as_str()
-                .is_none_or(|n| n == namespace)
-        })
+        // kubectl writes each object's namespace: one without is not shown to be there.
+        .filter(|c| c["metadata"]["namespace"] == namespace)
         .collect();
     if scanners.is_empty() {
         return if cron_jobs.is_empty() && !scope.listed {

@@ -37,6 +37,8 @@ pub const ENVELOPE: &str = "evidence.intoto.json";
 pub const STATEMENT: &str = "evidence.statement.json";
 /// The Sigstore bundle cosign writes when it signs the statement keyless.
 pub const SIGSTORE_BUNDLE: &str = "evidence.sigstore.json";
+/// The largest `evidence.statement.json` read (a statement is a few kilobytes).
+const MAX_STATEMENT_BYTES: u64 = 1 << 20;
 /// The files the statement covers.
 pub const SUBJECTS: [&str; 2] = ["index.html", "evidence.json"];
 
@@ -252,18 +254,25 @@ pub fn verify_keyless_pack(
     Ok((predicate, signer))
 }
 
-/// The unsigned `evidence.statement.json` beside a keyless pack must say what was signed:
-/// an assessor may read it.
+/// The unsigned `evidence.statement.json` beside a keyless pack must say what was signed,
+/// byte for byte as the pack wrote it (or as the payload signed): an assessor may read it, and
+/// a file that only parses to the same statement (duplicate keys) could show another.
 fn check_unsigned_statement(dir: &Path, signed: &Value) -> Result<()> {
     let path = dir.join(STATEMENT);
     if !path.exists() {
         return Ok(());
     }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let unsigned: Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    if &unsigned != signed {
+    let metadata =
+        std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_file() || metadata.len() > MAX_STATEMENT_BYTES {
+        bail!(
+            "{}: not a statement file (a regular file of at most {MAX_STATEMENT_BYTES} bytes)",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let written = serde_json::to_string_pretty(signed)? + "\n";
+    if bytes != written.as_bytes() && bytes != serde_json::to_vec(signed)? {
         bail!(
             "{}: differs from the statement that was signed (edited since): remove it or restore it",
             path.display()
@@ -322,7 +331,27 @@ fn check_statement(dir: &Path, source: &Path, statement: &Value) -> Result<Value
             );
         }
     }
-    Ok(statement["predicate"].clone())
+    // The signed date is the pack's own: a statement cannot date the pack otherwise.
+    let predicate = statement["predicate"].clone();
+    let signed_date = predicate["date"]
+        .as_str()
+        .filter(|date| pci_shared::time::Date::parse(date).is_ok())
+        .with_context(|| {
+            format!(
+                "{}: the signed statement has no date (YYYY-MM-DD)",
+                source.display()
+            )
+        })?;
+    let pack: Value = serde_json::from_slice(&std::fs::read(dir.join("evidence.json"))?)
+        .context("evidence.json: not JSON")?;
+    if pack["date"].as_str() != Some(signed_date) {
+        bail!(
+            "{}: the statement is dated {signed_date}, the pack {}",
+            source.display(),
+            pack["date"]
+        );
+    }
+    Ok(predicate)
 }
 
 /// What a verified statement's predicate says: "signed pack of prod, staging dated 2026-12-01".
@@ -384,6 +413,8 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
             subject: subject.clone(),
         }),
         (None, Some(prefix)) => {
+            let identity = Identity::prefix(issuer, prefix)
+                .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}"))?;
             let path_segments = prefix
                 .split_once("://")
                 .map(|(_, rest)| rest.split('/').skip(1).filter(|s| !s.is_empty()).count())
@@ -393,8 +424,7 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
                     "--certificate-identity-prefix {prefix}: too broad, give at least OWNER/REPOSITORY (https://github.com/corp/platform), better the exact --certificate-identity of the workflow at its ref"
                 );
             }
-            Identity::prefix(issuer, prefix)
-                .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}"))
+            Ok(identity)
         }
         _ => bail!("give one of --certificate-identity and --certificate-identity-prefix"),
     }

@@ -140,6 +140,26 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
     let suspended = export(&dir.join("suspended"), |files| {
         item(files, "deployments", "audit-scanner")["spec"]["suspend"] = json!(true);
     });
+    // A tenant's healthy `audit-scanner` and `policy-server-x` in their own namespace, exported
+    // with -A: Kubewarden's namespace is the one its webhooks call, where the scanner is
+    // suspended.
+    let decoy = export(&dir.join("decoy"), |files| {
+        item(files, "deployments", "audit-scanner")["spec"]["suspend"] = json!(true);
+        let items = files.get_mut("deployments").unwrap()["items"]
+            .as_array_mut()
+            .unwrap();
+        let mut scanner = items
+            .iter()
+            .find(|i| i["kind"] == "CronJob")
+            .unwrap()
+            .clone();
+        scanner["metadata"]["namespace"] = json!("shop");
+        scanner["spec"]["suspend"] = json!(false);
+        let mut server = items[0].clone();
+        server["metadata"]["name"] = json!("policy-server-x");
+        server["metadata"]["namespace"] = json!("shop");
+        items.extend([scanner, server]);
+    });
     let no_cron_job = export(&dir.join("no-cron-job"), |files| {
         let items = files.get_mut("deployments").unwrap()["items"]
             .as_array_mut()
@@ -154,6 +174,7 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
         ("monitor", &monitor),
         ("no-server", &no_server),
         ("suspended", &suspended),
+        ("decoy", &decoy),
         ("no-cron-job", &no_cron_job),
     ];
     let (pack, _, stdout) = fleet(&dir, &clusters);
@@ -185,6 +206,11 @@ fn a_cluster_in_each_state_gets_its_verdicts() {
     assert_eq!(verdicts(&pack, "suspended"), expect(&all));
     assert!(
         reasons(&pack, "suspended", "3.3")
+            .contains("the audit scanner's CronJob kubewarden/audit-scanner is suspended")
+    );
+    assert_eq!(verdicts(&pack, "decoy"), expect(&all));
+    assert!(
+        reasons(&pack, "decoy", "3.1")
             .contains("the audit scanner's CronJob kubewarden/audit-scanner is suspended")
     );
     assert_eq!(verdicts(&pack, "no-cron-job"), expect(&[]));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use pci_host::keyless::identity::GITHUB_ACTIONS_ISSUER;
 use pci_host::keyless_fixture::{Signer, TestSigstore};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{pci_policies, scratch};
 
@@ -253,6 +253,26 @@ fn a_keyless_pack_is_refused_for_what_it_claims_beyond_its_signature() {
         "{stderr}"
     );
 
+    // A statement whose date is not the pack's, signed as such.
+    let other_day = dir.join("other-day");
+    let stdout = prod_pack(&other_day, &["--statement"]);
+    let path = other_day.join("evidence.statement.json");
+    let mut statement: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    statement["predicate"]["date"] = json!("2025-05-01");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&statement).unwrap() + "\n",
+    )
+    .unwrap();
+    sign(&other_day, &stdout, &sigstore, &signer);
+    let (code, _, stderr) = verify(&other_day, &root, &exact);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the statement is dated 2025-05-01, the pack \"2025-06-01\""),
+        "{stderr}"
+    );
+
     let pack = keyless_pack(&dir, &sigstore, &signer);
     let statement = pack.join("evidence.statement.json");
     let original = std::fs::read_to_string(&statement).unwrap();
@@ -263,6 +283,9 @@ fn a_keyless_pack_is_refused_for_what_it_claims_beyond_its_signature() {
         stderr.contains("evidence.statement.json: differs from the statement that was signed"),
         "{stderr}"
     );
+    // The same statement, other bytes (a duplicate key would read the same to a parser).
+    std::fs::write(&statement, original.replace("\n", "\r\n")).unwrap();
+    assert_eq!(verify(&pack, &root, &exact).0, 1);
     std::fs::write(&statement, &original).unwrap();
     assert_eq!(verify(&pack, &root, &exact).0, 0);
 

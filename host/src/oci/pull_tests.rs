@@ -26,14 +26,20 @@ fn artifact(bytes: usize) -> Artifact {
     )
 }
 
-#[test]
-fn layers_larger_than_accepted_or_declared_are_refused() {
-    let mut local = LocalRegistry::start().expect("docker-registry");
-    let repository = format!("{}/test/bounded", local.address());
+/// A registry with a 2000-byte artifact at `REPOSITORY:big`; the client and the repository.
+fn registry_with_big_artifact(name: &str) -> (LocalRegistry, Registry, String) {
+    let local = LocalRegistry::start().expect("docker-registry");
+    let repository = format!("{}/test/{name}", local.address());
     let registry = Registry::new(Transport::Http, Credentials::Anonymous).expect("client");
     registry
         .push_artifact(&format!("{repository}:big"), artifact(2000))
         .expect("push");
+    (local, registry, repository)
+}
+
+#[test]
+fn layers_declared_larger_than_accepted_are_refused_before_they_are_fetched() {
+    let (mut local, registry, repository) = registry_with_big_artifact("declared");
 
     let pulled = registry
         .pull_artifact_bounded(&format!("{repository}:big"), &[MEDIA_TYPE], 4096)
@@ -54,6 +60,39 @@ fn layers_larger_than_accepted_or_declared_are_refused() {
         "{error:#}"
     );
 
+    // Three layers of 2000 bytes: each within 4096, together more than twice 2500.
+    let three: Vec<ArtifactFile> = ["a", "b", "c"]
+        .iter()
+        .map(|name| ArtifactFile {
+            name: (*name).to_owned(),
+            media_type: MEDIA_TYPE.to_owned(),
+            data: name.repeat(2000).into_bytes(),
+        })
+        .collect();
+    registry
+        .push_artifact(
+            &format!("{repository}:three"),
+            Artifact::files("application/vnd.test.artifact.v1", three, BTreeMap::new()),
+        )
+        .expect("push");
+    let error = registry
+        .pull_artifact_bounded(&format!("{repository}:three"), &[MEDIA_TYPE], 2500)
+        .expect_err("too much in all");
+    assert!(
+        format!("{error:#}")
+            .contains("its layers declare 6000 bytes in all, more than the 5000 accepted"),
+        "{error:#}"
+    );
+
+    local.stop();
+}
+
+#[test]
+fn a_registry_sending_more_than_declared_is_cut_off() {
+    let (mut local, registry, repository) = registry_with_big_artifact("lying");
+    let pulled = registry
+        .pull_artifact_bounded(&format!("{repository}:big"), &[MEDIA_TYPE], 4096)
+        .expect("within the bound");
     // A manifest that declares the same 2000-byte blob as 10 bytes.
     let layer = &pulled.layers[0].data;
     let digest = format!("sha256:{}", crate::digest::sha256_hex(layer));
