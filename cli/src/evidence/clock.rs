@@ -22,7 +22,7 @@ impl Clock {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(seconds: i64) -> String {
-    let date = super::history::date_of(seconds);
+    let date = date_of(seconds);
     let second_of_day = seconds.rem_euclid(86_400);
     format!(
         "{date}T{:02}:{:02}:{:02}Z",
@@ -30,4 +30,9 @@ pub fn rfc3339(seconds: i64) -> String {
         second_of_day % 3600 / 60,
         second_of_day % 60
     )
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time.
+pub fn date_of(seconds: i64) -> String {
+    pci_shared::time::Date::from_days_since_epoch(seconds.div_euclid(86_400)).to_string()
 }

@@ -2,6 +2,7 @@
 //! PolicyReport objects of `kubectl get -o yaml`, several exports merged into one history) and
 //! shift-left scan results (`--scan`, the JSON of `pci-policies scan -o json`).
 
+pub use super::clock::date_of;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -139,11 +140,6 @@ fn is_report(value: &Value) -> bool {
     (api.starts_with("openreports.io/") && matches!(kind, "Report" | "ClusterReport"))
         || (api.starts_with("wgpolicyk8s.io/")
             && matches!(kind, "PolicyReport" | "ClusterPolicyReport"))
-}
-
-/// `YYYY-MM-DD` (UTC) of a Unix time.
-pub fn date_of(seconds: i64) -> String {
-    pci_shared::time::Date::from_days_since_epoch(seconds.div_euclid(86_400)).to_string()
 }
 
 /// Scan results per guidance section, and the failing workloads.
