@@ -348,8 +348,10 @@ fn summary_table(page: &mut String, fleet: &Fleet) {
         }
         let _ = writeln!(
             page,
-            "<td>{}</td><td>{}</td></tr>",
-            row.expired_exceptions, row.flagged
+            "<td>{}</td><td><a href=\"#cluster-{}/flagged\">{}</a></td></tr>",
+            row.expired_exceptions,
+            escape(&row.cluster),
+            row.flagged
         );
     }
     page.push_str("</table>\n</section>\n");

@@ -183,7 +183,7 @@ fn overview(page: &mut String, pack: &Pack) {
             escape(section.verdict.text())
         );
     }
-    page.push_str("</table>\n<table><tr><th>Section</th><th>Policy</th><th>Mode</th><th>Failure policy</th><th>Webhook</th><th>Audit</th><th>Deviations</th></tr>\n");
+    page.push_str("</table>\n<table><tr><th>Section</th><th>Policy</th><th>Mode</th><th>Failure policy</th><th>Webhook</th><th>Background audit</th><th>Deviations</th></tr>\n");
     for section in &pack.sections {
         for policy in pack
             .policies

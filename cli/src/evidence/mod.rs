@@ -403,8 +403,12 @@ fn summary_line(pack: &Pack) -> String {
     let why = if pack.flagged.is_empty() {
         String::new()
     } else {
+        let anchor = pack.cluster.as_deref().map_or_else(
+            || "flagged".to_owned(),
+            |name| format!("cluster-{name}/flagged"),
+        );
         format!(
-            " ({} at the top of index.html, under Flagged)",
+            " ({}: index.html#{anchor})",
             counted(pack.flagged.len() as i64, "flag")
         )
     };
@@ -474,16 +478,30 @@ fn flagged(
     exceptions: &[ExceptionEntry],
 ) -> Vec<String> {
     let mut flags = Vec::new();
+    // A reason several sections share (one policy maps to 9.1 and 9.2) is said once.
+    let mut said: Vec<&str> = Vec::new();
     for section in sections
         .iter()
         .filter(|s| s.verdict != Verdict::Operational)
     {
-        flags.push(format!(
-            "{} {}: {}",
-            section.id,
-            section.verdict.text(),
-            section.reasons.join("; ")
-        ));
+        let new: Vec<&str> = section
+            .reasons
+            .iter()
+            .map(String::as_str)
+            .filter(|reason| !said.contains(reason))
+            .collect();
+        let repeated = section.reasons.len() - new.len();
+        let mut text = grouped(&new);
+        if repeated > 0 {
+            let also = format!("{} as above", counted(repeated as i64, "reason"));
+            text = if text.is_empty() {
+                also
+            } else {
+                format!("{text}; {also}")
+            };
+        }
+        said.extend(new);
+        flags.push(format!("{} {}: {text}", section.id, section.verdict.text()));
     }
     // A note several policies share (the audit scanner's) is said once, naming them all.
     let mut notes: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -506,6 +524,31 @@ fn flagged(
         ));
     }
     flags
+}
+
+/// `policy: reason` lines with the reason shared by several policies said once:
+/// "pci-a, pci-b: reason".
+fn grouped(reasons: &[&str]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for reason in reasons {
+        let (who, what) = reason.split_once(": ").unwrap_or(("", reason));
+        match groups.iter_mut().find(|(text, _)| *text == what) {
+            Some((_, names)) if !who.is_empty() => names.push(who),
+            _ => groups.push((what, vec![who])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(what, who)| {
+            let who: Vec<&str> = who.iter().copied().filter(|w| !w.is_empty()).collect();
+            if who.is_empty() {
+                (*what).to_owned()
+            } else {
+                format!("{}: {what}", who.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Marks each policy whose exceptions it refuses (read and checked as the policy reads them;
@@ -590,4 +633,17 @@ pub fn scan_page(results: &ScanResults) -> String {
     });
     let pack = pack(today, Vec::new(), None, Some(scan));
     html::render(&pack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_several_policies_share_is_said_once() {
+        assert_eq!(
+            grouped(&["a: stopped", "b: stopped", "a: pending", "no policy"]),
+            "a, b: stopped; a: pending; no policy"
+        );
+    }
 }

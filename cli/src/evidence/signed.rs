@@ -60,25 +60,21 @@ pub struct VerifyArgs {
     /// evidence.sigstore.json).
     dir: PathBuf,
     /// The public key the pack was signed for (cosign.pub): checks evidence.intoto.json.
-    #[arg(long, required_unless_present = "sigstore_trust_config")]
+    #[arg(long)]
     key: Option<PathBuf>,
     /// A keyless-signed pack: the Sigstore trust root (trusted_root.json or a
     /// ClientTrustConfig, read offline) that checks evidence.sigstore.json.
     #[arg(
         long = "sigstore-trust-config",
         value_name = "FILE",
-        conflicts_with = "key",
-        requires = "certificate_oidc_issuer"
+        conflicts_with = "key"
     )]
     sigstore_trust_config: Option<PathBuf>,
     /// The signer's identity in its certificate, exactly (an e-mail or a workflow URI).
-    #[arg(
-        long,
-        requires = "sigstore_trust_config",
-        required_unless_present_any = ["key", "certificate_identity_prefix"]
-    )]
+    #[arg(long, requires = "sigstore_trust_config")]
     certificate_identity: Option<String>,
-    /// Or a URL prefix of the signer's identity (`https://github.com/corp/platform/`).
+    /// Or a URL prefix of the signer's identity, at least OWNER/REPOSITORY
+    /// (`https://github.com/corp/platform`).
     #[arg(
         long,
         requires = "sigstore_trust_config",
@@ -384,7 +380,9 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
                 verify_keyless_pack(&args.dir, trust_config, &identity(args)?)?;
             (predicate, Some(signer))
         }
-        (None, None) => bail!("give --key, or --sigstore-trust-config for a keyless pack"),
+        (None, None) => usage_error(
+            "give --key cosign.pub for a pack signed with a key, or --sigstore-trust-config trusted_root.json with --certificate-oidc-issuer ISSUER and --certificate-identity ID (or --certificate-identity-prefix URL) for a keyless one",
+        ),
     };
     println!(
         "{}: verified, {} ({}){}",
@@ -395,15 +393,28 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
             .map(|s| format!(", signed by {s}"))
             .unwrap_or_default()
     );
+    if let Some(prefix) = &args.certificate_identity_prefix {
+        println!("  the signer matched by prefix {prefix}, not exactly");
+    }
     Ok(())
+}
+
+/// Exits as clap does for a usage error (status 2), saying what to give.
+fn usage_error(message: &str) -> ! {
+    clap::Error::raw(
+        clap::error::ErrorKind::MissingRequiredArgument,
+        format!("{message}\n"),
+    )
+    .exit()
 }
 
 /// The signer `evidence verify` requires of a keyless pack.
 fn identity(args: &VerifyArgs) -> Result<Identity> {
-    let issuer = args
-        .certificate_oidc_issuer
-        .as_deref()
-        .context("--certificate-oidc-issuer is required with --sigstore-trust-config")?;
+    let Some(issuer) = args.certificate_oidc_issuer.as_deref() else {
+        usage_error(
+            "--sigstore-trust-config needs the signer: --certificate-oidc-issuer ISSUER and --certificate-identity ID (or --certificate-identity-prefix URL)",
+        )
+    };
     match (
         &args.certificate_identity,
         &args.certificate_identity_prefix,
@@ -413,6 +424,11 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
             subject: subject.clone(),
         }),
         (None, Some(prefix)) => {
+            if !prefix.contains("://") {
+                bail!(
+                    "--certificate-identity-prefix {prefix}: not a URL; did you mean https://{prefix}?"
+                );
+            }
             let identity = Identity::prefix(issuer, prefix)
                 .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}"))?;
             let path_segments = prefix
@@ -426,7 +442,9 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
             }
             Ok(identity)
         }
-        _ => bail!("give one of --certificate-identity and --certificate-identity-prefix"),
+        _ => usage_error(
+            "--sigstore-trust-config needs the signer's identity: --certificate-identity ID (or --certificate-identity-prefix URL)",
+        ),
     }
 }
 

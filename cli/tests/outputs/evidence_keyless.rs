@@ -204,6 +204,13 @@ fn keyless_verification_needs_the_signers_issuer_and_identity() {
             "evidence",
             "verify",
             pack,
+            "--certificate-identity",
+            WORKFLOW,
+        ],
+        vec![
+            "evidence",
+            "verify",
+            pack,
             "--key",
             "cosign.pub",
             "--sigstore-trust-config",
@@ -212,6 +219,10 @@ fn keyless_verification_needs_the_signers_issuer_and_identity() {
     ] {
         let (code, _, stderr) = pci_policies(&args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--key") || stderr.contains("--certificate-oidc-issuer"),
+            "{args:?}: says what to give: {stderr}"
+        );
     }
 }
 
