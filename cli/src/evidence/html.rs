@@ -482,7 +482,7 @@ fn reports(page: &mut String, pack: &Pack) {
     if history.out_of_range > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"flag\">{} dated after the pack's time or before 2014, not counted.</p>",
+            "<p class=\"flag\">{} dated after the pack's time or before 2014 (or without a readable time), not counted.</p>",
             super::counted(history.out_of_range as i64, "result")
         );
     }

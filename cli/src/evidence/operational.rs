@@ -354,7 +354,7 @@ fn judge_audit(
     let future = results.iter().filter(|(t, _)| !dated(*t)).count();
     if future > 0 {
         operation.notes.push(format!(
-            "{future} audit result(s) dated after the pack's time or before 2014, not counted"
+            "{future} audit result(s) dated after the pack's time or before 2014 (or without a readable time), not counted"
         ));
     }
     let errors = results.iter().filter(|(_, r)| *r == "error").count();
@@ -406,9 +406,13 @@ fn audit_results<'a>(export: &'a ClusterExport, policy: &PolicyEvidence) -> Vec<
                 policy,
             )
         })
-        .filter_map(|result| {
+        .map(|result| {
             let outcome = result["result"].as_str().unwrap_or_default();
-            Some((result["timestamp"]["seconds"].as_i64()?, outcome))
+            // A result without a readable time is kept and counted as not dated.
+            (
+                result["timestamp"]["seconds"].as_i64().unwrap_or(i64::MIN),
+                outcome,
+            )
         })
         .collect()
 }

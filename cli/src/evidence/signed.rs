@@ -424,17 +424,15 @@ fn identity(args: &VerifyArgs) -> Result<Identity> {
             subject: subject.clone(),
         }),
         (None, Some(prefix)) => {
-            if !prefix.contains("://") {
-                bail!(
-                    "--certificate-identity-prefix {prefix}: not a URL; did you mean https://{prefix}?"
-                );
-            }
-            let identity = Identity::prefix(issuer, prefix)
-                .map_err(|e| anyhow::anyhow!("--certificate-identity-prefix: {e}"))?;
-            let path_segments = prefix
-                .split_once("://")
-                .map(|(_, rest)| rest.split('/').skip(1).filter(|s| !s.is_empty()).count())
-                .unwrap_or(0);
+            let identity = Identity::prefix(issuer, prefix).map_err(|e| {
+                anyhow::anyhow!(
+                    "--certificate-identity-prefix: {e}; did you mean https://{prefix}?"
+                )
+            })?;
+            // Past the scheme and host: at least OWNER/REPOSITORY.
+            let path_segments = prefix.split_once("://").map_or(0, |(_, rest)| {
+                rest.split('/').skip(1).filter(|s| !s.is_empty()).count()
+            });
             if path_segments < 2 {
                 bail!(
                     "--certificate-identity-prefix {prefix}: too broad, give at least OWNER/REPOSITORY (https://github.com/corp/platform), better the exact --certificate-identity of the workflow at its ref"

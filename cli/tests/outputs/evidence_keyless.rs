@@ -59,6 +59,12 @@ fn prod_pack(out: &Path, extra: &[&str]) -> String {
     stdout
 }
 
+/// Asserts that `evidence verify` (its exit code and stderr) refused, saying `expected`.
+fn refused((code, _, stderr): (i32, String, String), expected: &str) {
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(expected), "{expected}: {stderr}");
+}
+
 fn trust_root(dir: &Path, sigstore: &TestSigstore) -> PathBuf {
     let path = dir.join("trusted_root.json");
     std::fs::write(&path, sigstore.trusted_root().to_string()).unwrap();
@@ -150,19 +156,18 @@ fn a_keyless_signed_pack_verifies_for_its_signer_only() {
     let other = TestSigstore::new("another").unwrap();
     let other_root = dir.join("other");
     std::fs::create_dir_all(&other_root).unwrap();
-    let (code, _, stderr) = verify(&pack, &trust_root(&other_root, &other), &exact);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("not a tlog of the trust root"), "{stderr}");
+    refused(
+        verify(&pack, &trust_root(&other_root, &other), &exact),
+        "not a tlog of the trust root",
+    );
 
     // An edited page is refused, naming the file.
     let index = pack.join("index.html");
     let original = std::fs::read_to_string(&index).unwrap();
     std::fs::write(&index, original.replace("operational", "0perational")).unwrap();
-    let (code, _, stderr) = verify(&pack, &root, &exact);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("index.html: edited since it was signed"),
-        "{stderr}"
+    refused(
+        verify(&pack, &root, &exact),
+        "index.html: edited since it was signed",
     );
     std::fs::write(&index, original).unwrap();
 
@@ -170,11 +175,9 @@ fn a_keyless_signed_pack_verifies_for_its_signer_only() {
     prod_pack(&pack, &[]);
     assert!(!pack.join("evidence.sigstore.json").exists());
     assert!(!pack.join("evidence.statement.json").exists());
-    let (code, _, stderr) = verify(&pack, &root, &exact);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("no signature (build the pack with --statement"),
-        "{stderr}"
+    refused(
+        verify(&pack, &root, &exact),
+        "no signature (build the pack with --statement",
     );
 }
 
@@ -255,13 +258,9 @@ fn a_keyless_pack_is_refused_for_what_it_claims_beyond_its_signature() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     sign(&later, &stdout, &sigstore, &signer);
-    let (code, _, stderr) = verify(&later, &root, &exact);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains(
-            "the pack is dated 2026-12-01 but was signed (logged by Rekor) on 2025-06-01"
-        ),
-        "{stderr}"
+    refused(
+        verify(&later, &root, &exact),
+        "the pack is dated 2026-12-01 but was signed (logged by Rekor) on 2025-06-01",
     );
 
     // A statement whose date is not the pack's, signed as such.
@@ -277,22 +276,18 @@ fn a_keyless_pack_is_refused_for_what_it_claims_beyond_its_signature() {
     )
     .unwrap();
     sign(&other_day, &stdout, &sigstore, &signer);
-    let (code, _, stderr) = verify(&other_day, &root, &exact);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("the statement is dated 2025-05-01, the pack \"2025-06-01\""),
-        "{stderr}"
+    refused(
+        verify(&other_day, &root, &exact),
+        "the statement is dated 2025-05-01, the pack \"2025-06-01\"",
     );
 
     let pack = keyless_pack(&dir, &sigstore, &signer);
     let statement = pack.join("evidence.statement.json");
     let original = std::fs::read_to_string(&statement).unwrap();
     std::fs::write(&statement, original.replace("2025-06-01", "2025-06-02")).unwrap();
-    let (code, _, stderr) = verify(&pack, &root, &exact);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("evidence.statement.json: differs from the statement that was signed"),
-        "{stderr}"
+    refused(
+        verify(&pack, &root, &exact),
+        "evidence.statement.json: differs from the statement that was signed",
     );
     // The same statement, other bytes (a duplicate key would read the same to a parser).
     std::fs::write(&statement, original.replace("\n", "\r\n")).unwrap();

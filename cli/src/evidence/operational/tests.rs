@@ -235,6 +235,23 @@ fn an_absurd_audit_time_is_not_counted() {
     );
 }
 
+/// A result whose time cannot be read is said, not skipped in silence.
+#[test]
+fn an_unreadable_audit_time_is_noted() {
+    let mut export = working_export();
+    export.reports[0]["results"][0]["timestamp"] = json!({"seconds": "yesterday"});
+    let operation = judged(&export);
+    assert_eq!(operation.verdict, Verdict::NotActive);
+    assert!(
+        operation
+            .notes
+            .iter()
+            .any(|n| n.contains("(or without a readable time), not counted")),
+        "{:?}",
+        operation.notes
+    );
+}
+
 /// Without the CronJob the reports alone are judged, and the pack says what that rests on.
 #[test]
 fn an_export_without_the_scanners_cron_job_is_noted() {
