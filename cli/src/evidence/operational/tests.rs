@@ -218,38 +218,26 @@ fn a_fresh_report_does_not_hide_a_stopped_scanner() {
     );
 }
 
-/// A result a tenant dated at the dawn of time neither crashes the pack nor counts.
+/// A result a tenant dated at the dawn of time, or whose time cannot be read, neither crashes
+/// the pack nor counts, and is said.
 #[test]
-fn an_absurd_audit_time_is_not_counted() {
-    let mut export = working_export();
-    export.reports[0]["results"][0]["timestamp"]["seconds"] = json!(i64::MIN);
-    let operation = judged(&export);
-    assert_eq!(operation.verdict, Verdict::NotActive);
-    assert!(
-        operation
-            .notes
-            .iter()
-            .any(|n| n.contains("1 audit result(s) dated after the pack's time or before 2014")),
-        "{:?}",
-        operation.notes
-    );
-}
-
-/// A result whose time cannot be read is said, not skipped in silence.
-#[test]
-fn an_unreadable_audit_time_is_noted() {
-    let mut export = working_export();
-    export.reports[0]["results"][0]["timestamp"] = json!({"seconds": "yesterday"});
-    let operation = judged(&export);
-    assert_eq!(operation.verdict, Verdict::NotActive);
-    assert!(
-        operation
-            .notes
-            .iter()
-            .any(|n| n.contains("(or without a readable time), not counted")),
-        "{:?}",
-        operation.notes
-    );
+fn an_absurd_or_unreadable_audit_time_is_noted_and_not_counted() {
+    for timestamp in [
+        json!({"seconds": i64::MIN}),
+        json!({"seconds": "yesterday"}),
+    ] {
+        let mut export = working_export();
+        export.reports[0]["results"][0]["timestamp"] = timestamp.clone();
+        let operation = judged(&export);
+        assert_eq!(operation.verdict, Verdict::NotActive, "{timestamp}");
+        assert!(
+            operation.notes.iter().any(|n| n.contains(
+                "1 audit result(s) dated after the pack's time or before 2014 (or without a readable time), not counted"
+            )),
+            "{timestamp}: {:?}",
+            operation.notes
+        );
+    }
 }
 
 /// Without the CronJob the reports alone are judged, and the pack says what that rests on.
